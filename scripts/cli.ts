@@ -1,0 +1,1 @@
+console.log('memories cli', process.argv.slice(2).join(' '));

@@ -1,0 +1,111 @@
+// Settings: the [memories] table of $CODEX_HOME/config.toml with Codex's keys, defaults and clamps
+// (shared spec §7), then command-line overrides.
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'smol-toml';
+import { ConfigError } from './errors.ts';
+
+export interface MemoriesConfig {
+  maxRawMemoriesForGlobal: number;
+  maxRolloutAgeDays: number;
+  maxRolloutsPerStartup: number;
+  minRolloutIdleHours: number;
+  phase1Model: string;
+  phase2Model: string;
+  maxUnusedDays: number;
+}
+
+export const DEFAULT_PHASE1_MODEL = 'gpt-5.3-codex-spark';
+export const DEFAULT_PHASE2_MODEL = 'gpt-5.3-codex';
+
+export const DEFAULT_CONFIG: MemoriesConfig = {
+  maxRawMemoriesForGlobal: 1024,
+  maxRolloutAgeDays: 30,
+  maxRolloutsPerStartup: 16,
+  minRolloutIdleHours: 6,
+  phase1Model: DEFAULT_PHASE1_MODEL,
+  phase2Model: DEFAULT_PHASE2_MODEL,
+  maxUnusedDays: 30,
+};
+
+type Field = { key: keyof MemoriesConfig; kind: 'int' | 'string'; min?: number; max?: number };
+
+// Target-era keys first; later Codex names are accepted as aliases so one config.toml serves both.
+const FIELDS: Record<string, Field> = {
+  max_raw_memories_for_global: { key: 'maxRawMemoriesForGlobal', kind: 'int', min: 0, max: 4096 },
+  max_raw_memories_for_consolidation: { key: 'maxRawMemoriesForGlobal', kind: 'int', min: 0, max: 4096 },
+  max_rollout_age_days: { key: 'maxRolloutAgeDays', kind: 'int', min: 0, max: 90 },
+  max_rollouts_per_startup: { key: 'maxRolloutsPerStartup', kind: 'int', min: 0, max: 128 },
+  min_rollout_idle_hours: { key: 'minRolloutIdleHours', kind: 'int', min: 1, max: 48 },
+  phase_1_model: { key: 'phase1Model', kind: 'string' },
+  extract_model: { key: 'phase1Model', kind: 'string' },
+  phase_2_model: { key: 'phase2Model', kind: 'string' },
+  consolidation_model: { key: 'phase2Model', kind: 'string' },
+  max_unused_days: { key: 'maxUnusedDays', kind: 'int', min: 0, max: 365 },
+};
+
+// Later Codex keys that steer features we do not have; accepted so a shared config still loads.
+const IGNORED_KEYS = new Set([
+  'version',
+  'generate_memories',
+  'use_memories',
+  'no_memories_if_mcp_or_web_search',
+  'min_rate_limit_remaining_percent',
+  'dedicated_tools',
+  'disable_on_external_context',
+]);
+
+export function defaultCodexHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CODEX_HOME && env.CODEX_HOME.length > 0 ? env.CODEX_HOME : join(homedir(), '.codex');
+}
+
+/** Applies one [memories] table onto the defaults; unknown keys and wrong types are errors. */
+export function parseMemoriesTable(table: unknown, file = 'config.toml'): MemoriesConfig {
+  const config: MemoriesConfig = { ...DEFAULT_CONFIG };
+  if (table === undefined) return config;
+  if (typeof table !== 'object' || table === null || Array.isArray(table)) {
+    throw new ConfigError(`${file}: [memories] must be a table`);
+  }
+  for (const [name, value] of Object.entries(table)) {
+    if (IGNORED_KEYS.has(name)) continue;
+    const field = FIELDS[name];
+    if (!field) throw new ConfigError(`${file}: unknown key memories.${name}`);
+    if (field.kind === 'string') {
+      if (typeof value !== 'string' || value.trim() === '') {
+        throw new ConfigError(`${file}: memories.${name} must be a non-empty string`);
+      }
+      (config[field.key] as string) = value;
+      continue;
+    }
+    const number = typeof value === 'bigint' ? Number(value) : value;
+    if (typeof number !== 'number' || !Number.isInteger(number)) {
+      throw new ConfigError(`${file}: memories.${name} must be an integer`);
+    }
+    (config[field.key] as number) = clamp(number, field.min ?? 0, field.max ?? Number.MAX_SAFE_INTEGER);
+  }
+  return config;
+}
+
+/** Reads $CODEX_HOME/config.toml; a missing file means the defaults. */
+export async function loadMemoriesConfig(codexHome: string): Promise<MemoriesConfig> {
+  const file = join(codexHome, 'config.toml');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { ...DEFAULT_CONFIG };
+    throw new ConfigError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`${file} is not valid TOML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return parseMemoriesTable(doc.memories, file);
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(Math.max(value, min), max);
+}
