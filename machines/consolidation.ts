@@ -1,0 +1,279 @@
+// The single global consolidation (phase 2). Only one runs at a time across all processes: the
+// global job's lease, claimed with an ownership token, decides.
+//
+//   claiming ─▶ syncingArtifacts ─▶ runningAgent ─▶ validating ─▶ recordingSuccess ─▶ succeeded
+//      │              │ (no inputs) ───────────────────────────────────▲
+//      ▼              ▼ (lease heartbeat runs beside the agent)
+//   skipped        failed ─▶ backoff ─▶ syncingArtifacts
+//                     └──▶ recordingFailure ─▶ gaveUp
+//
+// The provided actors do the I/O: select inputs and write raw_memories.md + rollout_summaries/,
+// run the agent, validate MEMORY.md / memory_summary.md, and record the outcome in the store.
+import { assign, setup } from 'xstate';
+import type { GlobalClaimResult, TokenUsage } from '../services/types.ts';
+import { placeholder } from './placeholder.ts';
+import { backoffDelayMs, type RetryPolicy } from './retry-policy.ts';
+
+export interface GlobalClaim {
+  ownershipToken: string;
+  inputWatermark: number;
+}
+
+/** What the artifact sync prepared for the agent. */
+export interface PreparedConsolidation {
+  /** The watermark a success will record: never below the claimed one (spec §4.1 step 4). */
+  newWatermark: number;
+  selected: number;
+  added: number;
+  retained: number;
+  removed: number;
+  /** True when there is nothing to consolidate: success without running the agent. */
+  noInputs: boolean;
+}
+
+export interface AgentRunResult {
+  usage: TokenUsage | null;
+  turns: number;
+  toolCalls: number;
+}
+
+export type ConsolidationStatus =
+  | 'succeeded'
+  | 'succeededNoInput'
+  | 'skippedNotDirty'
+  | 'skippedRunning'
+  | 'failed'
+  | 'leaseLost';
+
+export interface ConsolidationOutput {
+  status: ConsolidationStatus;
+  reason: string | null;
+  selected: number;
+  added: number;
+  retained: number;
+  removed: number;
+  attempts: number;
+  usage: TokenUsage | null;
+  turns: number;
+}
+
+export interface ConsolidationInput {
+  policy: RetryPolicy;
+  heartbeatMs: number;
+}
+
+interface ConsolidationContext extends ConsolidationInput {
+  claim: GlobalClaim | null;
+  prepared: PreparedConsolidation | null;
+  agent: AgentRunResult | null;
+  attempt: number;
+  error: string | null;
+  errorRetryable: boolean;
+  retryAfterMs: number | null;
+  status: ConsolidationStatus | null;
+}
+
+type ClaimInput = { claim: GlobalClaim };
+
+export const consolidationMachine = setup({
+  types: {
+    input: {} as ConsolidationInput,
+    context: {} as ConsolidationContext,
+    output: {} as ConsolidationOutput,
+  },
+  actors: {
+    claimGlobal: placeholder<GlobalClaimResult, void>('consolidation', 'claimGlobal'),
+    syncArtifacts: placeholder<PreparedConsolidation, ClaimInput>('consolidation', 'syncArtifacts'),
+    runAgent: placeholder<AgentRunResult, ClaimInput & { prepared: PreparedConsolidation }>('consolidation', 'runAgent'),
+    renewLease: placeholder<boolean, ClaimInput>('consolidation', 'renewLease'),
+    validateArtifacts: placeholder<void, void>('consolidation', 'validateArtifacts'),
+    recordSuccess: placeholder<
+      boolean,
+      ClaimInput & { prepared: PreparedConsolidation; usage: TokenUsage | null }
+    >('consolidation', 'recordSuccess'),
+    recordFailure: placeholder<boolean, ClaimInput & { reason: string; retryDelaySeconds: number }>(
+      'consolidation',
+      'recordFailure',
+    ),
+  },
+  delays: {
+    heartbeat: ({ context }) => context.heartbeatMs,
+    retryDelay: ({ context }) => backoffDelayMs(context.policy, context.attempt, context.retryAfterMs),
+  },
+  guards: {
+    claimed: (_, result: GlobalClaimResult) => result.kind === 'claimed',
+    notDirty: (_, result: GlobalClaimResult) => result.kind === 'skippedNotDirty',
+    hasNoInputs: (_, prepared: PreparedConsolidation) => prepared.noInputs,
+    leaseHeld: (_, held: boolean) => held,
+    hasRetriesLeft: ({ context }) => context.errorRetryable && context.attempt < context.policy.maxAttempts,
+  },
+  actions: {
+    // Reads the error of the xstate.error.actor.* event that triggered it.
+    recordError: assign(({ event }) => {
+      const error = (event as { error?: unknown }).error as
+        | { message?: unknown; retryable?: unknown; retryAfterMs?: unknown }
+        | undefined;
+      return {
+        error: typeof error?.message === 'string' ? error.message : String(error),
+        errorRetryable: error?.retryable === true,
+        retryAfterMs: typeof error?.retryAfterMs === 'number' ? error.retryAfterMs : null,
+      };
+    }),
+  },
+}).createMachine({
+  id: 'consolidation',
+  context: ({ input }) => ({
+    ...input,
+    claim: null,
+    prepared: null,
+    agent: null,
+    attempt: 0,
+    error: null,
+    errorRetryable: false,
+    retryAfterMs: null,
+    status: null,
+  }),
+  initial: 'claiming',
+  states: {
+    claiming: {
+      invoke: {
+        id: 'claimGlobal',
+        src: 'claimGlobal',
+        onDone: [
+          {
+            guard: { type: 'claimed', params: ({ event }) => event.output },
+            target: 'syncingArtifacts',
+            actions: assign({
+              claim: ({ event }) =>
+                event.output.kind === 'claimed'
+                  ? { ownershipToken: event.output.ownershipToken, inputWatermark: event.output.inputWatermark }
+                  : null,
+            }),
+          },
+          {
+            guard: { type: 'notDirty', params: ({ event }) => event.output },
+            target: 'skipped',
+            actions: assign({ status: 'skippedNotDirty' as const }),
+          },
+          { target: 'skipped', actions: assign({ status: 'skippedRunning' as const }) },
+        ],
+        onError: { target: 'skipped', actions: ['recordError', assign({ status: 'failed' as const })] },
+      },
+    },
+    syncingArtifacts: {
+      entry: assign({ attempt: ({ context }) => context.attempt + 1 }),
+      invoke: {
+        id: 'syncArtifacts',
+        src: 'syncArtifacts',
+        input: ({ context }) => ({ claim: context.claim! }),
+        onDone: [
+          {
+            guard: { type: 'hasNoInputs', params: ({ event }) => event.output },
+            target: 'recordingSuccess',
+            actions: assign({ prepared: ({ event }) => event.output }),
+          },
+          { target: 'runningAgent', actions: assign({ prepared: ({ event }) => event.output }) },
+        ],
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    runningAgent: {
+      type: 'parallel',
+      states: {
+        agent: {
+          invoke: {
+            id: 'runAgent',
+            src: 'runAgent',
+            input: ({ context }) => ({ claim: context.claim!, prepared: context.prepared! }),
+            onDone: { target: '#consolidation.validating', actions: assign({ agent: ({ event }) => event.output }) },
+            onError: { target: '#consolidation.failed', actions: 'recordError' },
+          },
+        },
+        lease: {
+          initial: 'held',
+          states: {
+            held: { after: { heartbeat: 'renewing' } },
+            renewing: {
+              invoke: {
+                id: 'renewLease',
+                src: 'renewLease',
+                input: ({ context }) => ({ claim: context.claim! }),
+                onDone: [
+                  { guard: { type: 'leaseHeld', params: ({ event }) => event.output }, target: 'held' },
+                  {
+                    target: '#consolidation.leaseLost',
+                    actions: assign({ error: 'lost the global consolidation lease during heartbeat' }),
+                  },
+                ],
+                onError: { target: 'held' },
+              },
+            },
+          },
+        },
+      },
+    },
+    validating: {
+      invoke: {
+        id: 'validateArtifacts',
+        src: 'validateArtifacts',
+        onDone: { target: 'recordingSuccess' },
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    recordingSuccess: {
+      invoke: {
+        id: 'recordSuccess',
+        src: 'recordSuccess',
+        input: ({ context }) => ({ claim: context.claim!, prepared: context.prepared!, usage: context.agent?.usage ?? null }),
+        onDone: [
+          {
+            guard: { type: 'leaseHeld', params: ({ event }) => event.output },
+            target: 'succeeded',
+          },
+          { target: 'leaseLost', actions: assign({ error: 'lost the global consolidation lease before recording success' }) },
+        ],
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    failed: {
+      always: [{ guard: 'hasRetriesLeft', target: 'backoff' }, { target: 'recordingFailure' }],
+    },
+    backoff: {
+      after: { retryDelay: 'syncingArtifacts' },
+    },
+    recordingFailure: {
+      invoke: {
+        id: 'recordFailure',
+        src: 'recordFailure',
+        input: ({ context }) => ({
+          claim: context.claim!,
+          reason: context.error ?? 'failed_agent',
+          retryDelaySeconds: context.policy.durableRetryDelaySeconds,
+        }),
+        onDone: { target: 'gaveUp' },
+        onError: { target: 'gaveUp' },
+      },
+    },
+    skipped: { type: 'final' },
+    succeeded: {
+      type: 'final',
+      entry: assign({
+        status: ({ context }) => (context.prepared?.noInputs ? ('succeededNoInput' as const) : ('succeeded' as const)),
+        error: null,
+      }),
+    },
+    gaveUp: { type: 'final', entry: assign({ status: 'failed' as const }) },
+    leaseLost: { type: 'final', entry: assign({ status: 'leaseLost' as const }) },
+  },
+  output: ({ context }) => ({
+    status: context.status ?? 'failed',
+    reason: context.error,
+    selected: context.prepared?.selected ?? 0,
+    added: context.prepared?.added ?? 0,
+    retained: context.prepared?.retained ?? 0,
+    removed: context.prepared?.removed ?? 0,
+    attempts: context.attempt,
+    usage: context.agent?.usage ?? null,
+    turns: context.agent?.turns ?? 0,
+  }),
+});

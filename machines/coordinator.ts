@@ -1,0 +1,242 @@
+// The run supervisor: scan → claim → extract with a concurrency cap → one consolidation.
+//
+//   starting ─▶ scanning ─▶ claiming ─▶ extracting ─▶ consolidating ─▶ done
+//      └────────────(phase 2 only)──────────────────────▲
+//
+// Phase 2 runs after phase 1 even when phase 1 found nothing or failed to claim (Codex does the
+// same: the global job's dirty flag decides). Extraction children are spawned, capped, and stopped
+// once finished; their outcomes are collected in completion order.
+import { assign, emit, enqueueActions, setup } from 'xstate';
+import type { ClaimStage1Batch } from '../services/store.ts';
+import type { SkipCounts, Stage1Claim, ThreadInfo, TokenUsage } from '../services/types.ts';
+import { consolidationMachine, type ConsolidationOutput } from './consolidation.ts';
+import { extractionMachine, type ExtractionOutput } from './extraction.ts';
+import { placeholder } from './placeholder.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+
+export interface DiscoveryResult {
+  /** Eligible threads, newest first. */
+  candidates: ThreadInfo[];
+  filesSeen: number;
+  /** Rollouts seen but not eligible (age, idle, source, no user message). */
+  ineligible: number;
+}
+
+export interface CoordinatorInput {
+  phases: { extract: boolean; consolidate: boolean };
+  concurrency: number;
+  policy: RetryPolicy;
+  /** Stage-1 lease heartbeat. */
+  heartbeatMs: number;
+  /** Phase-2 lease heartbeat (Codex: 90 s). */
+  consolidationHeartbeatMs: number;
+}
+
+export interface Phase1Summary {
+  filesSeen: number;
+  eligible: number;
+  ineligible: number;
+  claimed: number;
+  succeeded: number;
+  succeededNoOutput: number;
+  failed: number;
+  skipped: SkipCounts;
+  usage: TokenUsage;
+  error: string | null;
+  jobs: ExtractionOutput[];
+}
+
+export interface CoordinatorOutput {
+  phase1: Phase1Summary | null;
+  phase2: ConsolidationOutput | null;
+}
+
+export type CoordinatorEmitted =
+  | { type: 'phase1.claimed'; claims: Stage1Claim[] }
+  | { type: 'job.started'; threadId: string }
+  | { type: 'job.finished'; output: ExtractionOutput }
+  | { type: 'phase2.finished'; output: ConsolidationOutput };
+
+interface CoordinatorContext extends CoordinatorInput {
+  discovery: DiscoveryResult | null;
+  skipped: SkipCounts;
+  pending: Stage1Claim[];
+  active: string[];
+  spawned: number;
+  outcomes: ExtractionOutput[];
+  phase1Error: string | null;
+  phase2: ConsolidationOutput | null;
+}
+
+const NO_SKIPS: SkipCounts = { upToDate: 0, running: 0, retryBackoff: 0, retryExhausted: 0 };
+const ZERO_USAGE: TokenUsage = { input: 0, cachedInput: 0, output: 0, reasoningOutput: 0, total: 0 };
+
+function isExtractionOutput(value: unknown): value is ExtractionOutput {
+  const shape = value as Partial<ExtractionOutput> | null;
+  return typeof shape?.threadId === 'string' && typeof shape.outcome === 'string';
+}
+
+function sumUsage(outcomes: ExtractionOutput[]): TokenUsage {
+  const total = { ...ZERO_USAGE };
+  for (const { usage, outcome } of outcomes) {
+    // Codex counts the usage of finished jobs only, not of failed attempts.
+    if (!usage || (outcome !== 'succeeded' && outcome !== 'succeededNoOutput')) continue;
+    total.input += Math.max(0, usage.input);
+    total.cachedInput += Math.max(0, usage.cachedInput);
+    total.output += Math.max(0, usage.output);
+    total.reasoningOutput += Math.max(0, usage.reasoningOutput);
+    total.total += Math.max(0, usage.total);
+  }
+  return total;
+}
+
+export function summarizePhase1(context: CoordinatorContext): Phase1Summary | null {
+  if (!context.phases.extract) return null;
+  const count = (outcome: ExtractionOutput['outcome']) => context.outcomes.filter((o) => o.outcome === outcome).length;
+  return {
+    filesSeen: context.discovery?.filesSeen ?? 0,
+    eligible: context.discovery?.candidates.length ?? 0,
+    ineligible: context.discovery?.ineligible ?? 0,
+    claimed: context.outcomes.length,
+    succeeded: count('succeeded'),
+    succeededNoOutput: count('succeededNoOutput'),
+    // A lost lease is a failure of this worker's attempt (Codex records it so for metrics).
+    failed: count('gaveUp') + count('leaseLost'),
+    skipped: context.skipped,
+    usage: sumUsage(context.outcomes),
+    error: context.phase1Error,
+    jobs: context.outcomes,
+  };
+}
+
+export const coordinatorMachine = setup({
+  types: {
+    input: {} as CoordinatorInput,
+    context: {} as CoordinatorContext,
+    output: {} as CoordinatorOutput,
+    emitted: {} as CoordinatorEmitted,
+  },
+  actors: {
+    discover: placeholder<DiscoveryResult, void>('coordinator', 'discover'),
+    claim: placeholder<ClaimStage1Batch, { candidates: ThreadInfo[] }>('coordinator', 'claim'),
+    extraction: extractionMachine,
+    consolidation: consolidationMachine,
+  },
+  guards: {
+    extractsFirst: ({ context }) => context.phases.extract,
+    consolidates: ({ context }) => context.phases.consolidate,
+    allJobsFinished: ({ context }) => context.pending.length === 0 && context.active.length === 0,
+  },
+  actions: {
+    fillSlots: enqueueActions(({ context, enqueue }) => {
+      const free = Math.max(0, context.concurrency - context.active.length);
+      const next = context.pending.slice(0, free);
+      const ids: string[] = [];
+      next.forEach((claim, offset) => {
+        const id = `extraction-${context.spawned + offset + 1}`;
+        ids.push(id);
+        enqueue.spawnChild('extraction', {
+          id,
+          input: { claim, policy: context.policy, heartbeatMs: context.heartbeatMs },
+        });
+        enqueue.emit({ type: 'job.started', threadId: claim.thread.threadId });
+      });
+      enqueue.assign({
+        pending: context.pending.slice(next.length),
+        active: [...context.active, ...ids],
+        spawned: context.spawned + next.length,
+      });
+    }),
+    recordPhase1Error: assign({
+      phase1Error: ({ event }) => {
+        const error = (event as { error?: unknown }).error;
+        return error instanceof Error ? error.message : String(error);
+      },
+    }),
+  },
+}).createMachine({
+  id: 'coordinator',
+  context: ({ input }) => ({
+    ...input,
+    discovery: null,
+    skipped: { ...NO_SKIPS },
+    pending: [],
+    active: [],
+    spawned: 0,
+    outcomes: [],
+    phase1Error: null,
+    phase2: null,
+  }),
+  initial: 'starting',
+  states: {
+    starting: {
+      always: [{ guard: 'extractsFirst', target: 'scanning' }, { target: 'phase1Finished' }],
+    },
+    scanning: {
+      invoke: {
+        id: 'discover',
+        src: 'discover',
+        onDone: { target: 'claiming', actions: assign({ discovery: ({ event }) => event.output }) },
+        onError: { target: 'phase1Finished', actions: 'recordPhase1Error' },
+      },
+    },
+    claiming: {
+      invoke: {
+        id: 'claim',
+        src: 'claim',
+        input: ({ context }) => ({ candidates: context.discovery?.candidates ?? [] }),
+        onDone: {
+          target: 'extracting',
+          actions: [
+            assign({
+              pending: ({ event }) => event.output.claims,
+              skipped: ({ event }) => event.output.skipped,
+            }),
+            emit(({ event }) => ({ type: 'phase1.claimed' as const, claims: event.output.claims })),
+          ],
+        },
+        onError: { target: 'phase1Finished', actions: 'recordPhase1Error' },
+      },
+    },
+    extracting: {
+      entry: 'fillSlots',
+      on: {
+        'xstate.done.actor.*': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const { actorId, output } = event as unknown as { actorId: string; output: unknown };
+            if (!context.active.includes(actorId) || !isExtractionOutput(output)) return;
+            enqueue.assign({
+              active: context.active.filter((id) => id !== actorId),
+              outcomes: [...context.outcomes, output],
+            });
+            enqueue.emit({ type: 'job.finished', output });
+            // Finished children linger in the system until stopped.
+            enqueue.stopChild(actorId);
+            enqueue('fillSlots');
+          }),
+        },
+      },
+      always: { guard: 'allJobsFinished', target: 'phase1Finished' },
+    },
+    phase1Finished: {
+      always: [{ guard: 'consolidates', target: 'consolidating' }, { target: 'done' }],
+    },
+    consolidating: {
+      invoke: {
+        id: 'consolidation',
+        src: 'consolidation',
+        input: ({ context }) => ({ policy: context.policy, heartbeatMs: context.consolidationHeartbeatMs }),
+        onDone: {
+          target: 'done',
+          actions: [
+            assign({ phase2: ({ event }) => event.output }),
+            emit(({ event }) => ({ type: 'phase2.finished' as const, output: event.output })),
+          ],
+        },
+      },
+    },
+    done: { type: 'final' },
+  },
+  output: ({ context }) => ({ phase1: summarizePhase1(context), phase2: context.phase2 }),
+});
+

@@ -1,0 +1,200 @@
+// One rollout's extraction, spawned by the coordinator for each claimed job.
+//
+//   leased ──▶ running ──▶ succeeded | succeededNoOutput
+//     ▲           │ (lease heartbeat in parallel; LEASE_LOST ends the run without writing)
+//     │           ▼
+//   backoff ◀── failed ──▶ recordingFailure ──▶ gaveUp
+//
+// All I/O is in the provided actors: `confirmLease` (is the claim still ours?), `extract` (model call
+// and the fenced store write; resolves with the outcome), `renewLease` (heartbeat) and `recordFailure`
+// (durable retry_at in the store). Errors carry `retryable` / `retryAfterMs` (services/errors.ts).
+import { assign, setup } from 'xstate';
+import type { Stage1Claim, TokenUsage } from '../services/types.ts';
+import { placeholder } from './placeholder.ts';
+import { backoffDelayMs, type RetryPolicy } from './retry-policy.ts';
+
+export type ExtractionOutcome = 'succeeded' | 'succeededNoOutput' | 'gaveUp' | 'leaseLost';
+
+export interface ExtractionResult {
+  kind: 'output' | 'noOutput';
+  usage: TokenUsage | null;
+}
+
+export interface ExtractionInput {
+  claim: Stage1Claim;
+  policy: RetryPolicy;
+  heartbeatMs: number;
+}
+
+export interface ExtractionOutput {
+  threadId: string;
+  outcome: ExtractionOutcome;
+  attempts: number;
+  error: string | null;
+  usage: TokenUsage | null;
+}
+
+interface ExtractionContext {
+  claim: Stage1Claim;
+  policy: RetryPolicy;
+  heartbeatMs: number;
+  attempt: number;
+  error: string | null;
+  errorRetryable: boolean;
+  errorLeaseLost: boolean;
+  retryAfterMs: number | null;
+  usage: TokenUsage | null;
+  outcome: ExtractionOutcome | null;
+}
+
+function describeError(error: unknown) {
+  const shape = error as { message?: unknown; retryable?: unknown; retryAfterMs?: unknown; name?: unknown } | null;
+  return {
+    error: typeof shape?.message === 'string' ? shape.message : String(error),
+    errorRetryable: shape?.retryable === true,
+    errorLeaseLost: shape?.name === 'LeaseLostError',
+    retryAfterMs: typeof shape?.retryAfterMs === 'number' ? shape.retryAfterMs : null,
+  };
+}
+
+export const extractionMachine = setup({
+  types: {
+    input: {} as ExtractionInput,
+    context: {} as ExtractionContext,
+    output: {} as ExtractionOutput,
+  },
+  actors: {
+    confirmLease: placeholder<boolean, { claim: Stage1Claim }>('extraction', 'confirmLease'),
+    extract: placeholder<ExtractionResult, { claim: Stage1Claim; attempt: number }>('extraction', 'extract'),
+    renewLease: placeholder<boolean, { claim: Stage1Claim }>('extraction', 'renewLease'),
+    recordFailure: placeholder<boolean, { claim: Stage1Claim; reason: string; retryDelaySeconds: number }>(
+      'extraction',
+      'recordFailure',
+    ),
+  },
+  delays: {
+    heartbeat: ({ context }) => context.heartbeatMs,
+    retryDelay: ({ context }) => backoffDelayMs(context.policy, context.attempt, context.retryAfterMs),
+  },
+  guards: {
+    leaseHeld: (_, held: boolean) => held,
+    producedOutput: (_, result: ExtractionResult) => result.kind === 'output',
+    leaseWasLost: ({ context }) => context.errorLeaseLost,
+    hasRetriesLeft: ({ context }) => context.errorRetryable && context.attempt < context.policy.maxAttempts,
+  },
+  actions: {
+    // Reads the error of the xstate.error.actor.* event that triggered it.
+    recordError: assign(({ event }) => describeError((event as { error?: unknown }).error)),
+  },
+}).createMachine({
+  id: 'extraction',
+  context: ({ input }) => ({
+    claim: input.claim,
+    policy: input.policy,
+    heartbeatMs: input.heartbeatMs,
+    attempt: 0,
+    error: null,
+    errorRetryable: false,
+    errorLeaseLost: false,
+    retryAfterMs: null,
+    usage: null,
+    outcome: null,
+  }),
+  initial: 'leased',
+  states: {
+    leased: {
+      invoke: {
+        id: 'confirmLease',
+        src: 'confirmLease',
+        input: ({ context }) => ({ claim: context.claim }),
+        onDone: [
+          { guard: { type: 'leaseHeld', params: ({ event }) => event.output }, target: 'running' },
+          { target: 'leaseLost' },
+        ],
+        // A store error while confirming still spends an attempt, so it cannot loop forever.
+        onError: {
+          target: 'failed',
+          actions: [
+            assign({ attempt: ({ context }) => context.attempt + 1 }),
+            'recordError',
+          ],
+        },
+      },
+    },
+    running: {
+      type: 'parallel',
+      entry: assign({ attempt: ({ context }) => context.attempt + 1 }),
+      states: {
+        work: {
+          invoke: {
+            id: 'extract',
+            src: 'extract',
+            input: ({ context }) => ({ claim: context.claim, attempt: context.attempt }),
+            onDone: [
+              {
+                guard: { type: 'producedOutput', params: ({ event }) => event.output },
+                target: '#extraction.succeeded',
+                actions: assign({ usage: ({ event }) => event.output.usage }),
+              },
+              { target: '#extraction.succeededNoOutput', actions: assign({ usage: ({ event }) => event.output.usage }) },
+            ],
+            onError: { target: '#extraction.failed', actions: 'recordError' },
+          },
+        },
+        lease: {
+          initial: 'held',
+          states: {
+            held: { after: { heartbeat: 'renewing' } },
+            renewing: {
+              invoke: {
+                id: 'renewLease',
+                src: 'renewLease',
+                input: ({ context }) => ({ claim: context.claim }),
+                onDone: [
+                  { guard: { type: 'leaseHeld', params: ({ event }) => event.output }, target: 'held' },
+                  { target: '#extraction.leaseLost', actions: assign({ error: 'lease lost to another worker' }) },
+                ],
+                // A failed heartbeat is retried at the next beat; the lease is long enough for that.
+                onError: { target: 'held' },
+              },
+            },
+          },
+        },
+      },
+    },
+    failed: {
+      always: [
+        { guard: 'leaseWasLost', target: 'leaseLost' },
+        { guard: 'hasRetriesLeft', target: 'backoff' },
+        { target: 'recordingFailure' },
+      ],
+    },
+    backoff: {
+      after: { retryDelay: 'leased' },
+    },
+    recordingFailure: {
+      invoke: {
+        id: 'recordFailure',
+        src: 'recordFailure',
+        input: ({ context }) => ({
+          claim: context.claim,
+          reason: context.error ?? 'unknown error',
+          retryDelaySeconds: context.policy.durableRetryDelaySeconds,
+        }),
+        onDone: { target: 'gaveUp' },
+        onError: { target: 'gaveUp' },
+      },
+    },
+    succeeded: { type: 'final', entry: assign({ outcome: 'succeeded' as const, error: null }) },
+    succeededNoOutput: { type: 'final', entry: assign({ outcome: 'succeededNoOutput' as const, error: null }) },
+    gaveUp: { type: 'final', entry: assign({ outcome: 'gaveUp' as const }) },
+    leaseLost: { type: 'final', entry: assign({ outcome: 'leaseLost' as const }) },
+  },
+  output: ({ context }) => ({
+    threadId: context.claim.thread.threadId,
+    outcome: context.outcome ?? 'gaveUp',
+    attempts: context.attempt,
+    error: context.error,
+    usage: context.usage,
+  }),
+});
