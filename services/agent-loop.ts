@@ -1,0 +1,88 @@
+// A minimal function-calling agent: ask the model, run the tools it asks for, feed the results back,
+// until it answers in plain text or a budget runs out. Tool failures go back to the model as text so
+// it can correct itself; only model-call failures (and aborts) escape.
+import type { AgentMessage, AgentToolSpec, ModelClient } from './model-client.ts';
+import type { TokenUsage } from './types.ts';
+
+export interface AgentTool extends AgentToolSpec {
+  execute(args: unknown): Promise<string>;
+}
+
+export interface AgentLoopOptions {
+  model: string;
+  instructions: string;
+  prompt: string;
+  tools: AgentTool[];
+  maxTurns: number;
+  maxTotalTokens: number;
+  signal?: AbortSignal;
+  onToolCall?(name: string, args: unknown, result: string): void;
+}
+
+export type AgentStopReason = 'completed' | 'maxTurns' | 'maxTokens';
+
+export interface AgentLoopResult {
+  finalText: string;
+  turns: number;
+  toolCalls: number;
+  usage: TokenUsage;
+  stopReason: AgentStopReason;
+}
+
+export async function runAgentLoop(client: ModelClient, opts: AgentLoopOptions): Promise<AgentLoopResult> {
+  const messages: AgentMessage[] = [{ role: 'user', text: opts.prompt }];
+  const usage: TokenUsage = { input: 0, cachedInput: 0, output: 0, reasoningOutput: 0, total: 0 };
+  const byName = new Map(opts.tools.map((tool) => [tool.name, tool]));
+  const specs: AgentToolSpec[] = opts.tools.map(({ name, description, parameters }) => ({ name, description, parameters }));
+  let turns = 0;
+  let toolCalls = 0;
+  let lastText = '';
+
+  const stop = (stopReason: AgentStopReason, finalText = lastText): AgentLoopResult => ({ finalText, turns, toolCalls, usage, stopReason });
+
+  for (;;) {
+    if (turns >= opts.maxTurns) return stop('maxTurns');
+    if (usage.total >= opts.maxTotalTokens) return stop('maxTokens');
+    opts.signal?.throwIfAborted();
+
+    const turn = await client.agentTurn({ model: opts.model, instructions: opts.instructions, messages, tools: specs, signal: opts.signal });
+    turns++;
+    if (turn.usage) addUsage(usage, turn.usage);
+    lastText = turn.text;
+    if (turn.toolCalls.length === 0) return stop('completed', turn.text);
+
+    messages.push({ role: 'assistant', text: turn.text, toolCalls: turn.toolCalls });
+    for (const call of turn.toolCalls) {
+      opts.signal?.throwIfAborted();
+      toolCalls++;
+      const { args, output } = await runTool(byName, call.name, call.arguments);
+      opts.onToolCall?.(call.name, args, output);
+      messages.push({ role: 'tool', callId: call.id, output });
+    }
+  }
+}
+
+async function runTool(tools: Map<string, AgentTool>, name: string, rawArgs: string): Promise<{ args: unknown; output: string }> {
+  let args: unknown;
+  try {
+    // Some providers send an empty string for a call without arguments.
+    args = rawArgs.trim() === '' ? {} : JSON.parse(rawArgs);
+  } catch (error) {
+    return { args: rawArgs, output: `error: the arguments are not valid JSON (${(error as Error).message}); send one JSON object` };
+  }
+  const tool = tools.get(name);
+  if (!tool) return { args, output: `error: there is no tool named "${name}"; available tools: ${[...tools.keys()].join(', ')}` };
+  try {
+    return { args, output: await tool.execute(args) };
+  } catch (error) {
+    return { args, output: `error: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+function addUsage(sum: TokenUsage, turn: TokenUsage): void {
+  sum.input += turn.input;
+  sum.cachedInput += turn.cachedInput;
+  sum.output += turn.output;
+  sum.reasoningOutput += turn.reasoningOutput;
+  sum.total += turn.total;
+}

@@ -1,0 +1,236 @@
+// The deterministic "model" behind the demo and the benchmarks. It answers the two kinds of request
+// the pipeline makes, from nothing but the request itself, so a run without an API key still produces
+// a memory folder a reader can check against the fixture rollouts.
+import type { Handler, HandlerRequest, Reply } from './local-openai-server.ts';
+import { STAGE1_SCHEMA_NAME } from './stage-one-schema.ts';
+
+const QUOTE_LIMIT = 200;
+const HARNESS_PREFIXES = ['<environment_context>', '<user_instructions>', '# AGENTS.md'];
+const STOPWORDS = new Set(
+  'the and for with that this from into your you are was were have has had not but can could would should please about there their them then than what when where which while will just also some make more need want like does done using use'.split(' '),
+);
+
+export const CONSOLIDATION_DONE_TEXT = 'Consolidation complete.';
+
+export function scriptedHandler(): Handler {
+  return (req) => {
+    if (isStage1(req.body)) return stage1Reply(userText(req));
+    if (Array.isArray(req.body.tools) && req.body.tools.length > 0) return consolidationTurn(req);
+    return { text: 'This scripted model only answers memory extraction and consolidation requests.' };
+  };
+}
+
+// ---- Stage 1 -------------------------------------------------------------------------------------
+
+function isStage1(body: any): boolean {
+  return body?.text?.format?.name === STAGE1_SCHEMA_NAME || body?.response_format?.json_schema?.name === STAGE1_SCHEMA_NAME;
+}
+
+/** All user-authored text of the request, whichever wire it came over. */
+function userText(req: HandlerRequest): string {
+  const body = req.body;
+  if (req.wire === 'chat') {
+    return (body.messages as any[])
+      .filter((m) => m?.role === 'user')
+      .map((m) => (typeof m.content === 'string' ? m.content : textOfParts(m.content)))
+      .join('\n');
+  }
+  if (typeof body.input === 'string') return body.input;
+  return (body.input as any[])
+    .filter((item) => item?.role === 'user')
+    .map((item) => (typeof item.content === 'string' ? item.content : textOfParts(item.content)))
+    .join('\n');
+}
+
+function textOfParts(parts: unknown): string {
+  if (!Array.isArray(parts)) return '';
+  return parts
+    .filter((p) => typeof p?.text === 'string')
+    .map((p) => p.text as string)
+    .join('\n');
+}
+
+function stage1Reply(input: string): Reply {
+  const requests = rolloutUserRequests(input);
+  const first = requests[0];
+  if (first === undefined) return { text: JSON.stringify({ rollout_summary: '', rollout_slug: '', raw_memory: '' }) };
+
+  const cwd = /^- rollout_cwd:\s*(.*)$/m.exec(input)?.[1]?.trim() || 'unknown';
+  const request = quote(first);
+  const slug = slugify(first);
+  const keywords = keywordsOf(requests.join(' '));
+  const followUps = requests.slice(1).map((r) => `- Follow-up request: "${quote(r)}"`);
+
+  const rolloutSummary = [
+    `User asked: "${request}"`,
+    '',
+    `Rollout context: worked in ${cwd}.`,
+    `User messages: ${requests.length}.`,
+  ].join('\n');
+  const rawMemory = [
+    '---',
+    `rollout_summary_file: ${slug}.md`,
+    `description: ${request}`,
+    `keywords: ${keywords.join(', ')}`,
+    '---',
+    `- User request: "${request}"`,
+    `- Working directory: ${cwd}`,
+    ...followUps,
+  ].join('\n');
+  return { text: JSON.stringify({ rollout_summary: rolloutSummary, rollout_slug: slug, raw_memory: rawMemory }) };
+}
+
+/** The user's own requests in the rendered rollout, without the harness-injected context messages. */
+function rolloutUserRequests(input: string): string[] {
+  const found: string[] = [];
+  for (const item of responseItems(input)) {
+    const payload = item?.type === 'response_item' ? item.payload : item;
+    if (payload?.type !== 'message' || payload.role !== 'user') continue;
+    const text = textOfParts(payload.content).trim();
+    if (text === '' || HARNESS_PREFIXES.some((prefix) => text.startsWith(prefix))) continue;
+    found.push(text);
+  }
+  return found;
+}
+
+/**
+ * The rendered input embeds the rollout as one JSON array. It is located by trying each line that
+ * opens with `[` against the closing brackets near the end, since the prose around it may hold more.
+ */
+function responseItems(input: string): any[] {
+  const closers: number[] = [];
+  for (let at = input.lastIndexOf(']'); at >= 0 && closers.length < 32; at = input.lastIndexOf(']', at - 1)) closers.push(at);
+  const starts = [...input.matchAll(/^\[/gm)].map((m) => m.index);
+  for (const start of starts) {
+    for (const end of closers) {
+      if (end <= start) break;
+      try {
+        const parsed: unknown = JSON.parse(input.slice(start, end + 1));
+        if (Array.isArray(parsed)) return parsed;
+      } catch {
+        // not this pair; keep looking
+      }
+    }
+  }
+  return [];
+}
+
+function quote(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > QUOTE_LIMIT ? `${flat.slice(0, QUOTE_LIMIT - 1)}…` : flat;
+}
+
+function slugify(text: string): string {
+  const words = text.toLowerCase().match(/[a-z0-9]+/g) ?? [];
+  const slug = words.slice(0, 6).join('-').slice(0, 60).replace(/-+$/, '');
+  return slug === '' ? 'rollout' : slug;
+}
+
+function keywordsOf(text: string): string[] {
+  const counts = new Map<string, number>();
+  for (const word of text.toLowerCase().match(/[a-z][a-z0-9_-]{3,}/g) ?? []) {
+    if (!STOPWORDS.has(word)) counts.set(word, (counts.get(word) ?? 0) + 1);
+  }
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([word]) => word);
+}
+
+// ---- Consolidation agent -------------------------------------------------------------------------
+
+interface Transcript {
+  calls: { id: string; name: string }[];
+  outputs: Map<string, string>;
+}
+
+/** The tool calls made so far and their results, read back from the conversation in the request. */
+function transcriptOf(req: HandlerRequest): Transcript {
+  const calls: Transcript['calls'] = [];
+  const outputs = new Map<string, string>();
+  if (req.wire === 'responses') {
+    for (const item of Array.isArray(req.body.input) ? req.body.input : []) {
+      if (item?.type === 'function_call') calls.push({ id: item.call_id, name: item.name });
+      if (item?.type === 'function_call_output') outputs.set(item.call_id, String(item.output));
+    }
+  } else {
+    for (const message of req.body.messages as any[]) {
+      for (const call of message?.tool_calls ?? []) calls.push({ id: call.id, name: call.function?.name });
+      if (message?.role === 'tool') outputs.set(message.tool_call_id, typeof message.content === 'string' ? message.content : textOfParts(message.content));
+    }
+  }
+  return { calls, outputs };
+}
+
+function consolidationTurn(req: HandlerRequest): Reply {
+  const { calls, outputs } = transcriptOf(req);
+  if (calls.some((c) => c.name === 'write_file')) return { text: CONSOLIDATION_DONE_TEXT };
+  const read = calls.find((c) => c.name === 'read_file');
+  if (!read) {
+    return { toolCalls: [{ id: 'call_read_raw_memories', name: 'read_file', arguments: JSON.stringify({ path: 'raw_memories.md' }) }] };
+  }
+  const threads = parseThreads(outputs.get(read.id) ?? '');
+  return {
+    toolCalls: [
+      { id: 'call_write_memory', name: 'write_file', arguments: JSON.stringify({ path: 'MEMORY.md', content: handbook(threads) }) },
+      { id: 'call_write_summary', name: 'write_file', arguments: JSON.stringify({ path: 'memory_summary.md', content: summary(threads) }) },
+    ],
+  };
+}
+
+interface ThreadMemory {
+  threadId: string;
+  cwd: string;
+  description: string;
+  keywords: string;
+  bullets: string[];
+}
+
+/** Splits raw_memories.md into its `## Thread` blocks. */
+function parseThreads(raw: string): ThreadMemory[] {
+  const blocks = raw.split(/^## Thread `([^`]+)`[ \t]*$/m);
+  const threads: ThreadMemory[] = [];
+  for (let i = 1; i + 1 < blocks.length; i += 2) {
+    const body = blocks[i + 1]!;
+    const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(body)?.[1]?.trim() ?? '';
+    threads.push({
+      threadId: blocks[i]!,
+      cwd: field('cwd'),
+      description: field('description'),
+      keywords: field('keywords'),
+      bullets: body.split('\n').filter((line) => line.startsWith('- ')),
+    });
+  }
+  return threads;
+}
+
+function handbook(threads: ThreadMemory[]): string {
+  const lines = ['# Memory Handbook', ''];
+  if (threads.length === 0) lines.push('No memories yet.', '');
+  for (const thread of threads) {
+    lines.push(`## ${thread.description || `Thread ${thread.threadId}`}`, '', `thread: ${thread.threadId}`, `cwd: ${thread.cwd || 'unknown'}`);
+    if (thread.keywords) lines.push(`keywords: ${thread.keywords}`);
+    lines.push('', ...(thread.bullets.length > 0 ? thread.bullets : ['- (no details recorded)']), '');
+  }
+  return lines.join('\n');
+}
+
+function summary(threads: ThreadMemory[]): string {
+  const topics = threads.map((t) => `- ${t.description || t.threadId}${t.cwd ? ` (cwd: ${t.cwd})` : ''}${t.keywords ? `: ${t.keywords}` : ''}`);
+  return [
+    '# Memory Summary',
+    '',
+    '## User Profile',
+    '',
+    `A developer with ${threads.length} remembered session(s).`,
+    '',
+    '## General Tips',
+    '',
+    '- Look up the matching section in MEMORY.md before repeating past work.',
+    '',
+    "## What's in Memory",
+    '',
+    ...(topics.length > 0 ? topics : ['- Nothing yet.']),
+    '',
+  ].join('\n');
+}
