@@ -1,0 +1,247 @@
+// The parts of the memory folder that pipeline code owns (shared spec §3): rollout_summaries/*.md and
+// raw_memories.md. Formats must match Codex byte for byte, because the consolidation agent and
+// existing memory folders were shaped by Codex's files. MEMORY.md, memory_summary.md and skills/
+// belong to the agent; pipeline code only deletes them when there is nothing left to remember.
+import { lstat, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureDir, writeFileAtomic } from './atomic-write.ts';
+import type { Stage1Output } from './types.ts';
+
+export const ROLLOUT_SUMMARIES_DIR = 'rollout_summaries';
+export const RAW_MEMORIES_FILE = 'raw_memories.md';
+export const MEMORY_FILE = 'MEMORY.md';
+export const MEMORY_SUMMARY_FILE = 'memory_summary.md';
+export const SKILLS_DIR = 'skills';
+
+/** Codex caps the slug part of a summary file name at 20 bytes (every kept char is one ASCII byte). */
+const SLUG_MAX_BYTES = 20;
+
+export const EMPTY_RAW_MEMORIES = '# Raw Memories\n\nNo raw memories yet.\n';
+
+export type ArtifactStep = 'failed_sync_artifacts' | 'failed_rebuild_raw_memories';
+
+/** A phase-2 file step failed; `step` is the job's failure reason and metric status. */
+export class ArtifactSyncError extends Error {
+  constructor(
+    readonly step: ArtifactStep,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`${step}: ${message}`, options);
+    this.name = 'ArtifactSyncError';
+  }
+}
+
+export function memoryRoot(codexHome: string): string {
+  return join(codexHome, 'memories');
+}
+
+/**
+ * File stem of a thread's rollout summary: `<thread_id>` or `<thread_id>-<slug>` (§3.2).
+ * The slug mapping only ever emits [a-z0-9_], so it cannot form a path. The thread id is used
+ * verbatim when it looks like an id; anything else (separators, dots, NUL…) is mapped to `_` so a
+ * corrupted or hostile row can never name a file outside rollout_summaries/.
+ */
+export function rolloutSummaryStem(threadId: string, slug: string | null): string {
+  const id = safeThreadId(threadId);
+  const cleanSlug = slug === null ? '' : sanitizeSlug(slug);
+  return cleanSlug === '' ? id : `${id}-${cleanSlug}`;
+}
+
+function sanitizeSlug(raw: string): string {
+  let out = '';
+  // for…of walks code points, like Rust's chars(): an emoji becomes one `_`, not two.
+  for (const ch of raw) {
+    if (out.length >= SLUG_MAX_BYTES) break;
+    out += /^[A-Za-z0-9]$/.test(ch) ? ch.toLowerCase() : '_';
+  }
+  // Only trailing underscores go; leading ones are kept, as in Codex.
+  return out.replace(/_+$/, '');
+}
+
+function safeThreadId(threadId: string): string {
+  // Real ids are lowercase hyphenated UUIDs and pass through unchanged.
+  const mapped = threadId.replace(/[^A-Za-z0-9_-]/g, '_');
+  if (mapped === '') throw new Error('thread id is empty; cannot name its rollout summary file');
+  return mapped;
+}
+
+/** Unix seconds → chrono's RFC 3339 form: UTC, whole seconds, `+00:00` (never `Z`). */
+export function formatRfc3339(seconds: number): string {
+  return `${new Date(Math.floor(seconds) * 1000).toISOString().slice(0, 19)}+00:00`;
+}
+
+/** Body of rollout_summaries/<stem>.md (§3.3). The summary is kept exactly as stored. */
+export function renderRolloutSummary(output: Stage1Output): string {
+  return (
+    `thread_id: ${output.threadId}\n` +
+    `updated_at: ${formatRfc3339(output.sourceUpdatedAt)}\n` +
+    `cwd: ${output.cwd}\n` +
+    `\n` +
+    `${output.rolloutSummary}\n`
+  );
+}
+
+/** Body of raw_memories.md (§3.4), in the order given (the caller passes DB order, latest first). */
+export function renderRawMemories(outputs: Stage1Output[]): string {
+  if (outputs.length === 0) return EMPTY_RAW_MEMORIES;
+  let body = '# Raw Memories\n\nMerged stage-1 raw memories (latest first):\n\n';
+  for (const output of outputs) {
+    body +=
+      `## Thread \`${output.threadId}\`\n` +
+      `updated_at: ${formatRfc3339(output.sourceUpdatedAt)}\n` +
+      `cwd: ${output.cwd}\n` +
+      `\n` +
+      `${output.rawMemory.trim()}\n\n`;
+  }
+  return body;
+}
+
+export interface SyncArtifactsInput {
+  /** This run's inputs: their summaries are written and they count as "something to remember". */
+  retained: Stage1Output[];
+  /**
+   * Outputs dropped from the selection since the last successful run (diff-based design, §4.6):
+   * their summaries stay on disk so the agent can still read the evidence it is asked to forget.
+   */
+  keepAlso?: Stage1Output[];
+  /** Where non-fatal problems go (a stale summary that could not be deleted). */
+  warn?: (message: string) => void;
+}
+
+/** §3.5 steps 1–5. Throws ArtifactSyncError('failed_sync_artifacts') on any fatal problem. */
+export async function syncArtifacts(root: string, input: SyncArtifactsInput): Promise<void> {
+  const warn = input.warn ?? ((message: string) => console.warn(message));
+  const step = 'failed_sync_artifacts' as const;
+  const summariesDir = await ensureLayout(root, step);
+
+  // Dedupe by stem; a retained output wins over a removed one with the same stem.
+  const kept = new Map<string, Stage1Output>();
+  for (const output of [...(input.keepAlso ?? []), ...input.retained]) {
+    kept.set(rolloutSummaryStemOrFail(output, step), output);
+  }
+
+  await pruneSummaries(summariesDir, new Set(kept.keys()), warn);
+
+  for (const [stem, output] of kept) {
+    const path = join(summariesDir, `${stem}.md`);
+    await writeFileAtomic(path, renderRolloutSummary(output)).catch((cause: unknown) => {
+      throw new ArtifactSyncError(step, `cannot write ${path}: ${describe(cause)}`, { cause });
+    });
+  }
+
+  if (kept.size === 0) await removeConsolidatedMemory(root);
+}
+
+/** §3.5 step 6: rewrite raw_memories.md from the retained outputs only. */
+export async function rebuildRawMemories(root: string, retained: Stage1Output[]): Promise<void> {
+  const step = 'failed_rebuild_raw_memories' as const;
+  await ensureLayout(root, step);
+  const path = join(root, RAW_MEMORIES_FILE);
+  await writeFileAtomic(path, renderRawMemories(retained)).catch((cause: unknown) => {
+    throw new ArtifactSyncError(step, `cannot write ${path}: ${describe(cause)}`, { cause });
+  });
+}
+
+export type ConsolidationCheck = { ok: true } | { ok: false; reason: string };
+
+/** Did the agent leave a usable memory behind? Both agent-owned files must hold some text. */
+export async function validateConsolidation(root: string): Promise<ConsolidationCheck> {
+  for (const name of [MEMORY_FILE, MEMORY_SUMMARY_FILE]) {
+    const path = join(root, name);
+    let info;
+    try {
+      info = await lstat(path);
+    } catch (error) {
+      if (codeOf(error) === 'ENOENT') return { ok: false, reason: `${name} is missing` };
+      return { ok: false, reason: `${name} cannot be inspected: ${describe(error)}` };
+    }
+    if (!info.isFile()) return { ok: false, reason: `${name} is not a regular file` };
+    let text;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      return { ok: false, reason: `${name} cannot be read: ${describe(error)}` };
+    }
+    if (text.trim() === '') return { ok: false, reason: `${name} is empty` };
+  }
+  return { ok: true };
+}
+
+// Step 1. Returns the summaries directory, checked to be a real directory inside the root: a
+// symlink there would make pruning and writing act on some other folder.
+async function ensureLayout(root: string, step: ArtifactStep): Promise<string> {
+  const rootInfo = await stat(root).catch((error: unknown) => {
+    if (codeOf(error) === 'ENOENT') return null;
+    throw new ArtifactSyncError(step, `cannot inspect memory root ${root}: ${describe(error)}`, { cause: error });
+  });
+  if (rootInfo !== null && !rootInfo.isDirectory()) {
+    throw new ArtifactSyncError(step, `memory root ${root} exists but is not a directory`);
+  }
+  const summariesDir = join(root, ROLLOUT_SUMMARIES_DIR);
+  try {
+    await ensureDir(summariesDir);
+  } catch (cause) {
+    throw new ArtifactSyncError(step, `cannot create ${summariesDir}: ${describe(cause)}`, { cause });
+  }
+  const info = await lstat(summariesDir).catch((cause: unknown) => {
+    throw new ArtifactSyncError(step, `cannot inspect ${summariesDir}: ${describe(cause)}`, { cause });
+  });
+  if (!info.isDirectory()) {
+    const what = info.isSymbolicLink() ? 'a symlink (refusing to follow it)' : 'not a directory';
+    throw new ArtifactSyncError(step, `${summariesDir} is ${what}`);
+  }
+  return summariesDir;
+}
+
+// Step 3. Deleting a stale summary is housekeeping: failing to do it must not block consolidation.
+async function pruneSummaries(dir: string, keep: Set<string>, warn: (message: string) => void): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if (codeOf(error) === 'ENOENT') return;
+    throw new ArtifactSyncError('failed_sync_artifacts', `cannot list ${dir}: ${describe(error)}`, { cause: error });
+  }
+  for (const name of names) {
+    if (!name.endsWith('.md')) continue;
+    if (keep.has(name.slice(0, -'.md'.length))) continue;
+    // unlink removes a symlink itself, never its target.
+    await unlink(join(dir, name)).catch((error: unknown) => {
+      if (codeOf(error) !== 'ENOENT') warn(`memories: could not prune stale summary ${join(dir, name)}: ${describe(error)}`);
+    });
+  }
+}
+
+// Step 5. With nothing left to remember, the agent's consolidated memory would describe threads that
+// no longer exist, so it goes too.
+async function removeConsolidatedMemory(root: string): Promise<void> {
+  for (const name of [MEMORY_FILE, MEMORY_SUMMARY_FILE]) {
+    const path = join(root, name);
+    await unlink(path).catch((error: unknown) => {
+      if (codeOf(error) === 'ENOENT') return;
+      throw new ArtifactSyncError('failed_sync_artifacts', `cannot delete ${path}: ${describe(error)}`, { cause: error });
+    });
+  }
+  const skills = join(root, SKILLS_DIR);
+  // force ignores a missing tree; rm uses lstat, so a symlinked skills/ is unlinked, not followed.
+  await rm(skills, { recursive: true, force: true }).catch((error: unknown) => {
+    throw new ArtifactSyncError('failed_sync_artifacts', `cannot remove ${skills}: ${describe(error)}`, { cause: error });
+  });
+}
+
+function rolloutSummaryStemOrFail(output: Stage1Output, step: ArtifactStep): string {
+  try {
+    return rolloutSummaryStem(output.threadId, output.rolloutSlug);
+  } catch (cause) {
+    throw new ArtifactSyncError(step, describe(cause), { cause });
+  }
+}
+
+function codeOf(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,32 @@
+// The read path (shared spec §6.5): turn the agent-written memory_summary.md into the developer
+// instructions a new session starts with. No memory, or an empty one, means no instructions at all.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MEMORY_SUMMARY_FILE, memoryRoot } from './artifacts.ts';
+import { loadTemplate, renderTemplate } from './templates.ts';
+import { truncateToTokens } from './tokens.ts';
+
+/** Codex's MEMORY_TOOL_DEVELOPER_INSTRUCTIONS_SUMMARY_TOKEN_LIMIT: keeps the prompt overhead bounded. */
+export const READ_PATH_SUMMARY_TOKEN_LIMIT = 5_000;
+
+/**
+ * Developer instructions pointing the agent at its memory folder, or null when there is no usable
+ * memory summary. A missing or unreadable summary is not an error: memory is optional for a session.
+ */
+export async function buildReadPathInstructions(codexHome: string): Promise<string | null> {
+  const root = memoryRoot(codexHome);
+  let raw: string;
+  try {
+    raw = await readFile(join(root, MEMORY_SUMMARY_FILE), 'utf8');
+  } catch {
+    return null;
+  }
+  const summary = truncateToTokens(raw.trim(), READ_PATH_SUMMARY_TOKEN_LIMIT).text;
+  if (summary.trim() === '') return null;
+  const template = await loadTemplate('read_path');
+  // The summary goes last so that template-like text inside it (e.g. "{{ base_path }}") stays literal.
+  return renderTemplate(template, [
+    ['base_path', root],
+    ['memory_summary', summary],
+  ]);
+}
