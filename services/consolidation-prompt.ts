@@ -1,0 +1,63 @@
+// Builds the phase-2 agent prompt: the consolidation template plus a block telling the agent which
+// inputs are new, which it already consolidated, and which it must now forget (spec §4.6).
+import { loadTemplate, renderTemplate } from './templates.ts';
+import type { Stage1Output } from './types.ts';
+
+export interface SelectionInput {
+  /** The current inputs, in the order phase 2 uses them. */
+  selected: Stage1Output[];
+  /** Threads whose current snapshot was already consumed by the last successful phase 2. */
+  retainedThreadIds: string[];
+  /** Previously consolidated threads that are no longer selected. */
+  removed: Array<{ threadId: string; rolloutSlug?: string | null }>;
+  /** File stem of a thread's rollout summary (services/artifacts.ts rolloutSummaryStem). */
+  stemOf(threadId: string, slug: string | null): string;
+}
+
+export function renderSelectionBlock(input: SelectionInput): string {
+  const retained = new Set(input.retainedThreadIds);
+  const current = input.selected.map((o) => ({
+    tag: retained.has(o.threadId) ? 'retained' : 'added',
+    line: describe(o.threadId, input.stemOf(o.threadId, o.rolloutSlug ?? null)),
+  }));
+  const added = current.filter((c) => c.tag === 'added').length;
+  const removed = input.removed.map((r) => describe(r.threadId, input.stemOf(r.threadId, r.rolloutSlug ?? null)));
+
+  return [
+    '### Inputs for this run',
+    '',
+    `- selected inputs this run: ${current.length}`,
+    `- newly added since the last successful consolidation: ${added}`,
+    `- retained from the last successful consolidation: ${current.length - added}`,
+    `- removed since the last successful consolidation: ${removed.length}`,
+    '',
+    'Current inputs (`[added]` = new or changed: integrate it; `[retained]` = already in memory: revisit only if needed):',
+    ...(current.length > 0 ? current.map((c) => `- [${c.tag}] ${c.line}`) : ['- none']),
+    '',
+    'Removed inputs (no longer part of memory; their summary files may remain on disk for reference):',
+    ...(removed.length > 0 ? removed.map((line) => `- ${line}`) : ['- none']),
+    '',
+    removed.length > 0
+      ? 'Forget the removed inputs: delete or rewrite anything in `MEMORY.md`, `memory_summary.md` and `skills/` ' +
+        'that only they support, and drop them from `rollout_summary_files` lists. Keep what a current input still supports.'
+      : 'Nothing was removed, so nothing needs to be forgotten.',
+  ].join('\n');
+}
+
+/** The full prompt: the memory root is trusted and goes first; the selection block goes last. */
+export async function buildConsolidationPrompt(memoryRoot: string, selectionBlock: string): Promise<string> {
+  const template = await loadTemplate('consolidation');
+  return renderTemplate(template, [
+    ['memory_root', memoryRoot],
+    ['selection', selectionBlock],
+  ]);
+}
+
+function describe(threadId: string, stem: string): string {
+  return `thread_id=${oneLine(threadId)}, rollout_summary_file=rollout_summaries/${oneLine(stem)}.md`;
+}
+
+// Ids and stems come from stored data; a newline in one must not forge extra list items.
+function oneLine(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ');
+}
