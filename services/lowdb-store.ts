@@ -97,34 +97,73 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore {
   /**
    * One transaction over both files. `withOutputs: false` skips the outputs lock and read (only
    * for methods that neither read nor write outputs).
+   *
+   * Group commit: transactions that arrive while a commit is in flight wait for the next one, and
+   * each commit applies all waiting mutators, in order, to one fresh read under one lock, then
+   * writes each changed file once. Concurrent extraction jobs thereby share the lock and the
+   * fsyncs instead of queueing for them one by one.
    */
-  async function transact<T>(withOutputs: boolean, fn: (tx: Tx) => T): Promise<T> {
-    return withFileLock(jobsFile, async (jobsLock) => {
-      const jobsDb = await load(jobsFile, emptyJobs, isJobsDoc);
-      const run = async (outputsDb: Low<OutputsDoc> | null, outputsLock: typeof jobsLock | null) => {
-        const tx: Tx = {
-          now: nowSeconds(),
-          jobs: jobsDb.data,
-          outputs: outputsDb?.data ?? emptyOutputs(),
-          jobsDirty: false,
-          outputsDirty: false,
-        };
-        const result = fn(tx);
-        if (tx.outputsDirty && outputsDb && outputsLock) {
-          outputsLock.assertHeld();
-          await outputsDb.write();
-        }
-        if (tx.jobsDirty) {
-          jobsLock.assertHeld();
-          await jobsDb.write();
-        }
-        return result;
-      };
-      if (!withOutputs) return run(null, null);
-      return withFileLock(outputsFile, async (outputsLock) =>
-        run(await load(outputsFile, emptyOutputs, isOutputsDoc), outputsLock),
-      );
+  function transact<T>(withOutputs: boolean, fn: (tx: Tx) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      waiting.push({ withOutputs, fn, resolve: resolve as (value: unknown) => void, reject });
+      if (!committing) void commitLoop();
     });
+  }
+
+  type Pending = { withOutputs: boolean; fn: (tx: Tx) => unknown; resolve(value: unknown): void; reject(error: unknown): void };
+  let waiting: Pending[] = [];
+  let committing = false;
+
+  async function commitLoop(): Promise<void> {
+    committing = true;
+    try {
+      while (waiting.length > 0) {
+        const batch = waiting;
+        waiting = [];
+        await commit(batch);
+      }
+    } finally {
+      committing = false;
+    }
+  }
+
+  async function commit(batch: Pending[]): Promise<void> {
+    const withOutputs = batch.some((p) => p.withOutputs);
+    let results: unknown[] = [];
+    try {
+      await withFileLock(jobsFile, async (jobsLock) => {
+        const jobsDb = await load(jobsFile, emptyJobs, isJobsDoc);
+        const write = async (outputsDb: Low<OutputsDoc> | null, outputsLock: typeof jobsLock | null) => {
+          const tx: Tx = {
+            now: nowSeconds(),
+            jobs: jobsDb.data,
+            outputs: outputsDb?.data ?? emptyOutputs(),
+            jobsDirty: false,
+            outputsDirty: false,
+          };
+          results = batch.map((p) => p.fn(tx));
+          if (tx.outputsDirty && outputsDb && outputsLock) {
+            outputsLock.assertHeld();
+            await outputsDb.write();
+          }
+          if (tx.jobsDirty) {
+            jobsLock.assertHeld();
+            await jobsDb.write();
+          }
+        };
+        if (!withOutputs) return write(null, null);
+        return withFileLock(outputsFile, async (outputsLock) =>
+          write(await load(outputsFile, emptyOutputs, isOutputsDoc), outputsLock),
+        );
+      });
+    } catch (error) {
+      // Nothing was written. Alone, a transaction gets its error; in a batch, we cannot tell whose
+      // mutator failed, so each one is retried alone on a fresh read.
+      if (batch.length === 1) batch[0].reject(error);
+      else for (const p of batch) await commit([p]);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]));
   }
 
   // ---- stage 1 ------------------------------------------------------------------------------
