@@ -1,0 +1,153 @@
+// Finds rollouts under $CODEX_HOME/sessions and decides which are eligible for phase 1.
+// Codex answers this from its threads table; we have no such table, so we walk the day folders
+// and read each rollout's first lines, with a (path, mtime, size)-keyed cache so that an
+// unchanged rollout is stat'ed but never opened again.
+import type { Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { errorMessage } from './errors.ts';
+import type { RolloutIndex } from './rollout-index.ts';
+import { readRolloutMeta } from './rollout-reader.ts';
+import type { ThreadInfo } from './types.ts';
+
+export interface Discovery {
+  threads: ThreadInfo[];
+  /** Rollout files found. */
+  filesSeen: number;
+  /** Files that had to be opened because the cache had nothing current for them. */
+  metaReads: number;
+  unreadable: Array<{ path: string; reason: string }>;
+}
+
+/** Enough parallel stats to hide latency, few enough to stay far from the fd limit. */
+const POOL_SIZE = 32;
+const ROLLOUT_NAME = /^rollout-.*\.jsonl$/;
+
+async function entries(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch {
+    return []; // a missing sessions folder simply means no rollouts yet
+  }
+}
+
+async function rolloutFiles(sessionsDir: string): Promise<string[]> {
+  const files: string[] = [];
+  const top = await entries(sessionsDir);
+  const rollouts = (list: Dirent[], dir: string) => {
+    for (const e of list) if (e.isFile() && ROLLOUT_NAME.test(e.name)) files.push(join(dir, e.name));
+  };
+  rollouts(top, sessionsDir);
+  const subdirs = (list: Dirent[], dir: string, shape: RegExp) =>
+    list.filter((e) => e.isDirectory() && shape.test(e.name)).map((e) => join(dir, e.name));
+  const years = subdirs(top, sessionsDir, /^\d{4}$/);
+  const months = (await Promise.all(years.map(async (y) => subdirs(await entries(y), y, /^\d{2}$/)))).flat();
+  const days = (await Promise.all(months.map(async (m) => subdirs(await entries(m), m, /^\d{2}$/)))).flat();
+  await Promise.all(days.map(async (d) => rollouts(await entries(d), d)));
+  return files;
+}
+
+async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+}
+
+export async function discoverRollouts(codexHome: string, opts: { cache?: RolloutIndex } = {}): Promise<Discovery> {
+  const sessionsDir = join(codexHome, 'sessions');
+  const files = await rolloutFiles(sessionsDir);
+  const found: ThreadInfo[] = [];
+  const unreadable: Discovery['unreadable'] = [];
+  let metaReads = 0;
+  const cache = opts.cache;
+
+  await pool(files, POOL_SIZE, async (path) => {
+    try {
+      const st = await stat(path);
+      const cached = cache?.get(path);
+      let meta = cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size ? cached.meta : null;
+      if (meta === null) {
+        metaReads++;
+        meta = await readRolloutMeta(path);
+        if (meta === null) {
+          unreadable.push({ path, reason: 'no parsable line' });
+          return;
+        }
+        cache?.set(path, { mtimeMs: st.mtimeMs, size: st.size, meta });
+      }
+      found.push({
+        threadId: meta.threadId,
+        rolloutPath: path,
+        cwd: meta.cwd,
+        source: meta.source,
+        updatedAt: Math.floor(st.mtimeMs / 1000),
+        createdAt: meta.createdAt,
+        hasUserMessage: meta.hasUserMessage,
+        sizeBytes: st.size,
+      });
+    } catch (error) {
+      unreadable.push({ path, reason: errorMessage(error) });
+    }
+  });
+
+  // Forget cached rollouts of this sessions folder that are gone, so the index does not grow forever.
+  const seen = new Set(files);
+  cache?.prune((path) => !path.startsWith(sessionsDir + sep) || seen.has(path));
+
+  // One thread per id (a copied rollout must not be processed twice): keep the newest file.
+  const byId = new Map<string, ThreadInfo>();
+  for (const t of found) {
+    const prev = byId.get(t.threadId);
+    if (!prev || t.updatedAt > prev.updatedAt || (t.updatedAt === prev.updatedAt && t.rolloutPath > prev.rolloutPath)) {
+      byId.set(t.threadId, t);
+    }
+  }
+  const threads = [...byId.values()].sort(byRecency);
+  unreadable.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { threads, filesSeen: files.length, metaReads, unreadable };
+}
+
+function byRecency(a: ThreadInfo, b: ThreadInfo): number {
+  if (a.updatedAt !== b.updatedAt) return b.updatedAt - a.updatedAt;
+  return a.threadId < b.threadId ? 1 : a.threadId > b.threadId ? -1 : 0;
+}
+
+export interface EligibilityOptions {
+  nowSeconds: number;
+  maxAgeDays: number;
+  minIdleHours: number;
+  /** Overrides minIdleHours when given (a daemon option works in minutes). */
+  minIdleMinutes?: number;
+  /** Default: the interactive sources Codex uses, 'cli' and 'vscode'. */
+  allowedSources?: readonly string[];
+  /** Default 5,000, Codex's THREAD_SCAN_LIMIT. */
+  scanLimit?: number;
+  /** The current session's thread, which must not summarise itself. */
+  excludeThreadId?: string;
+}
+
+/**
+ * Threads phase 1 may claim: the user said something, an interactive source, last written
+ * between maxAgeDays ago and the idle window ago (a session still in use is left alone), newest
+ * first (ties by thread id, descending), at most scanLimit.
+ */
+export function selectEligible(threads: readonly ThreadInfo[], opts: EligibilityOptions): ThreadInfo[] {
+  const allowed = new Set(opts.allowedSources ?? ['cli', 'vscode']);
+  const idleSeconds = opts.minIdleMinutes !== undefined ? opts.minIdleMinutes * 60 : opts.minIdleHours * 3600;
+  const newest = opts.nowSeconds - idleSeconds;
+  const oldest = opts.nowSeconds - opts.maxAgeDays * 86_400;
+  const scanLimit = opts.scanLimit ?? 5_000;
+  return threads
+    .filter(
+      (t) =>
+        t.hasUserMessage &&
+        allowed.has(t.source) &&
+        t.updatedAt >= oldest &&
+        t.updatedAt <= newest &&
+        t.threadId !== opts.excludeThreadId,
+    )
+    .sort(byRecency)
+    .slice(0, Math.max(0, scanLimit));
+}

@@ -1,0 +1,78 @@
+// Which parts of a rollout phase 1 shows the model (spec §2.4): the conversation and its tool
+// traffic, without reasoning, developer/system scaffolding, snapshots or bookkeeping lines, and
+// without the instruction files Codex pastes into user messages (they are not what the user said
+// and would dominate the token budget).
+import { BadInputError } from './errors.ts';
+import { newLineCounts, readRolloutLines, responseItemOf, type RolloutLine } from './rollout-reader.ts';
+
+/** Response item kinds that carry what was said and done. Everything else is dropped. */
+const KEPT_KINDS = new Set([
+  'message',
+  'local_shell_call',
+  'function_call',
+  'function_call_output',
+  'custom_tool_call',
+  'custom_tool_call_output',
+  'web_search_call',
+  'tool_search_call',
+  'tool_search_output',
+]);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Injected instruction blocks that may sit in a user message next to what the user typed. */
+function isInjectedInstructions(text: string): boolean {
+  const t = text.trim();
+  return (
+    (t.startsWith('# AGENTS.md instructions') && t.endsWith('</INSTRUCTIONS>')) ||
+    (t.startsWith('<user_instructions>') && t.endsWith('</user_instructions>')) ||
+    (t.startsWith('<skill>') && t.endsWith('</skill>'))
+  );
+}
+
+function sanitizeUserMessage(item: Record<string, unknown>): Record<string, unknown> | null {
+  if (!Array.isArray(item.content)) return item;
+  const parts = item.content.filter(
+    (part) => !(isObject(part) && typeof part.text === 'string' && isInjectedInstructions(part.text)),
+  );
+  if (parts.length === 0) return null;
+  if (parts.length === item.content.length) return item;
+  return { ...item, content: parts };
+}
+
+/**
+ * The response item to keep from one parsed rollout line, or null. Envelope lines give their
+ * payload (so the line-level `metadata` is never included); old-format files hold bare items.
+ */
+export function memoryItemOf(line: unknown): Record<string, unknown> | null {
+  if (!isObject(line)) return null;
+  const item = responseItemOf(line as RolloutLine);
+  if (item === null || typeof item.type !== 'string' || !KEPT_KINDS.has(item.type)) return null;
+  if (item.type === 'message') {
+    if (item.role === 'developer') return null;
+    if (item.role === 'user') return sanitizeUserMessage(item);
+  }
+  return item;
+}
+
+export interface MemoryItems {
+  items: Record<string, unknown>[];
+  /** Non-blank lines read. */
+  lines: number;
+  /** Lines skipped because they were not JSON objects. */
+  corruptLines: number;
+}
+
+/** All kept items of a rollout. A file with no parsable line is an error (spec §2.3). */
+export async function loadMemoryItems(path: string): Promise<MemoryItems> {
+  const counts = newLineCounts();
+  const items: Record<string, unknown>[] = [];
+  for await (const line of readRolloutLines(path, counts)) {
+    const item = memoryItemOf(line);
+    if (item !== null) items.push(item);
+  }
+  if (counts.lines - counts.corruptLines === 0) throw new BadInputError(`empty session file: ${path}`);
+  return { items, lines: counts.lines, corruptLines: counts.corruptLines };
+}

@@ -1,0 +1,139 @@
+// Secret redaction. The four rules of spec §2.8 are kept exactly (same matches, same replacements,
+// same order among themselves); the vendor-specific shapes below are additions that run before
+// them, because rollouts hold raw tool output (env dumps, config files, curl commands) and
+// nothing we send to a model or write to disk may carry a credential.
+//
+// Every pattern is linear-time on hostile input: no nested or overlapping quantifiers; where a
+// long run is followed by more pattern, the run is bounded or made atomic with the lookahead +
+// back-reference idiom `(?=(X+))\1`, which JavaScript accepts in place of possessive quantifiers.
+
+export const REDACTED = '[REDACTED_SECRET]';
+
+type Rule = { re: RegExp; to: string | ((match: string, ...groups: string[]) => string) };
+
+/** PEM private key blocks. Done with indexOf rather than a lazy regex so that many BEGIN
+ * markers without an END cannot make the scan quadratic. A block whose END is missing (a cut-off
+ * transcript) is redacted through the end of its base64 body. */
+function redactPrivateKeys(text: string): string {
+  const begin = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----/g;
+  const endRe = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----/g;
+  let out = '';
+  let last = 0;
+  let m: RegExpExecArray | null;
+  while ((m = begin.exec(text)) !== null) {
+    endRe.lastIndex = m.index + m[0].length;
+    const end = endRe.exec(text);
+    let stop: number;
+    if (end !== null) {
+      stop = end.index + end[0].length;
+    } else {
+      const body = /(?:[A-Za-z0-9+/=\s]|\\[nr])*/y;
+      body.lastIndex = m.index + m[0].length;
+      body.exec(text);
+      stop = body.lastIndex;
+    }
+    out += text.slice(last, m.index) + REDACTED;
+    last = stop;
+    begin.lastIndex = stop;
+    if (end === null) break; // no END further on either
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+// Values of assignments stop at whitespace, quotes, backslashes (escaped JSON) and separators.
+const VALUE = String.raw`[^\s"'\x60\\,;(){}\[\]<>]`;
+
+// Values of identifier-style assignments that are code or placeholders, not credentials:
+// references ($VAR, %VAR%), scalars, type names (`apiKey: string`), and dotted paths without
+// digits (`process.env.API_KEY`, `config.password`). Real tokens with dots (ya29.a0Af…) have digits.
+const NOT_A_SECRET =
+  /^(?:[$%].*|\d+|true|false|null|none|nil|undefined|string|number|boolean|bool|str|int|any|unknown|object|optional|\*+|x+|\.+|[A-Za-z_$][A-Za-z_$]*(?:\.[A-Za-z_$][A-Za-z_$]*)+)$/i;
+
+const EXTRA_RULES: Rule[] = [
+  // scheme://user:password@host → keep the user and the host.
+  {
+    re: /\b([a-z][a-z0-9+.-]{0,30}:\/\/)([^\s:@/]{1,256}):([^\s@/]{1,256})@/gi,
+    to: (_m, scheme, user) => `${scheme}${user}:${REDACTED}@`,
+  },
+  { re: /https:\/\/hooks\.slack\.com\/(?:services|workflows)\/[A-Za-z0-9_/-]+/g, to: REDACTED },
+  // JSON Web Tokens: header and payload are base64url JSON objects, so both start with eyJ.
+  // Starts only at the beginning of a base64url run, so a long run is scanned once, not once
+  // per 'eyJ' inside it.
+  { re: /(?<![A-Za-z0-9_-])eyJ(?=([A-Za-z0-9_-]+))\1\.eyJ(?=([A-Za-z0-9_-]+))\2(?:\.[A-Za-z0-9_-]*)?/g, to: REDACTED },
+  { re: /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}/g, to: REDACTED },
+  { re: /\bgithub_pat_[A-Za-z0-9_]{22,}/g, to: REDACTED },
+  { re: /\bglpat-[A-Za-z0-9_-]{20,}/g, to: REDACTED },
+  { re: /\bxox[abprs]-[A-Za-z0-9-]{10,}/g, to: REDACTED },
+  { re: /\bAIza[0-9A-Za-z_-]{35}/g, to: REDACTED },
+  { re: /\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}/g, to: REDACTED },
+  { re: /\bnpm_[A-Za-z0-9]{36,}/g, to: REDACTED },
+  { re: /\bhf_[A-Za-z0-9]{30,}/g, to: REDACTED },
+  // Anthropic and newer OpenAI keys contain '-' and '_', which rule 1 below does not cover.
+  { re: /\bsk-(?:ant|proj|svcacct|admin)-[A-Za-z0-9_-]{16,}/g, to: REDACTED },
+  // HTTP basic credentials.
+  { re: /\b(Authorization\s*:\s*Basic\s+)[A-Za-z0-9+/=]{8,}/gi, to: (_m, head) => `${head}${REDACTED}` },
+];
+
+const SPEC_RULES: Rule[] = [
+  // 1. OpenAI-style keys.
+  { re: /sk-[A-Za-z0-9]{20,}/g, to: REDACTED },
+  // 2. AWS access key ids.
+  { re: /\bAKIA[0-9A-Z]{16}\b/g, to: REDACTED },
+  // 3. Bearer tokens; the keyword comes out as 'Bearer' whatever its case was.
+  { re: /\bbearer\s+[A-Za-z0-9._-]{16,}\b/gi, to: `Bearer ${REDACTED}` },
+];
+
+const ASSIGNMENT_RULES: Rule[] = [
+  // AWS secret access keys: 40 base64 characters after an aws secret key name.
+  {
+    re: /\b(aws_?secret_?(?:access_?)?key\\?["']?\s*[:=]\s*\\?["']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/gi,
+    to: (_m, head) => `${head}${REDACTED}`,
+  },
+  // Env/config style: an identifier ENDING in a secret word (FOO_TOKEN, DB_PASSWORD, apiToken,
+  // "client_secret": …). The bare words themselves are left to spec rule 4 and its 8-char minimum.
+  // The value must not start like a reference ($VAR, <placeholder>, {{ template }}) and must not
+  // be a function call.
+  {
+    re: new RegExp(
+      String.raw`\b([A-Za-z0-9_]*[A-Za-z0-9][_.-]?` +
+        String.raw`(?:token|secret|passwd|password|pwd|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|auth[_-]?key|credentials?)` +
+        String.raw`\\?["']?\s*[:=]\s*\\?["']?)(?=(${VALUE}{4,}))\2(?!\()`,
+      'gi',
+    ),
+    to: (m, head, value) => (NOT_A_SECRET.test(value!) ? m : `${head}${REDACTED}`),
+  },
+  // 4. Secret assignments (spec): keep keyword, separator and opening quote.
+  {
+    re: /\b(api[_-]?key|apikey|token|secret|password)(\s*[:=]\s*)(["']?)[^\s"']{8,}/gi,
+    to: (_m, key, sep, quote) => `${key}${sep}${quote}${REDACTED}`,
+  },
+];
+
+const RULES = [...EXTRA_RULES, ...SPEC_RULES, ...ASSIGNMENT_RULES];
+
+/** Replaces credentials in `text` with `[REDACTED_SECRET]`. */
+export function redactSecrets(text: string): string {
+  if (text.length === 0) return text;
+  let out = redactPrivateKeys(text);
+  for (const { re, to } of RULES) {
+    re.lastIndex = 0;
+    out = out.replace(re, to as (substring: string, ...args: string[]) => string);
+  }
+  return out;
+}
+
+/** A copy of a JSON value with every string inside it redacted (object keys are kept). */
+export function redactDeep<T>(value: T): T {
+  return deep(value) as T;
+}
+
+function deep(value: unknown): unknown {
+  if (typeof value === 'string') return redactSecrets(value);
+  if (Array.isArray(value)) return value.map(deep);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = deep(v);
+    return out;
+  }
+  return value;
+}

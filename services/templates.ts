@@ -1,0 +1,49 @@
+// Prompt templates: Markdown files under <package root>/templates with `{{ name }}` placeholders.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+// services/ sits directly under the package root, so the templates folder is a sibling.
+const TEMPLATES_DIR = new URL('../templates/', import.meta.url);
+
+const cache = new Map<string, Promise<string>>();
+
+/** The text of templates/<name>.md, read once per process. */
+export function loadTemplate(name: string): Promise<string> {
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) return Promise.reject(new Error(`bad template name: ${name}`));
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = readFile(fileURLToPath(new URL(`${name}.md`, TEMPLATES_DIR)), 'utf8');
+    text.catch(() => cache.delete(name)); // do not cache a failed read
+    cache.set(name, text);
+  }
+  return text;
+}
+
+/**
+ * Replaces `{{ name }}` placeholders, one variable after another in the given order. Each step
+ * only looks at the template pieces that are still template text, never at values inserted by an
+ * earlier step, so a rollout that contains `{{ rollout_cwd }}` stays as it is. Put untrusted
+ * values last anyway, as Codex does.
+ */
+export function renderTemplate(template: string, vars: ReadonlyArray<readonly [string, string]>): string {
+  // Alternating list: even indexes are template text, odd indexes are inserted values; splitting
+  // a text piece yields text, value, text, … so the alternation holds.
+  let pieces: string[] = [template];
+  for (const [name, value] of vars) {
+    const placeholder = `{{ ${name} }}`;
+    const next: string[] = [];
+    for (let i = 0; i < pieces.length; i++) {
+      if (i % 2 === 1) {
+        next.push(pieces[i]!);
+        continue;
+      }
+      const parts = pieces[i]!.split(placeholder);
+      for (let j = 0; j < parts.length; j++) {
+        if (j > 0) next.push(value);
+        next.push(parts[j]!);
+      }
+    }
+    pieces = next;
+  }
+  return pieces.join('');
+}
