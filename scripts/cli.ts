@@ -1,1 +1,59 @@
-console.log('memories cli', process.argv.slice(2).join(' '));
+// The `memories` command line.
+import { Command, InvalidArgumentError } from 'commander';
+import { runCommand } from './commands/run.ts';
+import { readPathCommand } from './commands/read-path.ts';
+import { statusCommand } from './commands/status.ts';
+import { ConfigError } from '../services/errors.ts';
+
+function integer(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+    return n;
+  };
+}
+
+const program = new Command()
+  .name('memories')
+  .description('Long-term memory for coding agents: extract memories from Codex rollouts and consolidate them.')
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('run the pipeline once: phase 1 (extract), phase 2 (consolidate), or both')
+  .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+  .option('--phase <phase>', "'1', '2' or 'all'", 'all')
+  .option('--model <model>', 'phase-1 model (default from config.toml, else gpt-5.3-codex-spark)')
+  .option('--phase2-model <model>', 'phase-2 model (default from config.toml, else gpt-5.3-codex)')
+  .option('--base-url <url>', 'OpenAI-compatible endpoint (default $OPENAI_BASE_URL or api.openai.com)')
+  .option('--wire-api <api>', "'responses' or 'chat'", 'responses')
+  .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', integer('--concurrency'))
+  .option('--max-rollouts <n>', 'claim at most this many rollouts (max_rollouts_per_startup)', integer('--max-rollouts'))
+  .option('--idle-minutes <n>', 'idle time before a rollout is eligible, overriding min_rollout_idle_hours', integer('--idle-minutes'))
+  .option('--max-turns <n>', 'consolidation agent turn cap', integer('--max-turns'))
+  .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
+  .option('--json', 'print one JSON summary object')
+  .action(runCommand);
+
+program
+  .command('status')
+  .description('list jobs, stage-1 outputs and the consolidation state')
+  .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+  .option('--json', 'print JSON')
+  .action(statusCommand);
+
+program
+  .command('read-path')
+  .description('print the memory instructions an agent loads at start (memory_summary.md cut to 5,000 tokens)')
+  .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+  .action(readPathCommand);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`memories: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}

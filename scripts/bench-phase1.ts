@@ -1,0 +1,60 @@
+// `npm run bench:phase1`: phase 1 over 1,000 rollouts (the fixture corpus copied with fresh thread
+// ids) against the bundled local server answering instantly, in its own process so the numbers
+// here are the pipeline's. Prints rollouts/s, peak RSS, and a no-op rerun's time.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createModelClient } from '../services/model-client.ts';
+import { runPipeline } from '../services/pipeline.ts';
+import { installFixtureRollouts } from './fixture-corpus.ts';
+
+const COUNT = Number(process.env.BENCH_ROLLOUTS ?? 1_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+
+async function startServerProcess(): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'local-model-server.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url: firstLine.trim(), stop: () => child.kill('SIGTERM') };
+}
+
+const home = await mkdtemp(join(tmpdir(), 'memories-bench-'));
+const server = await startServerProcess();
+try {
+  await installFixtureRollouts(home, { count: COUNT });
+  const model = createModelClient({ apiKey: 'bench', baseURL: server.url, wireApi: 'responses' });
+  // Codex caps max_rollouts_per_startup at 128 when it reads config.toml; the benchmark asks for the
+  // whole corpus in one run to measure throughput.
+  const options = { codexHome: home, model, phase: '1' as const, concurrency: CONCURRENCY, config: { maxRolloutsPerStartup: COUNT } };
+
+  const t0 = performance.now();
+  const first = await runPipeline(options);
+  const firstMs = performance.now() - t0;
+  const p1 = first.phase1!;
+
+  const t1 = performance.now();
+  const second = await runPipeline(options);
+  const noopMs = performance.now() - t1;
+
+  const rows = [
+    ['rollouts written', String(COUNT)],
+    ['eligible / claimed', `${p1.eligible} / ${p1.claimed}`],
+    ['succeeded (output / no output) / failed', `${p1.succeeded} / ${p1.succeededNoOutput} / ${p1.failed}`],
+    ['phase 1 wall time', `${(firstMs / 1000).toFixed(2)} s`],
+    ['throughput', `${(p1.claimed / (firstMs / 1000)).toFixed(1)} rollouts/s`],
+    ['input tokens sent', String(p1.usage.input)],
+    ['peak RSS (pipeline process)', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`],
+    ['no-op rerun (in process)', `${noopMs.toFixed(0)} ms, claimed ${second.phase1!.claimed}`],
+    ['machine', `${cpus().length} cores, node ${process.version}, concurrency ${CONCURRENCY}`],
+  ];
+  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(42)} ${v}\n`);
+} finally {
+  server.stop();
+  await rm(home, { recursive: true, force: true });
+}

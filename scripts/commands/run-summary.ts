@@ -1,0 +1,54 @@
+// The run summary, as the JSON object of `--json` and as a few human lines.
+import { join } from 'node:path';
+import type { CoordinatorOutput } from '../../machines/coordinator.ts';
+
+export function summaryJson(result: CoordinatorOutput, elapsedMs: number) {
+  const p1 = result.phase1;
+  const skipped = p1 ? p1.skipped.upToDate + p1.skipped.running + p1.skipped.retryBackoff + p1.skipped.retryExhausted : 0;
+  return {
+    claimed: p1?.claimed ?? 0,
+    succeeded: p1?.succeeded ?? 0,
+    succeededNoOutput: p1?.succeededNoOutput ?? 0,
+    failed: p1?.failed ?? 0,
+    skipped,
+    skippedBy: p1?.skipped ?? null,
+    rollouts: p1 ? { seen: p1.filesSeen, eligible: p1.eligible, ineligible: p1.ineligible } : null,
+    tokens: p1?.usage ?? null,
+    phase1Error: p1?.error ?? null,
+    phase2: result.phase2
+      ? {
+          status: result.phase2.status,
+          reason: result.phase2.reason,
+          selected: result.phase2.selected,
+          added: result.phase2.added,
+          retained: result.phase2.retained,
+          removed: result.phase2.removed,
+          tokens: result.phase2.usage,
+        }
+      : null,
+    elapsedMs,
+  };
+}
+
+export function formatSummary(result: CoordinatorOutput, elapsedMs: number, codexHome: string): string {
+  const lines: string[] = [];
+  const p1 = result.phase1;
+  if (p1) {
+    lines.push(
+      `phase 1: ${p1.claimed} job(s) claimed, ${p1.succeeded + p1.succeededNoOutput} succeeded ` +
+        `(${p1.succeeded} with output, ${p1.succeededNoOutput} no output), ${p1.failed} failed; ` +
+        `${p1.filesSeen} rollout(s) seen, ${p1.eligible} eligible; ${p1.usage.total} tokens`,
+    );
+    if (p1.error) lines.push(`phase 1 error: ${p1.error}`);
+  }
+  const p2 = result.phase2;
+  if (p2) {
+    const detail = p2.reason ? ` (${p2.reason})` : '';
+    lines.push(
+      `phase 2: ${p2.status}${detail}; ${p2.selected} selected, ${p2.added} added, ${p2.retained} retained, ${p2.removed} removed` +
+        (p2.usage ? `; ${p2.usage.total} tokens` : ''),
+    );
+  }
+  lines.push(`memory folder: ${join(codexHome, 'memories')}`, `done in ${elapsedMs} ms`);
+  return `${lines.join('\n')}\n`;
+}

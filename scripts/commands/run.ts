@@ -1,0 +1,59 @@
+// `memories run`: one pass of the pipeline, with a progress line per job and a summary.
+import { defaultCodexHome, loadMemoriesConfig, type MemoriesConfig } from '../../services/config.ts';
+import { ConfigError } from '../../services/errors.ts';
+import { fileLogger } from '../../services/logger.ts';
+import { modelClientFromEnvironment } from '../../services/model-endpoint.ts';
+import { type Phase, runPipeline } from '../../services/pipeline.ts';
+import { formatSummary, summaryJson } from './run-summary.ts';
+
+export interface RunFlags {
+  codexHome?: string;
+  phase: string;
+  model?: string;
+  phase2Model?: string;
+  baseUrl?: string;
+  wireApi: string;
+  concurrency?: number;
+  maxRollouts?: number;
+  idleMinutes?: number;
+  maxTurns?: number;
+  timeoutMs?: number;
+  json?: boolean;
+}
+
+export async function runCommand(flags: RunFlags): Promise<void> {
+  if (!['1', '2', 'all'].includes(flags.phase)) throw new ConfigError(`--phase must be 1, 2 or all, not '${flags.phase}'`);
+  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const config: MemoriesConfig = { ...(await loadMemoriesConfig(codexHome)) };
+  if (flags.model) config.phase1Model = flags.model;
+  if (flags.phase2Model) config.phase2Model = flags.phase2Model;
+  if (flags.maxRollouts !== undefined) config.maxRolloutsPerStartup = flags.maxRollouts;
+  const model = modelClientFromEnvironment({ baseUrl: flags.baseUrl, wireApi: flags.wireApi, timeoutMs: flags.timeoutMs });
+  const log = fileLogger(codexHome);
+  const tty = process.stdout.isTTY && !flags.json;
+  const started = performance.now();
+
+  const result = await runPipeline(
+    {
+      codexHome,
+      model,
+      config,
+      phase: flags.phase as Phase,
+      concurrency: flags.concurrency,
+      minIdleMinutes: flags.idleMinutes,
+      agent: { maxTurns: flags.maxTurns },
+      log,
+    },
+    (actor) => {
+      if (!tty) return;
+      actor.on('job.finished', ({ output }) => {
+        const tokens = output.usage ? ` ${output.usage.total} tokens` : '';
+        const why = output.error ? ` — ${output.error}` : '';
+        process.stdout.write(`  ${output.outcome.padEnd(17)} ${output.threadId}${tokens}${why}\n`);
+      });
+    },
+  );
+  const elapsedMs = Math.round(performance.now() - started);
+  if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(result, elapsedMs))}\n`);
+  else process.stdout.write(formatSummary(result, elapsedMs, codexHome));
+}

@@ -1,0 +1,40 @@
+// `npm run demo`: the whole pipeline on the fixture rollouts, against the bundled scripted model.
+// No API key, no network: the "model" is a local OpenAI-compatible server on 127.0.0.1 whose
+// answers are scripted, so the memory folder shows the pipeline's formats, not real insight.
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileLogger } from '../services/logger.ts';
+import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
+import { createModelClient } from '../services/model-client.ts';
+import { runPipeline } from '../services/pipeline.ts';
+import { scriptedHandler } from '../services/scripted-model.ts';
+import { formatSummary } from './commands/run-summary.ts';
+import { installFixtureRollouts } from './fixture-corpus.ts';
+
+const codexHome = process.argv[2] ?? (await mkdtemp(join(tmpdir(), 'memories-demo-')));
+const rollouts = await installFixtureRollouts(codexHome);
+const server = await startLocalOpenAIServer({ handler: scriptedHandler() });
+try {
+  process.stdout.write(
+    `demo: ${rollouts.length} fixture rollouts in ${join(codexHome, 'sessions')}\n` +
+      `demo: scripted local model at ${server.url} (not a real LLM)\n`,
+  );
+  const started = performance.now();
+  const result = await runPipeline({
+    codexHome,
+    model: createModelClient({ apiKey: 'demo', baseURL: server.url, wireApi: 'responses' }),
+    log: fileLogger(codexHome),
+  });
+  process.stdout.write(formatSummary(result, Math.round(performance.now() - started), codexHome));
+  const root = join(codexHome, 'memories');
+  const files = (await readdir(root, { recursive: true })).map((f) => relative(root, join(root, f))).sort();
+  process.stdout.write(`memory folder ${root}:\n${files.map((f) => `  ${f}`).join('\n')}\n`);
+  const failed = (result.phase1?.failed ?? 0) > 0 || result.phase2?.status !== 'succeeded';
+  if (failed) {
+    process.stderr.write('demo: the pipeline did not complete cleanly; see the log under ' + join(codexHome, 'log') + '\n');
+    process.exitCode = 1;
+  }
+} finally {
+  await server.close();
+}

@@ -1,0 +1,11 @@
+// Runs the bundled scripted OpenAI-compatible server on its own, e.g. for benchmarks or to point
+// `memories run --base-url` at. Prints its URL on the first line of stdout.
+import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
+import { scriptedHandler } from '../services/scripted-model.ts';
+
+const latencyMs = Number(process.env.LATENCY_MS ?? 0);
+const server = await startLocalOpenAIServer({ handler: scriptedHandler(), latencyMs });
+process.stdout.write(`${server.url}\n`);
+const stop = () => void server.close().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,95 @@
+// The I/O behind the coordinator's phase-1 actors and each extraction actor.
+import { fromPromise } from 'xstate';
+import type { DiscoveryResult } from '../machines/coordinator.ts';
+import type { ExtractionResult } from '../machines/extraction.ts';
+import { INTERACTIVE_SOURCES, STAGE1_LEASE_SECONDS, THREAD_SCAN_LIMIT } from './constants.ts';
+import { discoverRollouts, selectEligible } from './discovery.ts';
+import { LeaseLostError } from './errors.ts';
+import type { PipelineDeps } from './pipeline-deps.ts';
+import { redactSecrets } from './redact.ts';
+import { openRolloutIndex } from './rollout-index.ts';
+import { buildStageOneRequest } from './stage-one-prompt.ts';
+import type { Stage1Claim, Stage1Reply } from './types.ts';
+
+export function phase1Actors(deps: PipelineDeps) {
+  const { store, config } = deps;
+  return {
+    discover: fromPromise<DiscoveryResult, void>(async () => {
+      const index = await openRolloutIndex(deps.stateDir);
+      const found = await discoverRollouts(deps.codexHome, { cache: index });
+      await index.save();
+      const candidates = selectEligible(found.threads, {
+        nowSeconds: Math.floor(deps.now() / 1000),
+        maxAgeDays: config.maxRolloutAgeDays,
+        minIdleHours: config.minRolloutIdleHours,
+        minIdleMinutes: deps.minIdleMinutes,
+        allowedSources: deps.allowedSources ?? INTERACTIVE_SOURCES,
+        scanLimit: THREAD_SCAN_LIMIT,
+      });
+      for (const { path, reason } of found.unreadable) deps.log.warn({ path, reason }, 'rollout skipped');
+      return { candidates, filesSeen: found.filesSeen, ineligible: found.threads.length - candidates.length };
+    }),
+
+    claim: fromPromise(async ({ input }: { input: { candidates: DiscoveryResult['candidates'] } }) =>
+      store.claimStage1Jobs({
+        candidates: input.candidates,
+        workerId: deps.workerId,
+        maxClaimed: config.maxRolloutsPerStartup,
+        leaseSeconds: STAGE1_LEASE_SECONDS,
+      }),
+    ),
+  };
+}
+
+export function extractionActors(deps: PipelineDeps) {
+  const { store, config } = deps;
+  const renew = ({ input }: { input: { claim: Stage1Claim } }) =>
+    store.heartbeatStage1Job(input.claim.thread.threadId, input.claim.ownershipToken, STAGE1_LEASE_SECONDS);
+
+  return {
+    confirmLease: fromPromise(renew),
+    renewLease: fromPromise(renew),
+
+    extract: fromPromise<ExtractionResult, { claim: Stage1Claim; attempt: number }>(async ({ input, signal }) => {
+      const { thread, ownershipToken } = input.claim;
+      const request = await buildStageOneRequest({ thread, model: config.phase1Model });
+      const { reply, usage } = await deps.model.extractStage1({
+        model: config.phase1Model,
+        instructions: request.instructions,
+        input: request.input,
+        signal,
+        promptCacheKey: 'memories-stage1',
+      });
+      const clean = redactReply(reply);
+      // Codex: an exactly-empty raw memory or summary means "nothing worth remembering".
+      const noOutput = clean.rawMemory === '' || clean.rolloutSummary === '';
+      const written = noOutput
+        ? await store.markStage1SucceededNoOutput(thread.threadId, ownershipToken, usage)
+        : await store.markStage1Succeeded(thread, ownershipToken, clean, usage);
+      if (!written) throw new LeaseLostError(`lease on ${thread.threadId} was taken by another worker`);
+      deps.log.info(
+        { threadId: thread.threadId, outcome: noOutput ? 'noOutput' : 'output', truncated: request.truncated, usage },
+        'phase 1 job finished',
+      );
+      return { kind: noOutput ? 'noOutput' : 'output', usage };
+    }),
+
+    recordFailure: fromPromise(
+      async ({ input }: { input: { claim: Stage1Claim; reason: string; retryDelaySeconds: number } }) => {
+        const { threadId } = input.claim.thread;
+        // Error texts can quote the model's reply, so they are redacted like any output.
+        const reason = redactSecrets(input.reason);
+        deps.log.warn({ threadId, reason }, `Phase 1 job failed for thread ${threadId}`);
+        return store.markStage1Failed(threadId, input.claim.ownershipToken, reason, input.retryDelaySeconds);
+      },
+    ),
+  };
+}
+
+function redactReply(reply: Stage1Reply): Stage1Reply {
+  return {
+    rawMemory: redactSecrets(reply.rawMemory),
+    rolloutSummary: redactSecrets(reply.rolloutSummary),
+    rolloutSlug: reply.rolloutSlug === null ? null : redactSecrets(reply.rolloutSlug),
+  };
+}

@@ -1,0 +1,119 @@
+// The I/O behind the consolidation actor: select inputs, sync the memory folder, run the sandboxed
+// agent, validate what it wrote, and record the outcome on the global job.
+import { fromPromise } from 'xstate';
+import type { AgentRunResult, GlobalClaim, PreparedConsolidation } from '../machines/consolidation.ts';
+import { runAgentLoop } from './agent-loop.ts';
+import { createMemoryTools } from './agent-tools.ts';
+import { memoryRoot, rebuildRawMemories, rolloutSummaryStem, syncArtifacts, validateConsolidation } from './artifacts.ts';
+import { PHASE2_LEASE_SECONDS } from './constants.ts';
+import { buildConsolidationPrompt, renderSelectionBlock } from './consolidation-prompt.ts';
+import type { PipelineDeps } from './pipeline-deps.ts';
+import { redactSecrets } from './redact.ts';
+import type { Phase2Selection, SelectionEntry } from './store.ts';
+import type { GlobalClaimResult, Stage1Output, TokenUsage } from './types.ts';
+
+type ClaimInput = { claim: GlobalClaim };
+
+export function consolidationActors(deps: PipelineDeps) {
+  const { store, config } = deps;
+  const root = memoryRoot(deps.codexHome);
+  // The selection the current claim works on; one consolidation runs per process at a time.
+  let selection: Phase2Selection | null = null;
+
+  return {
+    claimGlobal: fromPromise<GlobalClaimResult, void>(() => store.claimGlobalJob(deps.workerId, PHASE2_LEASE_SECONDS)),
+
+    renewLease: fromPromise(({ input }: { input: ClaimInput }) =>
+      store.heartbeatGlobalJob(input.claim.ownershipToken, PHASE2_LEASE_SECONDS),
+    ),
+
+    syncArtifacts: fromPromise<PreparedConsolidation, ClaimInput>(async ({ input }) => {
+      selection = await store.getPhase2Selection(config.maxRawMemoriesForGlobal, config.maxUnusedDays);
+      const { selected, retainedThreadIds, removed } = selection;
+      const newWatermark = Math.max(input.claim.inputWatermark, ...selected.map((o) => o.sourceUpdatedAt));
+      // Removed threads' evidence stays on disk while the agent runs, so it can forget deliberately.
+      const keepAlso = removed.filter((r): r is Stage1Output => typeof r.rawMemory === 'string');
+      await syncArtifacts(root, { retained: selected, keepAlso });
+      await rebuildRawMemories(root, selected);
+      return {
+        newWatermark,
+        selected: selected.length,
+        added: selected.length - retainedThreadIds.length,
+        retained: retainedThreadIds.length,
+        removed: removed.length,
+        noInputs: selected.length === 0,
+      };
+    }),
+
+    runAgent: fromPromise<AgentRunResult, ClaimInput & { prepared: PreparedConsolidation }>(async ({ signal }) => {
+      if (!selection) throw new Error('failed_agent: no selection was prepared');
+      const block = renderSelectionBlock({
+        selected: selection.selected,
+        retainedThreadIds: selection.retainedThreadIds,
+        removed: selection.removed.map((r) => ({ threadId: r.threadId, rolloutSlug: r.rolloutSlug ?? null })),
+        stemOf: rolloutSummaryStem,
+      });
+      const prompt = await buildConsolidationPrompt(root, block);
+      const tools = createMemoryTools(root, {
+        onViolation: (tool, path, reason) => deps.log.warn({ tool, path, reason }, 'agent tool refused'),
+      }).map(redactingTool);
+      try {
+        const result = await runAgentLoop(deps.model, {
+          model: config.phase2Model,
+          instructions: 'You are the memory consolidation agent. Follow the user message exactly.',
+          prompt,
+          tools,
+          maxTurns: deps.agent.maxTurns,
+          maxTotalTokens: deps.agent.maxTotalTokens,
+          signal,
+        });
+        deps.log.info({ turns: result.turns, toolCalls: result.toolCalls, stop: result.stopReason }, 'agent finished');
+        return { usage: result.usage, turns: result.turns, toolCalls: result.toolCalls };
+      } catch (error) {
+        const failure = error as Error & { retryable?: boolean };
+        failure.message = `failed_agent: ${failure.message}`;
+        throw failure;
+      }
+    }),
+
+    validateArtifacts: fromPromise<void, void>(async () => {
+      const verdict = await validateConsolidation(root);
+      if (!verdict.ok) throw new Error(`failed_invalid_artifacts: ${verdict.reason}`);
+    }),
+
+    recordSuccess: fromPromise(
+      async ({ input }: { input: ClaimInput & { prepared: PreparedConsolidation; usage: TokenUsage | null } }) => {
+        const consumed: SelectionEntry[] = (selection?.selected ?? []).map((o) => ({
+          threadId: o.threadId,
+          sourceUpdatedAt: o.sourceUpdatedAt,
+        }));
+        return store.markGlobalSucceeded(input.claim.ownershipToken, input.prepared.newWatermark, consumed, input.usage);
+      },
+    ),
+
+    recordFailure: fromPromise(
+      async ({ input }: { input: ClaimInput & { reason: string; retryDelaySeconds: number } }) => {
+        const reason = redactSecrets(input.reason);
+        deps.log.warn({ reason }, 'phase 2 failed');
+        return store.markGlobalFailed(input.claim.ownershipToken, reason, input.retryDelaySeconds);
+      },
+    ),
+  };
+}
+
+/** Whatever the agent writes passes the secret redactor first: transcripts are untrusted. */
+function redactingTool<T extends { name: string; execute(args: unknown): Promise<string> }>(tool: T): T {
+  return {
+    ...tool,
+    execute: (args: unknown) => tool.execute(redactArgs(args)),
+  };
+}
+
+function redactArgs(args: unknown): unknown {
+  if (!args || typeof args !== 'object') return args;
+  const copy: Record<string, unknown> = { ...(args as Record<string, unknown>) };
+  for (const key of ['content', 'new_text', 'patch']) {
+    if (typeof copy[key] === 'string') copy[key] = redactSecrets(copy[key] as string);
+  }
+  return copy;
+}

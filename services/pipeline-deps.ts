@@ -1,0 +1,24 @@
+// What the pipeline's actors need from their host: a store, a model client, a clock, a logger.
+import type { MemoriesConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { ModelClient } from './model-client.ts';
+import type { MemoryStore } from './store.ts';
+
+export interface PipelineDeps {
+  codexHome: string;
+  /** Where the store and caches live (default $CODEX_HOME/memories_state). */
+  stateDir: string;
+  config: MemoriesConfig;
+  store: MemoryStore;
+  model: ModelClient;
+  /** Wall clock in ms; tests point it at a SimulatedClock. */
+  now: () => number;
+  /** This process's worker id, recorded on the leases it takes. */
+  workerId: string;
+  log: Logger;
+  /** Sources eligible for phase 1 (default: the interactive ones, cli and vscode). */
+  allowedSources?: string[];
+  /** Idle window in minutes, overriding min_rollout_idle_hours (daemon's --idle-minutes). */
+  minIdleMinutes?: number;
+  agent: { maxTurns: number; maxTotalTokens: number };
+}

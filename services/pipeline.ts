@@ -1,0 +1,122 @@
+// Wires the statecharts to their services. `createMemoriesPipeline` returns a started XState actor
+// (the embedded runtime); `runPipeline` awaits its output.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { type Actor, type AnyActorRef, createActor, type InspectionEvent, toPromise } from 'xstate';
+import { coordinatorMachine, type CoordinatorOutput } from '../machines/coordinator.ts';
+import { consolidationMachine } from '../machines/consolidation.ts';
+import { extractionMachine } from '../machines/extraction.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../machines/retry-policy.ts';
+import { DEFAULT_CONFIG, type MemoriesConfig } from './config.ts';
+import {
+  DEFAULT_AGENT_MAX_TOTAL_TOKENS,
+  DEFAULT_AGENT_MAX_TURNS,
+  PHASE1_CONCURRENCY,
+  PHASE2_HEARTBEAT_MS,
+  PHASE2_RETRY_DELAY_SECONDS,
+  STAGE1_HEARTBEAT_MS,
+  STAGE1_RETRY_DELAY_SECONDS,
+} from './constants.ts';
+import { silentLogger, type Logger } from './logger.ts';
+import { createLowdbStore } from './lowdb-store.ts';
+import type { ModelClient } from './model-client.ts';
+import type { PipelineDeps } from './pipeline-deps.ts';
+import { consolidationActors } from './phase2-actors.ts';
+import { extractionActors, phase1Actors } from './phase1-actors.ts';
+import type { MemoryStore } from './store.ts';
+
+export type Phase = '1' | '2' | 'all';
+
+export interface PipelineOptions {
+  codexHome: string;
+  model: ModelClient;
+  config?: Partial<MemoriesConfig>;
+  phase?: Phase;
+  /** A store of the host's; default: the lowdb store under $CODEX_HOME/memories_state. */
+  store?: MemoryStore;
+  stateDir?: string;
+  concurrency?: number;
+  retryPolicy?: Partial<RetryPolicy>;
+  /** Wall clock in ms (default Date.now); give `() => clock.now()` with a SimulatedClock. */
+  now?: () => number;
+  /** XState clock for the machines' timers (backoff, heartbeats). */
+  clock?: { setTimeout(fn: (...args: unknown[]) => void, ms: number): unknown; clearTimeout(id: unknown): void };
+  log?: Logger;
+  workerId?: string;
+  allowedSources?: string[];
+  minIdleMinutes?: number;
+  agent?: Partial<PipelineDeps['agent']>;
+  heartbeatMs?: number;
+  consolidationHeartbeatMs?: number;
+  /** Receives every actor event (Stately inspector, JSONL event log). */
+  inspect?: (event: InspectionEvent) => void;
+}
+
+export function pipelineDeps(options: PipelineOptions): PipelineDeps {
+  const now = options.now ?? Date.now;
+  const stateDir = options.stateDir ?? join(options.codexHome, 'memories_state');
+  return {
+    codexHome: options.codexHome,
+    stateDir,
+    config: { ...DEFAULT_CONFIG, ...options.config },
+    store: options.store ?? createLowdbStore({ dir: stateDir, now }),
+    model: options.model,
+    now,
+    workerId: options.workerId ?? `${hostname()}:${process.pid}:${randomUUID()}`,
+    log: options.log ?? silentLogger,
+    allowedSources: options.allowedSources,
+    minIdleMinutes: options.minIdleMinutes,
+    agent: {
+      maxTurns: options.agent?.maxTurns ?? DEFAULT_AGENT_MAX_TURNS,
+      maxTotalTokens: options.agent?.maxTotalTokens ?? DEFAULT_AGENT_MAX_TOTAL_TOKENS,
+    },
+  };
+}
+
+/** The coordinator with every actor provided from services/ (or from the given deps). */
+export function providedCoordinator(deps: PipelineDeps) {
+  return coordinatorMachine.provide({
+    actors: {
+      ...phase1Actors(deps),
+      extraction: extractionMachine.provide({ actors: extractionActors(deps) }),
+      consolidation: consolidationMachine.provide({ actors: consolidationActors(deps) }),
+    },
+  });
+}
+
+export type MemoriesPipeline = Actor<ReturnType<typeof providedCoordinator>>;
+
+/** Creates and starts the pipeline actor. Subscribe to it, or `await toPromise(actor)`. */
+export function createMemoriesPipeline(options: PipelineOptions): MemoriesPipeline {
+  const deps = pipelineDeps(options);
+  const phase = options.phase ?? 'all';
+  const policy: RetryPolicy = {
+    ...DEFAULT_RETRY_POLICY,
+    durableRetryDelaySeconds: phase === '2' ? PHASE2_RETRY_DELAY_SECONDS : STAGE1_RETRY_DELAY_SECONDS,
+    ...options.retryPolicy,
+  };
+  const actor = createActor(providedCoordinator(deps), {
+    // XState treats an explicit `clock: undefined` as a clock, so pass it only when given.
+    ...(options.clock ? { clock: options.clock } : {}),
+    inspect: options.inspect,
+    input: {
+      phases: { extract: phase !== '2', consolidate: phase !== '1' },
+      concurrency: options.concurrency ?? PHASE1_CONCURRENCY,
+      policy,
+      heartbeatMs: options.heartbeatMs ?? STAGE1_HEARTBEAT_MS,
+      consolidationHeartbeatMs: options.consolidationHeartbeatMs ?? PHASE2_HEARTBEAT_MS,
+    },
+  });
+  // An error observer keeps an unexpected actor error from becoming an uncaught exception.
+  actor.subscribe({ error: (error) => deps.log.error({ err: error }, 'pipeline actor failed') });
+  actor.start();
+  return actor;
+}
+
+/** Runs the pipeline once and resolves with its summary. */
+export async function runPipeline(options: PipelineOptions, onActor?: (actor: MemoriesPipeline) => void) {
+  const actor = createMemoriesPipeline(options);
+  onActor?.(actor);
+  return (await toPromise(actor as AnyActorRef)) as CoordinatorOutput;
+}

@@ -1,0 +1,81 @@
+// The `memories` bin as a user runs it: a child process, flags, stdout JSON, exit codes.
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
+import { scriptedHandler } from '../services/scripted-model.ts';
+import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
+import { tempCodexHome } from './support/codex-home.ts';
+
+const exec = promisify(execFile);
+const BIN = join(import.meta.dirname, '..', 'scripts', 'memories.js');
+
+function memories(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const clean = { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env };
+  return exec(process.execPath, [BIN, ...args], { env: clean, timeout: 60_000 }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+}
+
+let server: Awaited<ReturnType<typeof startLocalOpenAIServer>>;
+beforeAll(async () => {
+  server = await startLocalOpenAIServer({ handler: scriptedHandler() });
+});
+afterAll(() => server.close());
+
+describe('memories run', () => {
+  it('prints one JSON summary of phase 1 over the fixture corpus', async () => {
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      await installFixtureRollouts(home);
+      const { code, stdout } = await memories(['run', '--codex-home', home, '--phase', '1', '--base-url', server.url, '--json']);
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout);
+      expect(summary).toMatchObject({ claimed: 5, failed: 0, skipped: 0, phase2: null });
+      expect(summary.succeeded + summary.succeededNoOutput).toBe(5);
+      expect(summary.tokens.total).toBeGreaterThan(0);
+      expect(summary.elapsedMs).toBeGreaterThan(0);
+
+      const again = JSON.parse((await memories(['run', '--codex-home', home, '--phase', '1', '--base-url', server.url, '--json'])).stdout);
+      expect(again).toMatchObject({ claimed: 0, skipped: 5 });
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('reads [memories] from config.toml', async () => {
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      await installFixtureRollouts(home);
+      await writeFile(join(home, 'config.toml'), '[memories]\nmax_rollouts_per_startup = 2\n');
+      const { stdout } = await memories(['run', '--codex-home', home, '--phase', '1', '--base-url', server.url, '--json']);
+      expect(JSON.parse(stdout).claimed).toBe(2);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('exits non-zero with a one-line reason on a usage or configuration error', async () => {
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      const noKey = await memories(['run', '--codex-home', home]);
+      expect(noKey.code).not.toBe(0);
+      expect(noKey.stderr.trim().split('\n')).toHaveLength(1);
+      expect(noKey.stderr).toMatch(/OPENAI_API_KEY/);
+
+      const badPhase = await memories(['run', '--codex-home', home, '--phase', '3', '--base-url', server.url]);
+      expect(badPhase.code).not.toBe(0);
+      expect(badPhase.stderr).toMatch(/--phase/);
+
+      await writeFile(join(home, 'config.toml'), '[memories]\nmax_rollouts_per_startup = "many"\n');
+      const badConfig = await memories(['run', '--codex-home', home, '--base-url', server.url]);
+      expect(badConfig.code).not.toBe(0);
+      expect(badConfig.stderr).toMatch(/max_rollouts_per_startup/);
+    } finally {
+      await cleanup();
+    }
+  });
+});

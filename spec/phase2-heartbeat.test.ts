@@ -1,0 +1,69 @@
+// A long consolidation keeps its lease through heartbeats; time is a SimulatedClock shared by the
+// machines' timers and the store's clock.
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { SimulatedClock, toPromise } from 'xstate';
+import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
+import { createLowdbStore } from '../services/lowdb-store.ts';
+import { createModelClient } from '../services/model-client.ts';
+import { createMemoriesPipeline, runPipeline } from '../services/pipeline.ts';
+import { scriptedHandler } from '../services/scripted-model.ts';
+import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
+import { isAgentRequest } from './support/agent-requests.ts';
+import { tempCodexHome } from './support/codex-home.ts';
+
+let home: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ home, cleanup } = await tempCodexHome());
+});
+afterEach(() => cleanup());
+
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+it('renews the global lease every 90 s while the agent runs, so no other worker can take it', async () => {
+  let release!: () => void;
+  const agentMayAnswer = new Promise<void>((resolve) => (release = resolve));
+  let agentStarted = false;
+  const server = await startLocalOpenAIServer({
+    handler: async (req) => {
+      if (isAgentRequest(req.body) && !agentStarted) {
+        agentStarted = true;
+        await agentMayAnswer;
+      }
+      return scriptedHandler()(req);
+    },
+  });
+  try {
+    await installFixtureRollouts(home);
+    const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses', maxRetries: 0 });
+    await runPipeline({ codexHome: home, model, phase: '1' });
+
+    const start = Date.now();
+    const clock = new SimulatedClock();
+    const now = () => start + clock.now();
+    const store = createLowdbStore({ dir: join(home, 'memories_state'), now });
+    const actor = createMemoriesPipeline({ codexHome: home, model, phase: '2', clock, now, store });
+    while (!agentStarted) await new Promise((r) => setTimeout(r, 5));
+
+    // Two simulated hours pass while the agent works: far past the 3,600 s lease.
+    for (let elapsed = 0; elapsed < 7_200_000; elapsed += 90_000) {
+      clock.increment(90_000);
+      await new Promise((r) => setTimeout(r, 2));
+      await settle();
+    }
+    const { globalJob } = await store.status();
+    expect(globalJob?.status).toBe('running');
+    expect(globalJob!.leaseUntil!).toBeGreaterThanOrEqual(Math.floor(now() / 1000) + 3_600 - 90);
+    expect((await store.claimGlobalJob('another-worker', 3_600)).kind).toBe('skippedRunning');
+
+    release();
+    const output = await toPromise(actor);
+    expect(output.phase2?.status).toBe('succeeded');
+  } finally {
+    release();
+    await server.close();
+  }
+});

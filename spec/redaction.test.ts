@@ -1,0 +1,143 @@
+// Credentials found in rollouts or model output are replaced by [REDACTED_SECRET] before anything
+// is sent or stored, while ordinary text stays as it was.
+import { describe, expect, it } from 'vitest';
+import { redactDeep, redactSecrets } from '../services/redact.ts';
+
+const R = '[REDACTED_SECRET]';
+
+describe('the reference vectors of spec §2.8', () => {
+  it.each([
+    ['key sk-abcdefghijklmnopqrst end', `key ${R} end`],
+    ['id AKIA0123456789ABCDEF end', `id ${R} end`],
+    ['bEaReR abcdefghijklmnop', `Bearer ${R}`],
+    ['api_key=abcdefgh', `api_key=${R}`],
+    ['password: "abcdefgh"', `password: "${R}"`],
+    ["token='abcdefgh'", `token='${R}'`],
+    ['secret=abcdefgh', `secret=${R}`],
+    ['secret Bearer short password=short sk-short', 'secret Bearer short password=short sk-short'],
+    ['', ''],
+  ])('%j → %j', (input, expected) => {
+    expect(redactSecrets(input)).toBe(expected);
+  });
+});
+
+// Each secret below must vanish completely; the text around it must survive.
+const SECRETS: Array<[string, string, string]> = [
+  ['OpenAI project key', 'sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst', 'export OPENAI_KEY_X {s} now'],
+  ['OpenAI service-account key', 'sk-svcacct-Zx9_Yw8-Vu7Ts6Rq5Po4Nm3Lk2Ji1', 'key {s} here'],
+  ['Anthropic key', 'sk-ant-api03-abc_DEF-ghi_jklmnopqrstuvwxyz0123456789-AAAA', 'use {s} for claude'],
+  ['legacy OpenAI key', 'sk-' + 'A1b2C3d4'.repeat(6), 'key: {s}'],
+  ['GitHub classic token', 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB', 'git clone https://{s}@github.com/o/r'],
+  ['GitHub OAuth token', 'gho_16C7e42F292c6912E7710c838347Ae178B4a', 'oauth {s}'],
+  ['GitHub user-to-server token', 'ghu_16C7e42F292c6912E7710c838347Ae178B4a', 'got {s}'],
+  ['GitHub server token', 'ghs_16C7e42F292c6912E7710c838347Ae178B4a', 'got {s}'],
+  ['GitHub refresh token', 'ghr_1B4a2e77838347a7E420ce178F2E7c6912E169246c', 'got {s}'],
+  ['GitHub fine-grained token', 'github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV', 'GH={s}'],
+  ['GitLab token', 'glpat-xXxXxXxXxXxXxXxXxXxX', 'token {s}'],
+  ['Slack bot token', 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx', 'slack {s}'],
+  ['Slack user token', 'xoxp-123456789012-123456789012-123456789012-abcdef0123456789abcdef0123456789', 'slack {s}'],
+  ['Slack webhook', 'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX', 'curl -X POST {s} -d @msg.json'],
+  ['Google API key', 'AIzaSyA-1234567890abcdefghijklmnopqrstu', 'maps key={s}&q=x'],
+  ['Stripe live secret key', 'sk_live_51HxYzAbCdEfGhIjKlMnOpQr', 'stripe {s}'],
+  ['Stripe restricted key', 'rk_live_51HxYzAbCdEfGhIjKlMnOpQr', 'stripe {s}'],
+  ['Stripe test key', 'sk_test_4eC39HqLyjWDarjtT1zdp7dc', 'stripe {s}'],
+  ['AWS access key id', 'AKIAIOSFODNN7EXAMPLE', 'aws_access_key_id = {s}'],
+  ['AWS secret access key', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'aws_secret_access_key = {s}'],
+  ['AWS secret in env style', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'AWS_SECRET_ACCESS_KEY={s}'],
+  ['JWT', 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c', 'cookie session={s}; path=/'],
+  ['Bearer header', 'abcDEF123456ghiJKL789', 'curl -H "Authorization: Bearer {s}" https://api.example.com'],
+  ['basic auth header', 'dXNlcjpodW50ZXIyMnNlY3JldA==', 'Authorization: Basic {s}'],
+  ['password in a URL', 'Sup3rS3cret!', 'DATABASE_URL=postgres://app:{s}@db.internal:5432/app'],
+  ['env token', 'abc123def456', 'export FOO_TOKEN={s}'],
+  ['env password', 'hunter2hunter2', 'DB_PASSWORD="{s}"'],
+  ['JSON client secret', 'Zq8-r7Tq_9xYv', '{"client_secret": "{s}"}'],
+  ['camelCase token in code', 'a8f5f167f44f4964e6c998dee827110c', "const accessToken = '{s}';"],
+  ['HTTP API key header', 'abcd1234efgh5678', 'X-Api-Key: {s}'],
+  ['npm token', 'npm_' + 'a1B2c3D4e5'.repeat(4), '//registry.npmjs.org/:_authToken={s}'],
+  ['Hugging Face token', 'hf_' + 'AbCdEfGhIj'.repeat(4), 'HF={s}'],
+];
+
+describe('more secret shapes', () => {
+  it.each(SECRETS)('%s is removed', (_name, secret, context) => {
+    const text = context.replace('{s}', secret);
+    const out = redactSecrets(text);
+    expect(out).toContain(R);
+    expect(out).not.toContain(secret);
+    // No recognisable tail of the secret is left either.
+    expect(out).not.toContain(secret.slice(-8));
+  });
+
+  it('a PEM private key block is removed whole, and the text after it kept', () => {
+    const key = ['-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW', 'QyNTUxOQAAACBxyz0123456789', '-----END OPENSSH PRIVATE KEY-----'].join('\n');
+    const out = redactSecrets(`before\n${key}\nafter`);
+    expect(out).toBe(`before\n${R}\nafter`);
+    const cut = redactSecrets(`x -----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0123\nabc`);
+    expect(cut).toBe(`x ${R}`);
+  });
+
+  it('keeps the user and host of a URL with a password', () => {
+    expect(redactSecrets('mongodb+srv://admin:p4ssw0rd@cluster0.example.net/db')).toBe(`mongodb+srv://admin:${R}@cluster0.example.net/db`);
+  });
+});
+
+describe('ordinary text is left alone', () => {
+  it.each([
+    'The token limit is 150000 tokens; max_tokens: 4096',
+    'see https://example.com/path?q=1 and mail user@example.com',
+    'git@github.com:openai/codex.git',
+    'http://localhost:3000/api/v1/users',
+    // (spec rule 4 itself redacts any 8+ character value after a bare `password =`, even code)
+    'const apiToken = getToken(); let password = ask();',
+    'litellmApiKey: string | undefined;',
+    'FOO_TOKEN=$FOO_TOKEN and GH_TOKEN=%GH_TOKEN%',
+    'commit 0f022a043b3f8ca67224e1c56d5b85e28a81b910',
+    'uuid 019a93b9-f380-7600-98ff-940e6b99603c',
+    'the secret ingredient is love; my password is short',
+    'sk-short, ghp_short, AKIA123, xoxb-1',
+    'ssoCredentials = context.credentials as SSOCredentials;',
+    'total_token: 12345, retry_token: true',
+    '日本語 emoji 👍🏽 text',
+  ])('%j', (text) => {
+    expect(redactSecrets(text)).toBe(text);
+  });
+});
+
+describe('speed', () => {
+  it.each([
+    ['letters', 'a'.repeat(1_000_000)],
+    ['base64url run', 'eyJa-'.repeat(200_000)],
+    ['repeated key prefixes', 'sk-ant-'.repeat(150_000)],
+    ['dotted words', 'ab1.'.repeat(250_000)],
+    ['assignments', 'A_TOKEN = '.repeat(100_000)],
+    ['URL starts', 'https://a:'.repeat(100_000)],
+    ['PEM headers without end', '-----BEGIN PRIVATE KEY-----'.repeat(40_000)],
+  ])('a 1 MB line of %s is redacted in well under a second', (_name, line) => {
+    const start = performance.now();
+    redactSecrets(line);
+    expect(performance.now() - start).toBeLessThan(1_000);
+  });
+});
+
+describe('redactDeep', () => {
+  it('redacts every string of a JSON value and returns a new value', () => {
+    const value = {
+      type: 'function_call',
+      arguments: '{"cmd":"export GH=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"}',
+      output: ['ok', { text: 'Bearer abcdefghijklmnopqrst' }],
+      n: 3,
+      flag: true,
+      none: null,
+    };
+    const copy = structuredClone(value);
+    const out = redactDeep(value);
+    expect(value).toEqual(copy);
+    expect(out).toEqual({
+      type: 'function_call',
+      arguments: `{"cmd":"export GH=${R}"}`,
+      output: ['ok', { text: `Bearer ${R}` }],
+      n: 3,
+      flag: true,
+      none: null,
+    });
+  });
+});

@@ -1,0 +1,112 @@
+// Every real rollout we have — old pre-envelope CLI files, envelope files of several Codex
+// versions, and Codex 0.169 files — yields the thread facts phase 1 depends on.
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadMemoryItems } from '../services/memory-items.ts';
+import { newLineCounts, readRolloutLines, readRolloutMeta } from '../services/rollout-reader.ts';
+
+const REAL = '/work/shared/real-rollouts';
+const V169 = '/work/shared/codex-0.169-rollouts';
+
+// Values read by hand from each file's first lines (session_meta / old header, user messages).
+const FIXTURES = [
+  [`${REAL}/AcidicSoil__codex-session-view__rollout-2025-11-17T15-30-28-019a93b9-f380-7600-98ff-940e6b99603c.jsonl`, '019a93b9-f380-7600-98ff-940e6b99603c', '/home/user/projects/temp/chatbot-ui', 'cli'],
+  // Old pre-envelope format: no source (→ cli), cwd only inside <environment_context>.
+  [`${REAL}/AcidicSoil__codex-session-viewer__example.jsonl`, 'cf4def41-21e0-4b91-adb4-5397c1492084', '/home/user/projects/codex-session-viewer', 'cli'],
+  [`${REAL}/codemie-ai__codemie-code__rollout-2026-01-02T18-39-45-019b7f94-51b4-7593-922e-ba12b5b73b52.jsonl`, '019b7f94-51b4-7593-922e-ba12b5b73b52', '/Users/Nikita_Levyankov/repos/EPMCDME/codemie-ai/codemie-code', 'exec'],
+  [`${REAL}/codemie-ai__codemie-code__rollout-2026-05-11T11-26-55-019e1625-789d-76c0-80ab-3724b5ddb799.jsonl`, '019e1625-789d-76c0-80ab-3724b5ddb799', '/Users/Sample_User/repos/codemie-ai/codemie-code', 'cli'],
+  // No response-item user message at all: the user_message events say the user spoke.
+  [`${REAL}/codemie-ai__codemie-code__rollout-2026-05-11T13-28-45-019e1695-0522-7c83-8b39-0dd379793f80.jsonl`, '019e1695-0522-7c83-8b39-0dd379793f80', '/Users/Sample_User/naya', 'vscode'],
+  [`${REAL}/kvsankar__agent-history__session-01.jsonl`, '019e9625-802f-7e91-840a-cfe88d14117a', '/tmp/agent-history-real-agent/codex/workspace', 'exec'],
+  [`${REAL}/madshn__localpush__rollout-2026-02-23T12-54-34-019c8a59-e9dd-71f0-9ae3-4079fe9726a9.jsonl`, '019c8a59-e9dd-71f0-9ae3-4079fe9726a9', '/redacted/path/59b923df4d', 'vscode'],
+  [`${REAL}/madshn__localpush__rollout-2026-02-23T13-19-38-019c8a70-dda7-7f33-98ea-f30553347322.jsonl`, '019c8a70-dda7-7f33-98ea-f30553347322', '/redacted/path/da0ba47443', 'vscode'],
+  [`${V169}/exec-source-session.jsonl`, '01a20de4-90c2-7ea0-9b2b-c7efc03a069a', '/tmp/codex-anchor.r6gsL3/v1/work', 'exec'],
+  [`${V169}/function-call-tools-gpt-5.5.jsonl`, '01a20de4-8f6e-7540-8b1e-bc0cd3501fc8', '/tmp/codex-anchor.r6gsL3/v1/work', 'vscode'],
+  [`${V169}/single-turn-with-tool-call.jsonl`, '01a20de4-84d9-7002-a6b8-430537eb75c6', '/tmp/codex-anchor.r6gsL3/v1/work', 'vscode'],
+  [`${V169}/two-turns-with-tool-calls.jsonl`, '01a20de4-884e-78b3-9214-06e8a8c089a0', '/tmp/codex-anchor.r6gsL3/v1/work', 'vscode'],
+] as const;
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'rollout-parsing-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describe('every fixture rollout parses', () => {
+  it.each(FIXTURES)('%s gives its thread id, cwd, source and a user message', async (path, threadId, cwd, source) => {
+    const meta = await readRolloutMeta(path);
+    expect(meta).not.toBeNull();
+    expect(meta!.threadId).toBe(threadId);
+    expect(meta!.cwd).toBe(cwd);
+    expect(meta!.source).toBe(source);
+    expect(meta!.hasUserMessage).toBe(true);
+    expect(meta!.createdAt).toBeGreaterThan(1_700_000_000);
+
+    const counts = newLineCounts();
+    let parsed = 0;
+    for await (const _line of readRolloutLines(path, counts)) parsed++;
+    expect(counts.corruptLines).toBe(0);
+    expect(parsed).toBe(counts.lines);
+    const loaded = await loadMemoryItems(path);
+    expect(loaded.items.length).toBeGreaterThan(0);
+  });
+
+  it('the old-format example takes its id and start time from the bare header line', async () => {
+    const meta = await readRolloutMeta(`${REAL}/AcidicSoil__codex-session-viewer__example.jsonl`);
+    expect(meta!.createdAt).toBe(Math.floor(Date.parse('2025-09-10T18:58:38.331Z') / 1000));
+  });
+});
+
+describe('damaged rollouts', () => {
+  it('a corrupt line in the middle is counted and skipped, and the rest still loads', async () => {
+    const source = `${V169}/two-turns-with-tool-calls.jsonl`;
+    const original = await loadMemoryItems(source);
+    const lines = (await readFile(source, 'utf8')).split('\n');
+    const middle = Math.floor(lines.length / 2);
+    lines.splice(middle, 0, '{"type":"response_item","payload":{"type":"mess', '', '   ', '[1,2,3]', '42');
+    const path = join(await tempDir(), 'rollout-2026-01-01T00-00-00-01a20de4-884e-78b3-9214-06e8a8c089a0.jsonl');
+    await writeFile(path, lines.join('\n'));
+
+    const damaged = await loadMemoryItems(path);
+    expect(damaged.corruptLines).toBe(3);
+    expect(damaged.items).toEqual(original.items);
+    expect(damaged.lines).toBe(original.lines + 3);
+  });
+
+  it('a file with no parsable line has no meta and cannot be loaded', async () => {
+    const dir = await tempDir();
+    const empty = join(dir, 'rollout-empty.jsonl');
+    await writeFile(empty, '  \n\n \t\n');
+    const garbage = join(dir, 'rollout-garbage.jsonl');
+    await writeFile(garbage, 'not json\n{"unterminated":\n');
+    expect(await readRolloutMeta(empty)).toBeNull();
+    expect(await readRolloutMeta(garbage)).toBeNull();
+    await expect(loadMemoryItems(empty)).rejects.toThrow(`empty session file: ${empty}`);
+    await expect(loadMemoryItems(garbage)).rejects.toMatchObject({ name: 'BadInputError' });
+  });
+
+  it('without a session_meta line, the thread id comes from the file name and the source defaults to cli', async () => {
+    const path = join(await tempDir(), 'rollout-2026-02-02T10-00-00-0199aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee.jsonl');
+    await writeFile(
+      path,
+      JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: '<environment_context>\n  <cwd>/srv/app</cwd>\n</environment_context>' }] } }) + '\n',
+    );
+    let meta = await readRolloutMeta(path);
+    expect(meta).toEqual({ threadId: '0199aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee', cwd: '/srv/app', source: 'cli', createdAt: null, hasUserMessage: false });
+    await appendFile(path, JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'fix the build' }] } }) + '\n');
+    meta = await readRolloutMeta(path);
+    expect(meta!.hasUserMessage).toBe(true);
+  });
+
+  it('a sub-agent source object reads as "subagent"', async () => {
+    const path = join(await tempDir(), 'rollout-sub.jsonl');
+    await writeFile(path, JSON.stringify({ timestamp: '2026-01-01T00:00:00Z', type: 'session_meta', payload: { id: 't-1', cwd: '/w', timestamp: '2026-01-01T00:00:00Z', source: { subagent: 'review' } } }) + '\n');
+    expect((await readRolloutMeta(path))!.source).toBe('subagent');
+  });
+});
