@@ -46,32 +46,45 @@ export function extractionActors(deps: PipelineDeps) {
   const renew = ({ input }: { input: { claim: Stage1Claim } }) =>
     store.heartbeatStage1Job(input.claim.thread.threadId, input.claim.ownershipToken, STAGE1_LEASE_SECONDS);
 
+  async function extractOne(claim: Stage1Claim, signal: AbortSignal): Promise<ExtractionResult> {
+    const { thread, ownershipToken } = claim;
+    const request = await buildStageOneRequest({ thread, model: config.phase1Model });
+    const { reply, usage } = await deps.model.extractStage1({
+      model: config.phase1Model,
+      instructions: request.instructions,
+      input: request.input,
+      signal,
+      promptCacheKey: 'memories-stage1',
+    });
+    const clean = redactReply(reply);
+    // Codex: an exactly-empty raw memory or summary means "nothing worth remembering".
+    const noOutput = clean.rawMemory === '' || clean.rolloutSummary === '';
+    const written = noOutput
+      ? await store.markStage1SucceededNoOutput(thread.threadId, ownershipToken, usage)
+      : await store.markStage1Succeeded(thread, ownershipToken, clean, usage);
+    if (!written) throw new LeaseLostError(`lease on ${thread.threadId} was taken by another worker`);
+    deps.log.info(
+      { threadId: thread.threadId, outcome: noOutput ? 'noOutput' : 'output', truncated: request.truncated, usage },
+      'phase 1 job finished',
+    );
+    return { kind: noOutput ? 'noOutput' : 'output', usage };
+  }
+
   return {
     confirmLease: fromPromise(renew),
     renewLease: fromPromise(renew),
 
-    extract: fromPromise<ExtractionResult, { claim: Stage1Claim; attempt: number }>(async ({ input, signal }) => {
-      const { thread, ownershipToken } = input.claim;
-      const request = await buildStageOneRequest({ thread, model: config.phase1Model });
-      const { reply, usage } = await deps.model.extractStage1({
-        model: config.phase1Model,
-        instructions: request.instructions,
-        input: request.input,
-        signal,
-        promptCacheKey: 'memories-stage1',
+    extract: fromPromise<ExtractionResult, { claim: Stage1Claim; attempt: number }>(({ input, signal }) => {
+      const work = extractOne(input.claim, signal);
+      // Stopped mid-run (shutdown): give the lease back so the next run takes the job at once.
+      const released = work.catch(async (error) => {
+        if (!signal.aborted) throw error;
+        await store.releaseStage1Job(input.claim.thread.threadId, input.claim.ownershipToken);
+        deps.log.info({ threadId: input.claim.thread.threadId }, 'released lease on shutdown');
+        throw error;
       });
-      const clean = redactReply(reply);
-      // Codex: an exactly-empty raw memory or summary means "nothing worth remembering".
-      const noOutput = clean.rawMemory === '' || clean.rolloutSummary === '';
-      const written = noOutput
-        ? await store.markStage1SucceededNoOutput(thread.threadId, ownershipToken, usage)
-        : await store.markStage1Succeeded(thread, ownershipToken, clean, usage);
-      if (!written) throw new LeaseLostError(`lease on ${thread.threadId} was taken by another worker`);
-      deps.log.info(
-        { threadId: thread.threadId, outcome: noOutput ? 'noOutput' : 'output', truncated: request.truncated, usage },
-        'phase 1 job finished',
-      );
-      return { kind: noOutput ? 'noOutput' : 'output', usage };
+      deps.inflight.track(released);
+      return released;
     }),
 
     recordFailure: fromPromise(

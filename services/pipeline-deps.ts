@@ -21,4 +21,23 @@ export interface PipelineDeps {
   /** Idle window in minutes, overriding min_rollout_idle_hours (daemon's --idle-minutes). */
   minIdleMinutes?: number;
   agent: { maxTurns: number; maxTotalTokens: number };
+  /** Clean-up work still running after an actor was stopped (lease releases); shutdown awaits it. */
+  inflight: Inflight;
+}
+
+export class Inflight {
+  private readonly pending = new Set<Promise<unknown>>();
+
+  track(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(settled);
+    void settled.then(() => this.pending.delete(settled));
+  }
+
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
+  }
 }

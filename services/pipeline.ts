@@ -21,7 +21,7 @@ import {
 import { silentLogger, type Logger } from './logger.ts';
 import { createLowdbStore } from './lowdb-store.ts';
 import type { ModelClient } from './model-client.ts';
-import type { PipelineDeps } from './pipeline-deps.ts';
+import { Inflight, type PipelineDeps } from './pipeline-deps.ts';
 import { consolidationActors } from './phase2-actors.ts';
 import { extractionActors, phase1Actors } from './phase1-actors.ts';
 import type { MemoryStore } from './store.ts';
@@ -71,6 +71,7 @@ export function pipelineDeps(options: PipelineOptions): PipelineDeps {
       maxTurns: options.agent?.maxTurns ?? DEFAULT_AGENT_MAX_TURNS,
       maxTotalTokens: options.agent?.maxTotalTokens ?? DEFAULT_AGENT_MAX_TOTAL_TOKENS,
     },
+    inflight: new Inflight(),
   };
 }
 
@@ -86,6 +87,18 @@ export function providedCoordinator(deps: PipelineDeps) {
 }
 
 export type MemoriesPipeline = Actor<ReturnType<typeof providedCoordinator>>;
+
+const running = new WeakMap<MemoriesPipeline, PipelineDeps>();
+
+/**
+ * Stops a running pipeline without losing work: in-flight model calls are aborted and their stage-1
+ * leases released, so the next run (in any process) takes those rollouts at once. Resolves when the
+ * releases are written.
+ */
+export async function stopPipeline(actor: MemoriesPipeline): Promise<void> {
+  actor.stop();
+  await running.get(actor)?.inflight.settle();
+}
 
 /** Creates and starts the pipeline actor. Subscribe to it, or `await toPromise(actor)`. */
 export function createMemoriesPipeline(options: PipelineOptions): MemoriesPipeline {
@@ -108,6 +121,7 @@ export function createMemoriesPipeline(options: PipelineOptions): MemoriesPipeli
       consolidationHeartbeatMs: options.consolidationHeartbeatMs ?? PHASE2_HEARTBEAT_MS,
     },
   });
+  running.set(actor, deps);
   // An error observer keeps an unexpected actor error from becoming an uncaught exception.
   actor.subscribe({ error: (error) => deps.log.error({ err: error }, 'pipeline actor failed') });
   actor.start();

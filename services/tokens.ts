@@ -132,7 +132,8 @@ export function countTokens(text: string): number {
 export interface Truncation {
   text: string;
   truncated: boolean;
-  keptTokens: number;
+  /** Tokens kept; null when the text fits by byte length alone and was never tokenized. */
+  keptTokens: number | null;
   removedTokens: number;
 }
 
@@ -277,7 +278,8 @@ export function truncateToTokens(text: string, limit: number): Truncation {
   const totalBytes = Buffer.byteLength(text, 'utf8');
   // Every token is at least one byte, so a text with no more bytes than the limit fits.
   if (totalBytes <= budget) {
-    return { text, truncated: false, keptTokens: countTokens(text), removedTokens: 0 };
+    // A token is at least one byte, so this text fits without loading the tokenizer.
+    return { text, truncated: false, keptTokens: null, removedTokens: 0 };
   }
   // The marker's digit count never exceeds that of the byte length (N ≤ bytes), and digits
   // tokenize in groups of three, so this reserve covers the final marker.

@@ -1,0 +1,50 @@
+// Stopping a pipeline mid-run loses nothing: aborted jobs give their leases back.
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
+import { createLowdbStore } from '../services/lowdb-store.ts';
+import { createModelClient } from '../services/model-client.ts';
+import { createMemoriesPipeline, runPipeline, stopPipeline } from '../services/pipeline.ts';
+import { scriptedHandler } from '../services/scripted-model.ts';
+import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
+import { tempCodexHome } from './support/codex-home.ts';
+
+let home: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ home, cleanup } = await tempCodexHome());
+});
+afterEach(() => cleanup());
+
+it('releases the leases of in-flight jobs when stopped, and the next run extracts them', async () => {
+  let requests = 0;
+  const slow = await startLocalOpenAIServer({
+    handler: async () => {
+      requests++;
+      return { hangMs: 30_000 };
+    },
+  });
+  try {
+    await installFixtureRollouts(home);
+    const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses', maxRetries: 0 });
+    const actor = createMemoriesPipeline({ codexHome: home, model, phase: '1' });
+    while (requests < 5) await new Promise((r) => setTimeout(r, 10));
+    await stopPipeline(actor);
+
+    const store = createLowdbStore({ dir: join(home, 'memories_state') });
+    const { jobs } = await store.status();
+    expect(jobs).toHaveLength(5);
+    for (const job of jobs) expect(job).toMatchObject({ status: 'pending', leaseUntil: null, retryRemaining: 3 });
+  } finally {
+    await slow.close();
+  }
+
+  const fast = await startLocalOpenAIServer({ handler: scriptedHandler() });
+  try {
+    const model = createModelClient({ apiKey: 'test', baseURL: fast.url, wireApi: 'responses' });
+    const result = await runPipeline({ codexHome: home, model, phase: '1' });
+    expect(result.phase1).toMatchObject({ claimed: 5, failed: 0 });
+  } finally {
+    await fast.close();
+  }
+});
