@@ -1,11 +1,11 @@
 // The `memories` command line.
 import { Command, InvalidArgumentError } from 'commander';
-import { runCommand } from './commands/run.ts';
-import { readPathCommand } from './commands/read-path.ts';
-import { statusCommand } from './commands/status.ts';
 import { ConfigError } from '../services/errors.ts';
+import { readPathCommand } from './commands/read-path.ts';
+import { runCommand } from './commands/run.ts';
+import { statusCommand } from './commands/status.ts';
 
-function integer(name: string) {
+export function integer(name: string) {
   return (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
@@ -47,6 +47,8 @@ program
   .description('print the memory instructions an agent loads at start (memory_summary.md cut to 5,000 tokens)')
   .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
   .action(readPathCommand);
+
+// Further commands register themselves here: `registerX(program)` from scripts/commands/x.ts.
 
 try {
   await program.parseAsync(process.argv);
