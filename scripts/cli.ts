@@ -1,17 +1,10 @@
 // The `memories` command line.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { ConfigError } from '../services/errors.ts';
 import { readPathCommand } from './commands/read-path.ts';
+import { integer } from './commands/options.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
-
-export function integer(name: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
-    return n;
-  };
-}
 
 const program = new Command()
   .name('memories')
