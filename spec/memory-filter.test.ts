@@ -4,9 +4,10 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { loadMemoryItems, memoryItemOf } from '../services/memory-items.ts';
+import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 
-const REAL = '/work/shared/real-rollouts';
-const V169 = '/work/shared/codex-0.169-rollouts';
+const REAL = REAL_ROLLOUTS;
+const V169 = V169_ROLLOUTS;
 const OLD = `${REAL}/AcidicSoil__codex-session-viewer__example.jsonl`;
 const SESSION_VIEW = `${REAL}/AcidicSoil__codex-session-view__rollout-2025-11-17T15-30-28-019a93b9-f380-7600-98ff-940e6b99603c.jsonl`;
 const CODEMIE_CLI = `${REAL}/codemie-ai__codemie-code__rollout-2026-05-11T11-26-55-019e1625-789d-76c0-80ab-3724b5ddb799.jsonl`;

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMemoryItems } from '../services/memory-items.ts';
 import { newLineCounts, readRolloutLines, readRolloutMeta } from '../services/rollout-reader.ts';
+import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 
-const REAL = '/work/shared/real-rollouts';
-const V169 = '/work/shared/codex-0.169-rollouts';
+const REAL = REAL_ROLLOUTS;
+const V169 = V169_ROLLOUTS;
 
 // Values read by hand from each file's first lines (session_meta / old header, user messages).
 const FIXTURES = [

@@ -8,6 +8,7 @@ import { buildStageOneRequest, stageOneInstructions, stageOneTokenLimit } from '
 import { loadTemplate, renderTemplate } from '../services/templates.ts';
 import { countTokens } from '../services/tokens.ts';
 import type { ThreadInfo } from '../services/types.ts';
+import { V169_ROLLOUTS } from './support/shared.ts';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -56,7 +57,7 @@ describe('stageOneTokenLimit', () => {
 
 describe('buildStageOneRequest', () => {
   it('renders path, cwd, the items as one JSON array and the closing warning', async () => {
-    const path = '/work/shared/codex-0.169-rollouts/two-turns-with-tool-calls.jsonl';
+    const path = `${V169_ROLLOUTS}/two-turns-with-tool-calls.jsonl`;
     const req = await buildStageOneRequest({ thread: threadFor(path, '/tmp/codex-anchor.r6gsL3/v1/work'), model: 'gpt-5.3-codex-spark' });
     expect(req.input).toContain(`- rollout_path: ${path}\n`);
     expect(req.input).toContain('- rollout_cwd: /tmp/codex-anchor.r6gsL3/v1/work\n');

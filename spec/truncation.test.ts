@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { countTokens, truncateToTokens } from '../services/tokens.ts';
+import { REAL_ROLLOUTS } from './support/shared.ts';
 
 // An independent count straight from tiktoken, to check that ours is the real one.
 const tiktoken = createRequire(import.meta.url)('tiktoken') as typeof import('tiktoken');
@@ -12,7 +13,7 @@ const realCount = (text: string) => enc.encode(text, [], []).length;
 
 const MARKER = /…(\d+) tokens truncated…/;
 const BROKEN_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const ROLLOUT = '/work/shared/real-rollouts/codemie-ai__codemie-code__rollout-2026-05-11T13-28-45-019e1695-0522-7c83-8b39-0dd379793f80.jsonl';
+const ROLLOUT = `${REAL_ROLLOUTS}/codemie-ai__codemie-code__rollout-2026-05-11T13-28-45-019e1695-0522-7c83-8b39-0dd379793f80.jsonl`;
 
 describe('token counts', () => {
   it('match tiktoken exactly on a real rollout', async () => {
@@ -55,7 +56,7 @@ describe('truncateToTokens', () => {
   });
 
   it('estimates the removed count of a long middle from the kept parts', async () => {
-    const text = await readFile('/work/shared/real-rollouts/AcidicSoil__codex-session-viewer__example.jsonl', 'utf8');
+    const text = await readFile(`${REAL_ROLLOUTS}/AcidicSoil__codex-session-viewer__example.jsonl`, 'utf8');
     const r = truncateToTokens(text, 20_000);
     const real = realCount(text);
     expect(realCount(r.text)).toBeLessThanOrEqual(20_000);
