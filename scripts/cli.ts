@@ -23,7 +23,8 @@ program
   .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', integer('--concurrency'))
   .option('--max-rollouts <n>', 'claim at most this many rollouts (max_rollouts_per_startup)', integer('--max-rollouts'))
   .option('--idle-minutes <n>', 'idle time before a rollout is eligible, overriding min_rollout_idle_hours', integer('--idle-minutes'))
-  .option('--max-turns <n>', 'consolidation agent turn cap', integer('--max-turns'))
+  .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', integer('--max-turns'))
+  .option('--max-agent-tokens <n>', 'consolidation agent token cap (default 400000)', integer('--max-agent-tokens'))
   .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
   .option('--json', 'print one JSON summary object')
   .action(runCommand);

@@ -79,3 +79,33 @@ describe('memories run', () => {
     }
   });
 });
+
+describe('memories run --phase all', () => {
+  it('adds a phase2 object with the selection counts, tokens and elapsed time', async () => {
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      await installFixtureRollouts(home);
+      const { code, stdout } = await memories(['run', '--codex-home', home, '--base-url', server.url, '--json']);
+      expect(code).toBe(0);
+      const { phase2 } = JSON.parse(stdout);
+      expect(phase2).toMatchObject({ status: 'succeeded', selected: 5, added: 5, retained: 0, removed: 0 });
+      expect(phase2.tokens.total).toBeGreaterThan(0);
+      expect(phase2.elapsedMs).toBeGreaterThan(0);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('runs both phases over the Chat Completions wire', async () => {
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      await installFixtureRollouts(home);
+      const args = ['run', '--codex-home', home, '--base-url', server.url, '--wire-api', 'chat', '--json'];
+      const summary = JSON.parse((await memories(args)).stdout);
+      expect(summary).toMatchObject({ claimed: 5, failed: 0, phase2: { status: 'succeeded', selected: 5 } });
+      expect(server.requests.some((r) => r.path.endsWith('/chat/completions'))).toBe(true);
+    } finally {
+      await cleanup();
+    }
+  });
+});

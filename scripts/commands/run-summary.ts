@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
 
-export function summaryJson(result: CoordinatorOutput, elapsedMs: number) {
+export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2Ms = 0) {
   const p1 = result.phase1;
   const skipped = p1 ? p1.skipped.upToDate + p1.skipped.running + p1.skipped.retryBackoff + p1.skipped.retryExhausted : 0;
   return {
@@ -24,6 +24,8 @@ export function summaryJson(result: CoordinatorOutput, elapsedMs: number) {
           retained: result.phase2.retained,
           removed: result.phase2.removed,
           tokens: result.phase2.usage,
+          turns: result.phase2.turns,
+          elapsedMs: phase2Ms,
         }
       : null,
     elapsedMs,

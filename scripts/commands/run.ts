@@ -17,6 +17,7 @@ export interface RunFlags {
   maxRollouts?: number;
   idleMinutes?: number;
   maxTurns?: number;
+  maxAgentTokens?: number;
   timeoutMs?: number;
   json?: boolean;
 }
@@ -32,6 +33,8 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   const log = fileLogger(codexHome);
   const tty = process.stdout.isTTY && !flags.json;
   const started = performance.now();
+  let phase2Started: number | undefined;
+  let phase2Ms = 0;
 
   const result = await runPipeline(
     {
@@ -41,10 +44,16 @@ export async function runCommand(flags: RunFlags): Promise<void> {
       phase: flags.phase as Phase,
       concurrency: flags.concurrency,
       minIdleMinutes: flags.idleMinutes,
-      agent: { maxTurns: flags.maxTurns },
+      agent: { maxTurns: flags.maxTurns, maxTotalTokens: flags.maxAgentTokens },
       log,
     },
     (actor) => {
+      actor.subscribe((snapshot) => {
+        if (snapshot.value === 'consolidating') phase2Started ??= performance.now();
+      });
+      actor.on('phase2.finished', () => {
+        phase2Ms = Math.round(performance.now() - (phase2Started ?? started));
+      });
       if (!tty) return;
       actor.on('job.finished', ({ output }) => {
         const tokens = output.usage ? ` ${output.usage.total} tokens` : '';
@@ -54,6 +63,6 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     },
   );
   const elapsedMs = Math.round(performance.now() - started);
-  if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(result, elapsedMs))}\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(result, elapsedMs, phase2Ms))}\n`);
   else process.stdout.write(formatSummary(result, elapsedMs, codexHome));
 }
