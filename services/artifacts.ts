@@ -5,6 +5,7 @@
 import { lstat, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir, writeFileAtomic } from './atomic-write.ts';
+import { pool } from './pool.ts';
 import type { Stage1Output } from './types.ts';
 
 export const ROLLOUT_SUMMARIES_DIR = 'rollout_summaries';
@@ -123,12 +124,12 @@ export async function syncArtifacts(root: string, input: SyncArtifactsInput): Pr
 
   await pruneSummaries(summariesDir, new Set(kept.keys()), warn);
 
-  for (const [stem, output] of kept) {
+  await pool([...kept], SUMMARY_WRITERS, async ([stem, output]) => {
     const path = join(summariesDir, `${stem}.md`);
-    await writeFileAtomic(path, renderRolloutSummary(output)).catch((cause: unknown) => {
+    await writeIfChanged(path, renderRolloutSummary(output)).catch((cause: unknown) => {
       throw new ArtifactSyncError(step, `cannot write ${path}: ${describe(cause)}`, { cause });
     });
-  }
+  });
 
   if (kept.size === 0) await removeConsolidatedMemory(root);
 }
@@ -138,9 +139,24 @@ export async function rebuildRawMemories(root: string, retained: Stage1Output[])
   const step = 'failed_rebuild_raw_memories' as const;
   await ensureLayout(root, step);
   const path = join(root, RAW_MEMORIES_FILE);
-  await writeFileAtomic(path, renderRawMemories(retained)).catch((cause: unknown) => {
+  await writeIfChanged(path, renderRawMemories(retained)).catch((cause: unknown) => {
     throw new ArtifactSyncError(step, `cannot write ${path}: ${describe(cause)}`, { cause });
   });
+}
+
+/** Summary files written at once: each write fsyncs, so a few in flight hide the disk's latency. */
+const SUMMARY_WRITERS = 8;
+
+/**
+ * Most summaries are unchanged from one run to the next; comparing is a read, rewriting is two
+ * fsyncs. Only a regular file is compared (lstat), so a symlink is always replaced, never read.
+ */
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  const stat = await lstat(path).catch(() => null);
+  if (stat?.isFile() && stat.size === Buffer.byteLength(text)) {
+    if ((await readFile(path, 'utf8')) === text) return;
+  }
+  await writeFileAtomic(path, text);
 }
 
 export type ConsolidationCheck = { ok: true } | { ok: false; reason: string };

@@ -9,6 +9,7 @@ import { errorMessage } from './errors.ts';
 import type { RolloutIndex } from './rollout-index.ts';
 import { readRolloutMeta } from './rollout-reader.ts';
 import type { ThreadInfo } from './types.ts';
+import { pool } from './pool.ts';
 
 export interface Discovery {
   threads: ThreadInfo[];
@@ -45,14 +46,6 @@ async function rolloutFiles(sessionsDir: string): Promise<string[]> {
   const days = (await Promise.all(months.map(async (m) => subdirs(await entries(m), m, /^\d{2}$/)))).flat();
   await Promise.all(days.map(async (d) => rollouts(await entries(d), d)));
   return files;
-}
-
-async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
 }
 
 export async function discoverRollouts(codexHome: string, opts: { cache?: RolloutIndex } = {}): Promise<Discovery> {

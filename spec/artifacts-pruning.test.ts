@@ -223,3 +223,18 @@ describe('validateConsolidation', () => {
     expect(await validateConsolidation(root)).toEqual({ ok: false, reason: 'memory_summary.md is not a regular file' });
   });
 });
+
+describe('a repeated sync', () => {
+  it('rewrites a summary whose output changed and leaves unchanged files untouched', async () => {
+    const a = output(1);
+    const b = output(2);
+    await syncArtifacts(root, { retained: [a, b] });
+    const aPath = join(summaries, summaryName(a));
+    const bPath = join(summaries, summaryName(b));
+    const before = (await stat(aPath)).ino;
+    const same = output(2, { rolloutSummary: 'summary 9' }); // same length, new bytes
+    await syncArtifacts(root, { retained: [a, same] });
+    expect((await stat(aPath)).ino).toBe(before);
+    expect(await readFile(bPath, 'utf8')).toContain('summary 9');
+  });
+});

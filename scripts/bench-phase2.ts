@@ -1,0 +1,89 @@
+// `npm run bench:phase2`: phase 2 over 1,024 stage-1 outputs. Measures the artifact sync
+// (selection + rollout_summaries/ + raw_memories.md), the whole consolidation against the bundled
+// local server answering instantly (in its own process), and this process's peak RSS.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { memoryRoot, rebuildRawMemories, syncArtifacts } from '../services/artifacts.ts';
+import { createLowdbStore } from '../services/lowdb-store.ts';
+import { createModelClient } from '../services/model-client.ts';
+import { runPipeline } from '../services/pipeline.ts';
+import type { ThreadInfo } from '../services/types.ts';
+
+const OUTPUTS = Number(process.env.BENCH_OUTPUTS ?? 1_024);
+
+async function startServerProcess(): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'local-model-server.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url: url.trim(), stop: () => child.kill('SIGTERM') };
+}
+
+/** A realistic stage-1 output: a few hundred words of summary, a dozen memory bullets. */
+function reply(i: number) {
+  const bullets = Array.from({ length: 12 }, (_, k) => `- fact ${k} of session ${i}: run \`npm test -- spec/x${k}.test.ts\` before pushing`);
+  return {
+    rawMemory: `---\nrollout_summary_file: session-${i}.md\ndescription: benchmark session ${i}\nkeywords: bench, s${i}\n---\n${bullets.join('\n')}`,
+    rolloutSummary: `Session ${i}: ${'the user fixed a flaky test and documented the cause. '.repeat(40)}`,
+    rolloutSlug: `bench session ${i}`,
+  };
+}
+
+const home = await mkdtemp(join(tmpdir(), 'memories-bench2-'));
+const server = await startServerProcess();
+try {
+  const store = createLowdbStore({ dir: join(home, 'memories_state') });
+  const now = Math.floor(Date.now() / 1000);
+  const threads: ThreadInfo[] = Array.from({ length: OUTPUTS }, (_, i) => ({
+    threadId: `0195${String(i).padStart(4, '0')}-0000-7000-8000-${String(i).padStart(12, '0')}`,
+    rolloutPath: join(home, 'sessions', `rollout-${i}.jsonl`),
+    cwd: `/home/user/project-${i % 17}`,
+    source: 'cli',
+    updatedAt: now - 7 * 3_600 - i,
+    createdAt: now - 8 * 3_600 - i,
+    hasUserMessage: true,
+    sizeBytes: 1,
+  }));
+  const { claims } = await store.claimStage1Jobs({ candidates: threads, workerId: 'bench', maxClaimed: OUTPUTS, leaseSeconds: 3_600 });
+  await Promise.all(claims.map((c, i) => store.markStage1Succeeded(c.thread, c.ownershipToken, reply(i), null)));
+
+  const root = memoryRoot(home);
+  const t0 = performance.now();
+  const selection = await store.getPhase2Selection(OUTPUTS, 30);
+  const selectMs = performance.now() - t0;
+  await syncArtifacts(root, { retained: selection.selected });
+  await rebuildRawMemories(root, selection.selected);
+  const syncMs = performance.now() - t0;
+  const t1 = performance.now();
+  await syncArtifacts(root, { retained: selection.selected });
+  await rebuildRawMemories(root, selection.selected);
+  const resyncMs = performance.now() - t1;
+
+  const model = createModelClient({ apiKey: 'bench', baseURL: server.url, wireApi: 'responses' });
+  const t2 = performance.now();
+  const result = await runPipeline({ codexHome: home, model, phase: '2', config: { maxRawMemoriesForGlobal: OUTPUTS } });
+  const phase2Ms = performance.now() - t2;
+  const p2 = result.phase2!;
+
+  const rows = [
+    ['stage-1 outputs', String(OUTPUTS)],
+    ['selection (store read + rank)', `${selectMs.toFixed(0)} ms`],
+    ['artifact sync, first (summaries + raw_memories.md)', `${syncMs.toFixed(0)} ms`],
+    ['artifact sync, again (unchanged files are not rewritten)', `${resyncMs.toFixed(0)} ms`],
+    ['phase 2 end to end (claim, sync, agent, validate, record)', `${phase2Ms.toFixed(0)} ms, status ${p2.status}`],
+    ['agent loop', `${p2.turns} turns, ${p2.usage?.total ?? 0} tokens`],
+    ['agent + bookkeeping overhead beyond the sync', `${(phase2Ms - resyncMs).toFixed(0)} ms`],
+    ['peak RSS (pipeline process)', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`],
+    ['machine', `${cpus().length} cores, node ${process.version}`],
+  ];
+  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(58)} ${v}\n`);
+} finally {
+  server.stop();
+  await rm(home, { recursive: true, force: true });
+}
