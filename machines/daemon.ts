@@ -1,0 +1,210 @@
+// The `memories watch` daemon: one catch-up run at startup, then a run whenever rollouts go idle.
+//
+//   active ─────────────────────────────────────────────────────────┐ STOP
+//   │ (invokes the rollout watcher for as long as it is active)      ▼
+//   │ catchingUp ─▶ settled ─▶ idle ─ROLLOUT_IDLE─▶ gathering ─(1 s)─▶ running   stopping ─▶ stopped
+//   │                  ▲  │       └─────────(rescan timer)────────────────▶ │
+//   │                  │  └──────────(more to do)─────────────────────────▶ │
+//   │                  └────────────────────────────────────────────────────┘
+//
+// Runs never overlap: a ROLLOUT_IDLE that arrives while a run is in progress only queues the file,
+// and `settled` starts one more run for everything queued meanwhile (so a burst coalesces into one
+// run). A run that hit max_rollouts_per_startup reports a backlog, which also runs again. Leaving
+// `active` stops the watcher and the run in flight; `stopping` waits until their clean-up (lease
+// releases, closing the watcher) is written. No I/O here: services/daemon-actors.ts provides the actors.
+import { assign, emit, enqueueActions, fromCallback, setup } from 'xstate';
+import type { CoordinatorOutput } from './coordinator.ts';
+import { placeholder } from './placeholder.ts';
+
+export interface DaemonInput {
+  /** Run anyway after this long without one, so failed jobs are retried once their backoff ends. */
+  rescanMs: number;
+  /** After the first rollout goes idle, wait this long for others before running (default 1 s). */
+  coalesceMs: number;
+}
+
+export type RunTrigger =
+  | { kind: 'startup' }
+  | { kind: 'idle'; paths: string[] }
+  | { kind: 'backlog' }
+  | { kind: 'rescan' };
+
+export interface RunRequest {
+  run: number;
+  trigger: RunTrigger;
+}
+
+export interface RunReport extends RunRequest {
+  output: CoordinatorOutput;
+  elapsedMs: number;
+  /** Phase 1 claimed as many rollouts as one run may: there may be more waiting. */
+  backlog: boolean;
+}
+
+export type DaemonEvent =
+  | { type: 'ROLLOUT_IDLE'; path: string }
+  | { type: 'WATCH_READY' }
+  | { type: 'WATCH_ERROR'; message: string }
+  | { type: 'STOP' };
+
+export type DaemonEmitted =
+  | { type: 'watch.ready' }
+  | { type: 'watch.error'; message: string }
+  | { type: 'run.started'; run: number; trigger: RunTrigger }
+  | { type: 'run.finished'; report: RunReport }
+  | { type: 'run.failed'; run: number; trigger: RunTrigger; error: string }
+  | { type: 'stopping'; runInFlight: number | null };
+
+export interface DaemonOutput {
+  runs: number;
+  lastRun: RunReport | null;
+}
+
+interface DaemonContext extends DaemonInput {
+  runs: number;
+  /** Rollouts that went idle since the current run's scan may have started. */
+  queued: string[];
+  backlog: boolean;
+  current: RunRequest | null;
+  lastRun: RunReport | null;
+}
+
+function triggerFor(context: DaemonContext, startup: boolean): RunTrigger {
+  if (startup) return { kind: 'startup' };
+  if (context.queued.length > 0) return { kind: 'idle', paths: context.queued };
+  if (context.backlog) return { kind: 'backlog' };
+  return { kind: 'rescan' };
+}
+
+export const daemonMachine = setup({
+  types: {
+    input: {} as DaemonInput,
+    context: {} as DaemonContext,
+    events: {} as DaemonEvent,
+    emitted: {} as DaemonEmitted,
+    output: {} as DaemonOutput,
+  },
+  actors: {
+    /** Watches the sessions folder; sends ROLLOUT_IDLE, WATCH_READY, WATCH_ERROR. */
+    watchRollouts: fromCallback<DaemonEvent>(() => {
+      throw new Error("daemon actor 'watchRollouts' was not provided");
+    }),
+    runPipeline: placeholder<RunReport, RunRequest>('daemon', 'runPipeline'),
+    /** Resolves once the stopped run and watcher have finished their clean-up. */
+    drain: placeholder<void, void>('daemon', 'drain'),
+  },
+  delays: {
+    rescan: ({ context }) => context.rescanMs,
+    coalesce: ({ context }) => context.coalesceMs,
+  },
+  guards: {
+    moreToDo: ({ context }) => context.queued.length > 0 || context.backlog,
+  },
+  actions: {
+    beginRun: enqueueActions(({ context, enqueue }, params: { startup: boolean }) => {
+      const current: RunRequest = { run: context.runs + 1, trigger: triggerFor(context, params.startup) };
+      enqueue.assign({ runs: current.run, current, queued: [], backlog: false });
+      enqueue.emit({ type: 'run.started', run: current.run, trigger: current.trigger });
+    }),
+    queue: assign({
+      queued: ({ context, event }) => {
+        const path = (event as Extract<DaemonEvent, { type: 'ROLLOUT_IDLE' }>).path;
+        return context.queued.includes(path) ? context.queued : [...context.queued, path];
+      },
+    }),
+  },
+}).createMachine({
+  id: 'daemon',
+  context: ({ input }) => ({ ...input, runs: 0, queued: [], backlog: false, current: null, lastRun: null }),
+  initial: 'active',
+  states: {
+    active: {
+      invoke: { id: 'watcher', src: 'watchRollouts' },
+      on: {
+        STOP: 'stopping',
+        WATCH_READY: { actions: emit({ type: 'watch.ready' as const }) },
+        WATCH_ERROR: { actions: emit(({ event }) => ({ type: 'watch.error' as const, message: event.message })) },
+      },
+      initial: 'catchingUp',
+      states: {
+        catchingUp: {
+          entry: { type: 'beginRun', params: { startup: true } },
+          invoke: {
+            id: 'run',
+            src: 'runPipeline',
+            input: ({ context }) => context.current!,
+            onDone: {
+              target: 'settled',
+              actions: [
+                assign({ lastRun: ({ event }) => event.output, backlog: ({ event }) => event.output.backlog, current: null }),
+                emit(({ event }) => ({ type: 'run.finished' as const, report: event.output })),
+              ],
+            },
+            onError: {
+              target: 'settled',
+              actions: [
+                emit(({ context, event }) => ({
+                  type: 'run.failed' as const,
+                  run: context.current!.run,
+                  trigger: context.current!.trigger,
+                  error: event.error instanceof Error ? event.error.message : String(event.error),
+                })),
+                assign({ current: null }),
+              ],
+            },
+          },
+          on: { ROLLOUT_IDLE: { actions: 'queue' } },
+        },
+        idle: {
+          on: { ROLLOUT_IDLE: { target: 'gathering', actions: 'queue' } },
+          after: { rescan: { target: 'running' } },
+        },
+        // Files written together go idle together: wait a moment so they share one run.
+        gathering: {
+          on: { ROLLOUT_IDLE: { actions: 'queue' } },
+          after: { coalesce: { target: 'running' } },
+        },
+        running: {
+          entry: { type: 'beginRun', params: { startup: false } },
+          invoke: {
+            id: 'run',
+            src: 'runPipeline',
+            input: ({ context }) => context.current!,
+            onDone: {
+              target: 'settled',
+              actions: [
+                assign({ lastRun: ({ event }) => event.output, backlog: ({ event }) => event.output.backlog, current: null }),
+                emit(({ event }) => ({ type: 'run.finished' as const, report: event.output })),
+              ],
+            },
+            onError: {
+              target: 'settled',
+              actions: [
+                emit(({ context, event }) => ({
+                  type: 'run.failed' as const,
+                  run: context.current!.run,
+                  trigger: context.current!.trigger,
+                  error: event.error instanceof Error ? event.error.message : String(event.error),
+                })),
+                assign({ current: null }),
+              ],
+            },
+          },
+          on: { ROLLOUT_IDLE: { actions: 'queue' } },
+        },
+        settled: {
+          always: [{ guard: 'moreToDo', target: 'running' }, { target: 'idle' }],
+        },
+      },
+    },
+    stopping: {
+      entry: emit(({ context }) => ({
+        type: 'stopping' as const,
+        runInFlight: context.current ? context.current.run : null,
+      })),
+      invoke: { id: 'drain', src: 'drain', onDone: 'stopped', onError: 'stopped' },
+    },
+    stopped: { type: 'final' },
+  },
+  output: ({ context }) => ({ runs: context.runs, lastRun: context.lastRun }),
+});

@@ -1,0 +1,171 @@
+// `memories watch`: the daemon. Watches $CODEX_HOME/sessions and runs the pipeline whenever rollouts
+// have gone idle, one line per run on stdout. SIGINT/SIGTERM stop it gracefully; a second one exits at once.
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { toPromise } from 'xstate';
+import type { RunReport, RunTrigger } from '../../machines/daemon.ts';
+import { defaultCodexHome, loadMemoriesConfig, type MemoriesConfig } from '../../services/config.ts';
+import { createDaemon } from '../../services/daemon-actors.ts';
+import { ConfigError } from '../../services/errors.ts';
+import { fileLogger } from '../../services/logger.ts';
+import { modelClientFromEnvironment } from '../../services/model-endpoint.ts';
+import { integer } from './options.ts';
+
+export interface WatchFlags {
+  codexHome?: string;
+  model?: string;
+  phase2Model?: string;
+  baseUrl?: string;
+  wireApi: string;
+  concurrency?: number;
+  maxRollouts?: number;
+  idleMinutes?: number;
+  idleSeconds?: number;
+  rescanMinutes?: number;
+  maxTurns?: number;
+  timeoutMs?: number;
+}
+
+/** setTimeout cannot wait longer than this (a longer delay fires at once). */
+const MAX_TIMER_MS = 2_147_483_647;
+/** After stopping, a process that has not exited within this time says so and exits anyway. */
+const EXIT_GRACE_MS = 5_000;
+
+function positiveNumber(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0`);
+    return n;
+  };
+}
+
+export function registerWatchCommand(program: Command): void {
+  program
+    .command('watch')
+    .description('run as a daemon: extract each rollout once it has been idle, consolidate after each run')
+    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--model <model>', 'phase-1 model (default from config.toml, else gpt-5.3-codex-spark)')
+    .option('--phase2-model <model>', 'phase-2 model (default from config.toml, else gpt-5.3-codex)')
+    .option('--base-url <url>', 'OpenAI-compatible endpoint (default $OPENAI_BASE_URL or api.openai.com)')
+    .option('--wire-api <api>', "'responses' or 'chat'", 'responses')
+    .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', integer('--concurrency'))
+    .option('--max-rollouts <n>', 'claim at most this many rollouts per run (max_rollouts_per_startup)', integer('--max-rollouts'))
+    .option(
+      '--idle-minutes <n>',
+      'idle time before a rollout is extracted, overriding min_rollout_idle_hours (fractions allowed)',
+      positiveNumber('--idle-minutes'),
+    )
+    .addOption(new Option('--idle-seconds <n>', 'idle window in seconds (tests)').argParser(positiveNumber('--idle-seconds')).hideHelp())
+    .option('--rescan-minutes <n>', 'also run after this long without one, to retry failed jobs (default 60)', positiveNumber('--rescan-minutes'))
+    .option('--max-turns <n>', 'consolidation agent turn cap', integer('--max-turns'))
+    .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
+    .action(watchCommand);
+}
+
+export async function watchCommand(flags: WatchFlags): Promise<void> {
+  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const config: MemoriesConfig = { ...(await loadMemoriesConfig(codexHome)) };
+  if (flags.model) config.phase1Model = flags.model;
+  if (flags.phase2Model) config.phase2Model = flags.phase2Model;
+  if (flags.maxRollouts !== undefined) config.maxRolloutsPerStartup = flags.maxRollouts;
+  const idleMs = Math.round(
+    flags.idleSeconds !== undefined
+      ? flags.idleSeconds * 1_000
+      : flags.idleMinutes !== undefined
+        ? flags.idleMinutes * 60_000
+        : config.minRolloutIdleHours * 3_600_000,
+  );
+  if (idleMs > MAX_TIMER_MS) throw new ConfigError('the idle window must be under 24 days');
+  const rescanMs = Math.min(MAX_TIMER_MS, Math.round((flags.rescanMinutes ?? 60) * 60_000));
+  const model = modelClientFromEnvironment({ baseUrl: flags.baseUrl, wireApi: flags.wireApi, timeoutMs: flags.timeoutMs });
+  const log = fileLogger(codexHome);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const err = (line: string) => process.stderr.write(`memories: ${line}\n`);
+
+  const daemon = createDaemon({
+    pipeline: { codexHome, model, config, concurrency: flags.concurrency, agent: { maxTurns: flags.maxTurns }, log },
+    idleMs,
+    rescanMs,
+  });
+  daemon.on('watch.ready', () =>
+    out(`watching ${join(codexHome, 'sessions')} (pid ${process.pid}): a rollout is extracted once idle for ${formatDuration(idleMs)}`),
+  );
+  daemon.on('watch.error', ({ message }) => err(`watcher: ${message}`));
+  daemon.on('run.finished', ({ report }) => out(formatRun(report)));
+  daemon.on('run.failed', ({ run, trigger, error }) => out(`run ${run} (${describeTrigger(trigger)}) failed: ${error}`));
+  daemon.on('stopping', ({ runInFlight }) =>
+    err(
+      runInFlight === null
+        ? 'stopping'
+        : `stopping: run ${runInFlight} is releasing its in-flight jobs (signal again to exit at once)`,
+    ),
+  );
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      err(`${signal} again: exiting without waiting`);
+      process.exit(128 + (constants.signals[signal] ?? 0));
+    }
+    daemon.send({ type: 'STOP' });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const result = await toPromise(daemon);
+  out(`stopped after ${result.runs} run(s)`);
+  // Keep listening during the short wait for exit, so a second signal still exits at once.
+  // Everything is closed now and the process should exit by itself; if a handle leaked, say so.
+  setTimeout(() => {
+    err('a handle is still open after stopping; exiting anyway');
+    process.exit(0);
+  }, EXIT_GRACE_MS).unref();
+}
+
+function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+function describeTrigger(trigger: RunTrigger): string {
+  switch (trigger.kind) {
+    case 'startup':
+      return 'startup catch-up';
+    case 'idle':
+      return trigger.paths.length === 1 ? `idle: ${trigger.paths[0]!.split(/[\\/]/).pop()}` : `${trigger.paths.length} rollouts idle`;
+    case 'backlog':
+      return 'backlog';
+    case 'rescan':
+      return 'periodic rescan';
+  }
+}
+
+export function formatRun(report: RunReport): string {
+  const parts: string[] = [];
+  const p1 = report.output.phase1;
+  if (p1) {
+    const skipped = p1.skipped.upToDate + p1.skipped.running + p1.skipped.retryBackoff + p1.skipped.retryExhausted;
+    let text =
+      `phase 1 claimed ${p1.claimed} of ${p1.eligible} eligible: ${p1.succeeded} with output, ` +
+      `${p1.succeededNoOutput} no output, ${p1.failed} failed, ${skipped} skipped`;
+    if (p1.usage.total > 0) text += `, ${p1.usage.total} tokens`;
+    if (p1.error) text += ` (error: ${p1.error})`;
+    parts.push(text);
+  }
+  const p2 = report.output.phase2;
+  if (p2) {
+    let text = `phase 2 ${p2.status}`;
+    if (p2.status === 'succeeded' || p2.status === 'succeededNoInput') {
+      text += `: ${p2.selected} selected, ${p2.added} added, ${p2.retained} retained, ${p2.removed} removed`;
+    } else if (p2.reason) {
+      text += ` (${p2.reason})`;
+    }
+    parts.push(text);
+  }
+  const more = report.backlog ? '; more waiting' : '';
+  const took = report.elapsedMs < 10_000 ? `${report.elapsedMs} ms` : `${(report.elapsedMs / 1000).toFixed(1)} s`;
+  return `run ${report.run} (${describeTrigger(report.trigger)}): ${parts.join('; ')}; ${took}${more}`;
+}

@@ -1,0 +1,125 @@
+// One timer per rollout: "this file has been idle for the idle window". The deadline is computed from
+// the file's mtime (so a restarted daemon gets the same answer as a running one), every add/change
+// resets it, and when it fires the file is stat'ed again: if the mtime moved (an append the watcher
+// has not reported yet — awaitWriteFinish holds events back) the timer is rescheduled instead.
+import { stat } from 'node:fs/promises';
+
+export interface IdleSchedulerOptions {
+  /** The idle window in ms (min_rollout_idle_hours, or the daemon's override). */
+  idleMs: number;
+  /** Called once per file each time it goes idle. */
+  onIdle: (path: string, mtimeMs: number) => void;
+  /** The file's current mtime, or null when it is gone. Default: fs.stat. */
+  statMtime?: (path: string) => Promise<number | null>;
+  /** Wall clock in ms (default Date.now). */
+  now?: () => number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (timer: unknown) => void;
+  /** A stat that failed for another reason than "gone"; the file is dropped. */
+  onError?: (path: string, error: unknown) => void;
+}
+
+interface Entry {
+  mtimeMs: number;
+  dueAt: number;
+  timer: unknown;
+  /** Bumped on every (re)schedule, so a stat that was in flight meanwhile is ignored. */
+  generation: number;
+}
+
+/**
+ * When a file last written at `mtimeMs` counts as idle for the pipeline as well. The pipeline's
+ * eligibility check works in whole seconds (`floor(mtime) <= floor(now) - window`), so the deadline
+ * is the next whole second after mtime + window, plus one second of slack for float rounding in the
+ * window (a fractional --idle-minutes). Negligible against real windows (hours).
+ */
+export function idleDueAt(mtimeMs: number, idleMs: number): number {
+  return Math.ceil((mtimeMs + idleMs) / 1000) * 1000 + 1000;
+}
+
+async function fsMtime(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+export class IdleScheduler {
+  private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+  private readonly statMtime: (path: string) => Promise<number | null>;
+  private readonly setTimer: (fn: () => void, ms: number) => unknown;
+  private readonly clearTimer: (timer: unknown) => void;
+  private closed = false;
+
+  constructor(private readonly options: IdleSchedulerOptions) {
+    this.now = options.now ?? Date.now;
+    this.statMtime = options.statMtime ?? fsMtime;
+    this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.clearTimer = options.clearTimer ?? ((timer) => clearTimeout(timer as NodeJS.Timeout));
+  }
+
+  /** A file was added or changed: (re)start its timer from this mtime. */
+  touch(path: string, mtimeMs: number): void {
+    if (this.closed) return;
+    const previous = this.entries.get(path);
+    if (previous) this.clearTimer(previous.timer);
+    const dueAt = idleDueAt(mtimeMs, this.options.idleMs);
+    const entry: Entry = { mtimeMs, dueAt, timer: undefined, generation: (previous?.generation ?? 0) + 1 };
+    const generation = entry.generation;
+    entry.timer = this.setTimer(() => void this.fire(path, generation), Math.max(0, dueAt - this.now()));
+    this.entries.set(path, entry);
+  }
+
+  /** The file is gone (or no longer ours): drop its timer. */
+  forget(path: string): void {
+    const entry = this.entries.get(path);
+    if (!entry) return;
+    this.clearTimer(entry.timer);
+    this.entries.delete(path);
+  }
+
+  /** When the file's timer is due, or undefined when none is pending. */
+  dueAt(path: string): number | undefined {
+    return this.entries.get(path)?.dueAt;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Cancels every timer; later touches are ignored. */
+  close(): void {
+    this.closed = true;
+    for (const entry of this.entries.values()) this.clearTimer(entry.timer);
+    this.entries.clear();
+  }
+
+  private async fire(path: string, generation: number): Promise<void> {
+    const entry = this.entries.get(path);
+    if (!entry || entry.generation !== generation || this.closed) return;
+    let mtimeMs: number | null;
+    try {
+      mtimeMs = await this.statMtime(path);
+    } catch (error) {
+      if (this.entries.get(path)?.generation === generation) this.entries.delete(path);
+      this.options.onError?.(path, error);
+      return;
+    }
+    // Touched, forgotten or closed while the stat ran: that newer decision stands.
+    if (this.closed || this.entries.get(path)?.generation !== generation) return;
+    if (mtimeMs === null) {
+      this.entries.delete(path);
+      return;
+    }
+    if (mtimeMs !== entry.mtimeMs || this.now() < entry.dueAt) {
+      // Written again since it was scheduled (or the timer ran early): wait for the new deadline.
+      this.touch(path, mtimeMs);
+      return;
+    }
+    this.entries.delete(path);
+    this.options.onIdle(path, mtimeMs);
+  }
+}

@@ -1,0 +1,99 @@
+// Watches $CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl with chokidar 5 and reports each rollout
+// once it has been idle for the idle window (see idle-scheduler.ts).
+//
+// chokidar 5 has no globs: an `ignored` function drops every file that is not a rollout (directories
+// pass, since their stats say they are not files). `depth: 3` is the least that reaches the day
+// folders. `awaitWriteFinish` holds add/change events until the size is stable, so an appending
+// Codex session produces a few events rather than one per line.
+import { mkdir } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { Stats } from 'node:fs';
+import { IdleScheduler, idleDueAt } from './idle-scheduler.ts';
+
+const ROLLOUT_NAME = /^rollout-.*\.jsonl$/;
+
+export interface RolloutWatcherOptions {
+  sessionsDir: string;
+  idleMs: number;
+  /** A rollout went idle. */
+  onIdle: (path: string, mtimeMs: number) => void;
+  /** The initial scan is done. */
+  onReady?: () => void;
+  onError?: (error: unknown) => void;
+  /**
+   * Files found by the initial scan that were already idle at this time are left to the daemon's
+   * catch-up run, whose scan starts later. Default: when the watcher starts.
+   */
+  coveredUntil?: number;
+  /** awaitWriteFinish's stability threshold; default min(2 s, idle window / 2). */
+  stabilityMs?: number;
+  now?: () => number;
+  /** For network file systems. */
+  usePolling?: boolean;
+}
+
+export interface RolloutWatcher {
+  /** Stops the idle timers and the file watcher; resolves when chokidar has let go. */
+  close(): Promise<void>;
+  readonly scheduler: IdleScheduler;
+}
+
+export function isRolloutPath(path: string): boolean {
+  return ROLLOUT_NAME.test(basename(path));
+}
+
+export function watchRollouts(options: RolloutWatcherOptions): RolloutWatcher {
+  const now = options.now ?? Date.now;
+  const coveredUntil = options.coveredUntil ?? now();
+  const scheduler = new IdleScheduler({
+    idleMs: options.idleMs,
+    now,
+    onIdle: options.onIdle,
+    onError: (_path, error) => options.onError?.(error),
+  });
+  const stabilityMs = options.stabilityMs ?? Math.max(50, Math.min(2_000, Math.floor(options.idleMs / 2)));
+  let ready = false;
+  let closed = false;
+  let watcher: FSWatcher | null = null;
+
+  const touched = (path: string, stats?: Stats) => {
+    if (!isRolloutPath(path) || !stats?.isFile()) return;
+    // Before 'ready' these are the files already there (awaitWriteFinish does not apply to them).
+    if (!ready && idleDueAt(stats.mtimeMs, options.idleMs) <= coveredUntil) return;
+    scheduler.touch(path, stats.mtimeMs);
+  };
+
+  const started = (async () => {
+    // Nothing to watch in a fresh Codex home yet; Codex creates this folder itself anyway.
+    await mkdir(options.sessionsDir, { recursive: true });
+    if (closed) return;
+    watcher = watch(options.sessionsDir, {
+      ignored: (path: string, stats?: Stats) => stats?.isFile() === true && !isRolloutPath(path),
+      depth: 3,
+      alwaysStat: true,
+      ignoreInitial: false,
+      awaitWriteFinish: { stabilityThreshold: stabilityMs, pollInterval: Math.min(100, stabilityMs) },
+      usePolling: options.usePolling ?? false,
+    });
+    watcher
+      .on('add', touched)
+      .on('change', touched)
+      .on('unlink', (path: string) => scheduler.forget(path))
+      .on('error', (error: unknown) => options.onError?.(error))
+      .on('ready', () => {
+        ready = true;
+        options.onReady?.();
+      });
+  })().catch((error: unknown) => options.onError?.(error));
+
+  return {
+    scheduler,
+    async close() {
+      closed = true;
+      scheduler.close();
+      await started;
+      await watcher?.close();
+    },
+  };
+}

@@ -1,0 +1,136 @@
+// The per-rollout idle timer: due from the file's mtime, reset by every touch, re-checked with stat.
+import { appendFile, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { IdleScheduler, idleDueAt } from '../services/idle-scheduler.ts';
+
+const IDLE = 60_000;
+const T0 = 1_800_000_000_000; // a whole second
+
+describe('IdleScheduler (fake clock, scripted stat)', () => {
+  let mtimes: Map<string, number | null>;
+  let idle: Array<{ path: string; mtimeMs: number; at: number }>;
+  let scheduler: IdleScheduler;
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: T0 });
+    mtimes = new Map();
+    idle = [];
+    scheduler = new IdleScheduler({
+      idleMs: IDLE,
+      onIdle: (path, mtimeMs) => idle.push({ path, mtimeMs, at: Date.now() }),
+      statMtime: async (path) => mtimes.get(path) ?? null,
+    });
+  });
+  afterEach(() => {
+    scheduler.close();
+    vi.useRealTimers();
+  });
+
+  it('is due at the whole second after mtime + window, plus a second of slack', () => {
+    expect(idleDueAt(T0, IDLE)).toBe(T0 + IDLE + 1000);
+    expect(idleDueAt(T0 + 1, IDLE)).toBe(T0 + IDLE + 2000);
+  });
+
+  it('fires once, when the file has been idle for the window counted from its mtime', async () => {
+    mtimes.set('a', T0 - 10_000); // written 10 s before we heard of it
+    scheduler.touch('a', T0 - 10_000);
+    await vi.advanceTimersByTimeAsync(IDLE - 10_000); // exactly mtime + window: not yet (slack)
+    expect(idle).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(idle).toEqual([{ path: 'a', mtimeMs: T0 - 10_000, at: T0 + IDLE - 10_000 + 1000 }]);
+    await vi.advanceTimersByTimeAsync(10 * IDLE);
+    expect(idle).toHaveLength(1);
+    expect(scheduler.size).toBe(0);
+  });
+
+  it('re-stats when the timer fires: an append it was not told about postpones it', async () => {
+    mtimes.set('a', T0);
+    scheduler.touch('a', T0);
+    // Appended 30 s later; the watcher's change event is still held back (awaitWriteFinish).
+    mtimes.set('a', T0 + 30_000);
+    await vi.advanceTimersByTimeAsync(IDLE + 1_000);
+    expect(idle).toEqual([]); // the mtime moved, so the timer was rescheduled instead
+    expect(scheduler.dueAt('a')).toBe(T0 + 30_000 + IDLE + 1000);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(idle).toEqual([{ path: 'a', mtimeMs: T0 + 30_000, at: T0 + 30_000 + IDLE + 1000 }]);
+  });
+
+  it('a touch resets the timer, and the late event for the same mtime does not fire it twice', async () => {
+    mtimes.set('a', T0);
+    scheduler.touch('a', T0);
+    await vi.advanceTimersByTimeAsync(IDLE / 2);
+    mtimes.set('a', T0 + IDLE / 2);
+    scheduler.touch('a', T0 + IDLE / 2);
+    await vi.advanceTimersByTimeAsync(IDLE / 2 + 1_000);
+    expect(idle).toEqual([]); // the first deadline passed, but the file was written since
+    await vi.advanceTimersByTimeAsync(IDLE / 2);
+    expect(idle).toHaveLength(1);
+    scheduler.touch('a', T0 + IDLE / 2); // a duplicate event for the write already handled
+    await vi.advanceTimersByTimeAsync(0);
+    expect(idle).toHaveLength(2); // due in the past: fires again at once — the daemon's run is idempotent
+  });
+
+  it('drops a file that is gone when its timer fires, or that was forgotten', async () => {
+    scheduler.touch('gone', T0); // stat answers null
+    mtimes.set('forgotten', T0);
+    scheduler.touch('forgotten', T0);
+    scheduler.forget('forgotten');
+    await vi.advanceTimersByTimeAsync(2 * IDLE);
+    expect(idle).toEqual([]);
+    expect(scheduler.size).toBe(0);
+  });
+
+  it('ignores a fire whose stat was overtaken by a newer touch', async () => {
+    let release!: () => void;
+    const slowStat = new Promise<void>((resolve) => (release = resolve));
+    const seen: string[] = [];
+    const s = new IdleScheduler({
+      idleMs: IDLE,
+      onIdle: (path) => seen.push(path),
+      statMtime: async () => {
+        await slowStat;
+        return T0;
+      },
+    });
+    s.touch('a', T0);
+    await vi.advanceTimersByTimeAsync(IDLE + 1_000); // fired; its stat is pending
+    s.touch('a', T0 + IDLE); // written again meanwhile
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toEqual([]);
+    expect(s.dueAt('a')).toBe(T0 + 2 * IDLE + 1000);
+    s.close();
+  });
+});
+
+describe('IdleScheduler on a real file', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'idle-scheduler-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('postpones the idle event when the file is appended to after it was scheduled', async () => {
+    const file = join(dir, 'rollout-x.jsonl');
+    await writeFile(file, '{"a":1}\n');
+    // Backdate the file so its first deadline is at most ~1 s away (the window is 1 s, plus slack).
+    const first = Date.now() - 1_900;
+    await utimes(file, new Date(first), new Date(first));
+    const mtime0 = (await stat(file)).mtimeMs;
+    const fired: Array<{ mtimeMs: number; at: number }> = [];
+    const scheduler = new IdleScheduler({ idleMs: 1_000, onIdle: (_p, mtimeMs) => fired.push({ mtimeMs, at: Date.now() }) });
+    scheduler.touch(file, mtime0);
+    await appendFile(file, '{"b":2}\n'); // nobody tells the scheduler
+    const mtime1 = (await stat(file)).mtimeMs;
+    expect(mtime1).toBeGreaterThan(mtime0);
+    expect(idleDueAt(mtime0, 1_000)).toBeLessThan(idleDueAt(mtime1, 1_000));
+    await new Promise((r) => setTimeout(r, idleDueAt(mtime0, 1_000) - Date.now() + 100));
+    expect(fired).toEqual([]); // the first deadline passed, but the re-stat saw the append
+    await new Promise((r) => setTimeout(r, idleDueAt(mtime1, 1_000) - Date.now() + 300));
+    expect(fired).toEqual([{ mtimeMs: mtime1, at: expect.any(Number) }]);
+    expect(fired[0]!.at).toBeGreaterThanOrEqual(idleDueAt(mtime1, 1_000));
+    scheduler.close();
+  }, 10_000);
+});
