@@ -1,0 +1,38 @@
+// `memories machines`: the pipeline's statecharts for reading offline — Mermaid text, the JSON
+// definition (importable into Stately Studio later), or a page that renders them in a browser.
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ConfigError } from '../../services/errors.ts';
+import { offlinePage, PIPELINE_MACHINES, toDefinition, toMermaid } from '../../services/machine-export.ts';
+
+export interface MachinesFlags {
+  format: string;
+  html?: string;
+}
+
+export function registerMachinesCommand(program: Command): void {
+  program
+    .command('machines')
+    .description('print the coordinator, extraction and consolidation statecharts (works offline)')
+    .option('--format <format>', "'mermaid' (one stateDiagram-v2 per machine) or 'json' (definitions)", 'mermaid')
+    .option('--html <file>', 'also write a self-contained page that renders the diagrams without network')
+    .action(machinesCommand);
+}
+
+export async function machinesCommand(flags: MachinesFlags): Promise<void> {
+  if (flags.format !== 'mermaid' && flags.format !== 'json') {
+    throw new ConfigError(`--format must be mermaid or json, not '${flags.format}'`);
+  }
+  if (flags.format === 'json') {
+    const definitions = Object.fromEntries(PIPELINE_MACHINES.map(({ name, machine }) => [name, toDefinition(machine)]));
+    process.stdout.write(`${JSON.stringify(definitions, null, 2)}\n`);
+  } else {
+    // Mermaid drops `%%` comment lines, so each block still pastes into any Mermaid viewer as is.
+    const blocks = PIPELINE_MACHINES.map(({ name, machine }) => `%% machine: ${name}\n${toMermaid(machine)}`);
+    process.stdout.write(blocks.join('\n'));
+  }
+  if (flags.html) {
+    await writeFile(flags.html, await offlinePage());
+    process.stderr.write(`memories: wrote ${flags.html}; open it in a browser (no network needed)\n`);
+  }
+}

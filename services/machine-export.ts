@@ -1,0 +1,180 @@
+// Offline views of the statecharts: Mermaid `stateDiagram-v2` text, the JSON definition, and a
+// self-contained HTML page that renders the diagrams with a local copy of mermaid. The hosted
+// Stately viewer needs internet; these do not.
+//
+// `xstate/graph`'s toDirectedGraph() leaves out `always` edges, so the exporter walks each state
+// node itself: `transitions` (events, `after` timers, invoke done/error), `always`, `invoke`.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { AnyStateMachine } from 'xstate';
+import { consolidationMachine } from '../machines/consolidation.ts';
+import { coordinatorMachine } from '../machines/coordinator.ts';
+import { extractionMachine } from '../machines/extraction.ts';
+
+/** The pipeline's machines, in the order a run meets them. */
+export const PIPELINE_MACHINES: ReadonlyArray<{ name: string; machine: AnyStateMachine }> = [
+  { name: 'coordinator', machine: coordinatorMachine },
+  { name: 'extraction', machine: extractionMachine },
+  { name: 'consolidation', machine: consolidationMachine },
+];
+
+// The slice of XState's StateNode the exporter reads. XState exposes these as public fields;
+// typing them here keeps the walker independent of XState's deep generic types.
+interface Node {
+  id: string;
+  key: string;
+  type: 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
+  states: Record<string, Node>;
+  initial?: { target: Node[] };
+  transitions: Map<string, Edge[]>;
+  always?: Edge[];
+  after: Array<{ delay: string | number; eventType: string }>;
+  invoke: Array<{ id: string; src: unknown }>;
+}
+
+interface Edge {
+  eventType: string;
+  target?: Node[];
+  guard?: unknown;
+}
+
+/** Every state key of a machine (the root excluded), depth first. */
+export function stateNames(machine: AnyStateMachine): string[] {
+  const names: string[] = [];
+  const visit = (node: Node) => {
+    for (const child of Object.values(node.states)) {
+      names.push(child.key);
+      visit(child);
+    }
+  };
+  visit(machine.root as unknown as Node);
+  return names;
+}
+
+/** One `stateDiagram-v2` for the machine. */
+export function toMermaid(machine: AnyStateMachine): string {
+  const root = machine.root as unknown as Node;
+  const lines = ['stateDiagram-v2'];
+  const edges: string[] = [];
+  // Mermaid ids are global within a diagram and cannot contain dots; labels keep the state keys.
+  const idOf = (node: Node) => node.id.replace(/^[^.]*\./, '').replace(/[^A-Za-z0-9_]/g, '_');
+
+  const declare = (node: Node, indent: string) => {
+    const children = Object.values(node.states);
+    const target = (node.initial?.target ?? [])[0];
+    if (target) lines.push(`${indent}[*] --> ${idOf(target)}`);
+    children.forEach((child, index) => {
+      // Parallel regions are separated by `--` inside the parent block.
+      if (node.type === 'parallel' && index > 0) lines.push(`${indent}--`);
+      const id = idOf(child);
+      lines.push(`${indent}state "${child.key}" as ${id}`);
+      for (const invoke of child.invoke) lines.push(`${indent}${id} : invoke ${srcName(invoke)}`);
+      if (Object.keys(child.states).length > 0) {
+        lines.push(`${indent}state ${id} {`);
+        declare(child, `${indent}  `);
+        lines.push(`${indent}}`);
+      }
+      if (child.type === 'final') lines.push(`${indent}${id} --> [*]`);
+      collectEdges(child, id);
+    });
+  };
+
+  const collectEdges = (node: Node, from: string) => {
+    const edgeLines = (edge: Edge, label: string) => {
+      const guard = guardName(edge.guard);
+      const text = guard ? `${label} [${guard}]` : label;
+      // A transition without a target runs actions and stays put; draw it as a self-loop.
+      const targets = edge.target && edge.target.length > 0 ? edge.target.map(idOf) : [from];
+      for (const to of targets) edges.push(`${from} --> ${to} : ${text}`);
+    };
+    for (const [eventType, list] of node.transitions) {
+      for (const edge of list) edgeLines(edge, eventLabel(eventType, node));
+    }
+    for (const edge of node.always ?? []) edgeLines(edge, 'always');
+  };
+
+  declare(root, '  ');
+  // Edges go after every state is declared, so cross-region edges (e.g. from inside a parallel
+  // state to a top-level failure state) never create a stray top-level copy of a nested state.
+  lines.push(...edges.map((e) => `  ${e}`));
+  return `${lines.join('\n')}\n`;
+}
+
+function srcName(invoke: { id: string; src: unknown }): string {
+  return typeof invoke.src === 'string' ? invoke.src : invoke.id;
+}
+
+function guardName(guard: unknown): string | undefined {
+  if (guard === undefined) return undefined;
+  if (typeof guard === 'string') return guard;
+  if (typeof guard === 'function') return guard.name || 'inline guard';
+  const type = (guard as { type?: unknown }).type;
+  return typeof type === 'string' ? type : 'guard';
+}
+
+/** Turns XState's internal event types into short labels a reader recognises. */
+function eventLabel(eventType: string, node: Node): string {
+  const after = node.after.find((a) => a.eventType === eventType);
+  if (after) return typeof after.delay === 'number' ? `after ${after.delay} ms` : `after ${after.delay}`;
+  const done = /^xstate\.done\.actor\.(.+)$/.exec(eventType);
+  if (done) return `done ${done[1]}`;
+  const error = /^xstate\.error\.actor\.(.+)$/.exec(eventType);
+  if (error) return `error ${error[1]}`;
+  return eventType;
+}
+
+/** The machine definition as plain JSON (what Stately Studio imports). */
+export function toDefinition(machine: AnyStateMachine): unknown {
+  return JSON.parse(JSON.stringify(machine.toJSON()));
+}
+
+/** Where the browser bundle of mermaid is, or an error that says how to get it. */
+export function mermaidBundlePath(): string {
+  try {
+    return createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
+  } catch {
+    throw new Error('mermaid is not installed: run `npm install` (the offline page inlines mermaid/dist/mermaid.min.js)');
+  }
+}
+
+/**
+ * A single HTML file that renders every diagram with no network: mermaid is inlined, not
+ * fetched. When rendering has finished, `<body data-rendered>` is set to 'ok' or 'error'.
+ */
+export async function offlinePage(machines = PIPELINE_MACHINES): Promise<string> {
+  const mermaidJs = await readFile(mermaidBundlePath(), 'utf8');
+  const sections = machines
+    .map(
+      ({ name, machine }) =>
+        `<section id="machine-${name}"><h2>${escapeHtml(name)}</h2>\n` +
+        `<pre class="mermaid">\n${escapeHtml(toMermaid(machine))}</pre></section>`,
+    )
+    .join('\n');
+  // A `</script` inside the inlined bundle would end the script element early.
+  const inlined = mermaidJs.replace(/<\/script/gi, '<\\/script');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>memories-pipeline statecharts</title>
+<style>body { font-family: sans-serif; margin: 1.5rem; } section { margin-bottom: 3rem; }</style>
+</head>
+<body data-rendered="pending">
+<h1>memories-pipeline statecharts</h1>
+${sections}
+<script>${inlined}</script>
+<script>
+mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', state: { useMaxWidth: false } });
+mermaid.run({ querySelector: 'pre.mermaid' }).then(
+  () => { document.body.dataset.rendered = 'ok'; },
+  (error) => { document.body.dataset.rendered = 'error'; document.body.dataset.error = String(error); },
+);
+</script>
+</body>
+</html>
+`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
