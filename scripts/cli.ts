@@ -3,13 +3,22 @@ import { Command } from 'commander';
 import { ConfigError } from '../services/errors.ts';
 import { readPathCommand } from './commands/read-path.ts';
 import { integer } from './commands/options.ts';
+import { registerMachinesCommand } from './commands/machines.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
+import { registerWatchCommand } from './commands/watch.ts';
+import { registerDoctor } from './commands/doctor.ts';
+import { registerForget } from './commands/forget.ts';
 
 const program = new Command()
   .name('memories')
   .description('Long-term memory for coding agents: extract memories from Codex rollouts and consolidate them.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    '\nRun `memories <command> --help` for a command\'s options and examples.\n' +
+      'Structured logs (JSON lines) go to $CODEX_HOME/log/memories.log; the terminal gets human output.\n',
+  );
 
 program
   .command('run')
@@ -27,22 +36,37 @@ program
   .option('--max-agent-tokens <n>', 'consolidation agent token cap (default 400000)', integer('--max-agent-tokens'))
   .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
   .option('--json', 'print one JSON summary object')
+  .option('--inspect', 'relay actor events to the Stately inspector (page on 127.0.0.1; the viewer needs internet)')
+  .option('--inspect-wait <seconds>', 'with --inspect, wait this long for the page to connect first', integer('--inspect-wait'))
+  .option('--events <file>', 'write every actor event as JSONL (mode 0600, secrets redacted)')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  $ memories run                                # both phases, OPENAI_API_KEY from the environment\n' +
+      '  $ memories run --phase 1 --base-url http://localhost:11434/v1 --wire-api chat --model qwen3\n' +
+      '  $ memories run --phase 2 --json               # consolidate only, one JSON summary\n',
+  )
   .action(runCommand);
 
 program
   .command('status')
-  .description('list jobs, stage-1 outputs and the consolidation state')
+  .description('jobs by state, next retry, lease owners, outputs, last consolidation, watermark')
   .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
-  .option('--json', 'print JSON')
+  .option('--json', 'print one JSON object (derived times ISO 8601; job rows as stored, Unix seconds)')
+  .addHelpText('after', '\nExamples:\n  $ memories status\n  $ memories status --json | jq .consolidation\n')
   .action(statusCommand);
 
 program
   .command('read-path')
   .description('print the memory instructions an agent loads at start (memory_summary.md cut to 5,000 tokens)')
   .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+  .addHelpText('after', '\nExits 1 when there is no memory_summary.md yet.\n\nExample:\n  $ memories read-path > /tmp/memory-instructions.md\n')
   .action(readPathCommand);
 
 // Further commands register themselves here: `registerX(program)` from scripts/commands/x.ts.
+registerMachinesCommand(program);
+registerWatchCommand(program);
+registerForget(program);
+registerDoctor(program);
 
 try {
   await program.parseAsync(process.argv);

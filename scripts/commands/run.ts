@@ -2,6 +2,7 @@
 import { defaultCodexHome, loadMemoriesConfig, type MemoriesConfig } from '../../services/config.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
+import { createInspection } from '../../services/inspector.ts';
 import { modelClientFromEnvironment } from '../../services/model-endpoint.ts';
 import { type Phase, runPipeline } from '../../services/pipeline.ts';
 import { formatSummary, summaryJson } from './run-summary.ts';
@@ -20,6 +21,9 @@ export interface RunFlags {
   maxAgentTokens?: number;
   timeoutMs?: number;
   json?: boolean;
+  inspect?: boolean;
+  inspectWait?: number;
+  events?: string;
 }
 
 export async function runCommand(flags: RunFlags): Promise<void> {
@@ -36,8 +40,14 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   let phase2Started: number | undefined;
   let phase2Ms = 0;
 
+  const inspection = await createInspection({
+    inspect: flags.inspect,
+    eventsFile: flags.events,
+    waitForViewerMs: (flags.inspectWait ?? 0) * 1000,
+  });
   const result = await runPipeline(
     {
+      inspect: inspection.inspect,
       codexHome,
       model,
       config,
@@ -61,7 +71,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
         process.stdout.write(`  ${output.outcome.padEnd(17)} ${output.threadId}${tokens}${why}\n`);
       });
     },
-  );
+  ).finally(() => inspection.close());
   const elapsedMs = Math.round(performance.now() - started);
   if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(result, elapsedMs, phase2Ms))}\n`);
   else process.stdout.write(formatSummary(result, elapsedMs, codexHome));

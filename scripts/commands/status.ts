@@ -1,32 +1,232 @@
-// `memories status`: what the store holds.
+// `memories status`: what the store holds — stage-1 jobs by state, the next durable retry, who holds
+// leases, the stage-1 outputs, the last consolidation and the watermark — as a table or as JSON.
 import { join } from 'node:path';
 import { defaultCodexHome } from '../../services/config.ts';
+import { StoreCorruptError } from '../../services/errors.ts';
 import { createLowdbStore } from '../../services/lowdb-store.ts';
+import type { StoreStatus } from '../../services/store.ts';
+import type { JobRow, JobStatus } from '../../services/types.ts';
 
-export async function statusCommand(flags: { codexHome?: string; json?: boolean }): Promise<void> {
+const STATES: JobStatus[] = ['pending', 'running', 'done', 'error'];
+
+export interface StatusFlags {
+  codexHome?: string;
+  json?: boolean;
+}
+
+export interface LeaseOwner {
+  workerId: string;
+  jobs: number;
+  /** Latest lease end among the owner's jobs (ISO 8601). */
+  leaseUntil: string;
+  /** True when every one of the owner's leases has run out (a crashed or stopped worker). */
+  expired: boolean;
+}
+
+/** The `--json` shape. Derived times are ISO 8601; `stage1.jobs` are the store rows as stored (Unix seconds). */
+export interface StatusReport {
+  store: string;
+  now: string;
+  stage1: {
+    total: number;
+    byState: Record<JobStatus, number>;
+    nextRetryAt: string | null;
+    retryExhausted: number;
+    leaseOwners: LeaseOwner[];
+    jobs: JobRow[];
+  };
+  outputs: {
+    count: number;
+    withContent: number;
+    newestSourceUpdatedAt: string | null;
+    threads: Array<{ threadId: string; slug: string | null; sourceUpdatedAt: string; generatedAt: string; usageCount: number }>;
+  };
+  consolidation: {
+    status: JobStatus;
+    /** True when inputs changed since the last successful consolidation: the next phase 2 runs. */
+    dirty: boolean;
+    inputWatermark: number;
+    lastSuccessWatermark: number;
+    lastFinishedAt: string | null;
+    lastError: string | null;
+    nextRetryAt: string | null;
+    retriesLeft: number;
+    leaseOwner: string | null;
+    leaseUntil: string | null;
+    lastSelected: number;
+  } | null;
+}
+
+const iso = (seconds: number | null | undefined) => (seconds ? new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : null);
+
+export function statusReport(status: StoreStatus, location: string, nowMs = Date.now()): StatusReport {
+  const now = Math.floor(nowMs / 1000);
+  const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<JobStatus, number>;
+  for (const job of status.jobs) byState[job.status] += 1;
+
+  const retries = status.jobs
+    .filter((j) => j.status === 'error' && j.retryRemaining > 0 && j.retryAt !== null)
+    .map((j) => j.retryAt as number);
+  const owners = new Map<string, { jobs: number; until: number }>();
+  for (const job of status.jobs) {
+    if (job.status !== 'running' || !job.workerId) continue;
+    const owner = owners.get(job.workerId) ?? { jobs: 0, until: 0 };
+    owner.jobs += 1;
+    owner.until = Math.max(owner.until, job.leaseUntil ?? 0);
+    owners.set(job.workerId, owner);
+  }
+
+  const g = status.globalJob;
+  const consolidation: StatusReport['consolidation'] = g
+    ? {
+        status: g.status,
+        dirty: (g.inputWatermark ?? 0) > (g.lastSuccessWatermark ?? 0),
+        inputWatermark: g.inputWatermark ?? 0,
+        lastSuccessWatermark: g.lastSuccessWatermark ?? 0,
+        lastFinishedAt: iso(g.finishedAt),
+        lastError: g.lastError,
+        nextRetryAt: g.status === 'error' && g.retryRemaining > 0 ? iso(g.retryAt) : null,
+        retriesLeft: g.retryRemaining,
+        leaseOwner: g.status === 'running' ? g.workerId : null,
+        leaseUntil: g.status === 'running' ? iso(g.leaseUntil) : null,
+        lastSelected: status.lastSelection.length,
+      }
+    : null;
+
+  const outputs = [...status.outputs].sort((a, b) => b.sourceUpdatedAt - a.sourceUpdatedAt || a.threadId.localeCompare(b.threadId));
+  return {
+    store: location,
+    now: iso(now) as string,
+    stage1: {
+      total: status.jobs.length,
+      byState,
+      nextRetryAt: retries.length > 0 ? iso(Math.min(...retries)) : null,
+      retryExhausted: status.jobs.filter((j) => j.status === 'error' && j.retryRemaining <= 0).length,
+      leaseOwners: [...owners].map(([workerId, o]) => ({
+        workerId,
+        jobs: o.jobs,
+        leaseUntil: iso(o.until) ?? '-',
+        expired: o.until <= now,
+      })),
+      jobs: status.jobs,
+    },
+    outputs: {
+      count: outputs.length,
+      withContent: outputs.filter((o) => o.rawMemory.trim() !== '' || o.rolloutSummary.trim() !== '').length,
+      newestSourceUpdatedAt: iso(outputs[0]?.sourceUpdatedAt),
+      threads: outputs.map((o) => ({
+        threadId: o.threadId,
+        slug: o.rolloutSlug,
+        sourceUpdatedAt: iso(o.sourceUpdatedAt) as string,
+        generatedAt: iso(o.generatedAt) as string,
+        usageCount: o.usageCount,
+      })),
+    },
+    consolidation,
+  };
+}
+
+/** "2026-03-01T10:00:00Z (in 58m)" */
+function when(at: string | null, nowIso: string): string {
+  if (!at) return '-';
+  const delta = Math.round((Date.parse(at) - Date.parse(nowIso)) / 1000);
+  return `${at} (${delta >= 0 ? `in ${span(delta)}` : `${span(-delta)} ago`})`;
+}
+
+function span(seconds: number): string {
+  if (seconds < 90) return `${seconds}s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86_400)}d`;
+}
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function table(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+export function formatStatus(report: StatusReport): string {
+  const s = report.stage1;
+  const c = report.consolidation;
+  const owners =
+    s.leaseOwners.length === 0
+      ? '-'
+      : s.leaseOwners
+          .map((o) => `${o.workerId} (${o.jobs} job${o.jobs === 1 ? '' : 's'}, ${o.expired ? 'lease expired' : `until ${o.leaseUntil}`})`)
+          .join('; ');
+  const lastConsolidation = !c ? 'never (nothing enqueued yet)' : describeConsolidation(c, report.now);
+  const watermark = !c
+    ? '-'
+    : `input ${c.inputWatermark}, consolidated ${c.lastSuccessWatermark} ` +
+      (c.dirty ? '(dirty: the next phase 2 consolidates)' : '(clean)');
+
+  const lines = table([
+    ['store', report.store],
+    ['stage-1 jobs', `${s.total} total: ${STATES.map((st) => `${st} ${s.byState[st]}`).join(', ')}` + (s.retryExhausted ? ` (${s.retryExhausted} out of retries)` : '')],
+    ['next retry', when(s.nextRetryAt, report.now)],
+    ['lease owners', owners],
+    ['outputs', `${report.outputs.count} stage-1 output${report.outputs.count === 1 ? '' : 's'} (${report.outputs.withContent} with content)`],
+    ['last consolidation', lastConsolidation],
+    ['watermark', watermark],
+  ]);
+
+  if (s.jobs.length > 0) {
+    const now = Date.parse(report.now) / 1000;
+    const rows = [['THREAD', 'STATE', 'RETRIES LEFT', 'LEASE OWNER', 'LEASE UNTIL', 'RETRY AT', 'LAST ERROR']];
+    const jobs = [...s.jobs].sort((a, b) => STATES.indexOf(a.status) - STATES.indexOf(b.status) || a.jobKey.localeCompare(b.jobKey));
+    for (const job of jobs) {
+      const running = job.status === 'running';
+      rows.push([
+        job.jobKey,
+        running && (job.leaseUntil ?? 0) <= now ? 'running (lease expired)' : job.status,
+        String(job.retryRemaining),
+        running ? (job.workerId ?? '-') : '-',
+        running ? (iso(job.leaseUntil) ?? '-') : '-',
+        job.status === 'error' ? (iso(job.retryAt) ?? '-') : '-',
+        job.lastError ? oneLine(job.lastError, 80) : '-',
+      ]);
+    }
+    lines.push('', ...table(rows));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function describeConsolidation(c: NonNullable<StatusReport['consolidation']>, now: string): string {
+  const error = c.lastError ? `: ${oneLine(c.lastError, 120)}` : '';
+  switch (c.status) {
+    case 'running':
+      return `running, lease held by ${c.leaseOwner} until ${c.leaseUntil}`;
+    case 'done':
+      return `succeeded at ${c.lastFinishedAt ?? '-'}, ${c.lastSelected} memor${c.lastSelected === 1 ? 'y' : 'ies'} consolidated`;
+    case 'error':
+      return (
+        `failed at ${c.lastFinishedAt ?? '-'}${error}; ` +
+        (c.nextRetryAt ? `retry ${when(c.nextRetryAt, now)}` : c.retriesLeft <= 0 ? 'out of retries until new input arrives' : 'retry due')
+      );
+    case 'pending':
+      return `queued; ${c.lastFinishedAt ? `previous run ended at ${c.lastFinishedAt}${error}` : 'never run'}`;
+  }
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export async function statusCommand(flags: StatusFlags): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
   const store = createLowdbStore({ dir: join(codexHome, 'memories_state') });
-  const status = await store.status();
-  if (flags.json) {
-    process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+  let status: StoreStatus;
+  try {
+    status = await store.status();
+  } catch (error) {
+    if (!(error instanceof StoreCorruptError)) throw error;
+    process.stderr.write(`memories: ${error.message}\n`);
+    process.exitCode = 1;
     return;
   }
-  const byStatus = new Map<string, number>();
-  for (const job of status.jobs) byStatus.set(job.status, (byStatus.get(job.status) ?? 0) + 1);
-  const lines = [`store: ${store.location}`];
-  lines.push(`stage-1 jobs: ${status.jobs.length}${[...byStatus].map(([s, n]) => `, ${s} ${n}`).join('')}`);
-  for (const job of status.jobs) {
-    const when = (t: number | null) => (t ? new Date(t * 1000).toISOString() : '-');
-    lines.push(
-      `  ${job.jobKey}  ${job.status.padEnd(7)}  retries left ${job.retryRemaining}  lease ${when(job.leaseUntil)}  retry ${when(job.retryAt)}${job.lastError ? `  error: ${job.lastError}` : ''}`,
-    );
-  }
-  lines.push(`stage-1 outputs: ${status.outputs.length}`);
-  const g = status.globalJob;
-  lines.push(
-    g
-      ? `consolidation: ${g.status}, watermark ${g.inputWatermark ?? 0} (last success ${g.lastSuccessWatermark ?? 0})${g.lastError ? `, last error: ${g.lastError}` : ''}`
-      : 'consolidation: never enqueued',
-  );
-  process.stdout.write(`${lines.join('\n')}\n`);
+  const report = statusReport(status, store.location);
+  process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
 }

@@ -1,0 +1,141 @@
+// The package entry (`main`): everything a host needs to embed the memories pipeline.
+//
+//   const pipeline = createMemoriesPipeline({ codexHome, model });   // a started XState actor
+//   const result = await pipelineOutput(pipeline);                    // phase-1 and phase-2 summary
+//
+// The statecharts are exported unprovided (their I/O actors are placeholders) for hosts that want
+// to wire their own services, and provided (`providedCoordinator`) with the default ones. The
+// service interfaces — ModelClient, MemoryStore, Logger, the clocks — are what a host implements to
+// bring its own model client, store or time source.
+import { type AnyActorRef, toPromise } from 'xstate';
+import type { CoordinatorOutput } from './machines/coordinator.ts';
+import type { MemoriesPipeline, PipelineOptions } from './services/pipeline.ts';
+
+// ---- The statecharts ------------------------------------------------------------------------------
+export {
+  coordinatorMachine,
+  summarizePhase1,
+  type CoordinatorEmitted,
+  type CoordinatorInput,
+  type CoordinatorOutput,
+  type DiscoveryResult,
+  type Phase1Summary,
+} from './machines/coordinator.ts';
+export {
+  extractionMachine,
+  type ExtractionInput,
+  type ExtractionOutcome,
+  type ExtractionOutput,
+  type ExtractionResult,
+} from './machines/extraction.ts';
+export {
+  consolidationMachine,
+  type AgentRunResult,
+  type ConsolidationInput,
+  type ConsolidationOutput,
+  type ConsolidationStatus,
+  type GlobalClaim,
+  type PreparedConsolidation,
+} from './machines/consolidation.ts';
+export { backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from './machines/retry-policy.ts';
+
+// ---- The runtime ------------------------------------------------------------------------------------
+export {
+  createMemoriesPipeline,
+  pipelineDeps,
+  providedCoordinator,
+  runPipeline,
+  stopPipeline,
+  type MemoriesPipeline,
+  type Phase,
+  type PipelineOptions,
+} from './services/pipeline.ts';
+export type { PipelineDeps } from './services/pipeline-deps.ts';
+
+/** Resolves with the pipeline's summary once the actor is done (rejects if it fails). */
+export async function pipelineOutput(pipeline: MemoriesPipeline): Promise<CoordinatorOutput> {
+  return (await toPromise(pipeline as AnyActorRef)) as CoordinatorOutput;
+}
+
+// ---- Service interfaces a host may implement, and the default implementations ------------------
+
+/** Wall clock in milliseconds (`PipelineOptions.now`). */
+export type WallClock = () => number;
+/** Timer clock for the machines' delays and heartbeats (`PipelineOptions.clock`), e.g. XState's SimulatedClock. */
+export type TimerClock = NonNullable<PipelineOptions['clock']>;
+
+export type {
+  AgentMessage,
+  AgentToolCall,
+  AgentToolSpec,
+  AgentTurnRequest,
+  AgentTurnResult,
+  ModelClient,
+  ModelClientOptions,
+  Stage1Request,
+  Stage1Result,
+  WireApi,
+} from './services/model-client.ts';
+export { createModelClient } from './services/model-client.ts';
+export { modelClientFromEnvironment, type EndpointOptions } from './services/model-endpoint.ts';
+
+export type {
+  ClaimStage1Batch,
+  ClaimStage1Params,
+  MemoryStore,
+  Phase2Selection,
+  SelectionEntry,
+  StoreStatus,
+} from './services/store.ts';
+export { createLowdbStore, type LowdbStoreOptions } from './services/lowdb-store.ts';
+
+export { fileLogger, silentLogger, type Logger } from './services/logger.ts';
+
+export {
+  DEFAULT_CONFIG,
+  DEFAULT_PHASE1_MODEL,
+  DEFAULT_PHASE2_MODEL,
+  defaultCodexHome,
+  loadMemoriesConfig,
+  parseMemoriesTable,
+  type MemoriesConfig,
+} from './services/config.ts';
+
+export type {
+  GlobalClaimResult,
+  JobKind,
+  JobRow,
+  JobStatus,
+  SkipCounts,
+  Stage1Claim,
+  Stage1ClaimResult,
+  Stage1Output,
+  Stage1Reply,
+  ThreadInfo,
+  TokenUsage,
+} from './services/types.ts';
+
+export {
+  BadInputError,
+  ConfigError,
+  LeaseLostError,
+  MalformedReplyError,
+  RetryableError,
+  StoreCorruptError,
+  isRetryable,
+} from './services/errors.ts';
+
+// ---- The read path and the memory folder ------------------------------------------------------------
+export { buildReadPathInstructions, READ_PATH_SUMMARY_TOKEN_LIMIT } from './services/read-path.ts';
+export {
+  MEMORY_FILE,
+  MEMORY_SUMMARY_FILE,
+  memoryRoot,
+  RAW_MEMORIES_FILE,
+  ROLLOUT_SUMMARIES_DIR,
+} from './services/artifacts.ts';
+export { redactSecrets } from './services/redact.ts';
+
+// ---- For a host's tests: the bundled scripted OpenAI-compatible server (not a real LLM) -----------
+export { startLocalOpenAIServer, type LocalOpenAIServer } from './services/local-openai-server.ts';
+export { scriptedHandler } from './services/scripted-model.ts';

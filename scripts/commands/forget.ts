@@ -1,0 +1,65 @@
+// `memories forget <thread-id>`: drop one rollout's stage-1 output and mark consolidation dirty, so
+// the next phase 2 takes its memory out of the memory folder. The job row stays (with its success
+// watermark), so the rollout is not extracted again unless it changes.
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { defaultCodexHome } from '../../services/config.ts';
+import { StoreCorruptError } from '../../services/errors.ts';
+import { fileLogger } from '../../services/logger.ts';
+import { createLowdbStore } from '../../services/lowdb-store.ts';
+
+export interface ForgetFlags {
+  codexHome?: string;
+  json?: boolean;
+}
+
+export function registerForget(program: Command): void {
+  program
+    .command('forget')
+    .description("remove a thread's stage-1 output and mark consolidation dirty (the next phase 2 drops its memory)")
+    .argument('<thread-id>', 'the rollout\'s thread id (see `memories status`)')
+    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', '\nExample:\n  $ memories forget 019a0c3e-7b4f-7d21-9c55-2f1e0b6a4d10 && memories run --phase 2\n')
+    .action(forgetCommand);
+}
+
+export async function forgetCommand(threadId: string, flags: ForgetFlags): Promise<void> {
+  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const store = createLowdbStore({ dir: join(codexHome, 'memories_state') });
+  const fail = (message: string) => {
+    process.stderr.write(`memories: ${message}\n`);
+    process.exitCode = 1;
+  };
+  const id = threadId.trim();
+  if (id === '') return fail('forget needs a thread id');
+
+  let removed: boolean;
+  try {
+    removed = await store.forgetThread(id);
+  } catch (error) {
+    if (error instanceof StoreCorruptError) return fail(error.message);
+    throw error;
+  }
+  if (!removed) {
+    const job = (await store.status()).jobs.find((j) => j.jobKey === id);
+    return fail(
+      job
+        ? `thread ${id} has no stage-1 output to forget (${job.status === 'done' ? 'already forgotten, or its rollout yielded no memory' : `its stage-1 job is ${job.status}`})`
+        : `no stage-1 output for thread ${id} in ${store.location} (see \`memories status\` for known threads)`,
+    );
+  }
+  try {
+    fileLogger(codexHome).info({ threadId: id }, 'forgot stage-1 output; consolidation marked dirty');
+  } catch {
+    // The log is a convenience; the store change already happened.
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ forgotten: id, consolidationDirty: true })}\n`);
+  } else {
+    process.stdout.write(
+      `forgot thread ${id}: stage-1 output removed, consolidation marked dirty; ` +
+        'the next `memories run` (or `run --phase 2`) removes it from the memory folder\n',
+    );
+  }
+}
