@@ -30,14 +30,20 @@ export function phase1Actors(deps: PipelineDeps) {
       return { candidates, filesSeen: found.filesSeen, ineligible: found.threads.length - candidates.length };
     }),
 
-    claim: fromPromise(async ({ input }: { input: { candidates: DiscoveryResult['candidates'] } }) =>
-      store.claimStage1Jobs({
+    claim: fromPromise(async ({ input, signal }: { input: { candidates: DiscoveryResult['candidates'] }; signal: AbortSignal }) => {
+      const batch = await store.claimStage1Jobs({
         candidates: input.candidates,
         workerId: deps.workerId,
         maxClaimed: config.maxRolloutsPerStartup,
         leaseSeconds: STAGE1_LEASE_SECONDS,
-      }),
-    ),
+      });
+      // Stopped while the claim was being written: nobody will run these jobs, so give them back.
+      if (signal.aborted) {
+        const releases = batch.claims.map((c) => store.releaseStage1Job(c.thread.threadId, c.ownershipToken));
+        deps.inflight.track(Promise.all(releases));
+      }
+      return batch;
+    }),
   };
 }
 

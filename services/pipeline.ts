@@ -25,6 +25,7 @@ import { Inflight, type PipelineDeps } from './pipeline-deps.ts';
 import { consolidationActors } from './phase2-actors.ts';
 import { extractionActors, phase1Actors } from './phase1-actors.ts';
 import type { MemoryStore } from './store.ts';
+import type { Stage1Claim } from './types.ts';
 
 export type Phase = '1' | '2' | 'all';
 
@@ -96,8 +97,26 @@ const running = new WeakMap<MemoriesPipeline, PipelineDeps>();
  * releases are written.
  */
 export async function stopPipeline(actor: MemoriesPipeline): Promise<void> {
+  const deps = running.get(actor);
+  const unfinished = unfinishedClaims(actor);
   actor.stop();
-  await running.get(actor)?.inflight.settle();
+  if (!deps) return;
+  // Queued, leased or backing-off jobs hold leases too; a job whose model call was aborted also
+  // releases its own (a second release of the same token is a no-op).
+  for (const { thread, ownershipToken } of unfinished) {
+    deps.inflight.track(deps.store.releaseStage1Job(thread.threadId, ownershipToken));
+  }
+  await deps.inflight.settle();
+}
+
+function unfinishedClaims(actor: MemoriesPipeline): Stage1Claim[] {
+  const snapshot = actor.getSnapshot();
+  const claims = [...snapshot.context.pending];
+  for (const child of Object.values(snapshot.children)) {
+    const state = child?.getSnapshot() as { status?: string; context?: { claim?: Stage1Claim } } | undefined;
+    if (state?.status === 'active' && state.context?.claim) claims.push(state.context.claim);
+  }
+  return claims;
 }
 
 /** Creates and starts the pipeline actor. Subscribe to it, or `await toPromise(actor)`. */

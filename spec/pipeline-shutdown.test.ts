@@ -48,3 +48,25 @@ it('releases the leases of in-flight jobs when stopped, and the next run extract
     await fast.close();
   }
 });
+
+it('also releases jobs that were claimed but still waiting for a slot', async () => {
+  let requests = 0;
+  const slow = await startLocalOpenAIServer({
+    handler: async () => {
+      requests++;
+      return { hangMs: 30_000 };
+    },
+  });
+  try {
+    await installFixtureRollouts(home);
+    const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses', maxRetries: 0 });
+    const actor = createMemoriesPipeline({ codexHome: home, model, phase: '1', concurrency: 1 });
+    while (requests < 1) await new Promise((r) => setTimeout(r, 10));
+    await stopPipeline(actor);
+    const { jobs } = await createLowdbStore({ dir: join(home, 'memories_state') }).status();
+    expect(jobs).toHaveLength(5);
+    for (const job of jobs) expect(job).toMatchObject({ status: 'pending', leaseUntil: null });
+  } finally {
+    await slow.close();
+  }
+});
