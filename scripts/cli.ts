@@ -39,6 +39,7 @@ program
   .option('--inspect', 'relay actor events to the Stately inspector (page on 127.0.0.1; the viewer needs internet)')
   .option('--inspect-wait <seconds>', 'with --inspect, wait this long for the page to connect first', integer('--inspect-wait'))
   .option('--events <file>', 'write every actor event as JSONL (mode 0600, secrets redacted)')
+  .option('--batch', 'phase 1 through the OpenAI Batch API (half price): collect finished batches, submit new ones')
   .addHelpText(
     'after',
     '\nExamples:\n  $ memories run                                # both phases, OPENAI_API_KEY from the environment\n' +

@@ -2,6 +2,11 @@
 // and the tests use it as the only stand-in for an LLM, so it speaks the wire protocol closely enough
 // for the real `openai` SDK (JSON and SSE, Responses and Chat Completions) and can inject the faults
 // real providers produce: HTTP errors, hangs and connections dropped mid-stream.
+//
+// It also implements the parts of the Files and Batch APIs that batch mode uses (upload, file
+// content, create and retrieve a batch). A batch stays `in_progress` until the test (or the
+// `autoCompleteBatches` option) settles it through the handle's `batches` control; completing it
+// runs every line through the same handler, so the scripted model answers batch lines too.
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -50,6 +55,8 @@ export interface LocalOpenAIServer {
   url: string;
   port: number;
   requests: RecordedRequest[];
+  /** The Batch API side: inspect batches and files, and settle batches. */
+  batches: BatchControl;
   close(): Promise<void>;
 }
 
@@ -57,6 +64,90 @@ export interface LocalOpenAIServerOptions {
   handler: Handler;
   /** Fixed delay before every answer, to model a provider's response time in benchmarks. */
   latencyMs?: number;
+  /** Complete every batch as soon as it is created (the demo; tests settle batches themselves). */
+  autoCompleteBatches?: boolean;
+}
+
+// ---- Batch API ---------------------------------------------------------------------------------
+
+export type LocalBatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+
+export interface StoredFile {
+  id: string;
+  filename: string;
+  purpose: string;
+  content: string;
+  createdAt: number;
+}
+
+/** The batch object as GET /v1/batches/:id returns it. */
+export interface LocalBatch {
+  id: string;
+  object: 'batch';
+  endpoint: string;
+  input_file_id: string;
+  completion_window: string;
+  status: LocalBatchStatus;
+  created_at: number;
+  expires_at: number;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  errors: { object: 'list'; data: BatchErrorSpec[] } | null;
+  request_counts: { total: number; completed: number; failed: number };
+  metadata: Record<string, string> | null;
+  in_progress_at: number | null;
+  completed_at: number | null;
+  failed_at: number | null;
+  expired_at: number | null;
+  cancelled_at: number | null;
+}
+
+export interface BatchErrorSpec {
+  code: string;
+  message: string;
+  line?: number | null;
+  param?: string | null;
+}
+
+/** One request line of a batch's input file, as the control hands it to per-line overrides. */
+export interface BatchLine {
+  customId: string;
+  body: any;
+  /** 0-based position in the input file. */
+  line: number;
+}
+
+/**
+ * How one batch line is answered: any handler Reply (text and tool calls → an output-file line;
+ * `status` → an error-file line with that HTTP status; `hangMs` → an error-file line, the request
+ * never finished; `dropAfterBytes` → the output line cut off after that many bytes; `raw` → that
+ * text verbatim as the output line), or a request-level error (`lineError`) in the error file.
+ */
+export type BatchLineReply = Reply | { lineError: { code: string; message: string } };
+
+export interface SettleOptions {
+  /** Overrides the handler for some lines: return undefined to let the handler answer. */
+  reply?: (line: BatchLine) => BatchLineReply | undefined | Promise<BatchLineReply | undefined>;
+}
+
+export interface BatchControl {
+  /** Every batch created, in creation order (copies). */
+  list(): LocalBatch[];
+  get(id: string): LocalBatch | undefined;
+  /** Uploaded and generated files by id. */
+  files: ReadonlyMap<string, StoredFile>;
+  /** The most recent batch (convenience for tests that submit one). */
+  latest(): LocalBatch | undefined;
+  /** Answers every line (handler or `reply`) and marks the batch `completed`. */
+  complete(id: string, options?: SettleOptions): Promise<LocalBatch>;
+  /** Marks the batch `failed` (no results), with batch-level errors. */
+  fail(id: string, errors?: BatchErrorSpec[]): LocalBatch;
+  /** Marks the batch `expired`; the first `partial` lines (default 0) are answered first. */
+  expire(id: string, options?: SettleOptions & { partial?: number }): Promise<LocalBatch>;
+  /** Marks the batch `cancelled`; the first `partial` lines (default 0) are answered first. */
+  cancel(id: string, options?: SettleOptions & { partial?: number }): Promise<LocalBatch>;
+  /** Sets a status without producing results (e.g. `validating`, `finalizing`, `cancelling`). */
+  setStatus(id: string, status: LocalBatchStatus): LocalBatch;
 }
 
 // Large replies are split into at most this many deltas, so a 10 MB text does not become 100k events.
@@ -65,6 +156,8 @@ const MIN_DELTA_CHARS = 24;
 
 export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions): Promise<LocalOpenAIServer> {
   const requests: RecordedRequest[] = [];
+  const files = new Map<string, StoredFile>();
+  const batchStore = new Map<string, LocalBatch>();
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
@@ -98,7 +191,12 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
-    const raw = await readBody(req);
+    const bytes = await readBody(req);
+    if (isBatchApiPath(path)) {
+      await handleBatchApi(req, res, path, bytes);
+      return;
+    }
+    const raw = bytes.toString('utf8');
     let body: any;
     try {
       body = raw.length === 0 ? undefined : JSON.parse(raw);
@@ -173,6 +271,188 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
     res.end(payload);
   }
 
+  // ---- Files and Batches ------------------------------------------------------------------------
+
+  async function handleBatchApi(req: IncomingMessage, res: ServerResponse, path: string, bytes: Buffer): Promise<void> {
+    const method = req.method ?? 'GET';
+    const record = (body: unknown) => requests.push({ path, body, headers: { ...req.headers } });
+
+    if (method === 'POST' && path === '/v1/files') {
+      const contentType = req.headers['content-type'] ?? '';
+      let form: FormData;
+      try {
+        form = await new Response(new Uint8Array(bytes), { headers: { 'content-type': contentType } }).formData();
+      } catch {
+        record(undefined);
+        return sendError(res, 400, 'file upload must be multipart/form-data', 'invalid_request_error');
+      }
+      const purpose = form.get('purpose');
+      const file = form.get('file');
+      if (typeof purpose !== 'string' || typeof file === 'string' || file === null) {
+        record({ purpose });
+        return sendError(res, 400, "missing required parameters: 'file' and 'purpose'", 'invalid_request_error');
+      }
+      const content = await file.text();
+      const stored = storeFile(file.name || 'upload', purpose, content);
+      record({ purpose, filename: stored.filename, bytes: Buffer.byteLength(content), fileId: stored.id });
+      return sendJson(res, 200, fileObject(stored));
+    }
+
+    const fileMatch = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(path);
+    if (method === 'GET' && fileMatch) {
+      record(undefined);
+      const stored = files.get(decodeURIComponent(fileMatch[1]!));
+      if (!stored) return sendError(res, 404, `No such File object: ${fileMatch[1]}`, 'invalid_request_error');
+      if (!fileMatch[2]) return sendJson(res, 200, fileObject(stored));
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(Buffer.byteLength(stored.content)) });
+      res.end(stored.content);
+      return;
+    }
+
+    if (method === 'POST' && path === '/v1/batches') {
+      let body: any;
+      try {
+        body = JSON.parse(bytes.toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+      record(body);
+      if (typeof body !== 'object' || body === null) return sendError(res, 400, 'request body must be a JSON object', 'invalid_request_error');
+      if (body.endpoint !== '/v1/responses' && body.endpoint !== '/v1/chat/completions') {
+        return sendError(res, 400, `unsupported endpoint: ${String(body.endpoint)}`, 'invalid_request_error');
+      }
+      if (body.completion_window !== '24h') return sendError(res, 400, "completion_window must be '24h'", 'invalid_request_error');
+      const input = typeof body.input_file_id === 'string' ? files.get(body.input_file_id) : undefined;
+      if (!input) return sendError(res, 400, `No such File object: ${String(body.input_file_id)}`, 'invalid_request_error');
+      if (input.purpose !== 'batch') return sendError(res, 400, "the input file must be uploaded with purpose 'batch'", 'invalid_request_error');
+      const batch = createBatch(body, input);
+      if (options.autoCompleteBatches && batch.status === 'in_progress') await control.complete(batch.id);
+      return sendJson(res, 200, batchStore.get(batch.id));
+    }
+
+    const batchMatch = /^\/v1\/batches\/([^/]+)(\/cancel)?$/.exec(path);
+    if (batchMatch && ((method === 'GET' && !batchMatch[2]) || (method === 'POST' && batchMatch[2]))) {
+      record(undefined);
+      const batch = batchStore.get(decodeURIComponent(batchMatch[1]!));
+      if (!batch) return sendError(res, 404, `No batch found with id '${batchMatch[1]}'`, 'invalid_request_error');
+      if (batchMatch[2] && (batch.status === 'validating' || batch.status === 'in_progress' || batch.status === 'finalizing')) {
+        batch.status = 'cancelling';
+      }
+      return sendJson(res, 200, batch);
+    }
+
+    record(undefined);
+    sendError(res, 404, `no route for ${method} ${path}`, 'invalid_request_error');
+  }
+
+  function storeFile(filename: string, purpose: string, content: string): StoredFile {
+    const stored = { id: `file-${rid()}${rid()}`, filename, purpose, content, createdAt: Math.floor(Date.now() / 1000) };
+    files.set(stored.id, stored);
+    return stored;
+  }
+
+  /** Validates the input file the way the Batch API does before running anything. */
+  function createBatch(body: any, input: StoredFile): LocalBatch {
+    const now = Math.floor(Date.now() / 1000);
+    const lines = input.content.split('\n').filter((line) => line.trim() !== '');
+    const errors: BatchErrorSpec[] = [];
+    const seen = new Set<string>();
+    lines.forEach((text, i) => {
+      const problem = inputLineProblem(text, body.endpoint, seen);
+      if (problem) errors.push({ code: 'invalid_request', message: problem, line: i + 1, param: null });
+    });
+    if (lines.length === 0) errors.push({ code: 'empty_file', message: 'the input file has no requests', line: null, param: null });
+    const failed = errors.length > 0;
+    const batch: LocalBatch = {
+      id: `batch_${rid()}${rid()}`,
+      object: 'batch',
+      endpoint: body.endpoint,
+      input_file_id: input.id,
+      completion_window: '24h',
+      status: failed ? 'failed' : 'in_progress',
+      created_at: now,
+      expires_at: now + 86_400,
+      output_file_id: null,
+      error_file_id: null,
+      errors: failed ? { object: 'list', data: errors } : null,
+      request_counts: { total: failed ? 0 : lines.length, completed: 0, failed: 0 },
+      metadata: body.metadata ?? null,
+      in_progress_at: failed ? null : now,
+      completed_at: null,
+      failed_at: failed ? now : null,
+      expired_at: null,
+      cancelled_at: null,
+    };
+    batchStore.set(batch.id, batch);
+    return batch;
+  }
+
+  function batchOrThrow(id: string): LocalBatch {
+    const batch = batchStore.get(id);
+    if (!batch) throw new Error(`no batch ${id}`);
+    return batch;
+  }
+
+  /** Answers the first `limit` lines of the batch's input and writes the output and error files. */
+  async function runLines(batch: LocalBatch, limit: number, settle: SettleOptions | undefined): Promise<void> {
+    const input = files.get(batch.input_file_id)!;
+    const lines = input.content.split('\n').filter((line) => line.trim() !== '');
+    const wire: Wire = batch.endpoint === '/v1/chat/completions' ? 'chat' : 'responses';
+    const output: string[] = [];
+    const failures: string[] = [];
+    for (const [i, text] of lines.slice(0, limit).entries()) {
+      const request = JSON.parse(text);
+      const line: BatchLine = { customId: request.custom_id, body: request.body, line: i };
+      const reply = (await settle?.reply?.(line)) ?? (await options.handler({ wire, body: request.body, index: nextIndex++ }));
+      const result = batchResultLine(wire, line, reply);
+      (result.ok ? output : failures).push(result.text);
+    }
+    batch.request_counts = { total: lines.length, completed: output.length, failed: failures.length };
+    if (output.length > 0) batch.output_file_id = storeFile(`${batch.id}_output.jsonl`, 'batch_output', output.map((l) => `${l}\n`).join('')).id;
+    if (failures.length > 0) batch.error_file_id = storeFile(`${batch.id}_error.jsonl`, 'batch_output', failures.map((l) => `${l}\n`).join('')).id;
+  }
+
+  const control: BatchControl = {
+    list: () => [...batchStore.values()].map((b) => structuredClone(b)),
+    get: (id) => {
+      const batch = batchStore.get(id);
+      return batch ? structuredClone(batch) : undefined;
+    },
+    files,
+    latest: () => {
+      const all = [...batchStore.values()];
+      return all.length > 0 ? structuredClone(all[all.length - 1]!) : undefined;
+    },
+    async complete(id, settle) {
+      const batch = batchOrThrow(id);
+      await runLines(batch, Number.POSITIVE_INFINITY, settle);
+      Object.assign(batch, { status: 'completed', completed_at: Math.floor(Date.now() / 1000) });
+      return structuredClone(batch);
+    },
+    fail(id, errors = [{ code: 'batch_failed', message: 'the batch failed' }]) {
+      const batch = batchOrThrow(id);
+      Object.assign(batch, { status: 'failed', failed_at: Math.floor(Date.now() / 1000), errors: { object: 'list', data: errors } });
+      return structuredClone(batch);
+    },
+    async expire(id, settle) {
+      const batch = batchOrThrow(id);
+      await runLines(batch, settle?.partial ?? 0, settle);
+      Object.assign(batch, { status: 'expired', expired_at: Math.floor(Date.now() / 1000) });
+      return structuredClone(batch);
+    },
+    async cancel(id, settle) {
+      const batch = batchOrThrow(id);
+      await runLines(batch, settle?.partial ?? 0, settle);
+      Object.assign(batch, { status: 'cancelled', cancelled_at: Math.floor(Date.now() / 1000) });
+      return structuredClone(batch);
+    },
+    setStatus(id, status) {
+      const batch = batchOrThrow(id);
+      batch.status = status;
+      return structuredClone(batch);
+    },
+  };
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -183,6 +463,7 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
     url: `http://127.0.0.1:${port}/v1`,
     port,
     requests,
+    batches: control,
     async close() {
       if (closed) return;
       closed = true;
@@ -231,13 +512,81 @@ function validate(wire: Wire, body: unknown): string | null {
   return null;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
+// ---- Batch API helpers ---------------------------------------------------------------------------
+
+function isBatchApiPath(path: string): boolean {
+  return path === '/v1/files' || path.startsWith('/v1/files/') || path === '/v1/batches' || path.startsWith('/v1/batches/');
+}
+
+function fileObject(file: StoredFile) {
+  return {
+    id: file.id,
+    object: 'file',
+    bytes: Buffer.byteLength(file.content),
+    created_at: file.createdAt,
+    filename: file.filename,
+    purpose: file.purpose,
+    status: 'processed',
+  };
+}
+
+function inputLineProblem(text: string, endpoint: string, seen: Set<string>): string | null {
+  let line: any;
+  try {
+    line = JSON.parse(text);
+  } catch {
+    return 'line is not valid JSON';
+  }
+  if (typeof line?.custom_id !== 'string' || line.custom_id === '') return "missing 'custom_id'";
+  if (seen.has(line.custom_id)) return `duplicate custom_id '${line.custom_id}'`;
+  seen.add(line.custom_id);
+  if (line.method !== 'POST') return "'method' must be POST";
+  if (line.url !== endpoint) return `'url' ${String(line.url)} does not match the batch endpoint ${endpoint}`;
+  if (line.body?.stream === true) return 'streaming is not supported in batches';
+  return validate(endpoint === '/v1/chat/completions' ? 'chat' : 'responses', line.body);
+}
+
+/** One output-file (ok) or error-file line for a batch request answered with `reply`. */
+function batchResultLine(wire: Wire, line: BatchLine, reply: BatchLineReply): { ok: boolean; text: string } {
+  const id = `batch_req_${rid()}`;
+  const requestId = `req_${rid()}`;
+  const entry = (response: unknown, error: unknown) => JSON.stringify({ id, custom_id: line.customId, response, error });
+  if ('lineError' in reply) return { ok: false, text: entry(null, reply.lineError) };
+  if ('raw' in reply) return { ok: true, text: reply.raw };
+  if ('hangMs' in reply) {
+    return { ok: false, text: entry(null, { code: 'request_timeout', message: `no answer within ${reply.hangMs} ms` }) };
+  }
+  if ('status' in reply) {
+    const body =
+      reply.body === undefined
+        ? errorBody(`${reply.status} ${STATUS_CODES[reply.status] ?? 'error'}`, reply.status >= 500 ? 'server_error' : 'invalid_request_error')
+        : reply.body;
+    return { ok: reply.status >= 200 && reply.status < 300, text: entry({ status_code: reply.status, request_id: requestId, body }, null) };
+  }
+  const usage = resolveUsage(line.body, reply);
+  const message: Message = {
+    text: 'toolCalls' in reply ? (reply.text ?? '') : reply.text,
+    toolCalls: 'toolCalls' in reply ? reply.toolCalls.map((call, i) => ({ ...call, id: call.id ?? `call_${rid()}_${i}` })) : [],
+  };
+  const body = wire === 'responses' ? responsesObject(line.body, message, usage, 'completed') : chatObject(line.body, message, usage);
+  const text = entry({ status_code: 200, request_id: requestId, body }, null);
+  if ('dropAfterBytes' in reply) return { ok: true, text: Buffer.from(text).subarray(0, reply.dropAfterBytes).toString('utf8') };
+  return { ok: true, text };
 }
 
 function errorBody(message: string, type: string) {

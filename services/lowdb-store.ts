@@ -22,10 +22,14 @@ import { AtomicJsonFile } from './atomic-json-file.ts';
 import { StoreCorruptError } from './errors.ts';
 import { withFileLock } from './file-lock.ts';
 import type {
+  BatchRecord,
+  BatchStore,
   ClaimStage1Batch,
   ClaimStage1Params,
   MemoryStore,
+  PendingBatch,
   Phase2Selection,
+  RecordBatchResult,
   SelectionEntry,
   StoreStatus,
 } from './store.ts';
@@ -59,6 +63,11 @@ interface JobsDoc {
   global: JobRow | null;
   /** What the last successful phase 2 consumed (Codex's selected_for_phase2 flags + snapshots). */
   lastSelection: SelectionEntry[];
+  /**
+   * Batch mode: submitted phase-1 batches not collected yet, keyed by batch id. Absent until the
+   * first batch is recorded, so stores that never use batch mode keep their exact shape.
+   */
+  batches?: Record<string, BatchRecord>;
 }
 
 interface OutputsDoc {
@@ -78,7 +87,7 @@ interface Tx {
   outputsDirty: boolean;
 }
 
-export function createLowdbStore(options: LowdbStoreOptions): MemoryStore {
+export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & BatchStore {
   const dir = path.resolve(options.dir);
   const jobsFile = path.join(dir, 'jobs.json');
   const outputsFile = path.join(dir, 'outputs.json');
@@ -565,7 +574,69 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore {
         globalJob: tx.jobs.global,
         outputs: Object.values(tx.outputs.outputs),
         lastSelection: tx.jobs.lastSelection,
+        batches: Object.values(tx.jobs.batches ?? {}),
       }));
+    },
+
+    // ---- batch mode ---------------------------------------------------------------------------
+
+    async recordBatch(record: BatchRecord, leaseSeconds: number): Promise<RecordBatchResult> {
+      return transact(false, (tx) => {
+        const held: BatchRecord['jobs'] = [];
+        const lost: string[] = [];
+        for (const ref of record.jobs) {
+          const job = ownedStage1(tx, ref.thread.threadId, ref.ownershipToken);
+          if (!job) {
+            lost.push(ref.thread.threadId);
+            continue;
+          }
+          job.leaseUntil = tx.now + leaseSeconds;
+          held.push(ref);
+        }
+        if (held.length > 0) {
+          tx.jobs.batches ??= {};
+          tx.jobs.batches[record.batchId] = { ...record, jobs: held };
+          tx.jobsDirty = true;
+        }
+        return { held: held.map((ref) => ref.thread.threadId), lost };
+      });
+    },
+
+    async pendingBatches(): Promise<PendingBatch[]> {
+      return transact(false, (tx) =>
+        Object.values(tx.jobs.batches ?? {})
+          .sort((a, b) => a.submittedAt - b.submittedAt || (a.batchId < b.batchId ? -1 : a.batchId > b.batchId ? 1 : 0))
+          .map((record) => ({
+            ...record,
+            jobs: record.jobs.map((ref) => ({
+              ...ref,
+              owned: ownedStage1(tx, ref.thread.threadId, ref.ownershipToken) !== null,
+            })),
+          })),
+      );
+    },
+
+    async extendStage1Leases(jobs, leaseSeconds) {
+      return transact(false, (tx) => {
+        const extended: string[] = [];
+        for (const { threadId, ownershipToken } of jobs) {
+          const job = ownedStage1(tx, threadId, ownershipToken);
+          if (!job) continue;
+          job.leaseUntil = tx.now + leaseSeconds;
+          extended.push(threadId);
+        }
+        if (extended.length > 0) tx.jobsDirty = true;
+        return extended;
+      });
+    },
+
+    async finishBatch(batchId) {
+      return transact(false, (tx) => {
+        if (!tx.jobs.batches || !own(tx.jobs.batches, batchId)) return false;
+        delete tx.jobs.batches[batchId];
+        tx.jobsDirty = true;
+        return true;
+      });
     },
   };
 }
@@ -577,9 +648,22 @@ function isLive(job: JobRow, now: number): boolean {
   return job.status === 'running' && job.leaseUntil !== null && job.leaseUntil > now;
 }
 
+/**
+ * Live running stage-1 jobs, the running cap's count. Jobs a submitted batch holds are not counted:
+ * their lease spans the batch window (a day) while no worker of ours is busy with them, and counting
+ * them would stop every other run, batch or not, from claiming anything until the batch is collected.
+ */
 function countLiveStage1(jobs: JobsDoc, now: number): number {
+  const inBatch = new Set<string>();
+  for (const record of Object.values(jobs.batches ?? {})) {
+    for (const ref of record.jobs) inBatch.add(`${ref.thread.threadId}\u0000${ref.ownershipToken}`);
+  }
   let count = 0;
-  for (const job of Object.values(jobs.stage1)) if (isLive(job, now)) count += 1;
+  for (const job of Object.values(jobs.stage1)) {
+    if (!isLive(job, now)) continue;
+    if (inBatch.size > 0 && inBatch.has(`${job.jobKey}\u0000${job.ownershipToken}`)) continue;
+    count += 1;
+  }
   return count;
 }
 
@@ -607,7 +691,8 @@ function isJobsDoc(doc: JobsDoc): boolean {
     isRecord(doc) &&
     isRecord(doc.stage1) &&
     (doc.global === null || isRecord(doc.global)) &&
-    Array.isArray(doc.lastSelection)
+    Array.isArray(doc.lastSelection) &&
+    (doc.batches === undefined || isRecord(doc.batches))
   );
 }
 

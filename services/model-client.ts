@@ -119,7 +119,8 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
 
 // ---- Request bodies ------------------------------------------------------------------------------
 
-function stage1ResponsesParams(req: Stage1Request): ResponseCreateParamsBase {
+/** The Responses body of a stage-1 request; the batch path sends the same body. */
+export function stage1ResponsesParams(req: Stage1Request): ResponseCreateParamsBase {
   return {
     model: req.model,
     instructions: req.instructions,

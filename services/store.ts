@@ -47,6 +47,80 @@ export interface StoreStatus {
   globalJob: JobRow | null;
   outputs: Stage1Output[];
   lastSelection: SelectionEntry[];
+  /** Submitted phase-1 batches not collected yet (batch mode; absent for stores without it). */
+  batches?: BatchRecord[];
+}
+
+// ---- batch mode (beyond Codex) --------------------------------------------------------------------
+
+/** One stage-1 job a submitted batch holds: enough to finalise it without re-reading the rollout. */
+export interface BatchJobRef {
+  /** The request's `custom_id` in the batch input file. */
+  customId: string;
+  /** The thread as it was claimed; `thread.updatedAt` is the job's source_updated_at. */
+  thread: ThreadInfo;
+  /** The claim's ownership token; every finalisation presents it. */
+  ownershipToken: string;
+}
+
+/** Which provider batch holds which stage-1 jobs. */
+export interface BatchRecord {
+  batchId: string;
+  inputFileId: string;
+  /** `/v1/responses`. */
+  endpoint: string;
+  model: string;
+  workerId: string;
+  /** Unix seconds. */
+  submittedAt: number;
+  /** The provider's deadline for the batch (Unix seconds), when it told us. */
+  expiresAt: number | null;
+  jobs: BatchJobRef[];
+}
+
+export interface PendingBatchJob extends BatchJobRef {
+  /** Whether the job is still running under this token (false: finalised already, or its lease was taken). */
+  owned: boolean;
+}
+
+export interface PendingBatch extends Omit<BatchRecord, 'jobs'> {
+  jobs: PendingBatchJob[];
+}
+
+export interface RecordBatchResult {
+  /** Thread ids whose lease now covers the batch window; only these are recorded. */
+  held: string[];
+  /** Thread ids no longer owned under the given token (their batch results will be ignored). */
+  lost: string[];
+}
+
+/**
+ * The store side of batch mode. Separate from MemoryStore so a host's own store keeps compiling;
+ * the lowdb store implements both. Same discipline: every method is one atomic transaction.
+ */
+export interface BatchStore {
+  /**
+   * Records a submitted batch and, in the same transaction, extends the lease of every job it holds
+   * (still owned under its token) to `leaseSeconds` from now. Jobs no longer owned are left out.
+   * Nothing is recorded when no job is held.
+   */
+  recordBatch(record: BatchRecord, leaseSeconds: number): Promise<RecordBatchResult>;
+  /** Every recorded batch, oldest first, each job annotated with whether its token still owns it. */
+  pendingBatches(): Promise<PendingBatch[]>;
+  /** Extends the leases of owned running jobs to `leaseSeconds` from now; returns the thread ids extended. */
+  extendStage1Leases(jobs: Array<{ threadId: string; ownershipToken: string }>, leaseSeconds: number): Promise<string[]>;
+  /** Forgets a collected (or abandoned) batch; false when it was not recorded (already finished). */
+  finishBatch(batchId: string): Promise<boolean>;
+}
+
+export function isBatchStore(store: object): store is BatchStore {
+  const s = store as Partial<BatchStore>;
+  return (
+    typeof s.recordBatch === 'function' &&
+    typeof s.pendingBatches === 'function' &&
+    typeof s.extendStage1Leases === 'function' &&
+    typeof s.finishBatch === 'function'
+  );
 }
 
 export interface MemoryStore {

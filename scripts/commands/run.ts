@@ -3,8 +3,11 @@ import { defaultCodexHome, loadMemoriesConfig, type MemoriesConfig } from '../..
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { createInspection } from '../../services/inspector.ts';
-import { modelClientFromEnvironment } from '../../services/model-endpoint.ts';
-import { type Phase, runPipeline } from '../../services/pipeline.ts';
+import { modelClientFromEnvironment, parseWireApi } from '../../services/model-endpoint.ts';
+import { batchApiFromEnvironment } from '../../services/batch-api.ts';
+import { type BatchPhase1Summary, formatBatchPhase1, runBatchPhase1 } from '../../services/batch-mode.ts';
+import type { CoordinatorOutput } from '../../machines/coordinator.ts';
+import { type Phase, type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
 import { formatSummary, summaryJson } from './run-summary.ts';
 
 export interface RunFlags {
@@ -24,10 +27,13 @@ export interface RunFlags {
   inspect?: boolean;
   inspectWait?: number;
   events?: string;
+  batch?: boolean;
 }
 
 export async function runCommand(flags: RunFlags): Promise<void> {
   if (!['1', '2', 'all'].includes(flags.phase)) throw new ConfigError(`--phase must be 1, 2 or all, not '${flags.phase}'`);
+  if (flags.batch && flags.phase === '2') throw new ConfigError('--batch applies to phase 1; use --phase 1 or all');
+  if (flags.batch && parseWireApi(flags.wireApi) !== 'responses') throw new ConfigError('--batch needs --wire-api responses');
   const codexHome = flags.codexHome ?? defaultCodexHome();
   const config: MemoriesConfig = { ...(await loadMemoriesConfig(codexHome)) };
   if (flags.model) config.phase1Model = flags.model;
@@ -45,34 +51,46 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     eventsFile: flags.events,
     waitForViewerMs: (flags.inspectWait ?? 0) * 1000,
   });
-  const result = await runPipeline(
-    {
-      inspect: inspection.inspect,
-      codexHome,
-      model,
-      config,
-      phase: flags.phase as Phase,
-      concurrency: flags.concurrency,
-      minIdleMinutes: flags.idleMinutes,
-      agent: { maxTurns: flags.maxTurns, maxTotalTokens: flags.maxAgentTokens },
-      log,
-    },
-    (actor) => {
-      actor.subscribe((snapshot) => {
-        if (snapshot.value === 'consolidating') phase2Started ??= performance.now();
-      });
-      actor.on('phase2.finished', () => {
-        phase2Ms = Math.round(performance.now() - (phase2Started ?? started));
-      });
-      if (!tty) return;
-      actor.on('job.finished', ({ output }) => {
-        const tokens = output.usage ? ` ${output.usage.total} tokens` : '';
-        const why = output.error ? ` — ${output.error}` : '';
-        process.stdout.write(`  ${output.outcome.padEnd(17)} ${output.threadId}${tokens}${why}\n`);
-      });
-    },
-  ).finally(() => inspection.close());
+  const options: PipelineOptions = {
+    inspect: inspection.inspect,
+    codexHome,
+    model,
+    config,
+    phase: flags.phase as Phase,
+    concurrency: flags.concurrency,
+    minIdleMinutes: flags.idleMinutes,
+    agent: { maxTurns: flags.maxTurns, maxTotalTokens: flags.maxAgentTokens },
+    log,
+  };
+  // --batch: phase 1 goes through the Batch API (collect earlier batches, then submit new ones);
+  // the coordinator then runs phase 2 only, on the same store and worker id.
+  let batch: BatchPhase1Summary | null = null;
+  let coordinatorRuns = true;
+  if (flags.batch) {
+    const deps = pipelineDeps(options);
+    batch = await runBatchPhase1(deps, batchApiFromEnvironment({ baseUrl: flags.baseUrl, timeoutMs: flags.timeoutMs }));
+    if (!flags.json) for (const line of formatBatchPhase1(batch)) process.stdout.write(`${line}\n`);
+    Object.assign(options, { phase: '2', store: deps.store, workerId: deps.workerId });
+    coordinatorRuns = flags.phase !== '1';
+  }
+  const result: CoordinatorOutput =
+    !coordinatorRuns
+      ? await inspection.close().then(() => ({ phase1: null, phase2: null }))
+      : await runPipeline(options, (actor) => {
+          actor.subscribe((snapshot) => {
+            if (snapshot.value === 'consolidating') phase2Started ??= performance.now();
+          });
+          actor.on('phase2.finished', () => {
+            phase2Ms = Math.round(performance.now() - (phase2Started ?? started));
+          });
+          if (!tty) return;
+          actor.on('job.finished', ({ output }) => {
+            const tokens = output.usage ? ` ${output.usage.total} tokens` : '';
+            const why = output.error ? ` — ${output.error}` : '';
+            process.stdout.write(`  ${output.outcome.padEnd(17)} ${output.threadId}${tokens}${why}\n`);
+          });
+        }).finally(() => inspection.close());
   const elapsedMs = Math.round(performance.now() - started);
-  if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(result, elapsedMs, phase2Ms))}\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify({ ...summaryJson(result, elapsedMs, phase2Ms), ...(batch ? { batch } : {}) })}\n`);
   else process.stdout.write(formatSummary(result, elapsedMs, codexHome));
 }
