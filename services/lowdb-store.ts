@@ -296,6 +296,26 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
     job.inputWatermark = watermark > existing ? watermark : existing + 1;
   }
 
+  /**
+   * Gives an owned running job back untouched (graceful shutdown). Not live-running, no retry_at and
+   * the retry budget kept (a running row always has retryRemaining ≥ 1), so the claim rules (§5.3,
+   * §5.6) let the next claim take it at once; the input watermark is kept, so a global job stays
+   * dirty. The token is cleared so the releasing worker can no longer finalise it.
+   */
+  function release(tx: Tx, job: JobRow | null): boolean {
+    if (!job) return false;
+    Object.assign(job, {
+      status: 'pending',
+      ownershipToken: null,
+      finishedAt: tx.now,
+      leaseUntil: null,
+      retryAt: null,
+      lastError: 'released',
+    });
+    tx.jobsDirty = true;
+    return true;
+  }
+
   function ownedGlobal(tx: Tx, token: string): JobRow | null {
     const job = tx.jobs.global;
     return job && job.status === 'running' && job.ownershipToken === token ? job : null;
@@ -417,23 +437,11 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
     },
 
     async releaseStage1Job(threadId, token) {
-      return transact(false, (tx) => {
-        const job = ownedStage1(tx, threadId, token);
-        if (!job) return false;
-        // Not live-running, no retry_at and retry budget untouched (a running row always has
-        // retryRemaining ≥ 1), so §5.3's update rule lets the next claim take it at once.
-        // The token is cleared so the releasing worker can no longer finalise it.
-        Object.assign(job, {
-          status: 'pending',
-          ownershipToken: null,
-          finishedAt: tx.now,
-          leaseUntil: null,
-          retryAt: null,
-          lastError: 'released',
-        });
-        tx.jobsDirty = true;
-        return true;
-      });
+      return transact(false, (tx) => release(tx, ownedStage1(tx, threadId, token)));
+    },
+
+    async releaseGlobalJob(token) {
+      return transact(false, (tx) => release(tx, ownedGlobal(tx, token)));
     },
 
     async enqueueGlobalConsolidation(watermark) {

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Actor, type AnyActorRef, createActor, type InspectionEvent, toPromise } from 'xstate';
 import { coordinatorMachine, type CoordinatorOutput } from '../machines/coordinator.ts';
-import { consolidationMachine } from '../machines/consolidation.ts';
+import { consolidationMachine, type GlobalClaim } from '../machines/consolidation.ts';
 import { extractionMachine } from '../machines/extraction.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../machines/retry-policy.ts';
 import { DEFAULT_CONFIG, type MemoriesConfig } from './config.ts';
@@ -99,6 +99,7 @@ const running = new WeakMap<MemoriesPipeline, PipelineDeps>();
 export async function stopPipeline(actor: MemoriesPipeline): Promise<void> {
   const deps = running.get(actor);
   const unfinished = unfinishedClaims(actor);
+  const consolidation = runningConsolidation(actor);
   actor.stop();
   if (!deps) return;
   // Queued, leased or backing-off jobs hold leases too; a job whose model call was aborted also
@@ -106,7 +107,15 @@ export async function stopPipeline(actor: MemoriesPipeline): Promise<void> {
   for (const { thread, ownershipToken } of unfinished) {
     deps.inflight.track(deps.store.releaseStage1Job(thread.threadId, ownershipToken));
   }
+  if (consolidation) deps.inflight.track(deps.store.releaseGlobalJob(consolidation.ownershipToken));
   await deps.inflight.settle();
+}
+
+/** The global claim of a consolidation still running, if any. */
+function runningConsolidation(actor: MemoriesPipeline): GlobalClaim | null {
+  const child = actor.getSnapshot().children.consolidation;
+  const state = child?.getSnapshot() as { status?: string; context?: { claim?: GlobalClaim | null } } | undefined;
+  return state?.status === 'active' ? (state.context?.claim ?? null) : null;
 }
 
 function unfinishedClaims(actor: MemoriesPipeline): Stage1Claim[] {
@@ -114,7 +123,8 @@ function unfinishedClaims(actor: MemoriesPipeline): Stage1Claim[] {
   const claims = [...snapshot.context.pending];
   for (const child of Object.values(snapshot.children)) {
     const state = child?.getSnapshot() as { status?: string; context?: { claim?: Stage1Claim } } | undefined;
-    if (state?.status === 'active' && state.context?.claim) claims.push(state.context.claim);
+    // Extraction children hold a stage-1 claim (with its thread); the consolidation child's is global.
+    if (state?.status === 'active' && state.context?.claim?.thread) claims.push(state.context.claim);
   }
   return claims;
 }

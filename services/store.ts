@@ -149,6 +149,8 @@ export interface MemoryStore {
 
   enqueueGlobalConsolidation(watermark: number): Promise<void>;
   claimGlobalJob(workerId: string, leaseSeconds: number): Promise<GlobalClaimResult>;
+  /** Gives an owned running global job back (graceful shutdown): still dirty, claimable at once. */
+  releaseGlobalJob(token: string): Promise<boolean>;
   heartbeatGlobalJob(token: string, leaseSeconds: number): Promise<boolean>;
   markGlobalSucceeded(
     token: string,

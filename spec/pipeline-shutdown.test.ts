@@ -70,3 +70,35 @@ it('also releases jobs that were claimed but still waiting for a slot', async ()
     await slow.close();
   }
 });
+
+it('gives the consolidation lease back when stopped during phase 2, so the next run consolidates at once', async () => {
+  let agentStarted = false;
+  const server = await startLocalOpenAIServer({
+    handler: async (req) => {
+      if (Array.isArray(req.body.tools) && req.body.tools.length > 0) {
+        agentStarted = true;
+        return { hangMs: 30_000 };
+      }
+      return scriptedHandler()(req);
+    },
+  });
+  try {
+    await installFixtureRollouts(home);
+    const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses', maxRetries: 0 });
+    const actor = createMemoriesPipeline({ codexHome: home, model });
+    while (!agentStarted) await new Promise((r) => setTimeout(r, 10));
+    await stopPipeline(actor);
+    const { globalJob } = await createLowdbStore({ dir: join(home, 'memories_state') }).status();
+    expect(globalJob).toMatchObject({ status: 'pending', leaseUntil: null, retryRemaining: 3 });
+  } finally {
+    await server.close();
+  }
+  const fast = await startLocalOpenAIServer({ handler: scriptedHandler() });
+  try {
+    const model = createModelClient({ apiKey: 'test', baseURL: fast.url, wireApi: 'responses' });
+    const result = await runPipeline({ codexHome: home, model, phase: '2' });
+    expect(result.phase2?.status).toBe('succeeded');
+  } finally {
+    await fast.close();
+  }
+});
