@@ -1,0 +1,101 @@
+// Counts file opens and bytes read in this process, by wrapping the fs entry points the pipeline
+// and its libraries use (createReadStream, fs/promises open/readFile, readFileSync). Imported first
+// by a bench child process: `syncBuiltinESMExports` makes the ESM named imports of node:fs and
+// node:fs/promises (`import { createReadStream } from 'node:fs'`) see the wrapped functions.
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+
+export interface FileReadRecord {
+  path: string;
+  opens: number;
+  bytes: number;
+}
+
+const reads = new Map<string, FileReadRecord>();
+let writeOpens = 0;
+
+function record(path: unknown, bytes: number, open: boolean): void {
+  if (typeof path !== 'string' && !(path instanceof URL) && !Buffer.isBuffer(path)) return; // a FileHandle or fd: counted where it was opened
+  const key = path instanceof URL ? path.pathname : String(path);
+  let r = reads.get(key);
+  if (r === undefined) reads.set(key, (r = { path: key, opens: 0, bytes: 0 }));
+  if (open) r.opens++;
+  r.bytes += bytes;
+}
+
+function lengthOf(data: unknown): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (data instanceof Uint8Array) return data.byteLength;
+  return 0;
+}
+
+function isWriteFlag(flags: unknown): boolean {
+  return typeof flags === 'string' && /[wa+x]/.test(flags);
+}
+
+const origCreateReadStream = fs.createReadStream;
+fs.createReadStream = function (path: any, options?: any) {
+  const stream = origCreateReadStream.call(fs, path, options);
+  record(path, 0, true);
+  stream.once('close', () => record(path, stream.bytesRead, false));
+  return stream;
+} as typeof fs.createReadStream;
+
+const origReadFile = fs.promises.readFile;
+fs.promises.readFile = async function (path: any, options?: any) {
+  const data = await origReadFile.call(fs.promises, path, options);
+  record(path, lengthOf(data), true);
+  return data;
+} as typeof fs.promises.readFile;
+
+const origOpen = fs.promises.open;
+fs.promises.open = async function (path: any, flags?: any, mode?: any) {
+  const handle = await origOpen.call(fs.promises, path, flags, mode);
+  if (isWriteFlag(flags)) {
+    writeOpens++;
+    return handle;
+  }
+  record(path, 0, true);
+  const read = handle.read.bind(handle);
+  (handle as any).read = async (...args: any[]) => {
+    const result = await (read as any)(...args);
+    record(path, result.bytesRead, false);
+    return result;
+  };
+  const readFile = handle.readFile.bind(handle);
+  (handle as any).readFile = async (...args: any[]) => {
+    const data = await (readFile as any)(...args);
+    record(path, lengthOf(data), false);
+    return data;
+  };
+  return handle;
+} as typeof fs.promises.open;
+
+const origReadFileSync = fs.readFileSync;
+fs.readFileSync = function (path: any, options?: any) {
+  const data = origReadFileSync.call(fs, path, options);
+  record(path, lengthOf(data), true);
+  return data;
+} as typeof fs.readFileSync;
+
+syncBuiltinESMExports();
+
+/** Starts a new measurement window. */
+export function resetFsCounts(): void {
+  reads.clear();
+  writeOpens = 0;
+}
+
+export function fsCounts(): { reads: FileReadRecord[]; writeOpens: number } {
+  return { reads: [...reads.values()].map((r) => ({ ...r })), writeOpens };
+}
+
+/** Bytes this process has read through any read syscall (files, pipes, sockets), from /proc. */
+export function procReadChars(): number | null {
+  try {
+    const m = /^rchar:\s*(\d+)$/m.exec(origReadFileSync.call(fs, '/proc/self/io', 'utf8') as string);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
