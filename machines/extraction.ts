@@ -64,7 +64,7 @@ export const extractionMachine = setup({
     output: {} as ExtractionOutput,
   },
   actors: {
-    confirmLease: placeholder<boolean, { claim: Stage1Claim }>('extraction', 'confirmLease'),
+    confirmLease: placeholder<boolean, { claim: Stage1Claim; attempt: number }>('extraction', 'confirmLease'),
     extract: placeholder<ExtractionResult, { claim: Stage1Claim; attempt: number }>('extraction', 'extract'),
     renewLease: placeholder<boolean, { claim: Stage1Claim }>('extraction', 'renewLease'),
     recordFailure: placeholder<boolean, { claim: Stage1Claim; reason: string; retryDelaySeconds: number }>(
@@ -106,7 +106,7 @@ export const extractionMachine = setup({
       invoke: {
         id: 'confirmLease',
         src: 'confirmLease',
-        input: ({ context }) => ({ claim: context.claim }),
+        input: ({ context }) => ({ claim: context.claim, attempt: context.attempt }),
         onDone: [
           { guard: { type: 'leaseHeld', params: ({ event }) => event.output }, target: 'running' },
           { target: 'leaseLost' },

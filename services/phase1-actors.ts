@@ -70,14 +70,20 @@ export function extractionActors(deps: PipelineDeps) {
       : await store.markStage1Succeeded(thread, ownershipToken, clean, usage);
     if (!written) throw new LeaseLostError(`lease on ${thread.threadId} was taken by another worker`);
     deps.log.info(
-      { threadId: thread.threadId, outcome: noOutput ? 'noOutput' : 'output', truncated: request.truncated, usage },
+      // droppedItems > 0: items too deeply nested to process were left out (say so in the log).
+      { threadId: thread.threadId, outcome: noOutput ? 'noOutput' : 'output', truncated: request.truncated, droppedItems: request.droppedItems, usage },
       'phase 1 job finished',
     );
     return { kind: noOutput ? 'noOutput' : 'output', usage };
   }
 
   return {
-    confirmLease: fromPromise(renew),
+    // Before the first attempt the claim was written moments ago by this process, so a store round
+    // trip would only confirm it; the fenced final write still catches a lease lost later. After a
+    // backoff the lease is renewed, which also tells whether it is still ours.
+    confirmLease: fromPromise(async ({ input }: { input: { claim: Stage1Claim; attempt: number } }) =>
+      input.attempt === 0 ? true : renew({ input }),
+    ),
     renewLease: fromPromise(renew),
 
     extract: fromPromise<ExtractionResult, { claim: Stage1Claim; attempt: number }>(({ input, signal }) => {
