@@ -4,7 +4,7 @@
 // belong to the agent; pipeline code only deletes them when there is nothing left to remember.
 import { lstat, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDir, writeFileAtomic } from './atomic-write.ts';
+import { ensureDir, sweepOrphanedTemps, writeFileAtomic } from './atomic-write.ts';
 import { pool } from './pool.ts';
 import type { Stage1Output } from './types.ts';
 
@@ -115,6 +115,8 @@ export async function syncArtifacts(root: string, input: SyncArtifactsInput): Pr
   const warn = input.warn ?? ((message: string) => console.warn(message));
   const step = 'failed_sync_artifacts' as const;
   const summariesDir = await ensureLayout(root, step);
+  // A process killed mid-write (ours or the agent's) leaves dot-temp files; remove the dead ones.
+  await sweepOrphanedTemps(root, { recursive: true });
 
   // Dedupe by stem; a retained output wins over a removed one with the same stem.
   const kept = new Map<string, Stage1Output>();

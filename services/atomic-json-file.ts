@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
+import { sweepOrphanedTemps } from './atomic-write.ts';
 import { StoreCorruptError } from './errors.ts';
 
 /** Store files hold leases and memories of the user's sessions: owner-only. */
@@ -38,6 +39,8 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   async write(data: T): Promise<void> {
     const dir = path.dirname(this.file);
     await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    // Temp files of writers killed mid-write would otherwise stay forever (full copies of the store).
+    await sweepOrphanedTemps(dir);
     // Compact JSON: every RMW re-serialises the whole document, and cost is linear in bytes.
     const text = JSON.stringify(data);
     const temp = path.join(

@@ -67,6 +67,11 @@ const EXTRA_RULES: Rule[] = [
   { re: /\bAIza[0-9A-Za-z_-]{35}/g, to: REDACTED },
   { re: /\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}/g, to: REDACTED },
   { re: /\bnpm_[A-Za-z0-9]{36,}/g, to: REDACTED },
+  // AWS temporary (STS) access key ids; spec rule 2 only knows the long-term AKIA prefix.
+  { re: /\bASIA[0-9A-Z]{16}\b/g, to: REDACTED },
+  // Google OAuth access tokens and SendGrid keys.
+  { re: /\bya29\.[0-9A-Za-z_-]{20,}/g, to: REDACTED },
+  { re: /\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}/g, to: REDACTED },
   { re: /\bhf_[A-Za-z0-9]{30,}/g, to: REDACTED },
   // Anthropic and newer OpenAI keys contain '-' and '_', which rule 1 below does not cover.
   { re: /\bsk-(?:ant|proj|svcacct|admin)-[A-Za-z0-9_-]{16,}/g, to: REDACTED },
@@ -109,7 +114,22 @@ const ASSIGNMENT_RULES: Rule[] = [
   },
 ];
 
-const RULES = [...EXTRA_RULES, ...SPEC_RULES, ...ASSIGNMENT_RULES];
+// Text often arrives JSON-escaped: a function_call's `arguments` is a JSON string inside the
+// rollout, and error reasons quote replies with JSON.stringify. There a secret follows a literal
+// `\n` (backslash, n), so `\b` (between 'n' and 's') and "not after a word character" never match
+// and `\nsk-proj-…` slipped through. A leading boundary also accepts "right after an escape".
+const AFTER_ESCAPE = String.raw`(?<=\\[nrtbf])`;
+function escapeAware(rule: Rule): Rule {
+  const { source, flags } = rule.re;
+  if (source.startsWith(String.raw`\b`)) return { ...rule, re: new RegExp(String.raw`(?:\b|${AFTER_ESCAPE})${source.slice(2)}`, flags) };
+  const notAfterWord = String.raw`(?<![A-Za-z0-9_-])`;
+  if (source.startsWith(notAfterWord)) {
+    return { ...rule, re: new RegExp(String.raw`(?:${notAfterWord}|${AFTER_ESCAPE})${source.slice(notAfterWord.length)}`, flags) };
+  }
+  return rule;
+}
+
+const RULES = [...EXTRA_RULES, ...SPEC_RULES, ...ASSIGNMENT_RULES].map(escapeAware);
 
 /** Replaces credentials in `text` with `[REDACTED_SECRET]`. */
 export function redactSecrets(text: string): string {

@@ -50,6 +50,8 @@ export interface StageOneRequest {
   /** Response items kept from the rollout. */
   items: number;
   corruptLines: number;
+  /** Items left out because they are nested too deeply to redact and serialise. */
+  droppedItems: number;
 }
 
 export async function buildStageOneRequest({ thread, model }: { thread: ThreadInfo; model: string }): Promise<StageOneRequest> {
@@ -60,7 +62,20 @@ export async function buildStageOneRequest({ thread, model }: { thread: ThreadIn
   ]);
   // Secrets are removed from every string before anything is serialized, so neither the model
   // provider nor a truncation marker boundary can expose one.
-  const contents = JSON.stringify(redactDeep(loaded.items));
+  // Item by item, so that one item nested too deeply to walk (a hostile or corrupt line: redaction
+  // and JSON.stringify recurse and overflow the stack) is dropped alone instead of failing the
+  // whole rollout with "Maximum call stack size exceeded". Same text as stringifying the array.
+  const parts: string[] = [];
+  let droppedItems = 0;
+  for (const item of loaded.items) {
+    try {
+      parts.push(JSON.stringify(redactDeep(item)));
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      droppedItems++;
+    }
+  }
+  const contents = `[${parts.join(',')}]`;
   const tokenLimit = stageOneTokenLimit(model);
   const truncation = truncateToTokens(contents, tokenLimit);
   const input = renderTemplate(inputTemplate, [
@@ -73,7 +88,8 @@ export async function buildStageOneRequest({ thread, model }: { thread: ThreadIn
     input,
     tokenLimit,
     truncated: truncation.truncated,
-    items: loaded.items.length,
+    items: parts.length,
     corruptLines: loaded.corruptLines,
+    droppedItems,
   };
 }
