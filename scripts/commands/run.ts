@@ -93,4 +93,12 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   const elapsedMs = Math.round(performance.now() - started);
   if (flags.json) process.stdout.write(`${JSON.stringify({ ...summaryJson(result, elapsedMs, phase2Ms), ...(batch ? { batch } : {}) })}\n`);
   else process.stdout.write(formatSummary(result, elapsedMs, codexHome));
+  // A run-wide failure (store unreadable, disk full during the claim) must fail a cron job or CI
+  // step; single job failures are retried later and leave the exit code alone.
+  if (result.phase1?.error || runWideFailure(result)) process.exitCode = 1;
+}
+
+/** Phase 2 failed before it could claim the global job: the store itself is the problem. */
+function runWideFailure(result: CoordinatorOutput): boolean {
+  return result.phase2?.status === 'failed' && result.phase2.attempts === 0;
 }
