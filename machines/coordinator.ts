@@ -9,6 +9,7 @@
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClaimStage1Batch } from '../services/store.ts';
 import type { SkipCounts, Stage1Claim, ThreadInfo, TokenUsage } from '../services/types.ts';
+import { sumFinishedUsage } from '../services/usage.ts';
 import { consolidationMachine, type ConsolidationOutput } from './consolidation.ts';
 import { extractionMachine, type ExtractionOutput } from './extraction.ts';
 import { placeholder } from './placeholder.ts';
@@ -69,26 +70,12 @@ interface CoordinatorContext extends CoordinatorInput {
 }
 
 const NO_SKIPS: SkipCounts = { upToDate: 0, running: 0, retryBackoff: 0, retryExhausted: 0 };
-const ZERO_USAGE: TokenUsage = { input: 0, cachedInput: 0, output: 0, reasoningOutput: 0, total: 0 };
 
 function isExtractionOutput(value: unknown): value is ExtractionOutput {
   const shape = value as Partial<ExtractionOutput> | null;
   return typeof shape?.threadId === 'string' && typeof shape.outcome === 'string';
 }
 
-function sumUsage(outcomes: ExtractionOutput[]): TokenUsage {
-  const total = { ...ZERO_USAGE };
-  for (const { usage, outcome } of outcomes) {
-    // Codex counts the usage of finished jobs only, not of failed attempts.
-    if (!usage || (outcome !== 'succeeded' && outcome !== 'succeededNoOutput')) continue;
-    total.input += Math.max(0, usage.input);
-    total.cachedInput += Math.max(0, usage.cachedInput);
-    total.output += Math.max(0, usage.output);
-    total.reasoningOutput += Math.max(0, usage.reasoningOutput);
-    total.total += Math.max(0, usage.total);
-  }
-  return total;
-}
 
 export function summarizePhase1(context: CoordinatorContext): Phase1Summary | null {
   if (!context.phases.extract) return null;
@@ -103,7 +90,7 @@ export function summarizePhase1(context: CoordinatorContext): Phase1Summary | nu
     // A lost lease is a failure of this worker's attempt (Codex records it so for metrics).
     failed: count('gaveUp') + count('leaseLost'),
     skipped: context.skipped,
-    usage: sumUsage(context.outcomes),
+    usage: sumFinishedUsage(context.outcomes),
     error: context.phase1Error,
     jobs: context.outcomes,
   };

@@ -106,6 +106,22 @@ export const daemonMachine = setup({
       enqueue.assign({ runs: current.run, current, queued: [], backlog: false });
       enqueue.emit({ type: 'run.started', run: current.run, trigger: current.trigger });
     }),
+    // Handlers of the `run` invoke (xstate.done.actor.run / xstate.error.actor.run).
+    recordRun: enqueueActions(({ enqueue, event }) => {
+      const report = (event as unknown as { output: RunReport }).output;
+      enqueue.assign({ lastRun: report, backlog: report.backlog, current: null });
+      enqueue.emit({ type: 'run.finished', report });
+    }),
+    reportRunFailure: enqueueActions(({ context, enqueue, event }) => {
+      const error = (event as unknown as { error: unknown }).error;
+      enqueue.emit({
+        type: 'run.failed',
+        run: context.current!.run,
+        trigger: context.current!.trigger,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      enqueue.assign({ current: null });
+    }),
     queue: assign({
       queued: ({ context, event }) => {
         const path = (event as Extract<DaemonEvent, { type: 'ROLLOUT_IDLE' }>).path;
@@ -135,22 +151,11 @@ export const daemonMachine = setup({
             input: ({ context }) => context.current!,
             onDone: {
               target: 'settled',
-              actions: [
-                assign({ lastRun: ({ event }) => event.output, backlog: ({ event }) => event.output.backlog, current: null }),
-                emit(({ event }) => ({ type: 'run.finished' as const, report: event.output })),
-              ],
+              actions: 'recordRun',
             },
             onError: {
               target: 'settled',
-              actions: [
-                emit(({ context, event }) => ({
-                  type: 'run.failed' as const,
-                  run: context.current!.run,
-                  trigger: context.current!.trigger,
-                  error: event.error instanceof Error ? event.error.message : String(event.error),
-                })),
-                assign({ current: null }),
-              ],
+              actions: 'reportRunFailure',
             },
           },
           on: { ROLLOUT_IDLE: { actions: 'queue' } },
@@ -172,22 +177,11 @@ export const daemonMachine = setup({
             input: ({ context }) => context.current!,
             onDone: {
               target: 'settled',
-              actions: [
-                assign({ lastRun: ({ event }) => event.output, backlog: ({ event }) => event.output.backlog, current: null }),
-                emit(({ event }) => ({ type: 'run.finished' as const, report: event.output })),
-              ],
+              actions: 'recordRun',
             },
             onError: {
               target: 'settled',
-              actions: [
-                emit(({ context, event }) => ({
-                  type: 'run.failed' as const,
-                  run: context.current!.run,
-                  trigger: context.current!.trigger,
-                  error: event.error instanceof Error ? event.error.message : String(event.error),
-                })),
-                assign({ current: null }),
-              ],
+              actions: 'reportRunFailure',
             },
           },
           on: { ROLLOUT_IDLE: { actions: 'queue' } },

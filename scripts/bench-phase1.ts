@@ -1,28 +1,17 @@
 // `npm run bench:phase1`: phase 1 over 1,000 rollouts (the fixture corpus copied with fresh thread
 // ids) against the bundled local server answering instantly, in its own process so the numbers
 // here are the pipeline's. Prints rollouts/s, peak RSS, and a no-op rerun's time.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createModelClient } from '../services/model-client.ts';
 import { runPipeline } from '../services/pipeline.ts';
 import { installFixtureRollouts } from './fixture-corpus.ts';
+import { startServerProcess } from './bench/server-process.ts';
 
 const COUNT = Number(process.env.BENCH_ROLLOUTS ?? 1_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
-async function startServerProcess(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'local-model-server.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const firstLine = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { url: firstLine.trim(), stop: () => child.kill('SIGTERM') };
-}
 
 const home = await mkdtemp(join(tmpdir(), 'memories-bench-'));
 const server = await startServerProcess();
@@ -55,6 +44,6 @@ try {
   ];
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(42)} ${v}\n`);
 } finally {
-  server.stop();
+  await server.stop();
   await rm(home, { recursive: true, force: true });
 }

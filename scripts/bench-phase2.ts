@@ -1,29 +1,18 @@
 // `npm run bench:phase2`: phase 2 over 1,024 stage-1 outputs. Measures the artifact sync
 // (selection + rollout_summaries/ + raw_memories.md), the whole consolidation against the bundled
 // local server answering instantly (in its own process), and this process's peak RSS.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { memoryRoot, rebuildRawMemories, syncArtifacts } from '../services/artifacts.ts';
 import { createLowdbStore } from '../services/lowdb-store.ts';
 import { createModelClient } from '../services/model-client.ts';
 import { runPipeline } from '../services/pipeline.ts';
 import type { ThreadInfo } from '../services/types.ts';
+import { startServerProcess } from './bench/server-process.ts';
 
 const OUTPUTS = Number(process.env.BENCH_OUTPUTS ?? 1_024);
 
-async function startServerProcess(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'local-model-server.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { url: url.trim(), stop: () => child.kill('SIGTERM') };
-}
 
 /** A realistic stage-1 output: a few hundred words of summary, a dozen memory bullets. */
 function reply(i: number) {
@@ -84,6 +73,6 @@ try {
   ];
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(58)} ${v}\n`);
 } finally {
-  server.stop();
+  await server.stop();
   await rm(home, { recursive: true, force: true });
 }

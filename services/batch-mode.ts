@@ -42,6 +42,7 @@ import {
 } from './store.ts';
 import type { SkipCounts, Stage1Claim, Stage1Reply, TokenUsage } from './types.ts';
 import { stage1ResponsesParams } from './model-client.ts';
+import { sumFinishedUsage } from './usage.ts';
 
 /** The provider's completion window. */
 export const BATCH_WINDOW_SECONDS = 24 * 3_600;
@@ -256,7 +257,7 @@ export async function collectBatches(deps: PipelineDeps, api: BatchApi): Promise
     failed: count('failed'),
     stale: count('stale'),
     pending: batches.filter((b) => b.outcome === 'pending').length,
-    usage: sumUsage(jobs),
+    usage: sumFinishedUsage(jobs),
   };
 }
 
@@ -536,18 +537,6 @@ function usageOf(usage: any): TokenUsage | null {
   };
 }
 
-function sumUsage(jobs: CollectedJob[]): TokenUsage {
-  const total: TokenUsage = { input: 0, cachedInput: 0, output: 0, reasoningOutput: 0, total: 0 };
-  for (const { usage, outcome } of jobs) {
-    if (!usage || (outcome !== 'succeeded' && outcome !== 'succeededNoOutput')) continue;
-    total.input += Math.max(0, usage.input);
-    total.cachedInput += Math.max(0, usage.cachedInput);
-    total.output += Math.max(0, usage.output);
-    total.reasoningOutput += Math.max(0, usage.reasoningOutput);
-    total.total += Math.max(0, usage.total);
-  }
-  return total;
-}
 
 function clip(text: string): string {
   return text.length > REASON_LIMIT ? `${text.slice(0, REASON_LIMIT)}…` : text;

@@ -296,6 +296,21 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
     job.inputWatermark = watermark > existing ? watermark : existing + 1;
   }
 
+  /** §5.5 / §5.8: an owned running job failed; it is retried after the delay, one retry spent. */
+  function fail(tx: Tx, job: JobRow | null, reason: string, retryDelaySeconds: number): boolean {
+    if (!job) return false;
+    Object.assign(job, {
+      status: 'error',
+      finishedAt: tx.now,
+      leaseUntil: null,
+      retryAt: tx.now + Math.max(0, Math.ceil(retryDelaySeconds)),
+      retryRemaining: job.retryRemaining - 1,
+      lastError: reason,
+    });
+    tx.jobsDirty = true;
+    return true;
+  }
+
   /**
    * Gives an owned running job back untouched (graceful shutdown). Not live-running, no retry_at and
    * the retry budget kept (a running row always has retryRemaining ≥ 1), so the claim rules (§5.3,
@@ -420,20 +435,7 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
     },
 
     async markStage1Failed(threadId, token, reason, retryDelaySeconds) {
-      return transact(false, (tx) => {
-        const job = ownedStage1(tx, threadId, token);
-        if (!job) return false;
-        Object.assign(job, {
-          status: 'error',
-          finishedAt: tx.now,
-          leaseUntil: null,
-          retryAt: tx.now + Math.max(0, Math.ceil(retryDelaySeconds)),
-          retryRemaining: job.retryRemaining - 1,
-          lastError: reason,
-        });
-        tx.jobsDirty = true;
-        return true;
-      });
+      return transact(false, (tx) => fail(tx, ownedStage1(tx, threadId, token), reason, retryDelaySeconds));
     },
 
     async releaseStage1Job(threadId, token) {
@@ -505,20 +507,7 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
     },
 
     async markGlobalFailed(token, reason, retryDelaySeconds) {
-      return transact(false, (tx) => {
-        const job = ownedGlobal(tx, token);
-        if (!job) return false;
-        Object.assign(job, {
-          status: 'error',
-          finishedAt: tx.now,
-          leaseUntil: null,
-          retryAt: tx.now + Math.max(0, Math.ceil(retryDelaySeconds)),
-          retryRemaining: job.retryRemaining - 1,
-          lastError: reason,
-        });
-        tx.jobsDirty = true;
-        return true;
-      });
+      return transact(false, (tx) => fail(tx, ownedGlobal(tx, token), reason, retryDelaySeconds));
     },
 
     async listStage1OutputsForGlobal(n) {

@@ -1,24 +1,14 @@
 // `memories status` and `memories forget` as a user runs them: child processes of the bin.
-import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
 import { scriptedHandler } from '../services/scripted-model.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { tempCodexHome } from './support/codex-home.ts';
+import { memories } from './support/cli.ts';
 
-const exec = promisify(execFile);
-const BIN = join(import.meta.dirname, '..', 'scripts', 'memories.js');
 
-function memories(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const clean = { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env };
-  return exec(process.execPath, [BIN, ...args], { env: clean, timeout: 60_000 }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
 
 let server: Awaited<ReturnType<typeof startLocalOpenAIServer>>;
 beforeAll(async () => {
