@@ -122,8 +122,14 @@ describe('batch mode: submit', () => {
     expect(lines).toHaveLength(INTERACTIVE);
 
     const sync = await synchronousRun();
-    // The two runs use different homes; the rollout path in the prompt is the only difference.
-    const normalise = (body: unknown, home: string) => JSON.parse(JSON.stringify(body).replaceAll(home, '<HOME>'));
+    // The two runs use different homes, laid out at different moments: the rollout path in the
+    // prompt (home, day folder, time stamp in the file name) is the only difference.
+    const normalise = (body: unknown, home: string) =>
+      JSON.parse(
+        JSON.stringify(body)
+          .replaceAll(home, '<HOME>')
+          .replace(/sessions\/\d{4}\/\d\d\/\d\d\/rollout-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-/g, 'sessions/<DAY>/rollout-<STAMP>-'),
+      );
     const syncBodies = sync.server.requests
       .filter((r) => r.path === '/v1/responses')
       .map((r) => normalise(r.body, sync.home));
