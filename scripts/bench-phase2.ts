@@ -8,39 +8,18 @@ import { memoryRoot, rebuildRawMemories, syncArtifacts } from '../services/artif
 import { createLowdbStore } from '../services/lowdb-store.ts';
 import { createModelClient } from '../services/model-client.ts';
 import { runPipeline } from '../services/pipeline.ts';
-import type { ThreadInfo } from '../services/types.ts';
+import { seedStage1Outputs } from './bench/seed-outputs.ts';
 import { startServerProcess } from './bench/server-process.ts';
 
 const OUTPUTS = Number(process.env.BENCH_OUTPUTS ?? 1_024);
 
 
-/** A realistic stage-1 output: a few hundred words of summary, a dozen memory bullets. */
-function reply(i: number) {
-  const bullets = Array.from({ length: 12 }, (_, k) => `- fact ${k} of session ${i}: run \`npm test -- spec/x${k}.test.ts\` before pushing`);
-  return {
-    rawMemory: `---\nrollout_summary_file: session-${i}.md\ndescription: benchmark session ${i}\nkeywords: bench, s${i}\n---\n${bullets.join('\n')}`,
-    rolloutSummary: `Session ${i}: ${'the user fixed a flaky test and documented the cause. '.repeat(40)}`,
-    rolloutSlug: `bench session ${i}`,
-  };
-}
 
 const home = await mkdtemp(join(tmpdir(), 'memories-bench2-'));
 const server = await startServerProcess();
 try {
   const store = createLowdbStore({ dir: join(home, 'memories_state') });
-  const now = Math.floor(Date.now() / 1000);
-  const threads: ThreadInfo[] = Array.from({ length: OUTPUTS }, (_, i) => ({
-    threadId: `0195${String(i).padStart(4, '0')}-0000-7000-8000-${String(i).padStart(12, '0')}`,
-    rolloutPath: join(home, 'sessions', `rollout-${i}.jsonl`),
-    cwd: `/home/user/project-${i % 17}`,
-    source: 'cli',
-    updatedAt: now - 7 * 3_600 - i,
-    createdAt: now - 8 * 3_600 - i,
-    hasUserMessage: true,
-    sizeBytes: 1,
-  }));
-  const { claims } = await store.claimStage1Jobs({ candidates: threads, workerId: 'bench', maxClaimed: OUTPUTS, leaseSeconds: 3_600 });
-  await Promise.all(claims.map((c, i) => store.markStage1Succeeded(c.thread, c.ownershipToken, reply(i), null)));
+  await seedStage1Outputs(store, home, OUTPUTS);
 
   const root = memoryRoot(home);
   const t0 = performance.now();

@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { errorMessage } from './errors.ts';
 import type { RolloutIndex } from './rollout-index.ts';
-import { readRolloutMeta } from './rollout-reader.ts';
+import { type RolloutMeta, readRolloutMeta } from './rollout-reader.ts';
 import type { ThreadInfo } from './types.ts';
 import { pool } from './pool.ts';
 
@@ -70,16 +70,7 @@ export async function discoverRollouts(codexHome: string, opts: { cache?: Rollou
         }
         cache?.set(path, { mtimeMs: st.mtimeMs, size: st.size, meta });
       }
-      found.push({
-        threadId: meta.threadId,
-        rolloutPath: path,
-        cwd: meta.cwd,
-        source: meta.source,
-        updatedAt: Math.floor(st.mtimeMs / 1000),
-        createdAt: meta.createdAt,
-        hasUserMessage: meta.hasUserMessage,
-        sizeBytes: st.size,
-      });
+      found.push(threadInfoOf(path, meta, st));
     } catch (error) {
       unreadable.push({ path, reason: errorMessage(error) });
     }
@@ -143,4 +134,18 @@ export function selectEligible(threads: readonly ThreadInfo[], opts: Eligibility
     )
     .sort(byRecency)
     .slice(0, Math.max(0, scanLimit));
+}
+
+/** A rollout's ThreadInfo from its meta and stat: updatedAt is the mtime in whole seconds, as Codex. */
+export function threadInfoOf(path: string, meta: RolloutMeta, st: { mtimeMs: number; size: number }): ThreadInfo {
+  return {
+    threadId: meta.threadId,
+    rolloutPath: path,
+    cwd: meta.cwd,
+    source: meta.source,
+    updatedAt: Math.floor(st.mtimeMs / 1000),
+    createdAt: meta.createdAt,
+    hasUserMessage: meta.hasUserMessage,
+    sizeBytes: st.size,
+  };
 }

@@ -6,7 +6,7 @@ import { BadInputError } from './errors.ts';
 import { newLineCounts, readRolloutLines, responseItemOf, type RolloutLine } from './rollout-reader.ts';
 
 /** Response item kinds that carry what was said and done. Everything else is dropped. */
-const KEPT_KINDS = new Set([
+export const KEPT_KINDS: ReadonlySet<string> = new Set([
   'message',
   'local_shell_call',
   'function_call',

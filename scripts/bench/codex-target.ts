@@ -9,18 +9,9 @@ import { readRolloutLines, responseItemOf } from '../../services/rollout-reader.
 import { stageOneInstructions, stageOneTokenLimit } from '../../services/stage-one-prompt.ts';
 import { loadTemplate, renderTemplate } from '../../services/templates.ts';
 import type { ThreadInfo } from '../../services/types.ts';
+// Codex's item table (spec §2.4) is the one our filter uses; Codex differs in sanitising and budgeting.
+import { KEPT_KINDS } from '../../services/memory-items.ts';
 
-const CODEX_KEPT_KINDS = new Set([
-  'message',
-  'local_shell_call',
-  'function_call',
-  'function_call_output',
-  'custom_tool_call',
-  'custom_tool_call_output',
-  'web_search_call',
-  'tool_search_call',
-  'tool_search_output',
-]);
 
 export const CODEX_BYTES_PER_TOKEN = 4;
 
@@ -29,7 +20,7 @@ export async function codexItems(path: string): Promise<Record<string, unknown>[
   const items: Record<string, unknown>[] = [];
   for await (const line of readRolloutLines(path)) {
     const item = responseItemOf(line);
-    if (item === null || typeof item.type !== 'string' || !CODEX_KEPT_KINDS.has(item.type)) continue;
+    if (item === null || typeof item.type !== 'string' || !KEPT_KINDS.has(item.type)) continue;
     if (item.type === 'message' && item.role === 'developer') continue;
     items.push(item);
   }

@@ -12,17 +12,9 @@ import { createModelClient } from '../../services/model-client.ts';
 import { runPipeline } from '../../services/pipeline.ts';
 import { scriptedHandler } from '../../services/scripted-model.ts';
 import { countTokens } from '../../services/tokens.ts';
-import type { Stage1Reply, ThreadInfo } from '../../services/types.ts';
+import { benchReply, seedStage1Outputs } from './seed-outputs.ts';
 
 /** A realistic stage-1 output (as in scripts/bench-phase2.ts): a few hundred words, a dozen bullets. */
-function reply(i: number, revision = 0): Stage1Reply {
-  const bullets = Array.from({ length: 12 }, (_, k) => `- fact ${k} of session ${i}${revision ? ` (rev ${revision})` : ''}: run \`npm test -- spec/x${k}.test.ts\` before pushing`);
-  return {
-    rawMemory: `---\nrollout_summary_file: session-${i}.md\ndescription: benchmark session ${i}\nkeywords: bench, s${i}\n---\n${bullets.join('\n')}`,
-    rolloutSummary: `Session ${i}: ${'the user fixed a flaky test and documented the cause. '.repeat(40)}`,
-    rolloutSlug: `bench session ${i}`,
-  };
-}
 
 export interface ConsolidationRun {
   label: string;
@@ -70,19 +62,7 @@ export async function consolidationCost(home: string, outputs: number): Promise<
   const server = await startLocalOpenAIServer({ handler: scriptedHandler() });
   try {
     const store = createLowdbStore({ dir: join(home, 'memories_state') });
-    const now = Math.floor(Date.now() / 1000);
-    const threads: ThreadInfo[] = Array.from({ length: outputs }, (_, i) => ({
-      threadId: `0195${String(i).padStart(4, '0')}-0000-7000-8000-${String(i).padStart(12, '0')}`,
-      rolloutPath: join(home, 'sessions', `rollout-${i}.jsonl`),
-      cwd: `/home/user/project-${i % 17}`,
-      source: 'cli',
-      updatedAt: now - 7 * 3_600 - i,
-      createdAt: now - 8 * 3_600 - i,
-      hasUserMessage: true,
-      sizeBytes: 1,
-    }));
-    const { claims } = await store.claimStage1Jobs({ candidates: threads, workerId: 'bench', maxClaimed: outputs, leaseSeconds: 3_600 });
-    await Promise.all(claims.map((c, i) => store.markStage1Succeeded(c.thread, c.ownershipToken, reply(i), null)));
+    const threads = await seedStage1Outputs(store, home, outputs);
 
     const model = createModelClient({ apiKey: 'bench', baseURL: server.url, wireApi: 'responses' });
     const root = memoryRoot(home);
@@ -126,9 +106,9 @@ export async function consolidationCost(home: string, outputs: number): Promise<
 
     await consolidate(`first run: ${outputs} new memories`);
     // One rollout changed and was re-extracted: the next consolidation has 1 added, the rest retained.
-    const changed = { ...threads[0]!, updatedAt: now - 6 * 3_600 };
+    const changed = { ...threads[0]!, updatedAt: Math.floor(Date.now() / 1000) - 6 * 3_600 };
     const again = await store.claimStage1Jobs({ candidates: [changed], workerId: 'bench', maxClaimed: 1, leaseSeconds: 3_600 });
-    for (const c of again.claims) await store.markStage1Succeeded(c.thread, c.ownershipToken, reply(0, 1), null);
+    for (const c of again.claims) await store.markStage1Succeeded(c.thread, c.ownershipToken, benchReply(0, 1), null);
     await consolidate('rerun: 1 memory changed');
     return runs;
   } finally {

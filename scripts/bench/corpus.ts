@@ -10,6 +10,7 @@ import { INTERACTIVE_SOURCES } from '../../services/constants.ts';
 import { readRolloutMeta } from '../../services/rollout-reader.ts';
 import type { ThreadInfo } from '../../services/types.ts';
 import { FIXTURE_DIR } from '../fixture-corpus.ts';
+import { threadInfoOf } from '../../services/discovery.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const SHARED_DIR = resolve(REPO_ROOT, '..', 'shared');
@@ -36,16 +37,7 @@ export async function sharedRollouts(): Promise<SharedRollout[]> {
 export async function threadOf(path: string): Promise<ThreadInfo> {
   const [meta, st] = await Promise.all([readRolloutMeta(path), stat(path)]);
   if (meta === null) throw new Error(`unreadable rollout ${path}`);
-  return {
-    threadId: meta.threadId,
-    rolloutPath: path,
-    cwd: meta.cwd,
-    source: meta.source,
-    updatedAt: Math.floor(st.mtimeMs / 1000),
-    createdAt: meta.createdAt,
-    hasUserMessage: meta.hasUserMessage,
-    sizeBytes: st.size,
-  };
+  return threadInfoOf(path, meta, st);
 }
 
 /**
