@@ -6,7 +6,7 @@ import { lstat, open, readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ensureDir, writeFileAtomic } from './atomic-write.ts';
-import { realRoot, resolveInsideRoot, SandboxViolation } from './sandbox-path.ts';
+import { lstatOrNull, realRoot, resolveInsideRoot, SandboxViolation } from './sandbox-path.ts';
 
 export interface AgentTool {
   name: string;
@@ -287,15 +287,6 @@ async function writeInside(ctx: Ctx, rel: string, target: string, content: strin
   await writeFileAtomic(target, content);
 }
 
-async function lstatOrNull(p: string) {
-  try {
-    return await lstat(p);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw error;
-  }
-}
 
 async function exists(p: string): Promise<boolean> {
   return (await lstatOrNull(p)) !== null;

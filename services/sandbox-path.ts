@@ -94,7 +94,8 @@ async function refuseSymlinkComponents(rootReal: string, segments: string[], req
   }
 }
 
-async function lstatOrNull(p: string) {
+/** lstat, or null when the path (or a parent) does not exist. */
+export async function lstatOrNull(p: string) {
   try {
     return await lstat(p);
   } catch (error) {

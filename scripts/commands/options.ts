@@ -1,5 +1,6 @@
 // Option parsers shared by the command modules.
 import { InvalidArgumentError } from 'commander';
+import { loadMemoriesConfig, type MemoriesConfig } from '../../services/config.ts';
 
 export function integer(name: string) {
   return (value: string) => {
@@ -7,4 +8,16 @@ export function integer(name: string) {
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
     return n;
   };
+}
+
+/** The [memories] config of a Codex home, with the model and claim flags `run` and `watch` share. */
+export async function configWithFlags(
+  codexHome: string,
+  flags: { model?: string; phase2Model?: string; maxRollouts?: number },
+): Promise<MemoriesConfig> {
+  const config = await loadMemoriesConfig(codexHome);
+  if (flags.model) config.phase1Model = flags.model;
+  if (flags.phase2Model) config.phase2Model = flags.phase2Model;
+  if (flags.maxRollouts !== undefined) config.maxRolloutsPerStartup = flags.maxRollouts;
+  return config;
 }

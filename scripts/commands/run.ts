@@ -1,5 +1,5 @@
 // `memories run`: one pass of the pipeline, with a progress line per job and a summary.
-import { defaultCodexHome, loadMemoriesConfig, type MemoriesConfig } from '../../services/config.ts';
+import { defaultCodexHome } from '../../services/config.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { createInspection } from '../../services/inspector.ts';
@@ -8,6 +8,7 @@ import { batchApiFromEnvironment } from '../../services/batch-api.ts';
 import { type BatchPhase1Summary, formatBatchPhase1, runBatchPhase1 } from '../../services/batch-mode.ts';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
 import { type Phase, type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
+import { configWithFlags } from './options.ts';
 import { formatSummary, summaryJson } from './run-summary.ts';
 
 export interface RunFlags {
@@ -35,10 +36,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   if (flags.batch && flags.phase === '2') throw new ConfigError('--batch applies to phase 1; use --phase 1 or all');
   if (flags.batch && parseWireApi(flags.wireApi) !== 'responses') throw new ConfigError('--batch needs --wire-api responses');
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  const config: MemoriesConfig = { ...(await loadMemoriesConfig(codexHome)) };
-  if (flags.model) config.phase1Model = flags.model;
-  if (flags.phase2Model) config.phase2Model = flags.phase2Model;
-  if (flags.maxRollouts !== undefined) config.maxRolloutsPerStartup = flags.maxRollouts;
+  const config = await configWithFlags(codexHome, flags);
   const model = modelClientFromEnvironment({ baseUrl: flags.baseUrl, wireApi: flags.wireApi, timeoutMs: flags.timeoutMs });
   const log = fileLogger(codexHome);
   const tty = process.stdout.isTTY && !flags.json;

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { toPromise } from 'xstate';
 import type { RunReport, RunTrigger } from '../../machines/daemon.ts';
-import { defaultCodexHome, loadMemoriesConfig, type MemoriesConfig } from '../../services/config.ts';
+import { defaultCodexHome } from '../../services/config.ts';
 import { createDaemon } from '../../services/daemon-actors.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { modelClientFromEnvironment } from '../../services/model-endpoint.ts';
-import { integer } from './options.ts';
+import { configWithFlags, integer } from './options.ts';
 
 export interface WatchFlags {
   codexHome?: string;
@@ -65,10 +65,7 @@ export function registerWatchCommand(program: Command): void {
 
 export async function watchCommand(flags: WatchFlags): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  const config: MemoriesConfig = { ...(await loadMemoriesConfig(codexHome)) };
-  if (flags.model) config.phase1Model = flags.model;
-  if (flags.phase2Model) config.phase2Model = flags.phase2Model;
-  if (flags.maxRollouts !== undefined) config.maxRolloutsPerStartup = flags.maxRollouts;
+  const config = await configWithFlags(codexHome, flags);
   const idleMs = Math.round(
     flags.idleSeconds !== undefined
       ? flags.idleSeconds * 1_000
