@@ -4,11 +4,17 @@
 // * tiktoken throws on special-token text such as `<|endoftext|>` unless told not to check, and
 //   transcripts about tokenizers contain such text: we always encode with `encode(text, [], [])`.
 // * tiktoken is quadratic on a long run that its pre-tokenizer does not split (100 KB of 'a'
-//   takes ~12 s), so text is cut into chunks first. Chunks end at places where the o200k
-//   pre-tokenizer splits anyway, so the sum of chunk counts equals the real count; only a run of
-//   more than MAX_RUN characters with no such place gets a forced cut (which can only add a token
-//   or so: a cut prevents merges).
+//   takes ~12 s), so tiktoken only ever sees short text: pre-tokenizer pieces when counting, and
+//   chunks ending where the pre-tokenizer splits anyway when truncating. Only a run of more than
+//   MAX_RUN characters with no such place gets a forced cut (which can only add a token or so: a
+//   cut prevents merges).
 // * Loading the encoder costs ~250 ms and ~85 MB, so it is created on first use, once per process.
+//
+// Counting is the hot path of phase 1 (every rollout longer in bytes than its budget is counted
+// whole), and tiktoken's own pre-tokenizer regex is most of its cost. So texts are split into
+// pieces here, with o200k's pattern run by V8's regex engine, and tiktoken only sees each distinct
+// piece once per process: BPE never crosses a piece, so a text's count is the sum of its pieces'
+// counts, and pieces repeat (words, indentation, JSON keys, paths).
 import { createRequire } from 'node:module';
 import type { Tiktoken } from 'tiktoken';
 
@@ -117,15 +123,63 @@ export function chunkEnds(text: string): number[] {
   return ends;
 }
 
-/** Number of o200k_base tokens in `text` (special-token text counts as plain text). */
-export function countTokens(text: string): number {
-  if (text.length === 0) return 0;
+/**
+ * o200k_base's pre-tokenizer pattern. Node 20's V8 has no inline `(?i:…)`, so the contractions
+ * spell out both cases (with U+017F ſ, which Rust's `(?i)` folds to s); and JavaScript's `\s` is
+ * not Unicode White_Space (it has U+FEFF and lacks U+0085), so the property is named.
+ * spec/truncation.test.ts checks the counts against tiktoken's on every shared rollout.
+ */
+const WS = String.raw`\p{White_Space}`;
+const CONTRACTION = "(?:'[sS\u017F]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?";
+const UPPER = String.raw`[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]`;
+const LOWER = String.raw`[\p{Ll}\p{Lm}\p{Lo}\p{M}]`;
+const PIECE = new RegExp(
+  [
+    String.raw`[^\r\n\p{L}\p{N}]?${UPPER}*${LOWER}+${CONTRACTION}`,
+    String.raw`[^\r\n\p{L}\p{N}]?${UPPER}+${LOWER}*${CONTRACTION}`,
+    String.raw`\p{N}{1,3}`,
+    String.raw` ?[^${WS}\p{L}\p{N}]+[\r\n/]*`,
+    String.raw`${WS}*[\r\n]+`,
+    String.raw`${WS}+(?!\P{White_Space})`,
+    String.raw`${WS}+`,
+  ].join('|'),
+  'gu',
+);
+
+/** Pieces longer than this are not cached: they rarely repeat (hashes, base64). */
+const MAX_CACHED_PIECE = 64;
+/** Bound on the cache (~10 MB); it starts over when full. */
+const MAX_CACHED_PIECES = 100_000;
+const pieceCounts = new Map<string, number>();
+
+function countPiece(piece: string): number {
+  if (piece.length > MAX_CACHED_PIECE) return piece.length > MAX_RUN ? countLongRun(piece) : encode(piece).length;
+  let n = pieceCounts.get(piece);
+  if (n === undefined) {
+    n = encode(piece).length;
+    if (pieceCounts.size >= MAX_CACHED_PIECES) pieceCounts.clear();
+    pieceCounts.set(piece, n);
+  }
+  return n;
+}
+
+/** A piece longer than MAX_RUN is counted in MAX_RUN-sized cuts (never inside a surrogate pair). */
+function countLongRun(piece: string): number {
   let total = 0;
-  let start = 0;
-  for (const end of chunkEnds(text)) {
-    total += encode(text.slice(start, end)).length;
+  for (let start = 0; start < piece.length; ) {
+    let end = Math.min(piece.length, start + MAX_RUN);
+    if (end < piece.length && (piece.charCodeAt(end) & 0xfc00) === 0xdc00) end -= 1;
+    total += encode(piece.slice(start, end)).length;
     start = end;
   }
+  return total;
+}
+
+/** Number of o200k_base tokens in `text` (special-token text counts as plain text). */
+export function countTokens(text: string): number {
+  let total = 0;
+  PIECE.lastIndex = 0;
+  for (let m = PIECE.exec(text); m !== null; m = PIECE.exec(text)) total += countPiece(m[0]);
   return total;
 }
 
@@ -140,6 +194,9 @@ export interface Truncation {
 export function truncationMarker(removed: number): string {
   return `\u2026${removed} tokens truncated\u2026`;
 }
+
+/** Texts up to this many times the budget (in UTF-16 units) are counted whole before cutting. */
+const WHOLE_COUNT_FACTOR = 4;
 
 /** Middles longer than this (UTF-16 units) are not tokenized; their count is estimated. */
 const EXACT_MIDDLE_LIMIT = 64 * 1024;
@@ -196,38 +253,39 @@ interface Side {
  * (a re-tokenized prefix can differ from the prefix of the tokens).
  */
 class Sides {
-  private readonly counts = new Map<number, Uint32Array>();
+  private readonly counts = new Map<number, number>();
   constructor(
     private readonly text: string,
     private readonly ends: number[],
   ) {}
 
-  private chunk(index: number): { start: number; end: number; tokens: Uint32Array } {
+  private chunk(index: number): { start: number; end: number; count: number } {
     const start = index === 0 ? 0 : this.ends[index - 1]!;
     const end = this.ends[index]!;
-    let tokens = this.counts.get(index);
-    if (tokens === undefined) {
-      tokens = encode(this.text.slice(start, end));
-      this.counts.set(index, tokens);
+    let count = this.counts.get(index);
+    if (count === undefined) {
+      count = countTokens(this.text.slice(start, end));
+      this.counts.set(index, count);
     }
-    return { start, end, tokens };
+    return { start, end, count };
   }
 
   /** Head keeping at most `budget` tokens, not passing `limitOffset`. */
   head(budget: number, limitOffset: number): Side {
     let used = 0;
     for (let i = 0; i < this.ends.length; i++) {
-      const { start, end, tokens } = this.chunk(i);
+      const { start, end, count } = this.chunk(i);
       if (end > limitOffset) return { offset: start, tokens: used };
-      if (used + tokens.length <= budget) {
-        used += tokens.length;
+      if (used + count <= budget) {
+        used += count;
         continue;
       }
       const piece = this.text.slice(start, end);
+      const tokens = encode(piece);
       let take = budget - used;
       while (take > 0) {
         const k = charsForHeadBytes(piece, bytesOfTokens(tokens.subarray(0, take)));
-        const got = encode(piece.slice(0, k)).length;
+        const got = countTokens(piece.slice(0, k));
         if (got <= budget - used) return { offset: start + k, tokens: used + got };
         take -= got - (budget - used);
       }
@@ -240,23 +298,24 @@ class Sides {
   tail(budget: number, limitOffset: number): Side {
     let used = 0;
     for (let i = this.ends.length - 1; i >= 0; i--) {
-      let { start, end, tokens } = this.chunk(i);
+      let { start, end, count } = this.chunk(i);
       if (end <= limitOffset) return { offset: end, tokens: used };
       if (start < limitOffset) {
         // The head ends inside this chunk: only the part after it is available to the tail.
         start = limitOffset;
-        tokens = encode(this.text.slice(start, end));
+        count = countTokens(this.text.slice(start, end));
       }
-      if (used + tokens.length <= budget) {
-        used += tokens.length;
+      if (used + count <= budget) {
+        used += count;
         if (start === limitOffset) return { offset: start, tokens: used };
         continue;
       }
       const piece = this.text.slice(start, end);
+      const tokens = encode(piece);
       let take = budget - used;
       while (take > 0) {
         const k = charsForTailBytes(piece, bytesOfTokens(tokens.subarray(tokens.length - take)));
-        const got = encode(piece.slice(k)).length;
+        const got = countTokens(piece.slice(k));
         if (got <= budget - used) return { offset: start + k, tokens: used + got };
         take -= got - (budget - used);
       }
@@ -288,6 +347,12 @@ export function truncateToTokens(text: string, limit: number): Truncation {
     const removed = text.length > EXACT_MIDDLE_LIMIT ? estimateAll(text) : countTokens(text);
     if (removed <= budget) return { text, truncated: false, keptTokens: removed, removedTokens: 0 };
     return { text: truncationMarker(removed), truncated: true, keptTokens: 0, removedTokens: removed };
+  }
+
+  // A text not far over the budget in bytes usually fits in tokens: one count settles it.
+  if (text.length <= WHOLE_COUNT_FACTOR * budget) {
+    const all = countTokens(text);
+    if (all <= budget) return { text, truncated: false, keptTokens: all, removedTokens: 0 };
   }
 
   const ends = chunkEnds(text);

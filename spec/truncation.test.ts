@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { countTokens, truncateToTokens } from '../services/tokens.ts';
-import { REAL_ROLLOUTS } from './support/shared.ts';
+import { readdirSync } from 'node:fs';
+import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 
 // An independent count straight from tiktoken, to check that ours is the real one.
 const tiktoken = createRequire(import.meta.url)('tiktoken') as typeof import('tiktoken');
@@ -18,6 +19,26 @@ const ROLLOUT = `${REAL_ROLLOUTS}/codemie-ai__codemie-code__rollout-2026-05-11T1
 describe('token counts', () => {
   it('match tiktoken exactly on a real rollout', async () => {
     const text = await readFile(ROLLOUT, 'utf8');
+    expect(countTokens(text)).toBe(realCount(text));
+  });
+
+  // Ours split pieces with V8's regex engine and cache each piece's count; any difference from
+  // tiktoken's own pre-tokenizer would show as a different total.
+  it.each([REAL_ROLLOUTS, V169_ROLLOUTS].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => `${dir}/${f}`)))(
+    'match tiktoken exactly on the shared rollout %s',
+    async (file) => {
+      const text = await readFile(file, 'utf8');
+      expect(countTokens(text)).toBe(realCount(text));
+    },
+  );
+
+  it.each([
+    ['Unicode white space (NEL, NBSP, ideographic space) and a BOM', 'a\u0085 b\u00a0\u00a0c\u3000\u3000d \ufeff\ufeffe\n\u0085\n a\ufeff\ufeffb 1\ufeff\ufeff2 !!\ufeff\ufeff!!'],
+    ['contractions in any case, with the long s', "it's IT'S we'RE they'Ve I'M you'LL he'D ca\u017f'\u017f it'\u017f"],
+    ['marks, titlecase and scripts', 'e\u0301te\u0301 \u01c5ungla Ǆ日本語のテキスト Привет мир مرحبا 👩‍👩‍👧 ½ ⅷ 12345678'],
+    ['line breaks and runs of spaces', 'x\r\n\r\n   \n\t\t y  \n\n  z\r  /\n//\n'],
+    ['lone surrogates', 'a\ud800b \udc00 c\ud83d'],
+  ])('match tiktoken exactly on %s', (_name, text) => {
     expect(countTokens(text)).toBe(realCount(text));
   });
 
