@@ -131,9 +131,26 @@ function escapeAware(rule: Rule): Rule {
 
 const RULES = [...EXTRA_RULES, ...SPEC_RULES, ...ASSIGNMENT_RULES].map(escapeAware);
 
+/**
+ * A literal that every rule above needs somewhere in its match, in one case-insensitive scan. Most
+ * strings of a transcript have none, and then the two dozen rule scans are skipped. A new rule
+ * must add its literal here (spec/redaction.test.ts checks each rule's examples through this gate).
+ */
+const MAY_HOLD_SECRET = new RegExp(
+  [
+    'private key', '://', 'eyj', 'gh[pousr]_', 'github_pat_', 'glpat-', 'xox[abprs]-', 'aiza', '_live_', '_test_',
+    'npm_', 'asia', 'ya29\\.', 'sg\\.', 'hf_', 'sk-', 'authorization', 'akia', 'bearer', 'token', 'secret',
+    'passw', 'pwd', 'api[_-]?key', 'access[_-]?key', 'auth[_-]?key', 'credential',
+  ].join('|'),
+  'i',
+);
+
+/** The shortest text any rule can match ('abc_pwd=x1y2'-like assignments are the shortest). */
+const MIN_SECRET_LENGTH = 8;
+
 /** Replaces credentials in `text` with `[REDACTED_SECRET]`. */
 export function redactSecrets(text: string): string {
-  if (text.length === 0) return text;
+  if (text.length < MIN_SECRET_LENGTH || !MAY_HOLD_SECRET.test(text)) return text;
   let out = redactPrivateKeys(text);
   for (const { re, to } of RULES) {
     re.lastIndex = 0;

@@ -55,6 +55,17 @@ const SECRETS: Array<[string, string, string]> = [
   ['HTTP API key header', 'abcd1234efgh5678', 'X-Api-Key: {s}'],
   ['npm token', 'npm_' + 'a1B2c3D4e5'.repeat(4), '//registry.npmjs.org/:_authToken={s}'],
   ['Hugging Face token', 'hf_' + 'AbCdEfGhIj'.repeat(4), 'HF={s}'],
+  // Contexts without any other secret word, so that each shape's own literal must let it through
+  // the quick pre-check in redact.ts.
+  ['GitLab token with no keyword near', 'glpat-xXxXxXxXxXxXxXxXxXxX', 'pushed with {s}'],
+  ['npm token with no keyword near', 'npm_' + 'a1B2c3D4e5'.repeat(4), 'echo {s}'],
+  ['AWS temporary access key id', 'ASIAIOSFODNN7EXAMPLE', 'id {s} in use'],
+  ['Google OAuth access token', 'ya29.a0AfH6SMBx1234567890abcdefghij', 'gcloud printed {s}'],
+  ['SendGrid key', 'SG.abcdefghijklmnop.ABCDEFGHIJKLMNOPqrstuvwx', 'mail via {s}'],
+  ['env password, short name', 'x1y2z3w4v5', 'DB_PWD={s}'],
+  ['env access key', 'AbCdEf123456', 'MY_ACCESS_KEY={s}'],
+  ['env auth key', 'Zz9Yy8Xx7Ww6', 'SERVICE_AUTH_KEY={s}'],
+  ['env credentials', 'c0ffee-b4be-1234', 'GCP_CREDENTIALS={s}'],
 ];
 
 describe('more secret shapes', () => {
