@@ -1,13 +1,26 @@
-// A lowdb Adapter that survives crashes and concurrent writers.
+// A lowdb Adapter that survives crashes and concurrent writers, and does not re-read what it wrote.
 //
 // lowdb's own JSONFile (through steno) writes a *fixed* temp name (`.<name>.tmp`) and never
 // fsyncs, so two processes writing the same store tear each other's temp file, and a power cut can
 // leave an empty target. Here every write goes to a temp file unique to this process and write,
 // is fsynced, renamed over the target (atomic on POSIX) and the directory is fsynced so the rename
 // itself is durable. A reader therefore sees either the old or the new document, never a mix.
+//
+// Every store transaction reads its files fresh, because another process may have written them.
+// Re-reading a document this process wrote or read last costs a dozen event-loop turns and a
+// parse, and under load each turn waits behind other work. So the text last read or written is
+// kept with the identity of its file (inode, size, mtime), and one stat decides whether the file
+// is still that one. The file's descriptor is kept open meanwhile: its inode cannot be freed and
+// handed to another process's new file, so an equal inode really is the same file (every writer
+// replaces the file by rename; none writes in place).
+//
+// For the same reason the quick system calls (stat, open, read, write, rename: microseconds on a
+// local disk) are made synchronously, and only the fsyncs, which wait on the device, go to the
+// thread pool. A write thus costs two event-loop turns, not a dozen.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Adapter } from 'lowdb';
 import { sweepOrphanedTemps } from './atomic-write.ts';
 import { StoreCorruptError } from './errors.ts';
@@ -16,48 +29,115 @@ import { StoreCorruptError } from './errors.ts';
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
+// Plain descriptors rather than FileHandles: a kept FileHandle warns when garbage-collected.
+const fsyncFd = promisify(fs.fsync);
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // already closed, or nothing more to lose
+  }
+}
+
+interface Kept {
+  fd: number;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  text: string;
+}
+
+/** One kept document per store file path in this process (store instances on one dir share it). */
+const kept = new Map<string, Kept>();
+
+function keep(file: string, next: Kept): void {
+  const previous = kept.get(file);
+  kept.set(file, next);
+  if (previous) closeQuietly(previous.fd);
+}
+
+/** Drops the kept text of `file`: the next read goes to the disk. */
+export function forgetKept(file: string): void {
+  const previous = kept.get(file);
+  if (!previous) return;
+  kept.delete(file);
+  closeQuietly(previous.fd);
+}
+
+function sameFile(a: { ino: bigint; size: bigint; mtimeNs: bigint }, b: Kept): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
+}
+
 export class AtomicJsonFile<T> implements Adapter<T> {
-  constructor(readonly file: string) {}
+  readonly file: string;
+  constructor(file: string) {
+    this.file = path.resolve(file);
+  }
 
   /** null when the file does not exist yet; StoreCorruptError when it exists but is not JSON. */
   async read(): Promise<T | null> {
-    let text: string;
+    const text = await this.readText();
+    if (text === null) return null;
     try {
-      text = await readFile(this.file, 'utf8');
+      return JSON.parse(text) as T;
+    } catch (error) {
+      // Never fall back to defaults: that would silently wipe every job and memory on next write.
+      forgetKept(this.file);
+      throw new StoreCorruptError(this.file, error);
+    }
+  }
+
+  private async readText(): Promise<string | null> {
+    const known = kept.get(this.file);
+    if (known) {
+      const now = fs.statSync(this.file, { bigint: true, throwIfNoEntry: false });
+      if (now !== undefined && sameFile(now, known)) return known.text;
+      forgetKept(this.file);
+      if (now === undefined) return null;
+    }
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
     try {
-      return JSON.parse(text) as T;
+      const st = fs.fstatSync(fd, { bigint: true });
+      const text = fs.readFileSync(fd, 'utf8');
+      keep(this.file, { fd, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, text });
+      return text;
     } catch (error) {
-      // Never fall back to defaults: that would silently wipe every job and memory on next write.
-      throw new StoreCorruptError(this.file, error);
+      closeQuietly(fd);
+      throw error;
     }
   }
 
   async write(data: T): Promise<void> {
     const dir = path.dirname(this.file);
-    await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
     // Temp files of writers killed mid-write would otherwise stay forever (full copies of the store).
     await sweepOrphanedTemps(dir);
     // Compact JSON: every RMW re-serialises the whole document, and cost is linear in bytes.
     const text = JSON.stringify(data);
-    const temp = path.join(
-      dir,
-      `.${path.basename(this.file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
-    );
+    const temp = path.join(dir, `.${path.basename(this.file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    // Whatever happens next, the kept text may no longer be the file's.
+    forgetKept(this.file);
+    const fd = fs.openSync(temp, 'wx', FILE_MODE);
     try {
-      const handle = await open(temp, 'wx', FILE_MODE);
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, this.file);
+      fs.writeFileSync(fd, text, 'utf8');
+      await fsyncFd(fd);
+      const st = fs.fstatSync(fd, { bigint: true });
+      fs.renameSync(temp, this.file);
+      keep(this.file, { fd, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, text });
     } catch (error) {
-      await unlink(temp).catch(() => undefined);
+      closeQuietly(fd);
+      try {
+        fs.unlinkSync(temp);
+      } catch {
+        // never created, or already renamed
+      }
       throw error;
     }
     await syncDir(dir);
@@ -66,14 +146,14 @@ export class AtomicJsonFile<T> implements Adapter<T> {
 
 /** Makes a rename durable. Some filesystems refuse fsync on a directory; that only costs durability. */
 async function syncDir(dir: string): Promise<void> {
-  let handle;
+  let fd: number | undefined;
   try {
-    handle = await open(dir, 'r');
-    await handle.sync();
+    fd = fs.openSync(dir, 'r');
+    await fsyncFd(fd);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'ENOTSUP') throw error;
   } finally {
-    await handle?.close();
+    if (fd !== undefined) closeQuietly(fd);
   }
 }

@@ -6,7 +6,7 @@
 // a lock whose mtime is older than `stale` belongs to a dead process (SIGKILL, power cut) and is
 // taken over. Inside one process we queue callers first, so they do not poll the lock directory
 // against each other.
-import { mkdir } from 'node:fs/promises';
+import fs, { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { DIR_MODE } from './atomic-json-file.ts';
@@ -24,6 +24,35 @@ export interface HeldLock {
 }
 
 export const DEFAULT_STALE_MS = 10_000;
+
+type Callback = (error: NodeJS.ErrnoException | null, value?: unknown) => void;
+
+/** Runs a quick system call now and answers on the next tick, as an async fs call would later. */
+function now(call: () => unknown, callback: Callback): void {
+  let value: unknown;
+  let error: NodeJS.ErrnoException | null = null;
+  try {
+    value = call();
+  } catch (caught) {
+    error = caught as NodeJS.ErrnoException;
+  }
+  process.nextTick(callback, error, value);
+}
+
+/**
+ * The fs that proper-lockfile is given. Its calls (mkdir, stat, utimes, rmdir of the lock
+ * directory) take microseconds; as thread-pool calls each would wait for the event loop to come
+ * round, behind whatever else the process is doing, and a store commit takes and releases the
+ * lock every time. One object for the process: proper-lockfile caches the mtime precision on it.
+ */
+const quickFs = {
+  mkdir: (p: string, callback: Callback) => now(() => fs.mkdirSync(p), callback),
+  rmdir: (p: string, callback: Callback) => now(() => fs.rmdirSync(p), callback),
+  rmdirSync: (p: string) => fs.rmdirSync(p),
+  stat: (p: string, callback: Callback) => now(() => fs.statSync(p), callback),
+  utimes: (p: string, atime: Date, mtime: Date, callback: Callback) => now(() => fs.utimesSync(p, atime, mtime), callback),
+  realpath: (p: string, callback: Callback) => now(() => fs.realpathSync(p), callback),
+};
 
 /** Tail of the in-process queue for each lock path. */
 const queues = new Map<string, Promise<unknown>>();
@@ -55,11 +84,13 @@ async function lockAndRun<T>(
   options: FileLockOptions,
 ): Promise<T> {
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
-  // realpath:false because the store file may not exist yet; the directory must, for mkdir of the lock.
-  await mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+  // realpath:false because the store file may not exist yet; the directory must, for mkdir of the
+  // lock. (Synchronous: microseconds, where an await would wait behind the rest of the process.)
+  mkdirSync(path.dirname(file), { recursive: true, mode: DIR_MODE });
   let compromised: Error | null = null;
   const release = await lockfile.lock(file, {
     realpath: false,
+    fs: quickFs,
     stale: staleMs,
     // Short waits: an RMW holds the lock for milliseconds. Enough retries (~2.5 × stale at 50 ms
     // each) that a waiter outlives a dead holder's stale window instead of giving up first.

@@ -5,9 +5,10 @@
 //   outputs.json — stage-1 outputs keyed by thread id. Large (memory bodies): only methods that
 //                  change outputs rewrite it.
 //
-// Every method is one transaction: lock → read fresh → mutate → write → unlock. Locks are always
-// taken jobs first, then outputs, so two methods can never deadlock. Every method that writes
-// outputs.json also holds the jobs lock, so the jobs lock alone serialises all writers.
+// Every method is one transaction: lock → read fresh → mutate → write → unlock. The one lock is
+// jobs.json's: every method that reads or writes outputs.json holds it, so it serialises all of
+// them. ("Read fresh" costs one stat when the file is still the one this process last saw: see
+// atomic-json-file.ts.)
 //
 // Two files cannot be written atomically together. When both change, outputs.json is written
 // first: a crash in between leaves a stored output with its job still `running`; the lease then
@@ -141,29 +142,27 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
     let results: unknown[] = [];
     try {
       await withFileLock(jobsFile, async (jobsLock) => {
-        const jobsDb = await load(jobsFile, emptyJobs, isJobsDoc);
-        const write = async (outputsDb: Low<OutputsDoc> | null, outputsLock: typeof jobsLock | null) => {
-          const tx: Tx = {
-            now: nowSeconds(),
-            jobs: jobsDb.data,
-            outputs: outputsDb?.data ?? emptyOutputs(),
-            jobsDirty: false,
-            outputsDirty: false,
-          };
-          results = batch.map((p) => p.fn(tx));
-          if (tx.outputsDirty && outputsDb && outputsLock) {
-            outputsLock.assertHeld();
-            await outputsDb.write();
-          }
-          if (tx.jobsDirty) {
-            jobsLock.assertHeld();
-            await jobsDb.write();
-          }
+        // outputs.json is only ever touched under this lock, so it needs no lock of its own.
+        const [jobsDb, outputsDb] = await Promise.all([
+          load(jobsFile, emptyJobs, isJobsDoc),
+          withOutputs ? load(outputsFile, emptyOutputs, isOutputsDoc) : null,
+        ]);
+        const tx: Tx = {
+          now: nowSeconds(),
+          jobs: jobsDb.data,
+          outputs: outputsDb?.data ?? emptyOutputs(),
+          jobsDirty: false,
+          outputsDirty: false,
         };
-        if (!withOutputs) return write(null, null);
-        return withFileLock(outputsFile, async (outputsLock) =>
-          write(await load(outputsFile, emptyOutputs, isOutputsDoc), outputsLock),
-        );
+        results = batch.map((p) => p.fn(tx));
+        if (tx.outputsDirty && outputsDb) {
+          jobsLock.assertHeld();
+          await outputsDb.write();
+        }
+        if (tx.jobsDirty) {
+          jobsLock.assertHeld();
+          await jobsDb.write();
+        }
       });
     } catch (error) {
       // Nothing was written. Alone, a transaction gets its error; in a batch, we cannot tell whose
