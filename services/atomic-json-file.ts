@@ -14,9 +14,10 @@
 // handed to another process's new file, so an equal inode really is the same file (every writer
 // replaces the file by rename; none writes in place).
 //
-// For the same reason the quick system calls (stat, open, read, write, rename: microseconds on a
-// local disk) are made synchronously, and only the fsyncs, which wait on the device, go to the
-// thread pool. A write thus costs two event-loop turns, not a dozen.
+// For the same reason the quick system calls (stat, open to read, read, write, rename:
+// microseconds on a local disk) are made synchronously, and only the fsyncs and the temp file's
+// creation, which can wait on the device, go to the thread pool. A write thus costs three
+// event-loop turns, not a dozen.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,6 +32,7 @@ export const DIR_MODE = 0o700;
 
 // Plain descriptors rather than FileHandles: a kept FileHandle warns when garbage-collected.
 const fsyncFd = promisify(fs.fsync);
+const openFd = promisify(fs.open);
 
 function closeQuietly(fd: number): void {
   try {
@@ -124,7 +126,8 @@ export class AtomicJsonFile<T> implements Adapter<T> {
     const temp = path.join(dir, `.${path.basename(this.file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     // Whatever happens next, the kept text may no longer be the file's.
     forgetKept(this.file);
-    const fd = fs.openSync(temp, 'wx', FILE_MODE);
+    // Creating a file can wait for the journal while another fsync runs: off the main thread.
+    const fd = await openFd(temp, 'wx', FILE_MODE);
     try {
       fs.writeFileSync(fd, text, 'utf8');
       await fsyncFd(fd);
