@@ -135,6 +135,7 @@ export {
   ROLLOUT_SUMMARIES_DIR,
 } from './services/artifacts.ts';
 export { redactSecrets } from './services/redact.ts';
+export { buildInProcess, buildOnWorker, type BuildRequest } from './services/request-builder.ts';
 
 // ---- For a host's tests: the bundled scripted OpenAI-compatible server (not a real LLM) -----------
 export { startLocalOpenAIServer, type LocalOpenAIServer } from './services/local-openai-server.ts';

@@ -8,7 +8,6 @@ import { LeaseLostError } from './errors.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 import { redactSecrets } from './redact.ts';
 import { openRolloutIndex } from './rollout-index.ts';
-import { buildStageOneRequest } from './stage-one-prompt.ts';
 import type { Stage1Claim, Stage1Reply } from './types.ts';
 
 export function phase1Actors(deps: PipelineDeps) {
@@ -54,7 +53,7 @@ export function extractionActors(deps: PipelineDeps) {
 
   async function extractOne(claim: Stage1Claim, signal: AbortSignal): Promise<ExtractionResult> {
     const { thread, ownershipToken } = claim;
-    const request = await buildStageOneRequest({ thread, model: config.phase1Model });
+    const request = await deps.buildRequest({ thread, model: config.phase1Model });
     const { reply, usage } = await deps.model.extractStage1({
       model: config.phase1Model,
       instructions: request.instructions,

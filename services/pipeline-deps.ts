@@ -2,6 +2,7 @@
 import type { MemoriesConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { ModelClient } from './model-client.ts';
+import type { BuildRequest } from './request-builder.ts';
 import type { MemoryStore } from './store.ts';
 
 export interface PipelineDeps {
@@ -11,6 +12,8 @@ export interface PipelineDeps {
   config: MemoriesConfig;
   store: MemoryStore;
   model: ModelClient;
+  /** Builds each phase-1 request (default: on the shared worker thread). */
+  buildRequest: BuildRequest;
   /** Wall clock in ms; tests point it at a SimulatedClock. */
   now: () => number;
   /** This process's worker id, recorded on the leases it takes. */

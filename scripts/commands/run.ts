@@ -8,6 +8,7 @@ import { batchApiFromEnvironment } from '../../services/batch-api.ts';
 import { type BatchPhase1Summary, formatBatchPhase1, runBatchPhase1 } from '../../services/batch-mode.ts';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
 import { type Phase, type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
+import { buildInProcess, buildOnWorker } from '../../services/request-builder.ts';
 import { configWithFlags } from './options.ts';
 import { formatSummary, summaryJson } from './run-summary.ts';
 
@@ -19,6 +20,7 @@ export interface RunFlags {
   baseUrl?: string;
   wireApi: string;
   concurrency?: number;
+  buildThread?: boolean;
   maxRollouts?: number;
   idleMinutes?: number;
   maxTurns?: number;
@@ -56,6 +58,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     config,
     phase: flags.phase as Phase,
     concurrency: flags.concurrency,
+    buildRequest: flags.buildThread ? buildOnWorker : buildInProcess,
     minIdleMinutes: flags.idleMinutes,
     agent: { maxTurns: flags.maxTurns, maxTotalTokens: flags.maxAgentTokens },
     log,
