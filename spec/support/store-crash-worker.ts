@@ -13,7 +13,10 @@ const [dir, mode, firstText] = process.argv.slice(2);
 if (mode === 'hold') {
   void withFileLock(path.join(dir!, 'jobs.json'), async () => {
     process.send!('locked');
-    await new Promise(() => undefined); // until SIGKILL
+    // Until SIGKILL. The lock's own refresh timer is unref'd and the IPC channel does not keep a
+    // child alive either: without a live handle the process would exit and remove its lock.
+    setInterval(() => undefined, 60_000);
+    await new Promise(() => undefined);
   });
 } else {
   const store = createLowdbStore({ dir: dir! });
