@@ -71,10 +71,26 @@ fs.promises.open = async function (path: any, flags?: any, mode?: any) {
   return handle;
 } as typeof fs.promises.open;
 
+// The store opens and reads its files synchronously by descriptor.
+const fdPaths = new Map<number, string>();
+const origOpenSync = fs.openSync;
+fs.openSync = function (path: any, flags?: any, mode?: any) {
+  const fd = origOpenSync.call(fs, path, flags, mode);
+  if (isWriteFlag(flags)) writeOpens++;
+  else if (typeof path === 'string' && !fs.fstatSync(fd).isDirectory()) {
+    fdPaths.set(fd, path);
+    record(path, 0, true);
+  }
+  return fd;
+} as typeof fs.openSync;
+
 const origReadFileSync = fs.readFileSync;
 fs.readFileSync = function (path: any, options?: any) {
   const data = origReadFileSync.call(fs, path, options);
-  record(path, lengthOf(data), true);
+  if (typeof path === 'number') {
+    const opened = fdPaths.get(path);
+    if (opened !== undefined) record(opened, lengthOf(data), false);
+  } else record(path, lengthOf(data), true);
   return data;
 } as typeof fs.readFileSync;
 

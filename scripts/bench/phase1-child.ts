@@ -5,6 +5,7 @@ import { fsCounts, procReadChars, resetFsCounts, type FileReadRecord } from './f
 import { sep } from 'node:path';
 import { createModelClient, type ModelClient } from '../../services/model-client.ts';
 import { runPipeline, type Phase } from '../../services/pipeline.ts';
+import { buildInProcess, buildOnWorker } from '../../services/request-builder.ts';
 import { createLowdbStore } from '../../services/lowdb-store.ts';
 import type { MemoryStore } from '../../services/store.ts';
 import { countTokens } from '../../services/tokens.ts';
@@ -12,7 +13,7 @@ import { stageOneTokenLimit } from '../../services/stage-one-prompt.ts';
 import { HEAD_SENTINEL, TAIL_SENTINEL, touchRollout } from './corpus.ts';
 
 export type ChildSpec =
-  | { scenario: 'throughput'; home: string; url: string; concurrency: number; maxRollouts: number }
+  | { scenario: 'throughput'; home: string; url: string; concurrency: number; maxRollouts: number; buildThread?: boolean }
   | { scenario: 'incremental'; home: string; url: string; concurrency: number; maxRollouts: number; changePath: string }
   | { scenario: 'bigRollout'; home: string; url: string; concurrency: number; maxRollouts: number; bigThreadId: string; model: string };
 
@@ -126,7 +127,8 @@ async function run(phase: Phase): Promise<RunFigures> {
   lastReplyAt = null;
   for (const t of Object.values(timings)) t.fill(0);
   const t0 = performance.now();
-  const out = await runPipeline({ codexHome: spec.home, model, store, phase, concurrency: spec.concurrency, config: { maxRolloutsPerStartup: spec.maxRollouts } });
+  const buildRequest = spec.scenario === 'throughput' && spec.buildThread ? buildOnWorker : buildInProcess;
+  const out = await runPipeline({ codexHome: spec.home, model, store, phase, buildRequest, concurrency: spec.concurrency, config: { maxRolloutsPerStartup: spec.maxRollouts } });
   const wallMs = performance.now() - t0;
   const p1 = out.phase1;
   const first = firstRequestAt as number | null;
