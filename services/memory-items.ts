@@ -3,7 +3,7 @@
 // without the instruction files Codex pastes into user messages (they are not what the user said
 // and would dominate the token budget).
 import { BadInputError } from './errors.ts';
-import { newLineCounts, readRolloutLines, responseItemOf, type RolloutLine } from './rollout-reader.ts';
+import { type LineCounts, newLineCounts, readRolloutLines, responseItemOf, type RolloutLine } from './rollout-reader.ts';
 
 /** Response item kinds that carry what was said and done. Everything else is dropped. */
 export const KEPT_KINDS: ReadonlySet<string> = new Set([
@@ -65,14 +65,23 @@ export interface MemoryItems {
   corruptLines: number;
 }
 
-/** All kept items of a rollout. A file with no parsable line is an error (spec §2.3). */
+/**
+ * The kept items of a rollout, one at a time, so that a huge rollout is never held whole.
+ * `counts` is filled in as lines are read. A file with no parsable line is an error (spec §2.3),
+ * thrown once the file has been read.
+ */
+export async function* readMemoryItems(path: string, counts: LineCounts = newLineCounts()): AsyncGenerator<Record<string, unknown>> {
+  for await (const line of readRolloutLines(path, counts)) {
+    const item = memoryItemOf(line);
+    if (item !== null) yield item;
+  }
+  if (counts.lines - counts.corruptLines === 0) throw new BadInputError(`empty session file: ${path}`);
+}
+
+/** All kept items of a rollout. */
 export async function loadMemoryItems(path: string): Promise<MemoryItems> {
   const counts = newLineCounts();
   const items: Record<string, unknown>[] = [];
-  for await (const line of readRolloutLines(path, counts)) {
-    const item = memoryItemOf(line);
-    if (item !== null) items.push(item);
-  }
-  if (counts.lines - counts.corruptLines === 0) throw new BadInputError(`empty session file: ${path}`);
+  for await (const item of readMemoryItems(path, counts)) items.push(item);
   return { items, lines: counts.lines, corruptLines: counts.corruptLines };
 }

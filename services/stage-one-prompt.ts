@@ -1,10 +1,12 @@
 // Builds the phase-1 request for one rollout (spec §2.3 steps 1–3, §2.5, §6.1–§6.2).
 // Unlike the spec's target (4 bytes per token, rollout sent unredacted), the rollout is redacted
-// before it leaves the machine and is truncated by real o200k token count.
-import { loadMemoryItems } from './memory-items.ts';
+// before it leaves the machine and is truncated by real o200k token count, as it is read: a
+// rollout of tens of MB is never held whole.
+import { readMemoryItems } from './memory-items.ts';
 import { redactDeep } from './redact.ts';
+import { newLineCounts } from './rollout-reader.ts';
 import { loadTemplate, renderTemplate } from './templates.ts';
-import { truncateToTokens } from './tokens.ts';
+import { HeadTailWindow, type StreamedTruncation } from './head-tail-window.ts';
 import type { ThreadInfo } from './types.ts';
 
 /** Context windows (tokens) of the models we know; others fall back to the default limit. */
@@ -52,44 +54,78 @@ export interface StageOneRequest {
   corruptLines: number;
   /** Items left out because they are nested too deeply to redact and serialise. */
   droppedItems: number;
+  /** Most bytes of the serialized rollout held at once while building: bounded by the token limit, not by the rollout's size. */
+  retainedBytes: number;
 }
 
-export async function buildStageOneRequest({ thread, model }: { thread: ThreadInfo; model: string }): Promise<StageOneRequest> {
-  const [instructions, inputTemplate, loaded] = await Promise.all([
+export async function buildStageOneRequest({
+  thread,
+  model,
+  tokenLimit = stageOneTokenLimit(model),
+}: {
+  thread: ThreadInfo;
+  model: string;
+  /** Defaults to the model's limit. */
+  tokenLimit?: number;
+}): Promise<StageOneRequest> {
+  const [instructions, inputTemplate, contents] = await Promise.all([
     stageOneInstructions(),
     loadTemplate('stage_one_input'),
-    loadMemoryItems(thread.rolloutPath),
+    truncatedContents(thread.rolloutPath, tokenLimit),
   ]);
-  // Secrets are removed from every string before anything is serialized, so neither the model
-  // provider nor a truncation marker boundary can expose one.
-  // Item by item, so that one item nested too deeply to walk (a hostile or corrupt line: redaction
-  // and JSON.stringify recurse and overflow the stack) is dropped alone instead of failing the
-  // whole rollout with "Maximum call stack size exceeded". Same text as stringifying the array.
-  const parts: string[] = [];
-  let droppedItems = 0;
-  for (const item of loaded.items) {
-    try {
-      parts.push(JSON.stringify(redactDeep(item)));
-    } catch (error) {
-      if (!(error instanceof RangeError)) throw error;
-      droppedItems++;
-    }
-  }
-  const contents = `[${parts.join(',')}]`;
-  const tokenLimit = stageOneTokenLimit(model);
-  const truncation = truncateToTokens(contents, tokenLimit);
   const input = renderTemplate(inputTemplate, [
     ['rollout_path', thread.rolloutPath],
     ['rollout_cwd', thread.cwd],
-    ['rollout_contents', truncation.text], // untrusted and long: inserted last
+    ['rollout_contents', contents.truncation.text], // untrusted and long: inserted last
   ]);
   return {
     instructions,
     input,
     tokenLimit,
-    truncated: truncation.truncated,
-    items: parts.length,
-    corruptLines: loaded.corruptLines,
-    droppedItems,
+    truncated: contents.truncation.truncated,
+    items: contents.items,
+    corruptLines: contents.corruptLines,
+    droppedItems: contents.droppedItems,
+    retainedBytes: contents.truncation.retainedBytes,
   };
+}
+
+interface TruncatedContents {
+  truncation: StreamedTruncation;
+  items: number;
+  droppedItems: number;
+  corruptLines: number;
+}
+
+/**
+ * The rollout's kept items as one JSON array, `[item,item,…]`, cut to `tokenLimit` tokens. Items
+ * are read, redacted and serialized one at a time, and only a head window and a tail ring of the
+ * text are held (HeadTailWindow), so a rollout of any size costs memory bounded by the limit.
+ */
+async function truncatedContents(path: string, tokenLimit: number): Promise<TruncatedContents> {
+  const counts = newLineCounts();
+  const window = new HeadTailWindow(tokenLimit);
+  let items = 0;
+  let droppedItems = 0;
+  window.append('[');
+  for await (const item of readMemoryItems(path, counts)) {
+    // Secrets are removed from every string before anything is serialized, so neither the model
+    // provider nor a truncation marker boundary can expose one.
+    // Item by item, so that one item nested too deeply to walk (a hostile or corrupt line: redaction
+    // and JSON.stringify recurse and overflow the stack) is dropped alone instead of failing the
+    // whole rollout with "Maximum call stack size exceeded". Same text as stringifying the array.
+    let part: string;
+    try {
+      part = JSON.stringify(redactDeep(item));
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      droppedItems++;
+      continue;
+    }
+    if (items > 0) window.append(',');
+    window.append(part);
+    items++;
+  }
+  window.append(']');
+  return { truncation: window.finish(), items, droppedItems, corruptLines: counts.corruptLines };
 }

@@ -3,7 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { countTokens, truncateToTokens } from '../services/tokens.ts';
+import { ChunkScanner, chunkEnds } from '../services/chunk-scanner.ts';
+import { countTokens } from '../services/tokens.ts';
+import { HeadTailWindow } from '../services/head-tail-window.ts';
+import { truncateToTokens } from '../services/truncation.ts';
 import { readdirSync } from 'node:fs';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 
@@ -111,5 +114,107 @@ describe('truncateToTokens', () => {
     expect(r.text.startsWith('aaaa')).toBe(true);
     expect(r.text.endsWith('aaaa')).toBe(true);
     expect(n).toBeGreaterThan(20_000);
+  });
+});
+
+// Deterministic pseudo-random text, so that a failure can be replayed.
+function generator(seed: number) {
+  let x = seed;
+  const next = () => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  return { next, pick: <T>(list: T[]): T => list[Math.floor(next() * list.length)]! };
+}
+
+const WORDS = ['alpha', 'Beta', ' ', '  ', '\n', '\r\n', '日本語', '👍🏽', 'e\u0301', '{"a":1}', '\\n', '0123456789', 'x'.repeat(3000), ' '.repeat(700), '\t\t', 'Привет', '<|endoftext|>', "it's"];
+
+/** Serialized tool outputs: prose-like mixes, runs of spaces (128-byte tokens), runs with no split place, emoji and CJK. */
+function outputs(kind: 'mixed' | 'spaces' | 'letters' | 'wide', count: number, size: number, seed: number): string[] {
+  const g = generator(seed);
+  return Array.from({ length: count }, (_, i) => {
+    let text = '';
+    if (kind === 'spaces') text = ' '.repeat(size);
+    else if (kind === 'letters') text = 'a'.repeat(size);
+    else if (kind === 'wide') while (text.length < size) text += '😀日';
+    else while (text.length < size) text += g.pick(WORDS) + (g.next() < 0.5 ? ' ' : '');
+    return JSON.stringify({ type: 'function_call_output', call_id: `c${i}`, output: text });
+  });
+}
+
+/** Feeds `[part,part,…]` to a window the way the phase-1 request builder does. */
+function streamed(parts: string[], limit: number) {
+  const window = new HeadTailWindow(limit);
+  window.append('[');
+  parts.forEach((part, i) => {
+    if (i > 0) window.append(',');
+    window.append(part);
+  });
+  window.append(']');
+  return window.finish();
+}
+
+describe('chunk ends', () => {
+  it('are the same whether the text arrives whole or in pieces', async () => {
+    const g = generator(7);
+    const texts = [await readFile(ROLLOUT, 'utf8'), outputs('mixed', 40, 5_000, 1).join(','), 'a'.repeat(20_000), '👍🏽 日本語 '.repeat(2_000), '\n\n  x', 'ab', ''];
+    for (const text of texts) {
+      const ends: number[] = [];
+      const scanner = new ChunkScanner((end) => ends.push(end));
+      for (let start = 0; start < text.length; ) {
+        let end = Math.min(text.length, start + 1 + Math.floor(g.next() * 3_000));
+        if ((text.charCodeAt(end) & 0xfc00) === 0xdc00) end++; // pieces never split a surrogate pair
+        scanner.push(text.slice(start, end));
+        start = end;
+      }
+      scanner.finish();
+      expect(ends).toEqual(chunkEnds(text));
+    }
+  });
+});
+
+describe('HeadTailWindow', () => {
+  it.each([
+    ['prose-like tool outputs', outputs('mixed', 150, 20_000, 11)],
+    ['runs of spaces (the longest tokens)', outputs('spaces', 100, 30_000, 0)],
+    ['runs with no place to split', outputs('letters', 60, 50_000, 0)],
+    ['emoji and CJK', outputs('wide', 100, 20_000, 0)],
+    ['one huge item', outputs('mixed', 1, 4_000_000, 12)],
+    ['a huge item between small ones', [...outputs('mixed', 20, 2_000, 13), ...outputs('wide', 1, 2_000_000, 0), ...outputs('mixed', 20, 2_000, 14)]],
+  ])('truncates %s fed piece by piece exactly as truncateToTokens does the whole text', (_name, parts) => {
+    const whole = `[${parts.join(',')}]`;
+    for (const limit of [0, 500, 5_000]) {
+      const r = streamed(parts, limit);
+      expect(r.skippedBytes).toBeGreaterThan(0); // the windowed path, not the whole text
+      expect(r.retainedBytes).toBeLessThan(Buffer.byteLength(whole) / 2);
+      const { retainedBytes: _r, skippedBytes: _s, ...truncation } = r;
+      expect(truncation).toEqual(truncateToTokens(whole, limit));
+    }
+  });
+
+  it('returns exactly what truncateToTokens does when the text is short enough to keep whole', async () => {
+    const text = await readFile(ROLLOUT, 'utf8');
+    const lines = text.split('\n').filter((line) => line !== '');
+    for (const limit of [20_000, 85_120, 200_000]) {
+      const r = streamed(lines, limit);
+      expect(r.skippedBytes).toBe(0);
+      const { retainedBytes: _r, skippedBytes: _s, ...truncation } = r;
+      expect(truncation).toEqual(truncateToTokens(`[${lines.join(',')}]`, limit));
+    }
+  });
+
+  it('holds a bounded window of a 30 MB text, keeps its ends and stays within the limit', () => {
+    const g = generator(3);
+    const window = new HeadTailWindow(20_000);
+    window.append('HEAD-SENTINEL ');
+    for (let i = 0; i < 240; i++) window.append(`${Array.from({ length: 1_500 }, () => g.pick(['build', 'step', 'ok', '0x1f3a', '日本', ' ', '\n'])).join(' ')}\n`.repeat(20));
+    window.append(' TAIL-SENTINEL');
+    const r = window.finish();
+    expect(r.skippedBytes).toBeGreaterThan(25_000_000);
+    // Head window (⌈limit/2⌉ × 128 bytes + a chunk) plus tail ring (about as much, plus slack).
+    expect(r.retainedBytes).toBeLessThan(4_000_000);
+    expect(r.truncated).toBe(true);
+    expect(r.text.startsWith('HEAD-SENTINEL ')).toBe(true);
+    expect(r.text.endsWith(' TAIL-SENTINEL')).toBe(true);
+    expect(r.text).not.toMatch(BROKEN_SURROGATE);
+    expect(realCount(r.text)).toBeLessThanOrEqual(20_000);
+    expect(realCount(r.text)).toBeGreaterThan(19_000);
   });
 });
