@@ -1,7 +1,10 @@
 // `npm run bench:phase1`: phase 1 over 1,000 rollouts (the fixture corpus copied with fresh thread
 // ids) against the bundled local server answering instantly, in its own process so the numbers
-// here are the pipeline's. Prints rollouts/s, peak RSS, and a no-op rerun's time.
+// here are the pipeline's. Prints rollouts/s, peak RSS, and a no-op rerun's time, in process and
+// as a fresh `memories run`.
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModelClient } from '../services/model-client.ts';
@@ -31,6 +34,15 @@ try {
   const second = await runPipeline(options);
   const noopMs = performance.now() - t1;
 
+  // The same no-op rerun as a user types it: a fresh `memories run` process, startup included.
+  const bin = join(import.meta.dirname, 'memories.js');
+  const t2 = performance.now();
+  const cli = await promisify(execFile)(process.execPath, [bin, 'run', '--codex-home', home, '--phase', '1', '--max-rollouts', String(COUNT), '--base-url', server.url, '--json'], {
+    env: { ...process.env, OPENAI_API_KEY: 'bench' },
+  });
+  const cliMs = performance.now() - t2;
+  const cliClaimed = (JSON.parse(cli.stdout) as { claimed: number }).claimed;
+
   const rows = [
     ['rollouts written', String(COUNT)],
     ['eligible / claimed', `${p1.eligible} / ${p1.claimed}`],
@@ -40,6 +52,7 @@ try {
     ['input tokens sent', String(p1.usage.input)],
     ['peak RSS (pipeline process)', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`],
     ['no-op rerun (in process)', `${noopMs.toFixed(0)} ms, claimed ${second.phase1!.claimed}`],
+    ['no-op rerun (`memories run` process, wall)', `${cliMs.toFixed(0)} ms, claimed ${cliClaimed}`],
     ['machine', `${cpus().length} cores, node ${process.version}, concurrency ${CONCURRENCY}`],
   ];
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(42)} ${v}\n`);
