@@ -5,13 +5,15 @@
 //
 // Phase 2 runs after phase 1 even when phase 1 found nothing or failed to claim (Codex does the
 // same: the global job's dirty flag decides). Extraction children are spawned, capped, and stopped
-// once finished; their outcomes are collected in completion order.
+// once finished; their outcomes are collected in completion order. The cap is on model calls: a
+// child whose model has replied moves from `active` to `finishing` while its result is written, and
+// its slot goes to the next job.
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClaimStage1Batch } from '../services/store.ts';
 import type { SkipCounts, Stage1Claim, ThreadInfo, TokenUsage } from '../services/types.ts';
 import { sumFinishedUsage } from '../services/usage.ts';
 import { consolidationMachine, type ConsolidationOutput } from './consolidation.ts';
-import { extractionMachine, type ExtractionOutput } from './extraction.ts';
+import { extractionMachine, type ExtractionOutput, type ExtractionParentEvent } from './extraction.ts';
 import { placeholder } from './placeholder.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 
@@ -62,7 +64,10 @@ interface CoordinatorContext extends CoordinatorInput {
   discovery: DiscoveryResult | null;
   skipped: SkipCounts;
   pending: Stage1Claim[];
+  /** Children before or in their model call: these count against the cap. */
   active: string[];
+  /** Children writing their result. */
+  finishing: string[];
   spawned: number;
   outcomes: ExtractionOutput[];
   phase1Error: string | null;
@@ -112,7 +117,7 @@ export const coordinatorMachine = setup({
   guards: {
     extractsFirst: ({ context }) => context.phases.extract,
     consolidates: ({ context }) => context.phases.consolidate,
-    allJobsFinished: ({ context }) => context.pending.length === 0 && context.active.length === 0,
+    allJobsFinished: ({ context }) => context.pending.length === 0 && context.active.length === 0 && context.finishing.length === 0,
   },
   actions: {
     fillSlots: enqueueActions(({ context, enqueue }) => {
@@ -149,6 +154,7 @@ export const coordinatorMachine = setup({
     skipped: { ...NO_SKIPS },
     pending: [],
     active: [],
+    finishing: [],
     spawned: 0,
     outcomes: [],
     phase1Error: null,
@@ -188,12 +194,25 @@ export const coordinatorMachine = setup({
     extracting: {
       entry: 'fillSlots',
       on: {
+        'extraction.replied': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const { actorId } = event as ExtractionParentEvent;
+            if (!context.active.includes(actorId)) return;
+            enqueue.assign({
+              active: context.active.filter((id) => id !== actorId),
+              finishing: [...context.finishing, actorId],
+            });
+            enqueue('fillSlots');
+          }),
+        },
         'xstate.done.actor.*': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const { actorId, output } = event as unknown as { actorId: string; output: unknown };
-            if (!context.active.includes(actorId) || !isExtractionOutput(output)) return;
+            const ours = context.active.includes(actorId) || context.finishing.includes(actorId);
+            if (!ours || !isExtractionOutput(output)) return;
             enqueue.assign({
               active: context.active.filter((id) => id !== actorId),
+              finishing: context.finishing.filter((id) => id !== actorId),
               outcomes: [...context.outcomes, output],
             });
             enqueue.emit({ type: 'job.finished', output });

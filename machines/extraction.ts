@@ -1,15 +1,22 @@
 // One rollout's extraction, spawned by the coordinator for each claimed job.
 //
 //   leased ──▶ running ──▶ succeeded | succeededNoOutput
-//     ▲           │ (lease heartbeat in parallel; LEASE_LOST ends the run without writing)
+//     ▲        (requesting ─▶ recording; lease heartbeat in parallel; a lost lease ends the run
+//     │           │          without writing)
 //     │           ▼
 //   backoff ◀── failed ──▶ recordingFailure ──▶ gaveUp
 //
-// All I/O is in the provided actors: `confirmLease` (is the claim still ours?), `extract` (model call
-// and the fenced store write; resolves with the outcome), `renewLease` (heartbeat) and `recordFailure`
-// (durable retry_at in the store). Errors carry `retryable` / `retryAfterMs` (services/errors.ts).
-import { assign, setup } from 'xstate';
-import type { Stage1Claim, TokenUsage } from '../services/types.ts';
+// All I/O is in the provided actors: `confirmLease` (is the claim still ours?), `request` (build the
+// request and call the model), `record` (the fenced store write; resolves with the outcome),
+// `renewLease` (heartbeat) and `recordFailure` (durable retry_at in the store). Errors carry
+// `retryable` / `retryAfterMs` (services/errors.ts).
+//
+// When the model has replied, the actor tells its parent (`extraction.replied`): the coordinator's
+// cap is on model calls in flight, so the next job starts while this one's result is written. The
+// reply is kept: a failed write is retried without asking (and paying) the model again, so a job
+// never comes back to its model call once it has told its parent.
+import { assign, enqueueActions, setup } from 'xstate';
+import type { Stage1Claim, Stage1Reply, TokenUsage } from '../services/types.ts';
 import { placeholder } from './placeholder.ts';
 import { backoffDelayMs, type RetryPolicy } from './retry-policy.ts';
 
@@ -19,6 +26,15 @@ export interface ExtractionResult {
   kind: 'output' | 'noOutput';
   usage: TokenUsage | null;
 }
+
+/** What the model answered, with notes from building the request for the record step's log. */
+export interface ExtractionReply {
+  reply: Stage1Reply;
+  usage: TokenUsage | null;
+  notes: { truncated: boolean; droppedItems: number };
+}
+
+export type ExtractionParentEvent = { type: 'extraction.replied'; actorId: string };
 
 export interface ExtractionInput {
   claim: Stage1Claim;
@@ -45,6 +61,8 @@ interface ExtractionContext {
   retryAfterMs: number | null;
   usage: TokenUsage | null;
   outcome: ExtractionOutcome | null;
+  /** The model's answer, kept from requesting through every attempt at recording it. */
+  reply: ExtractionReply | null;
 }
 
 function describeError(error: unknown) {
@@ -65,7 +83,8 @@ export const extractionMachine = setup({
   },
   actors: {
     confirmLease: placeholder<boolean, { claim: Stage1Claim; attempt: number }>('extraction', 'confirmLease'),
-    extract: placeholder<ExtractionResult, { claim: Stage1Claim; attempt: number }>('extraction', 'extract'),
+    request: placeholder<ExtractionReply, { claim: Stage1Claim; attempt: number }>('extraction', 'request'),
+    record: placeholder<ExtractionResult, { claim: Stage1Claim; reply: ExtractionReply }>('extraction', 'record'),
     renewLease: placeholder<boolean, { claim: Stage1Claim }>('extraction', 'renewLease'),
     recordFailure: placeholder<boolean, { claim: Stage1Claim; reason: string; retryDelaySeconds: number }>(
       'extraction',
@@ -79,12 +98,17 @@ export const extractionMachine = setup({
   guards: {
     leaseHeld: (_, held: boolean) => held,
     producedOutput: (_, result: ExtractionResult) => result.kind === 'output',
+    hasReply: ({ context }) => context.reply !== null,
     leaseWasLost: ({ context }) => context.errorLeaseLost,
     hasRetriesLeft: ({ context }) => context.errorRetryable && context.attempt < context.policy.maxAttempts,
   },
   actions: {
     // Reads the error of the xstate.error.actor.* event that triggered it.
     recordError: assign(({ event }) => describeError((event as { error?: unknown }).error)),
+    // Standalone (a test, a host running one extraction) there is no parent to tell.
+    releaseSlot: enqueueActions(({ enqueue, self }) => {
+      if (self._parent) enqueue.sendParent({ type: 'extraction.replied', actorId: self.id } satisfies ExtractionParentEvent);
+    }),
   },
 }).createMachine({
   id: 'extraction',
@@ -99,6 +123,7 @@ export const extractionMachine = setup({
     retryAfterMs: null,
     usage: null,
     outcome: null,
+    reply: null,
   }),
   initial: 'leased',
   states: {
@@ -126,19 +151,38 @@ export const extractionMachine = setup({
       entry: assign({ attempt: ({ context }) => context.attempt + 1 }),
       states: {
         work: {
-          invoke: {
-            id: 'extract',
-            src: 'extract',
-            input: ({ context }) => ({ claim: context.claim, attempt: context.attempt }),
-            onDone: [
-              {
-                guard: { type: 'producedOutput', params: ({ event }) => event.output },
-                target: '#extraction.succeeded',
-                actions: assign({ usage: ({ event }) => event.output.usage }),
+          initial: 'starting',
+          states: {
+            starting: {
+              always: [{ guard: 'hasReply', target: 'recording' }, { target: 'requesting' }],
+            },
+            requesting: {
+              invoke: {
+                id: 'request',
+                src: 'request',
+                input: ({ context }) => ({ claim: context.claim, attempt: context.attempt }),
+                onDone: { target: 'recording', actions: assign({ reply: ({ event }) => event.output }) },
+                onError: { target: '#extraction.failed', actions: 'recordError' },
               },
-              { target: '#extraction.succeededNoOutput', actions: assign({ usage: ({ event }) => event.output.usage }) },
-            ],
-            onError: { target: '#extraction.failed', actions: 'recordError' },
+            },
+            recording: {
+              // Again on a retried write: the coordinator ignores a job it no longer counts.
+              entry: 'releaseSlot',
+              invoke: {
+                id: 'record',
+                src: 'record',
+                input: ({ context }) => ({ claim: context.claim, reply: context.reply! }),
+                onDone: [
+                  {
+                    guard: { type: 'producedOutput', params: ({ event }) => event.output },
+                    target: '#extraction.succeeded',
+                    actions: assign({ usage: ({ event }) => event.output.usage }),
+                  },
+                  { target: '#extraction.succeededNoOutput', actions: assign({ usage: ({ event }) => event.output.usage }) },
+                ],
+                onError: { target: '#extraction.failed', actions: 'recordError' },
+              },
+            },
           },
         },
         lease: {

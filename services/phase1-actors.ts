@@ -1,7 +1,7 @@
 // The I/O behind the coordinator's phase-1 actors and each extraction actor.
 import { fromPromise } from 'xstate';
 import type { DiscoveryResult } from '../machines/coordinator.ts';
-import type { ExtractionResult } from '../machines/extraction.ts';
+import type { ExtractionReply, ExtractionResult } from '../machines/extraction.ts';
 import { INTERACTIVE_SOURCES, STAGE1_LEASE_SECONDS, THREAD_SCAN_LIMIT } from './constants.ts';
 import { discoverRollouts, selectEligible } from './discovery.ts';
 import { LeaseLostError } from './errors.ts';
@@ -51,9 +51,9 @@ export function extractionActors(deps: PipelineDeps) {
   const renew = ({ input }: { input: { claim: Stage1Claim } }) =>
     store.heartbeatStage1Job(input.claim.thread.threadId, input.claim.ownershipToken, STAGE1_LEASE_SECONDS);
 
-  async function extractOne(claim: Stage1Claim, signal: AbortSignal): Promise<ExtractionResult> {
-    const { thread, ownershipToken } = claim;
-    const request = await deps.buildRequest({ thread, model: config.phase1Model });
+  /** Builds the request and calls the model. */
+  async function requestOne(claim: Stage1Claim, signal: AbortSignal): Promise<ExtractionReply> {
+    const request = await deps.buildRequest({ thread: claim.thread, model: config.phase1Model });
     const { reply, usage } = await deps.model.extractStage1({
       model: config.phase1Model,
       instructions: request.instructions,
@@ -61,6 +61,12 @@ export function extractionActors(deps: PipelineDeps) {
       signal,
       promptCacheKey: 'memories-stage1',
     });
+    return { reply, usage, notes: { truncated: request.truncated, droppedItems: request.droppedItems } };
+  }
+
+  /** The fenced store write of a reply, redacted. */
+  async function recordOne(claim: Stage1Claim, { reply, usage, notes }: ExtractionReply): Promise<ExtractionResult> {
+    const { thread, ownershipToken } = claim;
     const clean = redactReply(reply);
     // Codex: an exactly-empty raw memory or summary means "nothing worth remembering".
     const noOutput = clean.rawMemory === '' || clean.rolloutSummary === '';
@@ -70,7 +76,7 @@ export function extractionActors(deps: PipelineDeps) {
     if (!written) throw new LeaseLostError(`lease on ${thread.threadId} was taken by another worker`);
     deps.log.info(
       // droppedItems > 0: items too deeply nested to process were left out (say so in the log).
-      { threadId: thread.threadId, outcome: noOutput ? 'noOutput' : 'output', truncated: request.truncated, droppedItems: request.droppedItems, usage },
+      { threadId: thread.threadId, outcome: noOutput ? 'noOutput' : 'output', truncated: notes.truncated, droppedItems: notes.droppedItems, usage },
       'phase 1 job finished',
     );
     return { kind: noOutput ? 'noOutput' : 'output', usage };
@@ -85,9 +91,9 @@ export function extractionActors(deps: PipelineDeps) {
     ),
     renewLease: fromPromise(renew),
 
-    extract: fromPromise<ExtractionResult, { claim: Stage1Claim; attempt: number }>(({ input, signal }) => {
-      const work = extractOne(input.claim, signal);
-      // Stopped mid-run (shutdown): give the lease back so the next run takes the job at once.
+    request: fromPromise<ExtractionReply, { claim: Stage1Claim; attempt: number }>(({ input, signal }) => {
+      const work = requestOne(input.claim, signal);
+      // Stopped mid-call (shutdown): give the lease back so the next run takes the job at once.
       const released = work.catch(async (error) => {
         if (!signal.aborted) throw error;
         await store.releaseStage1Job(input.claim.thread.threadId, input.claim.ownershipToken);
@@ -96,6 +102,13 @@ export function extractionActors(deps: PipelineDeps) {
       });
       deps.inflight.track(released);
       return released;
+    }),
+
+    record: fromPromise<ExtractionResult, { claim: Stage1Claim; reply: ExtractionReply }>(({ input }) => {
+      // Not abortable: a shutdown waits for the write rather than lose a reply it paid for.
+      const written = recordOne(input.claim, input.reply);
+      deps.inflight.track(written);
+      return written;
     }),
 
     recordFailure: fromPromise(

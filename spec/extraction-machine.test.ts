@@ -2,7 +2,7 @@
 // seam), time is a SimulatedClock.
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock, waitFor } from 'xstate';
-import { extractionMachine, type ExtractionResult } from '../machines/extraction.ts';
+import { extractionMachine, type ExtractionReply, type ExtractionResult } from '../machines/extraction.ts';
 import { DEFAULT_RETRY_POLICY } from '../machines/retry-policy.ts';
 import { BadInputError, LeaseLostError, RetryableError } from '../services/errors.ts';
 import type { Stage1Claim } from '../services/types.ts';
@@ -23,8 +23,17 @@ const claim: Stage1Claim = {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+const answer: ExtractionReply = {
+  reply: { rawMemory: 'memory', rolloutSummary: 'summary', rolloutSlug: null },
+  usage: null,
+  notes: { truncated: false, droppedItems: 0 },
+};
+
 function run(script: {
-  extract: (attempt: number) => Promise<ExtractionResult>;
+  /** The model call (default: answers at once). */
+  request?: (attempt: number) => Promise<ExtractionReply>;
+  /** The fenced write of the answer (default: an output was stored). */
+  record?: (reply: ExtractionReply) => Promise<ExtractionResult>;
   renew?: () => Promise<boolean>;
   heartbeatMs?: number;
 }) {
@@ -34,7 +43,8 @@ function run(script: {
   const machine = extractionMachine.provide({
     actors: {
       confirmLease: fromPromise(async () => true),
-      extract: fromPromise(async ({ input }) => script.extract(input.attempt)),
+      request: fromPromise(async ({ input }) => (script.request ? script.request(input.attempt) : answer)),
+      record: fromPromise(async ({ input }) => (script.record ? script.record(input.reply) : { kind: 'output' as const, usage: null })),
       renewLease: fromPromise(async () => (script.renew ? script.renew() : true)),
       recordFailure: fromPromise(async ({ input }) => {
         failures.push(`${input.reason} (retry in ${input.retryDelaySeconds}s)`);
@@ -54,7 +64,7 @@ function run(script: {
 describe('an extraction actor', () => {
   it('goes leased → running → succeeded and reports the usage', async () => {
     const usage = { input: 10, cachedInput: 0, output: 5, reasoningOutput: 0, total: 15 };
-    const { actor, states } = run({ extract: async () => ({ kind: 'output', usage }) });
+    const { actor, states } = run({ record: async () => ({ kind: 'output', usage }) });
     const done = await waitFor(actor, (s) => s.status === 'done');
     expect(done.output).toEqual({ threadId: claim.thread.threadId, outcome: 'succeeded', attempts: 1, error: null, usage });
     expect(states[0]).toBe('"leased"');
@@ -62,15 +72,15 @@ describe('an extraction actor', () => {
   });
 
   it('ends in succeededNoOutput when the model found nothing worth remembering', async () => {
-    const { actor } = run({ extract: async () => ({ kind: 'noOutput', usage: null }) });
+    const { actor } = run({ record: async () => ({ kind: 'noOutput', usage: null }) });
     expect((await waitFor(actor, (s) => s.status === 'done')).output?.outcome).toBe('succeededNoOutput');
   });
 
   it('backs off after a transient failure and succeeds on the next attempt', async () => {
     const { actor, clock, states } = run({
-      extract: async (attempt) => {
+      request: async (attempt) => {
         if (attempt === 1) throw new RetryableError('HTTP 503 from model');
-        return { kind: 'output', usage: null };
+        return answer;
       },
     });
     await tick();
@@ -87,7 +97,7 @@ describe('an extraction actor', () => {
 
   it('records the failure durably once its in-process attempts are spent', async () => {
     const { actor, clock, failures } = run({
-      extract: async () => {
+      request: async () => {
         throw new RetryableError('HTTP 429 rate limited');
       },
     });
@@ -103,7 +113,7 @@ describe('an extraction actor', () => {
 
   it('does not retry in process when the input is bad', async () => {
     const { actor, failures } = run({
-      extract: async () => {
+      request: async () => {
         throw new BadInputError('empty session file');
       },
     });
@@ -114,7 +124,7 @@ describe('an extraction actor', () => {
 
   it('stops without recording anything when its fenced write finds the lease taken', async () => {
     const { actor, failures } = run({
-      extract: async () => {
+      record: async () => {
         throw new LeaseLostError();
       },
     });
@@ -126,7 +136,7 @@ describe('an extraction actor', () => {
     let renewals = 0;
     const { actor, clock } = run({
       heartbeatMs: 90_000,
-      extract: () => new Promise(() => {}),
+      request: () => new Promise(() => {}),
       renew: async () => ++renewals < 3,
     });
     for (let i = 0; i < 4; i++) {

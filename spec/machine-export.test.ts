@@ -64,15 +64,19 @@ describe('toMermaid', () => {
     );
   });
 
-  it('shows the extraction job: parallel lease region, guarded retries, named delays, invokes', () => {
+  it('shows the extraction job: parallel lease region, nested work states, guarded retries, named delays, invokes', () => {
     const text = toMermaid(extractionMachine);
-    expect(text).toMatch(/state running \{\n\s+state "work" as running_work\n\s+running_work : invoke extract\n\s+--\n\s+state "lease"/);
+    expect(text).toMatch(/state running \{\n\s+state "work" as running_work\n\s+state running_work \{\n\s+\[\*\] --> running_work_starting\n/);
+    expect(text).toMatch(/running_work_requesting : invoke request\n[\s\S]*running_work_recording : invoke record\n\s+\}\n\s+--\n\s+state "lease"/);
+    expect(text).toContain('running_work_starting --> running_work_recording : always [hasReply]');
+    expect(text).toContain('running_work_requesting --> running_work_recording : done request');
     expect(text).toContain('failed --> leaseLost : always [leaseWasLost]');
     expect(text).toContain('failed --> backoff : always [hasRetriesLeft]');
     expect(text).toContain('failed --> recordingFailure : always\n');
     expect(text).toContain('backoff --> leased : after retryDelay');
     expect(text).toContain('running_lease_held --> running_lease_renewing : after heartbeat');
-    expect(text).toContain('running_work --> failed : error extract');
+    expect(text).toContain('running_work_requesting --> failed : error request');
+    expect(text).toContain('running_work_recording --> failed : error record');
   });
 
   it('shows the coordinator skipping phase 1 and consolidation with `always` guards', () => {

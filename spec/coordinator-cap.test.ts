@@ -1,0 +1,100 @@
+// The coordinator's concurrency cap is on model calls in flight: a job whose model has replied
+// gives its slot to the next job while its result is written, and the run ends only when every
+// write has finished.
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, toPromise } from 'xstate';
+import { coordinatorMachine } from '../machines/coordinator.ts';
+import { extractionMachine, type ExtractionReply, type ExtractionResult } from '../machines/extraction.ts';
+import { DEFAULT_RETRY_POLICY } from '../machines/retry-policy.ts';
+import { RetryableError } from '../services/errors.ts';
+import type { Stage1Claim, ThreadInfo } from '../services/types.ts';
+
+function thread(i: number): ThreadInfo {
+  return { threadId: `t${i}`, rolloutPath: `/r/${i}.jsonl`, cwd: '/w', source: 'cli', updatedAt: 1_000 + i, createdAt: null, hasUserMessage: true, sizeBytes: 1 };
+}
+
+const answer: ExtractionReply = { reply: { rawMemory: 'm', rolloutSummary: 's', rolloutSlug: null }, usage: null, notes: { truncated: false, droppedItems: 0 } };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function coordinator(jobs: number, concurrency: number, timing: { requestMs: number; recordMs: number; failFirstRecordOf?: string }) {
+  let failed = false;
+  const claims: Stage1Claim[] = Array.from({ length: jobs }, (_, i) => ({ thread: thread(i), ownershipToken: `k${i}` }));
+  const trace = { requestsOf: new Map<string, number>(), requesting: 0, maxRequesting: 0, recording: 0, maxRecording: 0, maxLive: 0, requestStartsWhileRecording: 0 };
+  const extraction = extractionMachine.provide({
+    actors: {
+      confirmLease: fromPromise(async () => true),
+      renewLease: fromPromise(async () => true),
+      recordFailure: fromPromise(async () => true),
+      request: fromPromise<ExtractionReply, { claim: Stage1Claim; attempt: number }>(async ({ input }) => {
+        const id = input.claim.thread.threadId;
+        trace.requestsOf.set(id, (trace.requestsOf.get(id) ?? 0) + 1);
+        trace.requesting++;
+        trace.maxRequesting = Math.max(trace.maxRequesting, trace.requesting);
+        if (trace.recording > 0) trace.requestStartsWhileRecording++;
+        trace.maxLive = Math.max(trace.maxLive, trace.requesting + trace.recording);
+        await sleep(timing.requestMs);
+        trace.requesting--;
+        return answer;
+      }),
+      record: fromPromise<ExtractionResult, { claim: Stage1Claim; reply: ExtractionReply }>(async ({ input }) => {
+        trace.recording++;
+        trace.maxRecording = Math.max(trace.maxRecording, trace.recording);
+        trace.maxLive = Math.max(trace.maxLive, trace.requesting + trace.recording);
+        await sleep(timing.recordMs);
+        trace.recording--;
+        if (input.claim.thread.threadId === timing.failFirstRecordOf && !failed) {
+          failed = true;
+          throw new RetryableError('store busy');
+        }
+        return { kind: 'output', usage: null };
+      }),
+    },
+  });
+  const machine = coordinatorMachine.provide({
+    actors: {
+      discover: fromPromise(async () => ({ candidates: claims.map((c) => c.thread), filesSeen: jobs, ineligible: 0 })),
+      claim: fromPromise(async () => ({ claims, skipped: { upToDate: 0, running: 0, retryBackoff: 0, retryExhausted: 0 } })),
+      extraction,
+    },
+  });
+  const actor = createActor(machine, {
+    input: { phases: { extract: true, consolidate: false }, concurrency, policy: { ...DEFAULT_RETRY_POLICY, initialDelayMs: 5 }, heartbeatMs: 90_000, consolidationHeartbeatMs: 90_000 },
+  });
+  return { actor, trace };
+}
+
+describe('the coordinator', () => {
+  it('never has more model calls in flight than its cap', async () => {
+    const { actor, trace } = coordinator(12, 3, { requestMs: 5, recordMs: 1 });
+    actor.start();
+    const out = await toPromise(actor);
+    expect(out.phase1?.succeeded).toBe(12);
+    expect(trace.maxRequesting).toBe(3);
+  });
+
+  it('starts the next job while earlier results are still being written, and waits for every write', async () => {
+    const { actor, trace } = coordinator(6, 2, { requestMs: 5, recordMs: 40 });
+    let finished = 0;
+    actor.on('job.finished', () => finished++);
+    actor.start();
+    const out = await toPromise(actor);
+    // Slow writes did not hold the slots: requests went on while results were written.
+    expect(trace.requestStartsWhileRecording).toBeGreaterThan(0);
+    expect(trace.maxLive).toBeGreaterThan(2);
+    expect(trace.maxRequesting).toBeLessThanOrEqual(2);
+    // The run ended after the last write, with every outcome collected.
+    expect(trace.recording).toBe(0);
+    expect(finished).toBe(6);
+    expect(out.phase1).toMatchObject({ claimed: 6, succeeded: 6, failed: 0 });
+  });
+
+  it('retries a failed write with the reply it has, without calling the model again', async () => {
+    const { actor, trace } = coordinator(30, 2, { requestMs: 5, recordMs: 20, failFirstRecordOf: 't0' });
+    actor.start();
+    const out = await toPromise(actor);
+    expect(out.phase1).toMatchObject({ claimed: 30, succeeded: 30, failed: 0 });
+    expect(out.phase1?.jobs.find((j) => j.threadId === 't0')?.attempts).toBe(2);
+    expect(trace.requestsOf.get('t0')).toBe(1);
+    expect(trace.maxRequesting).toBeLessThanOrEqual(2);
+  });
+});
