@@ -8,9 +8,11 @@
 //
 // Every store transaction reads its files fresh, because another process may have written them.
 // Re-reading a document this process wrote or read last costs a dozen event-loop turns and a
-// parse, and under load each turn waits behind other work. So the text last read or written is
-// kept with the identity of its file (inode, size, mtime), and one stat decides whether the file
-// is still that one. The file's descriptor is kept open meanwhile: its inode cannot be freed and
+// parse (megabytes of garbage per commit), and under load each turn waits behind other work. So
+// the document last read or written is kept, parsed, with the identity of its file (inode, size,
+// mtime), and one stat decides whether the file is still that one. The store hands the kept object
+// to its transactions and writes every change it makes (forgetKept when a transaction fails);
+// with MEMORIES_STORE_AUDIT=1 (the test suites) auditKept checks that nothing changed it unwritten. The file's descriptor is kept open meanwhile: its inode cannot be freed and
 // handed to another process's new file, so an equal inode really is the same file (every writer
 // replaces the file by rename; none writes in place).
 //
@@ -47,8 +49,12 @@ interface Kept {
   ino: bigint;
   size: bigint;
   mtimeNs: bigint;
-  text: string;
+  doc: unknown;
+  /** The file's text, kept only to audit the document against. */
+  text: string | null;
 }
+
+const AUDIT = process.env.MEMORIES_STORE_AUDIT === '1';
 
 /** One kept document per store file path in this process (store instances on one dir share it). */
 const kept = new Map<string, Kept>();
@@ -67,6 +73,13 @@ export function forgetKept(file: string): void {
   closeQuietly(previous.fd);
 }
 
+/** With MEMORIES_STORE_AUDIT=1: throws if the kept document of `file` differs from the file. */
+export function auditKept(file: string): void {
+  const known = kept.get(path.resolve(file));
+  if (!AUDIT || !known || known.text === null) return;
+  if (JSON.stringify(known.doc) !== known.text) throw new Error(`store document ${file} was changed in memory without being written`);
+}
+
 function sameFile(a: { ino: bigint; size: bigint; mtimeNs: bigint }, b: Kept): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 }
@@ -77,24 +90,15 @@ export class AtomicJsonFile<T> implements Adapter<T> {
     this.file = path.resolve(file);
   }
 
-  /** null when the file does not exist yet; StoreCorruptError when it exists but is not JSON. */
+  /**
+   * null when the file does not exist yet; StoreCorruptError when it exists but is not JSON. The
+   * document may be the one kept from the last read or write: change it only to write it.
+   */
   async read(): Promise<T | null> {
-    const text = await this.readText();
-    if (text === null) return null;
-    try {
-      return JSON.parse(text) as T;
-    } catch (error) {
-      // Never fall back to defaults: that would silently wipe every job and memory on next write.
-      forgetKept(this.file);
-      throw new StoreCorruptError(this.file, error);
-    }
-  }
-
-  private async readText(): Promise<string | null> {
     const known = kept.get(this.file);
     if (known) {
       const now = fs.statSync(this.file, { bigint: true, throwIfNoEntry: false });
-      if (now !== undefined && sameFile(now, known)) return known.text;
+      if (now !== undefined && sameFile(now, known)) return known.doc as T;
       forgetKept(this.file);
       if (now === undefined) return null;
     }
@@ -108,8 +112,15 @@ export class AtomicJsonFile<T> implements Adapter<T> {
     try {
       const st = fs.fstatSync(fd, { bigint: true });
       const text = fs.readFileSync(fd, 'utf8');
-      keep(this.file, { fd, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, text });
-      return text;
+      let doc: T;
+      try {
+        doc = JSON.parse(text) as T;
+      } catch (error) {
+        // Never fall back to defaults: that would silently wipe every job and memory on next write.
+        throw new StoreCorruptError(this.file, error);
+      }
+      keep(this.file, { fd, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, doc, text: AUDIT ? text : null });
+      return doc;
     } catch (error) {
       closeQuietly(fd);
       throw error;
@@ -133,7 +144,7 @@ export class AtomicJsonFile<T> implements Adapter<T> {
       await fsyncFd(fd);
       const st = fs.fstatSync(fd, { bigint: true });
       fs.renameSync(temp, this.file);
-      keep(this.file, { fd, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, text });
+      keep(this.file, { fd, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, doc: data, text: AUDIT ? text : null });
     } catch (error) {
       closeQuietly(fd);
       try {

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Low } from 'lowdb';
-import { AtomicJsonFile } from './atomic-json-file.ts';
+import { AtomicJsonFile, auditKept, forgetKept } from './atomic-json-file.ts';
 import { StoreCorruptError } from './errors.ts';
 import { withFileLock } from './file-lock.ts';
 import type {
@@ -96,8 +96,8 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
   const nowSeconds = () => Math.floor(clock() / 1000);
 
   async function load<T extends object>(file: string, empty: () => T, isValid: (doc: T) => boolean) {
-    // A fresh Low per transaction: lowdb keeps the default object by reference, and we want a
-    // fresh read every time (another process may have written since).
+    // A fresh Low per transaction: lowdb keeps the default object by reference, and every
+    // transaction reads afresh (another process may have written since; a stat when it has not).
     const db = new Low<T>(new AtomicJsonFile<T>(file), empty());
     await db.read();
     if (!isValid(db.data)) throw new StoreCorruptError(file, new Error('unexpected document shape'));
@@ -165,13 +165,26 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
         }
       });
     } catch (error) {
-      // Nothing was written. Alone, a transaction gets its error; in a batch, we cannot tell whose
-      // mutator failed, so each one is retried alone on a fresh read.
+      // The documents may have been changed in memory and not (all) written: read them afresh.
+      forgetKept(jobsFile);
+      forgetKept(outputsFile);
+      // Alone, a transaction gets its error; in a batch, we cannot tell whose mutator failed, so
+      // each one is retried alone.
       if (batch.length === 1) batch[0].reject(error);
       else for (const p of batch) await commit([p]);
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i]));
+    try {
+      auditKept(jobsFile);
+      if (withOutputs) auditKept(outputsFile);
+    } catch (error) {
+      forgetKept(jobsFile);
+      forgetKept(outputsFile);
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    // Results are copies: a caller changing one must not change the kept documents.
+    batch.forEach((p, i) => p.resolve(structuredClone(results[i])));
   }
 
   // ---- stage 1 ------------------------------------------------------------------------------
