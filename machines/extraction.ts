@@ -31,7 +31,7 @@ export interface ExtractionResult {
 export interface ExtractionReply {
   reply: Stage1Reply;
   usage: TokenUsage | null;
-  notes: { truncated: boolean; droppedItems: number };
+  notes: { truncated: boolean; droppedItems: number; citedThreadIds: string[] };
 }
 
 export type ExtractionParentEvent = { type: 'extraction.replied'; actorId: string };

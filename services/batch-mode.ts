@@ -114,6 +114,8 @@ export async function submitBatch(deps: PipelineDeps, api: BatchApi, claims: Sta
     const { thread, ownershipToken } = claim;
     try {
       const request = await buildStageOneRequest({ thread, model });
+      // The session's citations count now: the reply comes in a later run, and counting is idempotent.
+      await store.recordCitations(thread.threadId, request.citedThreadIds, thread.updatedAt);
       const line: BatchInputLine = {
         custom_id: customIdFor(claim),
         method: 'POST',

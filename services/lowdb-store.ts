@@ -421,6 +421,7 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
             generatedAt: tx.now,
             usageCount: existing?.usageCount ?? 0,
             lastUsage: existing?.lastUsage ?? null,
+            ...(existing?.citedBy ? { citedBy: existing.citedBy } : {}),
           };
           tx.outputsDirty = true;
         }
@@ -574,6 +575,24 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
         // so it must not be re-extracted until the rollout itself changes.
         enqueueInTx(tx, output.sourceUpdatedAt);
         return true;
+      });
+    },
+
+    async recordCitations(citingThreadId, citedThreadIds, atSeconds) {
+      if (citedThreadIds.length === 0) return 0;
+      return transact(true, (tx) => {
+        let bumped = 0;
+        for (const cited of citedThreadIds) {
+          const output = own(tx.outputs.outputs, cited);
+          // A session cannot vouch for its own memory; a forgotten or empty one has nothing to rank.
+          if (!output || cited === citingThreadId || output.citedBy?.includes(citingThreadId)) continue;
+          output.citedBy = [...(output.citedBy ?? []), citingThreadId];
+          output.usageCount += 1;
+          output.lastUsage = Math.max(output.lastUsage ?? 0, atSeconds);
+          bumped++;
+        }
+        if (bumped > 0) tx.outputsDirty = true;
+        return bumped;
       });
     },
 

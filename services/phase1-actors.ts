@@ -61,7 +61,11 @@ export function extractionActors(deps: PipelineDeps) {
       signal,
       promptCacheKey: 'memories-stage1',
     });
-    return { reply, usage, notes: { truncated: request.truncated, droppedItems: request.droppedItems } };
+    return {
+      reply,
+      usage,
+      notes: { truncated: request.truncated, droppedItems: request.droppedItems, citedThreadIds: request.citedThreadIds },
+    };
   }
 
   /** The fenced store write of a reply, redacted. */
@@ -70,13 +74,15 @@ export function extractionActors(deps: PipelineDeps) {
     const clean = redactReply(reply);
     // Codex: an exactly-empty raw memory or summary means "nothing worth remembering".
     const noOutput = clean.rawMemory === '' || clean.rolloutSummary === '';
+    // Before the fenced write: counting a citation again is a no-op, so a lost lease costs nothing.
+    const cited = await store.recordCitations(thread.threadId, notes.citedThreadIds, thread.updatedAt);
     const written = noOutput
       ? await store.markStage1SucceededNoOutput(thread.threadId, ownershipToken, usage)
       : await store.markStage1Succeeded(thread, ownershipToken, clean, usage);
     if (!written) throw new LeaseLostError(`lease on ${thread.threadId} was taken by another worker`);
     deps.log.info(
       // droppedItems > 0: items too deeply nested to process were left out (say so in the log).
-      { threadId: thread.threadId, outcome: noOutput ? 'noOutput' : 'output', truncated: notes.truncated, droppedItems: notes.droppedItems, usage },
+      { threadId: thread.threadId, outcome: noOutput ? 'noOutput' : 'output', truncated: notes.truncated, droppedItems: notes.droppedItems, citedMemories: cited, usage },
       'phase 1 job finished',
     );
     return { kind: noOutput ? 'noOutput' : 'output', usage };

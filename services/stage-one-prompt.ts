@@ -2,9 +2,10 @@
 // Unlike the spec's target (4 bytes per token, rollout sent unredacted), the rollout is redacted
 // before it leaves the machine and is truncated by real o200k token count, as it is read: a
 // rollout of tens of MB is never held whole.
+import { citedThreadIds } from './citations.ts';
 import { readMemoryItems } from './memory-items.ts';
 import { redactDeep } from './redact.ts';
-import { newLineCounts } from './rollout-reader.ts';
+import { newLineCounts, partTexts } from './rollout-reader.ts';
 import { loadTemplate, renderTemplate } from './templates.ts';
 import { HeadTailWindow, type StreamedTruncation } from './head-tail-window.ts';
 import type { ThreadInfo } from './types.ts';
@@ -56,6 +57,8 @@ export interface StageOneRequest {
   droppedItems: number;
   /** Most bytes of the serialized rollout held at once while building: bounded by the token limit, not by the rollout's size. */
   retainedBytes: number;
+  /** Threads whose memories the assistant cited in this rollout (services/citations.ts). */
+  citedThreadIds: string[];
 }
 
 export async function buildStageOneRequest({
@@ -87,11 +90,13 @@ export async function buildStageOneRequest({
     corruptLines: contents.corruptLines,
     droppedItems: contents.droppedItems,
     retainedBytes: contents.truncation.retainedBytes,
+    citedThreadIds: contents.cited,
   };
 }
 
 interface TruncatedContents {
   truncation: StreamedTruncation;
+  cited: string[];
   items: number;
   droppedItems: number;
   corruptLines: number;
@@ -107,8 +112,12 @@ async function truncatedContents(path: string, tokenLimit: number): Promise<Trun
   const window = new HeadTailWindow(tokenLimit);
   let items = 0;
   let droppedItems = 0;
+  const cited = new Set<string>();
   window.append('[');
   for await (const item of readMemoryItems(path, counts)) {
+    if (item.type === 'message' && item.role === 'assistant') {
+      for (const text of partTexts(item)) if (text !== null) for (const id of citedThreadIds(text)) cited.add(id);
+    }
     // Secrets are removed from every string before anything is serialized, so neither the model
     // provider nor a truncation marker boundary can expose one.
     // Item by item, so that one item nested too deeply to walk (a hostile or corrupt line: redaction
@@ -127,5 +136,5 @@ async function truncatedContents(path: string, tokenLimit: number): Promise<Trun
     items++;
   }
   window.append(']');
-  return { truncation: window.finish(), items, droppedItems, corruptLines: counts.corruptLines };
+  return { truncation: window.finish(), cited: [...cited], items, droppedItems, corruptLines: counts.corruptLines };
 }

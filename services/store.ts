@@ -166,6 +166,12 @@ export interface MemoryStore {
   getPhase2Selection(n: number, maxUnusedDays: number): Promise<Phase2Selection>;
   /** Removes a thread's output (and marks consolidation dirty when one existed). */
   forgetThread(threadId: string): Promise<boolean>;
+  /**
+   * Counts a use of each cited thread's memory by the session `citingThreadId`, at `atSeconds`:
+   * usage_count + 1 and last_usage, once per citing session however often it is read again.
+   * Returns the number of memories whose usage changed.
+   */
+  recordCitations(citingThreadId: string, citedThreadIds: string[], atSeconds: number): Promise<number>;
 
   status(): Promise<StoreStatus>;
 }

@@ -40,6 +40,8 @@ export interface Stage1Output extends Stage1Reply {
   generatedAt: number;
   usageCount: number;
   lastUsage: number | null;
+  /** Threads whose sessions cited this memory (each counted once in usageCount). */
+  citedBy?: string[];
 }
 
 export type JobKind = 'memory_stage1' | 'memory_consolidate_global';

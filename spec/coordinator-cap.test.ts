@@ -13,7 +13,7 @@ function thread(i: number): ThreadInfo {
   return { threadId: `t${i}`, rolloutPath: `/r/${i}.jsonl`, cwd: '/w', source: 'cli', updatedAt: 1_000 + i, createdAt: null, hasUserMessage: true, sizeBytes: 1 };
 }
 
-const answer: ExtractionReply = { reply: { rawMemory: 'm', rolloutSummary: 's', rolloutSlug: null }, usage: null, notes: { truncated: false, droppedItems: 0 } };
+const answer: ExtractionReply = { reply: { rawMemory: 'm', rolloutSummary: 's', rolloutSlug: null }, usage: null, notes: { truncated: false, droppedItems: 0, citedThreadIds: [] } };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function coordinator(jobs: number, concurrency: number, timing: { requestMs: number; recordMs: number; failFirstRecordOf?: string }) {

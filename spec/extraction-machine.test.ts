@@ -26,7 +26,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 const answer: ExtractionReply = {
   reply: { rawMemory: 'memory', rolloutSummary: 'summary', rolloutSlug: null },
   usage: null,
-  notes: { truncated: false, droppedItems: 0 },
+  notes: { truncated: false, droppedItems: 0, citedThreadIds: [] },
 };
 
 function run(script: {
