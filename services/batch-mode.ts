@@ -30,7 +30,7 @@ import type { PipelineDeps } from './pipeline-deps.ts';
 import { pool } from './pool.ts';
 import { redactSecrets } from './redact.ts';
 import { buildStageOneRequest } from './stage-one-prompt.ts';
-import { parseStage1Reply } from './stage-one-schema.ts';
+import { parseStage1Reply } from './stage-one-parse.ts';
 import {
   type BatchJobRef,
   type BatchRecord,

@@ -3,7 +3,6 @@
 import { fromPromise } from 'xstate';
 import type { AgentRunResult, GlobalClaim, PreparedConsolidation } from '../machines/consolidation.ts';
 import { runAgentLoop } from './agent-loop.ts';
-import { createMemoryTools } from './agent-tools.ts';
 import { memoryRoot, rebuildRawMemories, rolloutSummaryStem, syncArtifacts, validateConsolidation } from './artifacts.ts';
 import { PHASE2_LEASE_SECONDS } from './constants.ts';
 import { buildConsolidationPrompt, renderSelectionBlock } from './consolidation-prompt.ts';
@@ -54,6 +53,9 @@ export function consolidationActors(deps: PipelineDeps) {
         stemOf: rolloutSummaryStem,
       });
       const prompt = await buildConsolidationPrompt(root, block);
+      // Imported when an agent runs: the tools' argument schemas load zod, which most runs (nothing
+      // to consolidate) never need.
+      const { createMemoryTools } = await import('./agent-tools.ts');
       const tools = createMemoryTools(root, {
         onViolation: (tool, path, reason) => deps.log.warn({ tool, path, reason }, 'agent tool refused'),
       }).map(redactingTool);

@@ -4,8 +4,7 @@ import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { createInspection } from '../../services/inspector.ts';
 import { modelClientFromEnvironment, parseWireApi } from '../../services/model-endpoint.ts';
-import { batchApiFromEnvironment } from '../../services/batch-api.ts';
-import { type BatchPhase1Summary, formatBatchPhase1, runBatchPhase1 } from '../../services/batch-mode.ts';
+import type { BatchPhase1Summary } from '../../services/batch-mode.ts';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
 import { type Phase, type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
 import { buildInProcess, buildOnWorker } from '../../services/request-builder.ts';
@@ -68,6 +67,10 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   let batch: BatchPhase1Summary | null = null;
   let coordinatorRuns = true;
   if (flags.batch) {
+    // Imported here: the Batch API client loads the openai SDK, which a plain run loads only if it
+    // has a request to send.
+    const { batchApiFromEnvironment } = await import('../../services/batch-api.ts');
+    const { formatBatchPhase1, runBatchPhase1 } = await import('../../services/batch-mode.ts');
     const deps = pipelineDeps(options);
     batch = await runBatchPhase1(deps, batchApiFromEnvironment({ baseUrl: flags.baseUrl, timeoutMs: flags.timeoutMs }));
     if (!flags.json) for (const line of formatBatchPhase1(batch)) process.stdout.write(`${line}\n`);
