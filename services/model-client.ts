@@ -1,12 +1,12 @@
 // The one place that talks to an LLM. It hides which wire the provider speaks (Responses or Chat
 // Completions) and turns every way a call can fail into the error taxonomy the machines act on.
 import { STATUS_CODES } from 'node:http';
-import type OpenAI from 'openai';
-import type { APIConnectionError, APIError } from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { Response, ResponseCreateParamsBase, ResponseInputItem, ResponseStreamEvent, ResponseUsage } from 'openai/resources/responses/responses';
 import type { CompletionUsage } from 'openai/resources/completions';
 import { BadInputError, MalformedReplyError, RetryableError } from './errors.ts';
+import { parseStage1Reply } from './stage-one-parse.ts';
 import { stage1ResponseFormat, stage1TextFormat } from './stage-one-schema.ts';
 import type { Stage1Reply, TokenUsage } from './types.ts';
 
@@ -88,52 +88,31 @@ interface Collected {
   usage: TokenUsage | null;
 }
 
-type Sdk = typeof import('openai');
-
-/**
- * The openai SDK and the reply parser (zod), imported on the first model call: together they are
- * a sixth of a second of start-up, which a run that finds nothing to do (the common case, from
- * cron or the daemon) never needs.
- */
-let sdkModule: Sdk | null = null;
-let parseStage1Reply: ((text: string) => Stage1Reply) | null = null;
-async function loadSdk(): Promise<Sdk> {
-  parseStage1Reply ??= (await import('./stage-one-parse.ts')).parseStage1Reply;
-  return (sdkModule ??= await import('openai'));
-}
-
 export function createModelClient(options: ModelClientOptions): ModelClient {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const stream = options.stream ?? true;
-  let context: Promise<CallContext> | null = null;
-  const connect = () =>
-    (context ??= loadSdk().then(({ default: OpenAI }) => ({
-      sdk: new OpenAI({
-        apiKey: options.apiKey,
-        baseURL: options.baseURL,
-        timeout: timeoutMs,
-        maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
-      }),
-      stream,
-      timeoutMs,
-    })));
+  const sdk = new OpenAI({
+    apiKey: options.apiKey,
+    baseURL: options.baseURL,
+    timeout: timeoutMs,
+    maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+  });
+  const context = { sdk, stream, timeoutMs };
 
   return {
     async extractStage1(req) {
-      const ctx = await connect();
       const collected = await guarded(req.signal, () =>
         options.wireApi === 'responses'
-          ? callResponses(ctx, stage1ResponsesParams(req), req.signal)
-          : callChat(ctx, stage1ChatParams(req), req.signal),
+          ? callResponses(context, stage1ResponsesParams(req), req.signal)
+          : callChat(context, stage1ChatParams(req), req.signal),
       );
-      return { reply: parseStage1Reply!(collected.text), usage: collected.usage, rawText: collected.text };
+      return { reply: parseStage1Reply(collected.text), usage: collected.usage, rawText: collected.text };
     },
     async agentTurn(req) {
-      const ctx = await connect();
       return guarded(req.signal, () =>
         options.wireApi === 'responses'
-          ? callResponses(ctx, agentResponsesParams(req), req.signal)
-          : callChat(ctx, agentChatParams(req), req.signal),
+          ? callResponses(context, agentResponsesParams(req), req.signal)
+          : callChat(context, agentChatParams(req), req.signal),
       );
     },
   };
@@ -429,23 +408,21 @@ async function consume<T>(stream: SdkStream<T>, idleMs: number, signal: AbortSig
   } finally {
     clearTimeout(timer);
   }
-  if (signal?.aborted) throw new (sdkModule!.APIUserAbortError)();
+  if (signal?.aborted) throw new APIUserAbortError();
   if (stalled) throw new RetryableError(`model stream went silent for ${idleMs} ms`);
 }
 
 // ---- Error mapping -------------------------------------------------------------------------------
 
-/** Runs a call once the SDK is loaded (connect), mapping its errors to ours. */
 async function guarded<T>(signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    throw classify(error, signal, sdkModule!);
+    throw classify(error, signal);
   }
 }
 
-function classify(error: unknown, signal: AbortSignal | undefined, sdk: Sdk): unknown {
-  const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk;
+function classify(error: unknown, signal: AbortSignal | undefined): unknown {
   if (error instanceof APIUserAbortError) return error;
   if (error instanceof RetryableError || error instanceof MalformedReplyError || error instanceof BadInputError) return error;
   if (signal?.aborted) return new APIUserAbortError();
