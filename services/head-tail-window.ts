@@ -82,33 +82,35 @@ export class HeadTailWindow {
         this.headParts.push(piece);
         this.headChars += piece.length;
         this.headBytes += bytes;
-        rest = '';
-      } else {
-        const k = charsForAtLeastBytes(piece, room);
-        // Copied, so that the slice does not keep the whole (maybe huge) piece alive.
-        this.headParts.push(flatCopy(piece.slice(0, k)));
-        const head = this.headParts.join('');
-        this.headParts = [head];
-        this.headChars = head.length;
-        this.headBytes = Buffer.byteLength(head, 'utf8');
-        this.headFull = true;
-        this.ringStart = this.headChars;
-        rest = piece.slice(k);
+        this.retainedBytes = Math.max(this.retainedBytes, this.headBytes);
+        // Chunk ends are only needed once something may be skipped: most rollouts never get here.
+        return;
       }
+      const k = charsForAtLeastBytes(piece, room);
+      // Copied, so that the slice does not keep the whole (maybe huge) piece alive.
+      this.headParts.push(flatCopy(piece.slice(0, k)));
+      const head = this.headParts.join('');
+      this.headParts = [head];
+      this.headChars = head.length;
+      this.headBytes = Buffer.byteLength(head, 'utf8');
+      this.headFull = true;
+      this.ringStart = this.headChars;
+      this.scanner.push(head);
+      rest = piece.slice(k);
     }
     if (rest !== '') {
       const bytes = Buffer.byteLength(rest, 'utf8');
       this.ring.push({ text: rest, bytes });
       this.ringBytes += bytes;
+      this.scanner.push(rest);
     }
-    this.scanner.push(piece);
     this.trimRing();
     this.retainedBytes = Math.max(this.retainedBytes, this.headBytes + this.ringBytes);
   }
 
   /** Call once, after the last piece. */
   finish(): StreamedTruncation {
-    this.scanner.finish();
+    if (this.headFull) this.scanner.finish();
     const stats = { retainedBytes: this.retainedBytes, skippedBytes: this.skippedBytes };
     const head = this.headParts.join('');
     const tail = this.ring.toArray().map((r) => r.text).join('');
