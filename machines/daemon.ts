@@ -76,6 +76,15 @@ function triggerFor(context: DaemonContext, startup: boolean): RunTrigger {
   return { kind: 'rescan' };
 }
 
+/** One pipeline run, the same in `catchingUp` and `running`; either way it ends in `settled`. */
+const runInvoke = {
+  id: 'run',
+  src: 'runPipeline',
+  input: ({ context }: { context: DaemonContext }) => context.current!,
+  onDone: { target: 'settled', actions: 'recordRun' },
+  onError: { target: 'settled', actions: 'reportRunFailure' },
+} as const;
+
 export const daemonMachine = setup({
   types: {
     input: {} as DaemonInput,
@@ -145,19 +154,7 @@ export const daemonMachine = setup({
       states: {
         catchingUp: {
           entry: { type: 'beginRun', params: { startup: true } },
-          invoke: {
-            id: 'run',
-            src: 'runPipeline',
-            input: ({ context }) => context.current!,
-            onDone: {
-              target: 'settled',
-              actions: 'recordRun',
-            },
-            onError: {
-              target: 'settled',
-              actions: 'reportRunFailure',
-            },
-          },
+          invoke: runInvoke,
           on: { ROLLOUT_IDLE: { actions: 'queue' } },
         },
         idle: {
@@ -171,19 +168,7 @@ export const daemonMachine = setup({
         },
         running: {
           entry: { type: 'beginRun', params: { startup: false } },
-          invoke: {
-            id: 'run',
-            src: 'runPipeline',
-            input: ({ context }) => context.current!,
-            onDone: {
-              target: 'settled',
-              actions: 'recordRun',
-            },
-            onError: {
-              target: 'settled',
-              actions: 'reportRunFailure',
-            },
-          },
+          invoke: runInvoke,
           on: { ROLLOUT_IDLE: { actions: 'queue' } },
         },
         settled: {
