@@ -11,6 +11,7 @@
 // run the agent, validate MEMORY.md / memory_summary.md, and record the outcome in the store.
 import { assign, setup } from 'xstate';
 import type { GlobalClaimResult, TokenUsage } from '../services/types.ts';
+import { leaseRegion } from './lease-region.ts';
 import { placeholder } from './placeholder.ts';
 import { backoffDelayMs, type RetryPolicy } from './retry-policy.ts';
 
@@ -108,6 +109,7 @@ export const consolidationMachine = setup({
     hasRetriesLeft: ({ context }) => context.errorRetryable && context.attempt < context.policy.maxAttempts,
   },
   actions: {
+    noteLeaseLost: assign({ error: 'lost the global consolidation lease during heartbeat' }),
     // Reads the error of the xstate.error.actor.* event that triggered it.
     recordError: assign(({ event }) => {
       const error = (event as { error?: unknown }).error as
@@ -189,27 +191,7 @@ export const consolidationMachine = setup({
             onError: { target: '#consolidation.failed', actions: 'recordError' },
           },
         },
-        lease: {
-          initial: 'held',
-          states: {
-            held: { after: { heartbeat: 'renewing' } },
-            renewing: {
-              invoke: {
-                id: 'renewLease',
-                src: 'renewLease',
-                input: ({ context }) => ({ claim: context.claim! }),
-                onDone: [
-                  { guard: { type: 'leaseHeld', params: ({ event }) => event.output }, target: 'held' },
-                  {
-                    target: '#consolidation.leaseLost',
-                    actions: assign({ error: 'lost the global consolidation lease during heartbeat' }),
-                  },
-                ],
-                onError: { target: 'held' },
-              },
-            },
-          },
-        },
+        lease: leaseRegion('consolidation', (context: ConsolidationContext) => context.claim!),
       },
     },
     validating: {

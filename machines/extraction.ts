@@ -17,6 +17,7 @@
 // never comes back to its model call once it has told its parent.
 import { assign, enqueueActions, setup } from 'xstate';
 import type { Stage1Claim, Stage1Reply, TokenUsage } from '../services/types.ts';
+import { leaseRegion } from './lease-region.ts';
 import { placeholder } from './placeholder.ts';
 import { backoffDelayMs, type RetryPolicy } from './retry-policy.ts';
 
@@ -105,6 +106,7 @@ export const extractionMachine = setup({
   actions: {
     // Reads the error of the xstate.error.actor.* event that triggered it.
     recordError: assign(({ event }) => describeError((event as { error?: unknown }).error)),
+    noteLeaseLost: assign({ error: 'lease lost to another worker' }),
     // Standalone (a test, a host running one extraction) there is no parent to tell.
     releaseSlot: enqueueActions(({ enqueue, self }) => {
       if (self._parent) enqueue.sendParent({ type: 'extraction.replied', actorId: self.id } satisfies ExtractionParentEvent);
@@ -185,25 +187,7 @@ export const extractionMachine = setup({
             },
           },
         },
-        lease: {
-          initial: 'held',
-          states: {
-            held: { after: { heartbeat: 'renewing' } },
-            renewing: {
-              invoke: {
-                id: 'renewLease',
-                src: 'renewLease',
-                input: ({ context }) => ({ claim: context.claim }),
-                onDone: [
-                  { guard: { type: 'leaseHeld', params: ({ event }) => event.output }, target: 'held' },
-                  { target: '#extraction.leaseLost', actions: assign({ error: 'lease lost to another worker' }) },
-                ],
-                // A failed heartbeat is retried at the next beat; the lease is long enough for that.
-                onError: { target: 'held' },
-              },
-            },
-          },
-        },
+        lease: leaseRegion('extraction', (context: ExtractionContext) => context.claim),
       },
     },
     failed: {

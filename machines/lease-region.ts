@@ -1,0 +1,27 @@
+// The lease heartbeat that runs beside a job's work in a parallel state (extraction and
+// consolidation): every `heartbeat` delay the `renewLease` actor renews the lease; a renewal that
+// finds the lease gone ends the job in `#<machine>.leaseLost` (after the `noteLeaseLost` action),
+// and a failed renewal is tried again at the next beat (the lease outlasts a few missed ones).
+// The machine provides the `heartbeat` delay, the `renewLease` actor, the `leaseHeld` guard and
+// the `noteLeaseLost` action.
+
+export function leaseRegion<C, Claim>(machineId: string, claimOf: (context: C) => Claim) {
+  return {
+    initial: 'held',
+    states: {
+      held: { after: { heartbeat: 'renewing' } },
+      renewing: {
+        invoke: {
+          id: 'renewLease',
+          src: 'renewLease',
+          input: ({ context }: { context: C }) => ({ claim: claimOf(context) }),
+          onDone: [
+            { guard: { type: 'leaseHeld', params: ({ event }: { event: { output: boolean } }) => event.output }, target: 'held' },
+            { target: `#${machineId}.leaseLost`, actions: 'noteLeaseLost' },
+          ],
+          onError: { target: 'held' },
+        },
+      },
+    },
+  } as const;
+}
