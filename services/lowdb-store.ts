@@ -88,6 +88,20 @@ interface Tx {
   outputsDirty: boolean;
 }
 
+/** The fields a claim sets on a job row (stage-1 or global): running, leased to this worker. */
+function runningFields(workerId: string, token: string, now: number, leaseSeconds: number) {
+  return {
+    status: 'running' as const,
+    workerId,
+    ownershipToken: token,
+    startedAt: now,
+    finishedAt: null,
+    leaseUntil: now + leaseSeconds,
+    retryAt: null,
+    lastError: null,
+  };
+}
+
 export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & BatchStore {
   const dir = path.resolve(options.dir);
   const jobsFile = path.join(dir, 'jobs.json');
@@ -208,17 +222,7 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
     }
 
     const token = randomUUID();
-    const claimed = {
-      status: 'running' as const,
-      workerId,
-      ownershipToken: token,
-      startedAt: now,
-      finishedAt: null,
-      leaseUntil: now + leaseSeconds,
-      retryAt: null,
-      lastError: null,
-      inputWatermark: given,
-    };
+    const claimed = { ...runningFields(workerId, token, now, leaseSeconds), inputWatermark: given };
 
     if (!job) {
       // Insert only under the running cap; a refused insert with no row reads as "running".
@@ -474,16 +478,7 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
         if (job.retryAt !== null && job.retryAt > now) return { kind: 'skippedNotDirty' };
         if (isLive(job, now)) return { kind: 'skippedRunning' };
         const token = randomUUID();
-        Object.assign(job, {
-          status: 'running',
-          workerId,
-          ownershipToken: token,
-          startedAt: now,
-          finishedAt: null,
-          leaseUntil: now + leaseSeconds,
-          retryAt: null,
-          lastError: null,
-        });
+        Object.assign(job, runningFields(workerId, token, now, leaseSeconds));
         tx.jobsDirty = true;
         return { kind: 'claimed', ownershipToken: token, inputWatermark: job.inputWatermark ?? 0 };
       });
