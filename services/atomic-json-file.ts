@@ -10,11 +10,12 @@
 // Re-reading a document this process wrote or read last costs a dozen event-loop turns and a
 // parse (megabytes of garbage per commit), and under load each turn waits behind other work. So
 // the document last read or written is kept, parsed, with the identity of its file (inode, size,
-// mtime), and one stat decides whether the file is still that one. The store hands the kept object
-// to its transactions and writes every change it makes (forgetKept when a transaction fails);
-// with MEMORIES_STORE_AUDIT=1 (the test suites) auditKept checks that nothing changed it unwritten. The file's descriptor is kept open meanwhile: its inode cannot be freed and
-// handed to another process's new file, so an equal inode really is the same file (every writer
-// replaces the file by rename; none writes in place).
+// mtime), and one stat decides whether the file is still that one. The file's descriptor is kept
+// open meanwhile: its inode cannot be freed and handed to another process's new file, so an equal
+// inode really is the same file (every writer replaces the file by rename; none writes in place).
+// The store hands the kept object to its transactions and writes every change it makes
+// (forgetKept when a transaction fails); with MEMORIES_STORE_AUDIT=1 (the test suites) auditKept
+// checks that nothing changed it unwritten.
 //
 // For the same reason the quick system calls (stat, open to read, read, write, rename:
 // microseconds on a local disk) are made synchronously, and only the fsyncs and the temp file's
@@ -65,7 +66,7 @@ function keep(file: string, next: Kept): void {
   if (previous) closeQuietly(previous.fd);
 }
 
-/** Drops the kept text of `file`: the next read goes to the disk. */
+/** Drops the kept document of `file`: the next read goes to the disk. */
 export function forgetKept(file: string): void {
   const previous = kept.get(file);
   if (!previous) return;
@@ -135,7 +136,7 @@ export class AtomicJsonFile<T> implements Adapter<T> {
     // Compact JSON: every RMW re-serialises the whole document, and cost is linear in bytes.
     const text = JSON.stringify(data);
     const temp = path.join(dir, `.${path.basename(this.file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    // Whatever happens next, the kept text may no longer be the file's.
+    // Whatever happens next, the kept document may no longer be the file's.
     forgetKept(this.file);
     // Creating a file can wait for the journal while another fsync runs: off the main thread.
     const fd = await openFd(temp, 'wx', FILE_MODE);

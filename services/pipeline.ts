@@ -36,7 +36,7 @@ export interface PipelineOptions {
   /**
    * How phase-1 requests are built: default `buildInProcess` (on the calling thread);
    * `buildOnWorker` moves that CPU work to a shared worker thread, so that it no longer holds up
-   * the other jobs' I/O: about a third more throughput on a large backlog, for ~50 MB more memory.
+   * the other jobs' I/O: ~10 % more throughput on a large backlog, for ~70 MB more memory.
    */
   buildRequest?: BuildRequest;
   config?: Partial<MemoriesConfig>;

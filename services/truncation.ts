@@ -270,6 +270,6 @@ export function truncateSource(text: Source, limit: number): Truncation {
 }
 
 /** Rough count for text we choose not to tokenize: o200k averages ~2.5 bytes/token on rollouts. */
-export function estimateFromBytes(bytes: number): number {
+function estimateFromBytes(bytes: number): number {
   return Math.max(1, Math.round(bytes / 2.5));
 }
