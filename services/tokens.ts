@@ -102,3 +102,19 @@ export function countTokens(text: string): number {
   return total;
 }
 
+/**
+ * Whether `text` (`bytes` long in UTF-8) has at most `budget` tokens, tokenizing only as much as
+ * needed to tell. A token is at least one byte, and each UTF-16 unit read was at least one byte,
+ * so once the pieces counted so far plus the bytes that may be left fit, the rest cannot overflow:
+ * a text somewhat over the budget in bytes is settled after a fraction of it.
+ */
+export function fitsInTokens(text: string, bytes: number, budget: number): boolean {
+  let total = 0;
+  PIECE.lastIndex = 0;
+  for (let m = PIECE.exec(text); m !== null; m = PIECE.exec(text)) {
+    total += countPiece(m[0]);
+    if (total > budget) return false;
+    if (total + bytes - PIECE.lastIndex <= budget) return true;
+  }
+  return total <= budget;
+}

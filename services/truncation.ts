@@ -2,12 +2,13 @@
 //
 // The streaming case is head-tail-window.ts; both share truncateSource.
 import { chunkEnds } from './chunk-scanner.ts';
-import { bytesOfTokens, countTokens, encode } from './tokens.ts';
+import { bytesOfTokens, countTokens, encode, fitsInTokens } from './tokens.ts';
 
 export interface Truncation {
   text: string;
   truncated: boolean;
-  /** Tokens kept; null when the text fits by byte length alone and was never tokenized. */
+  /** Tokens kept; null when the text fits and was not tokenized whole (its bytes, or part of it
+   * and the bytes of the rest, prove it fits). */
   keptTokens: number | null;
   removedTokens: number;
 }
@@ -16,7 +17,7 @@ export function truncationMarker(removed: number): string {
   return `\u2026${removed} tokens truncated\u2026`;
 }
 
-/** Texts up to this many times the budget (in UTF-16 units) are counted whole before cutting. */
+/** Texts up to this many times the budget (in UTF-16 units) are checked for a fit before cutting. */
 const WHOLE_COUNT_FACTOR = 4;
 
 /** Middles longer than this (UTF-16 units) are not tokenized; their count is estimated. */
@@ -224,10 +225,10 @@ export function truncateSource(text: Source, limit: number): Truncation {
     return { text: truncationMarker(removed), truncated: true, keptTokens: 0, removedTokens: removed };
   }
 
-  // A text not far over the budget in bytes usually fits in tokens: one count settles it.
+  // A text not far over the budget in bytes usually fits in tokens: one (partial) count settles it.
   if (text.length <= WHOLE_COUNT_FACTOR * budget) {
-    const all = countTokens(text.slice(0));
-    if (all <= budget) return { text: text.slice(0), truncated: false, keptTokens: all, removedTokens: 0 };
+    const whole = text.slice(0);
+    if (fitsInTokens(whole, totalBytes, budget)) return { text: whole, truncated: false, keptTokens: null, removedTokens: 0 };
   }
 
   const sides = new Sides(text, text.ends());

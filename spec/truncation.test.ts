@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { ChunkScanner, chunkEnds } from '../services/chunk-scanner.ts';
-import { countTokens } from '../services/tokens.ts';
+import { countTokens, fitsInTokens } from '../services/tokens.ts';
 import { HeadTailWindow } from '../services/head-tail-window.ts';
 import { truncateToTokens } from '../services/truncation.ts';
 import { readdirSync } from 'node:fs';
@@ -48,6 +48,22 @@ describe('token counts', () => {
   it('treat special-token text like <|endoftext|> as plain text instead of throwing', () => {
     expect(countTokens('x <|endoftext|> y')).toBe(9);
     expect(() => truncateToTokens('<|endoftext|><|im_start|> '.repeat(500), 50)).not.toThrow();
+  });
+});
+
+describe('fitsInTokens', () => {
+  // It stops counting once the bytes left cannot overflow the budget; the answer must still be
+  // the one a whole count gives, at every budget around the real count.
+  it('agrees with the whole count at budgets around it, for ASCII and multi-byte text', async () => {
+    const rollout = (await readFile(ROLLOUT, 'utf8')).slice(0, 200_000);
+    const wide = '日本語のテキスト 👍🏽 héllo '.repeat(2_000);
+    for (const text of [rollout, wide]) {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      const real = realCount(text);
+      for (const budget of [0, Math.floor(real / 2), real - 1, real, real + 1, Math.floor((real + bytes) / 2), bytes - 1, bytes]) {
+        expect(fitsInTokens(text, bytes, budget), `budget ${budget}, real ${real}`).toBe(real <= budget);
+      }
+    }
   });
 });
 
