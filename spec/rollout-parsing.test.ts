@@ -1,6 +1,7 @@
 // Every real rollout we have — old pre-envelope CLI files, envelope files of several Codex
 // versions, and Codex 0.169 files — yields the thread facts phase 1 depends on.
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -109,5 +110,35 @@ describe('damaged rollouts', () => {
     const path = join(await tempDir(), 'rollout-sub.jsonl');
     await writeFile(path, JSON.stringify({ timestamp: '2026-01-01T00:00:00Z', type: 'session_meta', payload: { id: 't-1', cwd: '/w', timestamp: '2026-01-01T00:00:00Z', source: { subagent: 'review' } } }) + '\n');
     expect((await readRolloutMeta(path))!.source).toBe('subagent');
+  });
+});
+
+describe('line splitting', () => {
+  // Lines are cut in raw bytes read in chunks (64 KB first, then up to 1 MB), so lines and
+  // multi-byte characters that straddle a chunk boundary must come out whole.
+  it('gives the same lines as splitting the whole text, across chunk boundaries and line-break styles', async () => {
+    const line = (i: number, pad: number) => JSON.stringify({ i, text: `é日本👍🏽 ${'x'.repeat(pad)}` });
+    const lines = [line(0, 10), line(1, 65_530), line(2, 3), line(3, 2_500_000), line(4, 1), line(5, 131_000), line(6, 7)];
+    const breaks = ['\n', '\r\n', '\n', '\r', '\n\n  \n', '\r\n'];
+    const text = '\uFEFF' + lines.map((l, i) => l + (breaks[i] ?? '')).join(''); // BOM first; no break after the last line
+    const path = join(await tempDir(), 'rollout-chunks.jsonl');
+    await writeFile(path, text);
+    const counts = newLineCounts();
+    const read: unknown[] = [];
+    for await (const value of readRolloutLines(path, counts)) read.push(value);
+    expect(read).toEqual(lines.map((l) => JSON.parse(l)));
+    expect(counts).toEqual({ lines: 7, corruptLines: 0 });
+  });
+
+  it('stops reading and closes the file when the reader breaks early', async () => {
+    const path = join(await tempDir(), 'rollout-early.jsonl');
+    await writeFile(path, Array.from({ length: 50_000 }, (_, i) => JSON.stringify({ i, pad: 'y'.repeat(40) })).join('\n'));
+    const openFiles = () => readdirSync('/proc/self/fd').length;
+    const before = openFiles();
+    const counts = newLineCounts();
+    for await (const value of readRolloutLines(path, counts)) if ((value as { i: number }).i === 3) break;
+    // The first 64 KB chunk holds ~1,100 of these lines; the 3.4 MB file is not read through.
+    expect(counts.lines).toBeLessThan(2_000);
+    expect(openFiles()).toBe(before);
   });
 });

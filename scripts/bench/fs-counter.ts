@@ -1,7 +1,7 @@
 // Counts file opens and bytes read in this process, by wrapping the fs entry points the pipeline
-// and its libraries use (createReadStream, fs/promises open/readFile, readFileSync). Imported first
-// by a bench child process: `syncBuiltinESMExports` makes the ESM named imports of node:fs and
-// node:fs/promises (`import { createReadStream } from 'node:fs'`) see the wrapped functions.
+// and its libraries use (createReadStream, fs/promises open/readFile, openSync with readFileSync or
+// readSync). Imported first by a bench child process: `syncBuiltinESMExports` makes the ESM named
+// imports of node:fs and node:fs/promises (`import { openSync } from 'node:fs'`) see the wrappers.
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 
@@ -93,6 +93,21 @@ fs.readFileSync = function (path: any, options?: any) {
   } else record(path, lengthOf(data), true);
   return data;
 } as typeof fs.readFileSync;
+
+// Rollouts are read synchronously by descriptor too, in chunks (services/rollout-reader.ts).
+const origReadSync = fs.readSync;
+fs.readSync = function (fd: number, ...args: any[]) {
+  const n = (origReadSync as any).call(fs, fd, ...args) as number;
+  const opened = fdPaths.get(fd);
+  if (opened !== undefined) record(opened, n, false);
+  return n;
+} as typeof fs.readSync;
+
+const origCloseSync = fs.closeSync;
+fs.closeSync = function (fd: number) {
+  fdPaths.delete(fd);
+  return origCloseSync.call(fs, fd);
+} as typeof fs.closeSync;
 
 syncBuiltinESMExports();
 
