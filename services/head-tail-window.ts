@@ -108,6 +108,11 @@ export class HeadTailWindow {
     this.retainedBytes = Math.max(this.retainedBytes, this.headBytes + this.ringBytes);
   }
 
+  /** Whether the text so far fits the limit by its byte length alone (finish() will not tokenize). */
+  get fitsByBytes(): boolean {
+    return !this.headFull && this.headBytes <= Math.max(0, Math.floor(this.limit));
+  }
+
   /** Call once, after the last piece. */
   finish(): StreamedTruncation {
     if (this.headFull) this.scanner.finish();

@@ -2,6 +2,7 @@
 // Unlike the spec's target (4 bytes per token, rollout sent unredacted), the rollout is redacted
 // before it leaves the machine and is truncated by real o200k token count, as it is read: a
 // rollout of tens of MB is never held whole.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { citedThreadIds } from './citations.ts';
 import { readMemoryItems } from './memory-items.ts';
 import { redactDeep } from './redact.ts';
@@ -71,11 +72,10 @@ export async function buildStageOneRequest({
   /** Defaults to the model's limit. */
   tokenLimit?: number;
 }): Promise<StageOneRequest> {
-  const [instructions, inputTemplate, contents] = await Promise.all([
-    stageOneInstructions(),
-    loadTemplate('stage_one_input'),
-    truncatedContents(thread.rolloutPath, tokenLimit),
-  ]);
+  // The templates first: read once per process, their reads would otherwise wait behind this
+  // job's (synchronous) rollout work and that of every job started with it.
+  const [instructions, inputTemplate] = await Promise.all([stageOneInstructions(), loadTemplate('stage_one_input')]);
+  const contents = await truncatedContents(thread.rolloutPath, tokenLimit);
   const input = renderTemplate(inputTemplate, [
     ['rollout_path', thread.rolloutPath],
     ['rollout_cwd', thread.cwd],
@@ -136,5 +136,8 @@ async function truncatedContents(path: string, tokenLimit: number): Promise<Trun
     items++;
   }
   window.append(']');
+  // Tokenizing takes a while (and loads the tokenizer the first time): let the other jobs send
+  // the requests they have ready first, so that their model calls overlap this work.
+  if (!window.fitsByBytes) await nextTurn();
   return { truncation: window.finish(), cited: [...cited], items, droppedItems, corruptLines: counts.corruptLines };
 }
