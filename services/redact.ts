@@ -161,6 +161,17 @@ export function redactSecrets(text: string): string {
   return out;
 }
 
+/**
+ * A JSON value serialized with every string inside it redacted: the text of
+ * JSON.stringify(redactDeep(value)). When the serialized value holds none of the rules' literals,
+ * neither does any string in it (JSON escapes none of their characters), so most rollout items
+ * are serialized once and never copied.
+ */
+export function redactedJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  return MAY_HOLD_SECRET.test(json) ? JSON.stringify(deep(value)) : json;
+}
+
 /** A copy of a JSON value with every string inside it redacted (object keys are kept). */
 export function redactDeep<T>(value: T): T {
   return deep(value) as T;

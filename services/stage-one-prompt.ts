@@ -5,7 +5,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { citedThreadIds } from './citations.ts';
 import { readMemoryItems } from './memory-items.ts';
-import { redactDeep } from './redact.ts';
+import { redactedJson } from './redact.ts';
 import { newLineCounts, partTexts } from './rollout-reader.ts';
 import { loadTemplate, renderTemplate } from './templates.ts';
 import { HeadTailWindow, type StreamedTruncation } from './head-tail-window.ts';
@@ -125,7 +125,7 @@ async function truncatedContents(path: string, tokenLimit: number): Promise<Trun
     // whole rollout with "Maximum call stack size exceeded". Same text as stringifying the array.
     let part: string;
     try {
-      part = JSON.stringify(redactDeep(item));
+      part = redactedJson(item);
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
       droppedItems++;

@@ -1,7 +1,7 @@
 // Credentials found in rollouts or model output are replaced by [REDACTED_SECRET] before anything
 // is sent or stored, while ordinary text stays as it was.
 import { describe, expect, it } from 'vitest';
-import { redactDeep, redactSecrets } from '../services/redact.ts';
+import { redactDeep, redactedJson, redactSecrets } from '../services/redact.ts';
 
 const R = '[REDACTED_SECRET]';
 
@@ -150,5 +150,23 @@ describe('redactDeep', () => {
       flag: true,
       none: null,
     });
+  });
+});
+
+describe('redactedJson', () => {
+  // It skips the walk when the serialized item holds no rule literal; the text must always be
+  // the one a full walk gives.
+  it.each([
+    ['no secret at all', { type: 'message', content: [{ type: 'output_text', text: 'all tests pass' }] }],
+    ['a secret deep inside', { type: 'function_call_output', output: { lines: ['ok', 'export OPENAI_API_KEY=sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst'] } }],
+    ['a secret word only in a key', { token_count: 12, note: 'no credentials here' }],
+    ['a JSON-escaped secret', { arguments: JSON.stringify({ cmd: 'curl -H "Authorization: Bearer abcDEF123456ghiJKL789"\nsk-ant-api03-abc_DEF-ghi_jklmnopqrstuvwxyz0123456789-AAAA' }) }],
+  ])('%s', (_name, item) => {
+    expect(redactedJson(item)).toBe(JSON.stringify(redactDeep(item)));
+  });
+
+  it('removes a secret that only the walk finds', () => {
+    const out = redactedJson({ a: [{ b: 'key ghp_0123456789abcdefghijklmnopqrstuvwxyzAB end' }] });
+    expect(out).toBe(JSON.stringify({ a: [{ b: `key ${R} end` }] }));
   });
 });
