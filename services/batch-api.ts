@@ -4,6 +4,7 @@
 import OpenAI, { toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import { ConfigError } from './errors.ts';
+import { nodeHttpFetch } from './http-fetch.ts';
 
 /** The batch endpoint phase-1 requests go to (the same body as the synchronous Responses call). */
 export const BATCH_ENDPOINT = '/v1/responses' as const;
@@ -54,6 +55,7 @@ export function createBatchApi(options: BatchApiOptions | { client: OpenAI }): B
           baseURL: options.baseURL,
           timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
           maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+          fetch: nodeHttpFetch,
         });
   return {
     async uploadBatchFile(jsonl, filename) {

@@ -9,6 +9,7 @@ import { BadInputError, MalformedReplyError, RetryableError } from './errors.ts'
 import { parseStage1Reply } from './stage-one-parse.ts';
 import { stage1ResponseFormat, stage1TextFormat } from './stage-one-schema.ts';
 import type { Stage1Reply, TokenUsage } from './types.ts';
+import { nodeHttpFetch } from './http-fetch.ts';
 
 export type WireApi = 'responses' | 'chat';
 
@@ -96,6 +97,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     baseURL: options.baseURL,
     timeout: timeoutMs,
     maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+    fetch: nodeHttpFetch,
   });
   const context = { sdk, stream, timeoutMs };
 
