@@ -391,18 +391,13 @@ interface SdkStream<T> extends AsyncIterable<T> {
  */
 async function consume<T>(stream: SdkStream<T>, idleMs: number, signal: AbortSignal | undefined, onEvent: (event: T) => boolean): Promise<void> {
   let stalled = false;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      stalled = true;
-      stream.controller.abort();
-    }, idleMs);
-  };
-  arm();
+  const timer = setTimeout(() => {
+    stalled = true;
+    stream.controller.abort();
+  }, idleMs);
   try {
     for await (const event of stream) {
-      arm();
+      timer.refresh(); // restarts the wait without a new timer per event
       if (onEvent(event)) break;
     }
   } catch (error) {
