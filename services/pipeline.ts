@@ -35,8 +35,8 @@ export interface PipelineOptions {
   model: ModelClient;
   /**
    * How phase-1 requests are built: default `buildInProcess` (on the calling thread);
-   * `buildOnWorker` moves that CPU work to a shared worker thread, so that it no longer holds up
-   * the other jobs' I/O: ~10 % more throughput on a large backlog, for ~70 MB more memory.
+   * `buildOnWorker` moves that CPU work to a shared worker thread, for ~50 MB more memory. On two
+   * cores it is no faster (the thread competes with the model calls for them); with more it can be.
    */
   buildRequest?: BuildRequest;
   config?: Partial<MemoriesConfig>;
