@@ -71,7 +71,7 @@ export interface MemoryItems {
  * thrown once the file has been read.
  */
 export async function* readMemoryItems(path: string, counts: LineCounts = newLineCounts()): AsyncGenerator<Record<string, unknown>> {
-  for await (const line of readRolloutLines(path, counts)) {
+  for await (const line of readRolloutLines(path, counts, { responseItemsOnly: true })) {
     const item = memoryItemOf(line);
     if (item !== null) yield item;
   }

@@ -28,12 +28,21 @@ const FIRST_CHUNK = 64 * 1024;
 const MAX_CHUNK = 1024 * 1024;
 const NEWLINE = 0x0a;
 
+export interface ReadOptions {
+  /**
+   * Skip, without decoding or parsing them, the envelope lines that cannot hold a response item
+   * (events, turn contexts, session metadata, compaction markers: a third of a typical rollout's
+   * bytes). They still count in `lines`; a torn one is then not seen as corrupt.
+   */
+  responseItemsOnly?: boolean;
+}
+
 /**
  * Parsed lines of a rollout, in order. Blank lines are skipped; lines that are not a JSON object
  * are counted in `counts.corruptLines` and skipped. Line breaks are \n, \r\n or a lone \r (as
  * readline splits them). Breaking out of the loop closes the file.
  */
-export async function* readRolloutLines(path: string, counts: LineCounts = newLineCounts()): AsyncGenerator<RolloutLine> {
+export async function* readRolloutLines(path: string, counts: LineCounts = newLineCounts(), options: ReadOptions = {}): AsyncGenerator<RolloutLine> {
   const fd = openSync(path, 'r');
   try {
     let buffer = Buffer.allocUnsafe(FIRST_CHUNK);
@@ -46,6 +55,10 @@ export async function* readRolloutLines(path: string, counts: LineCounts = newLi
     // Lines are decoded and parsed one at a time, as they are asked for: discovery reads only the
     // first few lines of a chunk.
     const take = (bytes: Buffer) => {
+      if (options.responseItemsOnly && NON_ITEM_TYPES.has(envelopeType(bytes) ?? '')) {
+        counts.lines++;
+        return;
+      }
       let line = bytes.toString('utf8');
       if (first) {
         first = false;
@@ -84,6 +97,33 @@ export async function* readRolloutLines(path: string, counts: LineCounts = newLi
   } finally {
     closeSync(fd);
   }
+}
+
+/** Envelope types (Codex's RolloutItem variants) other than response_item. */
+const NON_ITEM_TYPES: ReadonlySet<string> = new Set(['session_meta', 'event_msg', 'turn_context', 'compacted']);
+const ENVELOPE_START = Buffer.from('{"timestamp":"');
+const TYPE_KEY = Buffer.from('"type":"');
+/** How far into a line its top-level type is looked for (after a timestamp and an ordinal). */
+const TYPE_WITHIN = 128;
+
+/**
+ * The `type` of an envelope line, read from its first bytes: `{"timestamp":"…",` then maybe other
+ * plain fields (`"ordinal":3,`), then `"type":"…"`. Null when the line does not start that way.
+ * Without a backslash, brace or bracket before it, the key is a top-level key: a quote inside a
+ * string would have to be escaped.
+ */
+function envelopeType(line: Buffer): string | null {
+  if (line.length < ENVELOPE_START.length || line.compare(ENVELOPE_START, 0, ENVELOPE_START.length, 0, ENVELOPE_START.length) !== 0) return null;
+  const head = line.subarray(0, TYPE_WITHIN);
+  const at = head.indexOf(TYPE_KEY, ENVELOPE_START.length);
+  if (at === -1) return null;
+  for (let i = ENVELOPE_START.length; i < at; i++) {
+    const b = head[i];
+    if (b === 0x5c || b === 0x7b || b === 0x5b) return null; // \ { [
+  }
+  const start = at + TYPE_KEY.length;
+  const end = head.indexOf(0x22, start);
+  return end === -1 ? null : head.toString('latin1', start, end);
 }
 
 /** Parses one line into `out`; a \r inside it (an old-Mac or torn \r\n break) splits it further. */

@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadMemoryItems } from '../services/memory-items.ts';
+import { loadMemoryItems, memoryItemOf } from '../services/memory-items.ts';
 import { newLineCounts, readRolloutLines, readRolloutMeta } from '../services/rollout-reader.ts';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 
@@ -140,5 +140,31 @@ describe('line splitting', () => {
     // The first 64 KB chunk holds ~1,100 of these lines; the 3.4 MB file is not read through.
     expect(counts.lines).toBeLessThan(2_000);
     expect(openFiles()).toBe(before);
+  });
+});
+
+describe('responseItemsOnly', () => {
+  // Memory items are read with the envelope lines that cannot hold one skipped unparsed; the
+  // items must be exactly those a full parse gives, for every shared rollout (both envelope
+  // shapes: with and without an ordinal, and the old bare-item format).
+  it.each(FIXTURES.map(([path]) => path))('gives the same items as parsing every line: %s', async (path) => {
+    const all = newLineCounts();
+    const expected: unknown[] = [];
+    for await (const line of readRolloutLines(path, all)) {
+      const item = memoryItemOf(line);
+      if (item !== null) expected.push(item);
+    }
+    const loaded = await loadMemoryItems(path);
+    expect(loaded.items).toEqual(expected);
+    expect(loaded.lines).toBe(all.lines);
+  });
+
+  it('skips a torn event line unparsed, but still reads a torn response item as corrupt', async () => {
+    const path = join(await tempDir(), 'rollout-torn.jsonl');
+    const item = { timestamp: '2026-01-01T00:00:00Z', type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] } };
+    await writeFile(path, [JSON.stringify(item), '{"timestamp":"2026-01-01T00:00:01Z","type":"event_msg","payload":{"ty', '{"timestamp":"2026-01-01T00:00:02Z","type":"response_item","payload":{"ty'].join('\n'));
+    const loaded = await loadMemoryItems(path);
+    expect(loaded.items).toEqual([item.payload]);
+    expect(loaded).toMatchObject({ lines: 3, corruptLines: 1 });
   });
 });
