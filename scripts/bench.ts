@@ -26,6 +26,7 @@ const PHASE2_MODEL = DEFAULT_CONFIG.phase2Model;
 const INCREMENTAL_ROLLOUTS = Number(process.env.BENCH_ROLLOUTS ?? 1_000);
 const LATENCY_ROLLOUTS = 200;
 const LATENCY_MS = 300;
+const ZERO_LATENCY_RUNS = 3;
 const BIG_ROLLOUT_BYTES = 50 * 1024 * 1024;
 const BIG_BATCH = 50;
 const CONSOLIDATION_OUTPUTS = 1_024;
@@ -182,11 +183,18 @@ try {
     fractions[concurrency] = { e2e, window: inWindow };
     throughputRows.push(throughputRow(`${LATENCY_MS} ms latency`, concurrency, r.run, ideal, r.maxRssMB));
   }
-  log(`throughput: ${LATENCY_ROLLOUTS} rollouts, 0 ms latency, concurrency 8`);
-  const zeroHome = join(tmp, 'latency-0');
-  await installFixtureRollouts(zeroHome, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
-  const zeroSmall = await withServer(0, (url) => runChild({ scenario: 'throughput', home: zeroHome, url, concurrency: 8, maxRollouts: LATENCY_ROLLOUTS }));
-  throughputRows.push(throughputRow('0 ms latency', 8, zeroSmall.run, null, zeroSmall.maxRssMB));
+  // A run of ~1 s on a shared 2-core VM varies by ~10 %: the median of a few runs is reported.
+  const zeroRuns: Array<{ run: RunFigures; maxRssMB: number; rate: number }> = [];
+  for (let i = 0; i < ZERO_LATENCY_RUNS; i++) {
+    log(`throughput: ${LATENCY_ROLLOUTS} rollouts, 0 ms latency, concurrency 8 (run ${i + 1} of ${ZERO_LATENCY_RUNS})`);
+    const zeroHome = join(tmp, `latency-0-${i}`);
+    await installFixtureRollouts(zeroHome, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
+    const r = await withServer(0, (url) => runChild({ scenario: 'throughput', home: zeroHome, url, concurrency: 8, maxRollouts: LATENCY_ROLLOUTS }));
+    zeroRuns.push({ ...r, rate: r.run.claimed / (r.run.wallMs / 1000) });
+  }
+  zeroRuns.sort((a, b) => a.rate - b.rate);
+  const zeroSmall = zeroRuns[Math.floor(zeroRuns.length / 2)]!;
+  throughputRows.push(throughputRow(`0 ms latency (median of ${ZERO_LATENCY_RUNS} runs)`, 8, zeroSmall.run, null, zeroSmall.maxRssMB));
   log(`throughput: ${LATENCY_ROLLOUTS} rollouts, 0 ms latency, concurrency 8, --build-thread`);
   const threadHome = join(tmp, 'latency-0-thread');
   await installFixtureRollouts(threadHome, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
@@ -196,7 +204,8 @@ try {
   const zero = inc.first;
   throughputRows.push(throughputRow('0 ms latency (the first run of §2)', 8, zero, null, null));
   const zeroRate = zero.claimed / (zero.wallMs / 1000);
-  const zeroSmallRate = zeroSmall.run.claimed / (zeroSmall.run.wallMs / 1000);
+  const zeroSmallRate = zeroSmall.rate;
+  const zeroRange = `${zeroRuns[0]!.rate.toFixed(1)}–${zeroRuns.at(-1)!.rate.toFixed(1)}`;
   sections.push(
     [
       `## 3. Phase-1 throughput (fixture corpus: ${fixtureNames.length} claimable fixture rollouts cycled; scripted server in its own process)`,
@@ -217,9 +226,9 @@ try {
     [
       `Throughput, 0 ms latency, ${cpus().length} cores (pipeline and server share them)`,
       '≥ 200 rollouts/s',
-      `${zeroSmallRate.toFixed(1)} rollouts/s over ${zeroSmall.run.claimed}; ${zeroRate.toFixed(1)} rollouts/s over ${zero.claimed}; ` +
+      `${zeroSmallRate.toFixed(1)} rollouts/s over ${zeroSmall.run.claimed} (median of ${ZERO_LATENCY_RUNS} runs: ${zeroRange}); ${zeroRate.toFixed(1)} rollouts/s over ${zero.claimed}; ` +
         `${zeroThreadRate.toFixed(1)} rollouts/s over ${zeroThread.run.claimed} with --build-thread (peak RSS ${zeroThread.maxRssMB.toFixed(0)} MB)`,
-      verdict(Math.max(zeroRate, zeroSmallRate, zeroThreadRate) >= 200),
+      verdict(zeroSmallRate >= 200 && zeroRate >= 200),
     ],
   );
 
