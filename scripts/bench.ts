@@ -134,7 +134,7 @@ try {
     [
       `## 2. Incremental work (${INCREMENTAL_ROLLOUTS} claimable rollouts, fixture corpus cycled, in a fresh process)`,
       '',
-      'Reads are counted by wrapping `fs.createReadStream`, `fs.promises.open`/`readFile` and `fs.readFileSync` in the pipeline process ' +
+      'Reads are counted by wrapping `fs.createReadStream`, `fs.promises.open`/`readFile`, `fs.openSync` with `fs.readFileSync`/`fs.readSync` in the pipeline process ' +
         '(`scripts/bench/fs-counter.ts`); rchar is `/proc/self/io` (every read syscall, the model server socket included). ' +
         'State = `memories_state/`, memory = `memories/`, other = anything else (templates, config). Times are in-process `runPipeline` time.',
       '',
@@ -148,7 +148,7 @@ try {
         ],
       ),
       '',
-      `The changed rollout was opened ${inc.changed.reads.changedRolloutOpens} times (discovery re-reads its first lines because its mtime/size changed — one 64 KB stream chunk — then the extraction reads it whole); ` +
+      `The changed rollout was opened ${inc.changed.reads.changedRolloutOpens} times (discovery re-reads its first lines because its mtime/size changed — one 64 KB chunk — then the extraction reads it whole); ` +
         'no other rollout was opened. The phase-2 part of that rerun compares every rollout summary it syncs with the file on disk (`memories/`). ' +
         `State files read — nothing new: ${inc.noop.reads.stateDetail || 'none'}; one changed: ${inc.changed.reads.stateDetail || 'none'}.`,
     ].join('\n'),
