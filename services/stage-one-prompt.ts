@@ -2,13 +2,14 @@
 // Unlike the spec's target (4 bytes per token, rollout sent unredacted), the rollout is redacted
 // before it leaves the machine and is truncated by real o200k token count, as it is read: a
 // rollout of tens of MB is never held whole.
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { citedThreadIds } from './citations.ts';
 import { readMemoryItems } from './memory-items.ts';
 import { redactedJson } from './redact.ts';
 import { newLineCounts, partTexts } from './rollout-reader.ts';
 import { loadTemplate, renderTemplate } from './templates.ts';
 import { HeadTailWindow, type StreamedTruncation } from './head-tail-window.ts';
+import { tokenizerLoaded } from './tokens.ts';
 import type { ThreadInfo } from './types.ts';
 
 /** Context windows (tokens) of the models we know; others fall back to the default limit. */
@@ -32,6 +33,8 @@ const EFFECTIVE_WINDOW_PERCENT = 95;
 /** Share of the usable window given to the rollout; the rest is prompt and answer. */
 const ROLLOUT_WINDOW_PERCENT = 70;
 export const DEFAULT_STAGE_ONE_TOKEN_LIMIT = 150_000;
+/** How long a job waits before the tokenizer's first load, for the other jobs' requests to leave. */
+const FIRST_LOAD_DELAY_MS = 20;
 
 export function stageOneTokenLimit(model: string): number {
   const window = CONTEXT_WINDOWS[model];
@@ -136,8 +139,10 @@ async function truncatedContents(path: string, tokenLimit: number): Promise<Trun
     items++;
   }
   window.append(']');
-  // Tokenizing takes a while (and loads the tokenizer the first time): let the other jobs send
-  // the requests they have ready first, so that their model calls overlap this work.
-  if (!window.fitsByBytes) await nextTurn();
+  // Tokenizing takes a while: let the other jobs send the requests they have ready first, so that
+  // their model calls overlap this work. Before the tokenizer's first load (~130 ms without a
+  // break) that takes more than a turn: a request just handed to the HTTP client is only on the
+  // wire once its connection is up and written, a few turns of the event loop later.
+  if (!window.fitsByBytes) await (tokenizerLoaded() ? nextTurn() : sleep(FIRST_LOAD_DELAY_MS));
   return { truncation: window.finish(), cited: [...cited], items, droppedItems, corruptLines: counts.corruptLines };
 }

@@ -30,6 +30,11 @@ function enc(): Tiktoken {
   return encoder;
 }
 
+/** Whether the encoder is loaded (its first use costs ~130 ms of this thread). */
+export function tokenizerLoaded(): boolean {
+  return encoder !== null;
+}
+
 export function encode(text: string): Uint32Array {
   // encode_ordinary: special-token text is plain text, as with encode(text, [], []), without the
   // JSON round trip of the two special-token lists that costs that call half its time.
