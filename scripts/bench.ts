@@ -34,6 +34,7 @@ const RSS_TARGET_MB = 300;
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 const startedAt = new Date();
+const speedAtStart = cpuCheckMs();
 const tmp = await mkdtemp(join(tmpdir(), 'memories-bench-'));
 const sections: string[] = [];
 const summary: Array<[string, string, string, string]> = [];
@@ -316,6 +317,7 @@ try {
     '',
     `- date: ${startedAt.toISOString()} (took ${secs(Date.now() - startedAt.getTime())})`,
     `- machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 1024 ** 3).toFixed(1)} GB memory, node ${process.version}, ${process.platform}/${process.arch}`,
+    `- speed check: a fixed loop took ${speedAtStart.toFixed(0)} ms at the start and ${cpuCheckMs().toFixed(0)} ms at the end (on a shared VM it varies with the host's load; times in this report scale with it)`,
     `- command: \`npm run bench\` (tsx scripts/bench.ts) at ${gitRevision()}`,
     `- corpus: ${rows.length} rollouts of ../shared/real-rollouts and ../shared/codex-0.169-rollouts; generated rollouts in a temp CODEX_HOME`,
     '',
@@ -348,6 +350,15 @@ function throughputRow(label: string, concurrency: number, f: RunFigures, ideal:
     `${int(f.storeMs.confirmLease)} + ${int(f.storeMs.markSucceeded)} ms`,
     rssMB === null ? '—' : `${rssMB.toFixed(0)} MB`,
   ];
+}
+
+/** A fixed single-thread workload, timed: how fast this machine is right now. */
+function cpuCheckMs(): number {
+  const t = performance.now();
+  let x = 0;
+  for (let i = 0; i < 300_000_000; i++) x += i % 7;
+  if (x < 0) throw new Error('unreachable'); // keeps the loop from being optimized away
+  return performance.now() - t;
 }
 
 function gitRevision(): string {
