@@ -31,6 +31,8 @@ export interface RunFigures {
   extractingMs: number | null;
   /** Mean time per call of the store methods each extraction waits for (a locked, fsynced commit). */
   storeMs: { confirmLease: number; markSucceeded: number; claim: number };
+  /** CPU time of the pipeline process during the run (all its threads, user + system). */
+  cpuMs: number;
 }
 
 export interface ReadFigures {
@@ -127,9 +129,11 @@ async function run(phase: Phase): Promise<RunFigures> {
   lastReplyAt = null;
   for (const t of Object.values(timings)) t.fill(0);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const buildRequest = spec.scenario === 'throughput' && spec.buildThread ? buildOnWorker : buildInProcess;
   const out = await runPipeline({ codexHome: spec.home, model, store, phase, buildRequest, concurrency: spec.concurrency, config: { maxRolloutsPerStartup: spec.maxRollouts } });
   const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const p1 = out.phase1;
   const first = firstRequestAt as number | null;
   const last = lastReplyAt as number | null;
@@ -138,6 +142,7 @@ async function run(phase: Phase): Promise<RunFigures> {
     extractingMs: first === null || last === null ? null : last - first,
     storeMs: { confirmLease: mean(timings.confirmLease), markSucceeded: mean(timings.markSucceeded), claim: mean(timings.claim) },
     wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     claimed: p1?.claimed ?? 0,
     succeeded: (p1?.succeeded ?? 0) + (p1?.succeededNoOutput ?? 0),
     failed: p1?.failed ?? 0,
