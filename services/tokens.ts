@@ -15,8 +15,15 @@
 // pieces here, with o200k's pattern run by V8's regex engine, and tiktoken only sees each distinct
 // piece once per process: BPE never crosses a piece, so a text's count is the sum of its pieces'
 // counts, and pieces repeat (words, indentation, JSON keys, paths).
+//
+// Most texts that need counting at all are not far over their budget in bytes, and loading the
+// encoder alone costs more than the rest of phase 1's work on a rollout. So whether a text fits
+// is first asked of an upper bound that needs no encoder (tokenBound): byte-pair merging stops
+// only when no two neighbouring tokens of a piece form a token, and most pairs of ASCII bytes are
+// tokens (o200k-pairs.ts), so a piece keeps at most about two tokens per three bytes.
 import { createRequire } from 'node:module';
 import type { Tiktoken } from 'tiktoken';
+import { ASCII_PAIR_TOKEN } from './o200k-pairs.ts';
 
 let encoder: Tiktoken | null = null;
 
@@ -90,15 +97,96 @@ function countPiece(piece: string): number {
 }
 
 /** A piece longer than MAX_RUN is counted in MAX_RUN-sized cuts (never inside a surrogate pair). */
-function countLongRun(piece: string): number {
+function countLongRun(piece: string, count: (cut: string) => number = (cut) => encode(cut).length): number {
   let total = 0;
   for (let start = 0; start < piece.length; ) {
     let end = Math.min(piece.length, start + MAX_RUN);
     if (end < piece.length && (piece.charCodeAt(end) & 0xfc00) === 0xdc00) end -= 1;
-    total += encode(piece.slice(start, end)).length;
+    total += count(piece.slice(start, end));
     start = end;
   }
   return total;
+}
+
+/** out[a * 128 + b] is 1 when the two ASCII bytes a, b are a single token (for o200k-pairs.ts). */
+export function asciiPairTokens(): Uint8Array {
+  const out = new Uint8Array(128 * 128);
+  for (let a = 0; a < 128; a++) for (let b = 0; b < 128; b++) out[a * 128 + b] = encode(String.fromCharCode(a, b)).length === 1 ? 1 : 0;
+  return out;
+}
+
+/**
+ * The most tokens byte-pair merging can leave of `piece` (one pre-tokenizer piece of at most
+ * MAX_RUN characters), without the encoder. Merging ends only when no two neighbouring tokens
+ * concatenate to a token; so where bytes i and i+1 form a pair token, they are never both
+ * single-byte tokens.
+ */
+export function pieceTokenBound(piece: string): number {
+  return mostTokens(piece, true);
+}
+
+/**
+ * An upper bound on the tokens of any text, in one pass and without the pre-tokenizer: as
+ * pieceTokenBound, but only pairs sure to share a piece are used. Those are two ASCII letters,
+ * unless lower case is followed by upper case (`aB` is split) or they follow an apostrophe by one
+ * or two characters (a contraction, `'s` or `'re`, ends a piece).
+ */
+export function quickTokenBound(text: string): number {
+  return mostTokens(text, false);
+}
+
+const isLetter = (c: number) => (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
+const isLower = (c: number) => c >= 0x61 && c <= 0x7a;
+const isUpper = (c: number) => c >= 0x41 && c <= 0x5a;
+const APOSTROPHE = 0x27;
+
+/**
+ * The most tokens `text` can be left in, over the cut positions between its bytes (both ends
+ * cut): a pair token between two bytes forbids cutting both before, between and after them. A
+ * dynamic programme finds the most cuts allowed: `best<p><c>` is the most cuts so far with the
+ * previous / current position cut (1) or not (0). Bytes of non-ASCII characters pair with nothing
+ * here, so each may be a token. `onePiece`: the whole text is one pre-tokenizer piece.
+ */
+function mostTokens(text: string, onePiece: boolean): number {
+  // Before the first byte: its start is cut, and it follows no byte it could pair with.
+  let best00 = -Infinity;
+  let best01 = 0;
+  let best10 = -Infinity;
+  let best11 = -Infinity;
+  // The last three bytes when ASCII, else -1 (newest first).
+  let previous = -1;
+  let back1 = -1;
+  let back2 = -1;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    let bytes = 1;
+    if (code >= 0x80) {
+      const pair = (code & 0xfc00) === 0xd800 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+      bytes = pair ? 4 : code < 0x800 ? 2 : 3;
+      if (pair) i++;
+    }
+    const byte = code < 0x80 ? code : -1;
+    for (let b = 0; b < bytes; b++) {
+      const paired =
+        previous >= 0 &&
+        byte >= 0 &&
+        ASCII_PAIR_TOKEN[previous * 128 + byte] === 1 &&
+        (onePiece ||
+          (isLetter(previous) && isLetter(byte) && !(isLower(previous) && isUpper(byte)) && back1 !== APOSTROPHE && back2 !== APOSTROPHE));
+      const uncut = Math.max(best00, best10); // the position before this byte not cut
+      const cut = Math.max(best01, best11);
+      // Cutting after this byte too makes it a single-byte token; after a single-byte token
+      // that it pairs with, that is not allowed.
+      best11 = (paired ? best01 : cut) + 1;
+      best10 = cut;
+      best01 = uncut + 1;
+      best00 = uncut;
+      back2 = back1;
+      back1 = previous;
+      previous = byte;
+    }
+  }
+  return Math.max(best01, best11);
 }
 
 /** Number of o200k_base tokens in `text` (special-token text counts as plain text). */
@@ -110,12 +198,37 @@ export function countTokens(text: string): number {
 }
 
 /**
+ * An upper bound on the tokens of `text` that needs no encoder: quickTokenBound when that is
+ * within `budget` (a millisecond per 100 KB), else piecesTokenBound (tighter, but its
+ * pre-tokenizer pass takes ~6 ms per 100 KB).
+ */
+export function tokenBound(text: string, budget = Infinity): number {
+  const quick = quickTokenBound(text);
+  return quick <= budget ? quick : piecesTokenBound(text, budget);
+}
+
+/**
+ * The sum over the pre-tokenizer pieces of `text`, each taken at its count if counted before,
+ * else at pieceTokenBound. Stops early, above `budget`, once it is exceeded.
+ */
+export function piecesTokenBound(text: string, budget = Infinity): number {
+  let total = 0;
+  PIECE.lastIndex = 0;
+  for (let m = PIECE.exec(text); m !== null && total <= budget; m = PIECE.exec(text)) {
+    const piece = m[0];
+    total += pieceCounts.get(piece) ?? (piece.length > MAX_RUN ? countLongRun(piece, pieceTokenBound) : pieceTokenBound(piece));
+  }
+  return total;
+}
+
+/**
  * Whether `text` (`bytes` long in UTF-8) has at most `budget` tokens, tokenizing only as much as
- * needed to tell. A token is at least one byte, and each UTF-16 unit read was at least one byte,
+ * needed to tell, and nothing when tokenBound settles it. A token is at least one byte, and each UTF-16 unit read was at least one byte,
  * so once the pieces counted so far plus the bytes that may be left fit, the rest cannot overflow:
  * a text somewhat over the budget in bytes is settled after a fraction of it.
  */
 export function fitsInTokens(text: string, bytes: number, budget: number): boolean {
+  if (tokenBound(text, budget) <= budget) return true;
   let total = 0;
   PIECE.lastIndex = 0;
   for (let m = PIECE.exec(text); m !== null; m = PIECE.exec(text)) {

@@ -216,6 +216,13 @@ export function truncateSource(text: Source, limit: number): Truncation {
     // A token is at least one byte, so this text fits without loading the tokenizer.
     return { text: text.slice(0), truncated: false, keptTokens: null, removedTokens: 0 };
   }
+  // A text not far over the budget in bytes usually fits in tokens: its token bound or one (partial)
+  // count settles it, before anything else needs the tokenizer.
+  if (text.length <= WHOLE_COUNT_FACTOR * budget) {
+    const whole = text.slice(0);
+    if (fitsInTokens(whole, totalBytes, budget)) return { text: whole, truncated: false, keptTokens: null, removedTokens: 0 };
+  }
+
   // The marker's digit count never exceeds that of the byte length (N ≤ bytes), and digits
   // tokenize in groups of three, so this reserve covers the final marker.
   const reserve = countTokens(truncationMarker(totalBytes));
@@ -223,12 +230,6 @@ export function truncateSource(text: Source, limit: number): Truncation {
     const removed = text.length > EXACT_MIDDLE_LIMIT ? estimateFromBytes(totalBytes) : countTokens(text.slice(0));
     if (removed <= budget) return { text: text.slice(0), truncated: false, keptTokens: removed, removedTokens: 0 };
     return { text: truncationMarker(removed), truncated: true, keptTokens: 0, removedTokens: removed };
-  }
-
-  // A text not far over the budget in bytes usually fits in tokens: one (partial) count settles it.
-  if (text.length <= WHOLE_COUNT_FACTOR * budget) {
-    const whole = text.slice(0);
-    if (fitsInTokens(whole, totalBytes, budget)) return { text: whole, truncated: false, keptTokens: null, removedTokens: 0 };
   }
 
   const sides = new Sides(text, text.ends());
