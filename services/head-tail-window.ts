@@ -2,7 +2,7 @@
 // ring are held, sized by the token limit, and the result is the one truncateToTokens would give
 // for the whole text.
 import { ChunkScanner, TARGET_CHUNK } from './chunk-scanner.ts';
-import { countTokens, MAX_RUN } from './tokens.ts';
+import { countTokens, MAX_RUN, tokenBound } from './tokens.ts';
 import {
   charsForHeadBytes,
   EXACT_MIDDLE_LIMIT,
@@ -64,6 +64,8 @@ export class HeadTailWindow {
   private retainedBytes = 0;
   private readonly headEnds: number[] = [];
   private readonly tailEnds = new Fifo<number>();
+  /** fitsUntokenized, once asked (null: not yet, or text appended since). */
+  private fits: boolean | null = null;
   private readonly scanner = new ChunkScanner((end) => (end <= this.headChars ? this.headEnds : this.tailEnds).push(end));
 
   constructor(private readonly limit: number) {
@@ -74,6 +76,7 @@ export class HeadTailWindow {
 
   append(piece: string): void {
     if (piece === '') return;
+    this.fits = null;
     let rest = piece;
     if (!this.headFull) {
       const room = this.headLimit - this.headBytes;
@@ -89,8 +92,7 @@ export class HeadTailWindow {
       const k = charsForAtLeastBytes(piece, room);
       // Copied, so that the slice does not keep the whole (maybe huge) piece alive.
       this.headParts.push(flatCopy(piece.slice(0, k)));
-      const head = this.headParts.join('');
-      this.headParts = [head];
+      const head = this.head();
       this.headChars = head.length;
       this.headBytes = Buffer.byteLength(head, 'utf8');
       this.headFull = true;
@@ -108,20 +110,35 @@ export class HeadTailWindow {
     this.retainedBytes = Math.max(this.retainedBytes, this.headBytes + this.ringBytes);
   }
 
-  /** Whether the text so far fits the limit by its byte length alone (finish() will not tokenize). */
-  get fitsByBytes(): boolean {
-    return !this.headFull && this.headBytes <= Math.max(0, Math.floor(this.limit));
+  /**
+   * Whether the text so far fits the limit by its byte length or its token bound: finish() will
+   * then not load the tokenizer. Settled once per text (append starts over).
+   */
+  get fitsUntokenized(): boolean {
+    if (this.fits === null) {
+      const budget = Math.max(0, Math.floor(this.limit));
+      this.fits = !this.headFull && (this.headBytes <= budget || tokenBound(this.head(), budget) <= budget);
+    }
+    return this.fits;
   }
 
   /** Call once, after the last piece. */
   finish(): StreamedTruncation {
-    if (this.headFull) this.scanner.finish();
     const stats = { retainedBytes: this.retainedBytes, skippedBytes: this.skippedBytes };
-    const head = this.headParts.join('');
+    // The result truncateToTokens gives a text that fits, without asking it again.
+    if (this.fitsUntokenized) return { text: this.head(), truncated: false, keptTokens: null, removedTokens: 0, ...stats };
+    if (this.headFull) this.scanner.finish();
+    const head = this.head();
     const tail = this.ring.toArray().map((r) => r.text).join('');
     if (this.skippedBytes === 0) return { ...truncateToTokens(head + tail, this.limit), ...stats };
     const source = windowedSource(head, tail, this.skippedChars, this.skippedBytes, [...this.headEnds, ...this.tailEnds.toArray()]);
     return { ...truncateSource(source, this.limit), ...stats };
+  }
+
+  /** The head window's text, joined once. */
+  private head(): string {
+    if (this.headParts.length > 1) this.headParts = [this.headParts.join('')];
+    return this.headParts[0] ?? '';
   }
 
   private trimRing(): void {

@@ -143,6 +143,6 @@ async function truncatedContents(path: string, tokenLimit: number): Promise<Trun
   // their model calls overlap this work. Before the tokenizer's first load (~130 ms without a
   // break) that takes more than a turn: a request just handed to the HTTP client is only on the
   // wire once its connection is up and written, a few turns of the event loop later.
-  if (!window.fitsByBytes) await (tokenizerLoaded() ? nextTurn() : sleep(FIRST_LOAD_DELAY_MS));
+  if (!window.fitsUntokenized) await (tokenizerLoaded() ? nextTurn() : sleep(FIRST_LOAD_DELAY_MS));
   return { truncation: window.finish(), cited: [...cited], items, droppedItems, corruptLines: counts.corruptLines };
 }

@@ -1,0 +1,48 @@
+// A rollout somewhat over its budget in bytes but provably within it in tokens is sent whole
+// without loading the tokenizer (~250 ms of the thread and ~85 MB), and byte for byte as an exact
+// count would have sent it. Its own file: the tokenizer is loaded once per module graph.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { buildStageOneRequest, stageOneTokenLimit } from '../services/stage-one-prompt.ts';
+import { tokenizerLoaded } from '../services/tokens.ts';
+import type { ThreadInfo } from '../services/types.ts';
+import { REAL_ROLLOUTS } from './support/shared.ts';
+
+const MODEL = 'gpt-5.3-codex-spark';
+const thread = (rolloutPath: string): ThreadInfo => ({
+  threadId: '019a93b9-f380-7600-98ff-940e6b99603c',
+  rolloutPath,
+  cwd: '/home/me/project',
+  source: 'cli',
+  updatedAt: 1_770_000_000,
+  createdAt: null,
+  hasUserMessage: true,
+  sizeBytes: 0,
+});
+// 334 KB of JSONL; ~100 KB once filtered, ~30,700 tokens: over the 85,120-token limit in bytes only.
+const NEAR = `${REAL_ROLLOUTS}/AcidicSoil__codex-session-view__rollout-2025-11-17T15-30-28-019a93b9-f380-7600-98ff-940e6b99603c.jsonl`;
+// 1.7 MB, ~290,000 tokens once filtered: must really be cut.
+const FAR = `${REAL_ROLLOUTS}/AcidicSoil__codex-session-viewer__example.jsonl`;
+
+describe('building a phase-1 request', () => {
+  it('sends a rollout over its byte budget but within its token bound whole, without loading the tokenizer', async () => {
+    const limit = stageOneTokenLimit(MODEL);
+    const request = await buildStageOneRequest({ thread: thread(NEAR), model: MODEL });
+    expect(request.truncated).toBe(false);
+    expect(request.retainedBytes).toBeGreaterThan(limit); // it was over the budget in bytes
+    expect(tokenizerLoaded()).toBe(false);
+
+    // The real count agrees that it fits.
+    const enc = (createRequire(import.meta.url)('tiktoken') as typeof import('tiktoken')).get_encoding('o200k_base');
+    const contents = request.input.slice(request.input.indexOf('['), request.input.lastIndexOf(']') + 1);
+    expect(enc.encode_ordinary(contents).length).toBeLessThanOrEqual(limit);
+    expect(readFileSync(NEAR).length).toBeGreaterThan(3 * limit);
+  });
+
+  it('still loads the tokenizer for a rollout that must be cut, and cuts it to the limit', async () => {
+    const request = await buildStageOneRequest({ thread: thread(FAR), model: MODEL });
+    expect(request.truncated).toBe(true);
+    expect(tokenizerLoaded()).toBe(true);
+  });
+});
