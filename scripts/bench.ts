@@ -26,7 +26,7 @@ const PHASE2_MODEL = DEFAULT_CONFIG.phase2Model;
 const INCREMENTAL_ROLLOUTS = Number(process.env.BENCH_ROLLOUTS ?? 1_000);
 const LATENCY_ROLLOUTS = 200;
 const LATENCY_MS = 300;
-const ZERO_LATENCY_RUNS = 3;
+const ZERO_LATENCY_RUNS = 5;
 const BIG_ROLLOUT_BYTES = 50 * 1024 * 1024;
 const BIG_BATCH = 50;
 const CONSOLIDATION_OUTPUTS = 1_024;
@@ -216,9 +216,10 @@ try {
         'Store wait = mean time an extraction spends in the store before (`confirmLease` heartbeat) and after (`markStage1Succeeded`) its model call; both are locked read-modify-write commits of the whole JSON store (under a lock, fsynced). ' +
         `With ${LATENCY_ROLLOUTS} rollouts in slots of ${LATENCY_MS} ms, the best possible wall time is ⌈${LATENCY_ROLLOUTS} / concurrency⌉ × ${LATENCY_MS} ms: ` +
         `${pct(LATENCY_ROLLOUTS / Math.ceil(LATENCY_ROLLOUTS / 8) / 8)} of ideal at concurrency 8 and ${pct(LATENCY_ROLLOUTS / Math.ceil(LATENCY_ROLLOUTS / 16) / 16)} at 16, before any work of our own. ` +
+        'Pipeline CPU = CPU time of the pipeline process over the run, all its threads (user + system): on a shared VM it is steadier than wall time. ' +
         '`--build-thread` builds the requests on a worker thread (opt-in: more memory).',
       '',
-      table(['Scenario', 'Concurrency', 'Rollouts', 'Wall', 'To first request', 'Rollouts/s', 'Ideal /s', 'Fraction end to end', 'Fraction in extraction window', 'Store wait per job (confirm + mark)', 'Peak RSS'], throughputRows),
+      table(['Scenario', 'Concurrency', 'Rollouts', 'Wall', 'To first request', 'Rollouts/s', 'Ideal /s', 'Fraction end to end', 'Fraction in extraction window', 'Store wait per job (confirm + mark)', 'Pipeline CPU', 'Peak RSS'], throughputRows),
     ].join('\n'),
   );
   summary.push(
@@ -348,6 +349,7 @@ function throughputRow(label: string, concurrency: number, f: RunFigures, ideal:
     ideal === null ? '—' : pct(rate / ideal),
     ideal === null || f.extractingMs === null ? '—' : pct(f.claimed / (f.extractingMs / 1000) / ideal),
     `${int(f.storeMs.confirmLease)} + ${int(f.storeMs.markSucceeded)} ms`,
+    `${secs(f.cpuMs)} (${(f.cpuMs / f.claimed).toFixed(1)} ms per rollout)`,
     rssMB === null ? '—' : `${rssMB.toFixed(0)} MB`,
   ];
 }
