@@ -1,4 +1,4 @@
-// Prints services/o200k-pairs.ts: which two-byte ASCII strings are single o200k_base tokens.
+// Writes services/o200k-pairs.ts: which two-byte ASCII strings are single o200k_base tokens.
 // tokens.ts bounds token counts with it without loading the tokenizer; spec/token-bound.test.ts
 // checks the table against tiktoken. Usage: npx tsx scripts/gen-o200k-pairs.ts
 import { writeFileSync } from 'node:fs';

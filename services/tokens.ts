@@ -222,10 +222,10 @@ export function piecesTokenBound(text: string, budget = Infinity): number {
 }
 
 /**
- * Whether `text` (`bytes` long in UTF-8) has at most `budget` tokens, tokenizing only as much as
- * needed to tell, and nothing when tokenBound settles it. A token is at least one byte, and each UTF-16 unit read was at least one byte,
- * so once the pieces counted so far plus the bytes that may be left fit, the rest cannot overflow:
- * a text somewhat over the budget in bytes is settled after a fraction of it.
+ * Whether `text` (`bytes` long in UTF-8) has at most `budget` tokens: by tokenBound if that
+ * settles it, else tokenizing only as much as needed to tell. A token is at least one byte, and
+ * each UTF-16 unit read was at least one byte, so once the pieces counted so far plus the bytes
+ * that may be left fit, the rest cannot overflow.
  */
 export function fitsInTokens(text: string, bytes: number, budget: number): boolean {
   if (tokenBound(text, budget) <= budget) return true;
