@@ -389,21 +389,42 @@ interface SdkStream<T> extends AsyncIterable<T> {
  * covers the wait for response headers, so a stream that stalls afterwards is cut off here, and since
  * the SDK ends a stream silently when our signal aborts it, that case is turned back into an abort error.
  */
+/**
+ * Once the event that ends a reply has come, the rest of the body is read rather than the request
+ * broken off: breaking off aborts it, and with it the keep-alive connection, so every call would
+ * open a new one (a TLS handshake apiece). A stream that does not end soon after is cut all the same.
+ */
+const END_GRACE_MS = 1_000;
+const MAX_EVENTS_AFTER_END = 16;
+
 async function consume<T>(stream: SdkStream<T>, idleMs: number, signal: AbortSignal | undefined, onEvent: (event: T) => boolean): Promise<void> {
   let stalled = false;
-  const timer = setTimeout(() => {
+  let finished = false;
+  let after = 0;
+  const idle = setTimeout(() => {
     stalled = true;
     stream.controller.abort();
   }, idleMs);
+  let ending: NodeJS.Timeout | undefined;
   try {
     for await (const event of stream) {
-      timer.refresh(); // restarts the wait without a new timer per event
-      if (onEvent(event)) break;
+      if (finished) {
+        if (++after > MAX_EVENTS_AFTER_END) break;
+        continue;
+      }
+      idle.refresh(); // restarts the wait without a new timer per event
+      if (onEvent(event)) {
+        finished = true;
+        clearTimeout(idle);
+        ending = setTimeout(() => stream.controller.abort(), END_GRACE_MS);
+      }
     }
   } catch (error) {
-    if (!stalled) throw error;
+    // After the reply is complete, nothing the rest of the body does can spoil it.
+    if (!stalled && !finished) throw error;
   } finally {
-    clearTimeout(timer);
+    clearTimeout(idle);
+    clearTimeout(ending);
   }
   if (signal?.aborted) throw new APIUserAbortError();
   if (stalled) throw new RetryableError(`model stream went silent for ${idleMs} ms`);
