@@ -35,7 +35,7 @@ export interface PipelineOptions {
   model: ModelClient;
   /**
    * How phase-1 requests are built: default `buildInProcess` (on the calling thread);
-   * `buildOnWorker` moves that CPU work to a shared worker thread, for 15–35 MB more memory. On two
+   * `buildOnWorker` moves that CPU work to a shared worker thread, for 15–40 MB more memory. On two
    * cores it is no faster (the thread competes with the model calls for them); with more it can help.
    */
   buildRequest?: BuildRequest;
