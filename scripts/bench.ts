@@ -184,7 +184,7 @@ try {
     fractions[concurrency] = { e2e, window: inWindow };
     throughputRows.push(throughputRow(`${LATENCY_MS} ms latency`, concurrency, r.run, ideal, r.maxRssMB));
   }
-  // A run of ~1 s on a shared 2-core VM varies by ~10 %: the median of a few runs is reported.
+  // A run of ~1 s on a shared 2-core VM varies by up to a third: the median of a few runs is reported.
   const zeroRuns: Array<{ run: RunFigures; maxRssMB: number; rate: number }> = [];
   for (let i = 0; i < ZERO_LATENCY_RUNS; i++) {
     log(`throughput: ${LATENCY_ROLLOUTS} rollouts, 0 ms latency, concurrency 8 (run ${i + 1} of ${ZERO_LATENCY_RUNS})`);
