@@ -27,7 +27,9 @@ export interface ToolCallSpec {
 }
 
 export type Reply =
-  | { text: string; usage?: UsageSpec | null }
+  /** `endAfterMs`: the whole answer is written, and the body ended that much later (a provider
+   * whose closing chunk comes in a packet of its own). */
+  | { text: string; usage?: UsageSpec | null; endAfterMs?: number }
   | { toolCalls: ToolCallSpec[]; text?: string; usage?: UsageSpec | null }
   | { status: number; headers?: Record<string, string>; body?: unknown }
   | { hangMs: number }
@@ -55,6 +57,8 @@ export interface LocalOpenAIServer {
   url: string;
   port: number;
   requests: RecordedRequest[];
+  /** TCP connections accepted so far: a client that keeps its connections alive opens one. */
+  readonly connections: number;
   /** The Batch API side: inspect batches and files, and settle batches. */
   batches: BatchControl;
   close(): Promise<void>;
@@ -162,6 +166,7 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
   let nextIndex = 0;
+  let connections = 0;
 
   // Timers are tracked so close() can cancel hangs and latency waits instead of waiting them out.
   const sleep = (ms: number) =>
@@ -184,6 +189,7 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
     });
   });
   server.on('connection', (socket) => {
+    connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -268,6 +274,12 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
       return;
     }
     res.writeHead(200, headers);
+    if ('endAfterMs' in reply && reply.endAfterMs !== undefined) {
+      res.write(payload);
+      await sleep(reply.endAfterMs);
+      if (!closed && !clientGone(res)) res.end();
+      return;
+    }
     res.end(payload);
   }
 
@@ -463,6 +475,9 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
     url: `http://127.0.0.1:${port}/v1`,
     port,
     requests,
+    get connections() {
+      return connections;
+    },
     batches: control,
     async close() {
       if (closed) return;
