@@ -140,6 +140,16 @@ const isLower = (c: number) => c >= 0x61 && c <= 0x7a;
 const isUpper = (c: number) => c >= 0x41 && c <= 0x5a;
 const APOSTROPHE = 0x27;
 
+/** ASCII_PAIR_TOKEN narrowed to the pairs quickTokenBound may use: letters, not lower then upper. */
+const QUICK_PAIR_TOKEN: Uint8Array = ASCII_PAIR_TOKEN.map((token, i) => {
+  const a = i >> 7;
+  const b = i & 127;
+  return token === 1 && isLetter(a) && isLetter(b) && !(isLower(a) && isUpper(b)) ? 1 : 0;
+});
+
+/** "Impossible" in the DP below: a small integer, so that V8 keeps every state a small integer. */
+const NEVER = -(1 << 29);
+
 /**
  * The most tokens `text` can be left in, over the cut positions between its bytes (both ends
  * cut): a pair token between two bytes forbids cutting both before, between and after them. A
@@ -148,45 +158,43 @@ const APOSTROPHE = 0x27;
  * here, so each may be a token. `onePiece`: the whole text is one pre-tokenizer piece.
  */
 function mostTokens(text: string, onePiece: boolean): number {
+  const pairs = onePiece ? ASCII_PAIR_TOKEN : QUICK_PAIR_TOKEN;
   // Before the first byte: its start is cut, and it follows no byte it could pair with.
-  let best00 = -Infinity;
+  let best00 = NEVER;
   let best01 = 0;
-  let best10 = -Infinity;
-  let best11 = -Infinity;
-  // The last three bytes when ASCII, else -1 (newest first).
-  let previous = -1;
-  let back1 = -1;
-  let back2 = -1;
-  for (let i = 0; i < text.length; i++) {
+  let best10 = NEVER;
+  let best11 = NEVER;
+  let previous = -1; // the last byte when ASCII, else -1
+  let sinceApostrophe = 3; // bytes since the last apostrophe, up to 3
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
     const code = text.charCodeAt(i);
     let bytes = 1;
+    let byte = code;
     if (code >= 0x80) {
-      const pair = (code & 0xfc00) === 0xd800 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
-      bytes = pair ? 4 : code < 0x800 ? 2 : 3;
-      if (pair) i++;
+      byte = -1;
+      bytes = code < 0x800 ? 2 : 3;
+      if ((code & 0xfc00) === 0xd800 && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        bytes = 4;
+        i++;
+      }
     }
-    const byte = code < 0x80 ? code : -1;
     for (let b = 0; b < bytes; b++) {
-      const paired =
-        previous >= 0 &&
-        byte >= 0 &&
-        ASCII_PAIR_TOKEN[previous * 128 + byte] === 1 &&
-        (onePiece ||
-          (isLetter(previous) && isLetter(byte) && !(isLower(previous) && isUpper(byte)) && back1 !== APOSTROPHE && back2 !== APOSTROPHE));
-      const uncut = Math.max(best00, best10); // the position before this byte not cut
-      const cut = Math.max(best01, best11);
+      // Not within two bytes after an apostrophe: a contraction ('s, 're) ends a piece there.
+      const paired = previous >= 0 && byte >= 0 && pairs[(previous << 7) | byte] === 1 && (onePiece || sinceApostrophe > 2);
+      const uncut = best00 > best10 ? best00 : best10; // the position before this byte not cut
+      const cut = best01 > best11 ? best01 : best11;
       // Cutting after this byte too makes it a single-byte token; after a single-byte token
       // that it pairs with, that is not allowed.
       best11 = (paired ? best01 : cut) + 1;
       best10 = cut;
       best01 = uncut + 1;
       best00 = uncut;
-      back2 = back1;
-      back1 = previous;
+      sinceApostrophe = previous === APOSTROPHE ? 1 : sinceApostrophe < 3 ? sinceApostrophe + 1 : 3;
       previous = byte;
     }
   }
-  return Math.max(best01, best11);
+  return best01 > best11 ? best01 : best11;
 }
 
 /** Number of o200k_base tokens in `text` (special-token text counts as plain text). */
