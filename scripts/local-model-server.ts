@@ -4,7 +4,7 @@ import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
 import { scriptedHandler } from '../services/scripted-model.ts';
 
 const latencyMs = Number(process.env.LATENCY_MS ?? 0);
-const server = await startLocalOpenAIServer({ handler: scriptedHandler(), latencyMs });
+const server = await startLocalOpenAIServer({ handler: scriptedHandler(), latencyMs, recordRequests: false });
 process.stdout.write(`${server.url}\n`);
 const stop = () => void server.close().then(() => process.exit(0));
 process.on('SIGTERM', stop);

@@ -70,6 +70,12 @@ export interface LocalOpenAIServerOptions {
   latencyMs?: number;
   /** Complete every batch as soon as it is created (the demo; tests settle batches themselves). */
   autoCompleteBatches?: boolean;
+  /**
+   * Keep every request in `requests` (default true: tests read them). A server in a process of its
+   * own, which nobody can ask, turns it off: it would otherwise grow by each request's body for as
+   * long as it runs.
+   */
+  recordRequests?: boolean;
 }
 
 // ---- Batch API ---------------------------------------------------------------------------------
@@ -160,6 +166,9 @@ const MIN_DELTA_CHARS = 24;
 
 export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions): Promise<LocalOpenAIServer> {
   const requests: RecordedRequest[] = [];
+  const record = (entry: RecordedRequest) => {
+    if (options.recordRequests !== false) requests.push(entry);
+  };
   const files = new Map<string, StoredFile>();
   const batchStore = new Map<string, LocalBatch>();
   const sockets = new Set<Socket>();
@@ -209,7 +218,7 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
     } catch {
       body = raw;
     }
-    requests.push({ path, body, headers: { ...req.headers } });
+    record({ path, body, headers: { ...req.headers } });
 
     const wire = wireFor(req.method, path);
     if (!wire) {
@@ -225,10 +234,10 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
     const reply = await options.handler({ wire, body, index: nextIndex++ });
     if (options.latencyMs) await sleep(options.latencyMs);
     if (closed || clientGone(res)) return;
-    await sendReply(res, wire, body, reply);
+    await sendReply(res, wire, body, reply, raw.length);
   }
 
-  async function sendReply(res: ServerResponse, wire: Wire, body: any, reply: Reply): Promise<void> {
+  async function sendReply(res: ServerResponse, wire: Wire, body: any, reply: Reply, requestChars: number): Promise<void> {
     if ('hangMs' in reply) {
       await sleep(reply.hangMs);
       if (!closed && !clientGone(res)) sendError(res, 504, `no answer within ${reply.hangMs} ms`, 'server_error');
@@ -250,7 +259,7 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
       return;
     }
     const streaming = body.stream === true;
-    const usage = resolveUsage(body, reply);
+    const usage = resolveUsage(requestChars, reply);
     const message: Message = {
       text: 'toolCalls' in reply ? (reply.text ?? '') : reply.text,
       toolCalls: 'toolCalls' in reply ? reply.toolCalls.map((call, i) => ({ ...call, id: call.id ?? `call_${rid()}_${i}` })) : [],
@@ -287,7 +296,7 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
 
   async function handleBatchApi(req: IncomingMessage, res: ServerResponse, path: string, bytes: Buffer): Promise<void> {
     const method = req.method ?? 'GET';
-    const record = (body: unknown) => requests.push({ path, body, headers: { ...req.headers } });
+    const recordBody = (body: unknown) => record({ path, body, headers: { ...req.headers } });
 
     if (method === 'POST' && path === '/v1/files') {
       const contentType = req.headers['content-type'] ?? '';
@@ -295,24 +304,24 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
       try {
         form = await new Response(new Uint8Array(bytes), { headers: { 'content-type': contentType } }).formData();
       } catch {
-        record(undefined);
+        recordBody(undefined);
         return sendError(res, 400, 'file upload must be multipart/form-data', 'invalid_request_error');
       }
       const purpose = form.get('purpose');
       const file = form.get('file');
       if (typeof purpose !== 'string' || typeof file === 'string' || file === null) {
-        record({ purpose });
+        recordBody({ purpose });
         return sendError(res, 400, "missing required parameters: 'file' and 'purpose'", 'invalid_request_error');
       }
       const content = await file.text();
       const stored = storeFile(file.name || 'upload', purpose, content);
-      record({ purpose, filename: stored.filename, bytes: Buffer.byteLength(content), fileId: stored.id });
+      recordBody({ purpose, filename: stored.filename, bytes: Buffer.byteLength(content), fileId: stored.id });
       return sendJson(res, 200, fileObject(stored));
     }
 
     const fileMatch = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(path);
     if (method === 'GET' && fileMatch) {
-      record(undefined);
+      recordBody(undefined);
       const stored = files.get(decodeURIComponent(fileMatch[1]!));
       if (!stored) return sendError(res, 404, `No such File object: ${fileMatch[1]}`, 'invalid_request_error');
       if (!fileMatch[2]) return sendJson(res, 200, fileObject(stored));
@@ -328,7 +337,7 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
       } catch {
         body = undefined;
       }
-      record(body);
+      recordBody(body);
       if (typeof body !== 'object' || body === null) return sendError(res, 400, 'request body must be a JSON object', 'invalid_request_error');
       if (body.endpoint !== '/v1/responses' && body.endpoint !== '/v1/chat/completions') {
         return sendError(res, 400, `unsupported endpoint: ${String(body.endpoint)}`, 'invalid_request_error');
@@ -344,7 +353,7 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
 
     const batchMatch = /^\/v1\/batches\/([^/]+)(\/cancel)?$/.exec(path);
     if (batchMatch && ((method === 'GET' && !batchMatch[2]) || (method === 'POST' && batchMatch[2]))) {
-      record(undefined);
+      recordBody(undefined);
       const batch = batchStore.get(decodeURIComponent(batchMatch[1]!));
       if (!batch) return sendError(res, 404, `No batch found with id '${batchMatch[1]}'`, 'invalid_request_error');
       if (batchMatch[2] && (batch.status === 'validating' || batch.status === 'in_progress' || batch.status === 'finalizing')) {
@@ -353,7 +362,7 @@ export async function startLocalOpenAIServer(options: LocalOpenAIServerOptions):
       return sendJson(res, 200, batch);
     }
 
-    record(undefined);
+    recordBody(undefined);
     sendError(res, 404, `no route for ${method} ${path}`, 'invalid_request_error');
   }
 
@@ -593,7 +602,7 @@ function batchResultLine(wire: Wire, line: BatchLine, reply: BatchLineReply): { 
         : reply.body;
     return { ok: reply.status >= 200 && reply.status < 300, text: entry({ status_code: reply.status, request_id: requestId, body }, null) };
   }
-  const usage = resolveUsage(line.body, reply);
+  const usage = resolveUsage(JSON.stringify(line.body).length, reply);
   const message: Message = {
     text: 'toolCalls' in reply ? (reply.text ?? '') : reply.text,
     toolCalls: 'toolCalls' in reply ? reply.toolCalls.map((call, i) => ({ ...call, id: call.id ?? `call_${rid()}_${i}` })) : [],
@@ -613,7 +622,8 @@ function sendError(res: ServerResponse, status: number, message: string, type: s
   res.end(JSON.stringify(errorBody(message, type)));
 }
 
-function resolveUsage(body: unknown, reply: { usage?: UsageSpec | null; text?: string; toolCalls?: ToolCallSpec[] }): Usage | null {
+/** `requestChars`: the length of the request body's JSON text. */
+function resolveUsage(requestChars: number, reply: { usage?: UsageSpec | null; text?: string; toolCalls?: ToolCallSpec[] }): Usage | null {
   if (reply.usage === null) return null;
   if (reply.usage) {
     return {
@@ -626,7 +636,7 @@ function resolveUsage(body: unknown, reply: { usage?: UsageSpec | null; text?: s
   // A rough chars/4 estimate keeps usage present and proportional without a tokenizer.
   const produced = (reply.text ?? '').length + (reply.toolCalls ?? []).reduce((n, c) => n + c.name.length + c.arguments.length, 0);
   return {
-    input: Math.ceil(JSON.stringify(body).length / 4),
+    input: Math.ceil(requestChars / 4),
     output: Math.ceil(produced / 4),
     cachedInput: 0,
     reasoningOutput: 0,

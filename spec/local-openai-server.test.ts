@@ -44,6 +44,13 @@ describe('Responses wire', () => {
     expect(none.usage).toBeNull();
   });
 
+  it('keeps no requests when told not to, and still answers them', async () => {
+    server = await startLocalOpenAIServer({ handler: () => ({ text: 'ok' }), recordRequests: false });
+    const sdk = new OpenAI({ apiKey: 'test-key', baseURL: server.url, maxRetries: 0, timeout: 5_000 });
+    for (let i = 0; i < 3; i++) expect((await sdk.responses.create({ model: 'm', input: 'x'.repeat(10_000) })).output_text).toBe('ok');
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('streams the full event sequence the SDK stream helper needs', async () => {
     const text = 'a fairly long answer that will be split into several deltas by the server';
     const { sdk } = await serve(() => ({ text }));
