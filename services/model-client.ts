@@ -10,6 +10,7 @@ import { parseStage1Reply } from './stage-one-parse.ts';
 import { stage1ResponseFormat, stage1TextFormat } from './stage-one-schema.ts';
 import type { Stage1Reply, TokenUsage } from './types.ts';
 import { nodeHttpFetch } from './http-fetch.ts';
+import { SseReader, sseJson } from './sse-reader.ts';
 
 export type WireApi = 'responses' | 'chat';
 
@@ -217,12 +218,14 @@ async function callResponses(ctx: CallContext, params: ResponseCreateParamsBase,
     const response = await ctx.sdk.responses.create({ ...params, stream: false }, { signal });
     return fromResponse(response);
   }
-  const events = await ctx.sdk.responses.create({ ...params, stream: true }, { signal });
+  const response = await ctx.sdk.responses.create({ ...params, stream: true }, { signal }).asResponse();
+  const reader = new SseReader(bodyOf(response));
+  const events = sseJson<ResponseStreamEvent>(reader, response.headers, RESPONSES_EVENTS_USED);
   const text = new TextBuffer();
   const doneItems: Response['output'] = [];
   let completed: Response | null = null;
 
-  await consume(events, ctx.timeoutMs, signal, (event: ResponseStreamEvent) => {
+  await consume(events, () => reader.cancel(), ctx.timeoutMs, signal, (event: ResponseStreamEvent) => {
     switch (event.type) {
       case 'response.output_text.delta':
         text.add(event.delta);
@@ -305,16 +308,17 @@ async function callChat(ctx: CallContext, params: ChatCompletionCreateParamsBase
     return { text: content, toolCalls, usage: mapChatUsage(completion.usage) };
   }
 
-  const chunks = await ctx.sdk.chat.completions.create(
-    { ...params, stream: true, stream_options: { include_usage: true } },
-    { signal },
-  );
+  const response = await ctx.sdk.chat.completions
+    .create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal })
+    .asResponse();
+  const reader = new SseReader(bodyOf(response));
+  const chunks = sseJson<ChatCompletionChunk>(reader, response.headers);
   const text = new TextBuffer();
   const calls: { id: string; name: string; args: TextBuffer }[] = [];
   let finishReason: string | null = null;
   let usage: TokenUsage | null = null;
 
-  await consume(chunks, ctx.timeoutMs, signal, (chunk: ChatCompletionChunk) => {
+  await consume(chunks, () => reader.cancel(), ctx.timeoutMs, signal, (chunk: ChatCompletionChunk) => {
     if (chunk.usage) usage = mapChatUsage(chunk.usage);
     const choice = chunk.choices[0];
     if (!choice) return false;
@@ -380,14 +384,26 @@ function tooLarge(chars: number): MalformedReplyError {
   return new MalformedReplyError(`model reply exceeded ${MAX_REPLY_CHARS} characters (got at least ${chars}); refusing to keep it`);
 }
 
-interface SdkStream<T> extends AsyncIterable<T> {
-  controller: AbortController;
+/** The Responses stream events the reply is built from (and `error`); the rest go unparsed. */
+const RESPONSES_EVENTS_USED: ReadonlySet<string> = new Set([
+  'response.output_text.delta',
+  'response.output_item.done',
+  'response.completed',
+  'response.incomplete',
+  'response.failed',
+  'error',
+]);
+
+function bodyOf(response: globalThis.Response): ReadableStream<Uint8Array> {
+  if (response.body === null) throw new RetryableError('model answer had no body to stream');
+  return response.body;
 }
 
 /**
  * Feeds stream events to `onEvent` until it returns true or the stream ends. The SDK's timeout only
- * covers the wait for response headers, so a stream that stalls afterwards is cut off here, and since
- * the SDK ends a stream silently when our signal aborts it, that case is turned back into an abort error.
+ * covers the wait for response headers, so a stream that stalls afterwards is cut off here (`abort`
+ * cancels the body), and a stream that ends quietly because our signal aborted it is turned back
+ * into an abort error.
  */
 /**
  * Once the event that ends a reply has come, the rest of the body is read rather than the request
@@ -397,13 +413,19 @@ interface SdkStream<T> extends AsyncIterable<T> {
 const END_GRACE_MS = 1_000;
 const MAX_EVENTS_AFTER_END = 16;
 
-async function consume<T>(stream: SdkStream<T>, idleMs: number, signal: AbortSignal | undefined, onEvent: (event: T) => boolean): Promise<void> {
+async function consume<T>(
+  stream: AsyncIterable<T>,
+  abort: () => void,
+  idleMs: number,
+  signal: AbortSignal | undefined,
+  onEvent: (event: T) => boolean,
+): Promise<void> {
   let stalled = false;
   let finished = false;
   let after = 0;
   const idle = setTimeout(() => {
     stalled = true;
-    stream.controller.abort();
+    abort();
   }, idleMs);
   let ending: NodeJS.Timeout | undefined;
   try {
@@ -416,7 +438,7 @@ async function consume<T>(stream: SdkStream<T>, idleMs: number, signal: AbortSig
       if (onEvent(event)) {
         finished = true;
         clearTimeout(idle);
-        ending = setTimeout(() => stream.controller.abort(), END_GRACE_MS);
+        ending = setTimeout(abort, END_GRACE_MS);
       }
     }
   } catch (error) {
