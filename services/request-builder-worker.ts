@@ -9,6 +9,7 @@ export interface BuildMessage {
   model: string;
 }
 
+parentPort!.postMessage({ ready: true });
 parentPort!.on('message', (message: BuildMessage) => {
   buildStageOneRequest({ thread: message.thread, model: message.model }).then(
     (request) => parentPort!.postMessage({ id: message.id, ok: true, request }),

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../services/errors.ts';
-import { buildInProcess, buildOnWorker } from '../services/request-builder.ts';
+import { buildInProcess, buildOnWorker, buildThreadReady } from '../services/request-builder.ts';
 import type { ThreadInfo } from '../services/types.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
@@ -26,7 +26,21 @@ afterAll(async () => {
 });
 
 describe('building on the worker thread', () => {
+  it('builds here while the thread is loading, then there, the same request either way', async () => {
+    const thread = await threadOf(path.join(FIXTURE_ROLLOUTS, 'two-turns-with-tool-calls.jsonl'));
+    const local = await buildInProcess({ thread, model: 'gpt-5' });
+    // The first call starts the thread, which takes a few hundred ms to load: built here meanwhile.
+    const early = buildOnWorker({ thread, model: 'gpt-5' });
+    let threadReady = false;
+    const ready = buildThreadReady().then(() => (threadReady = true));
+    expect(await early).toEqual(local);
+    expect(threadReady).toBe(false);
+    await ready;
+    expect(await buildOnWorker({ thread, model: 'gpt-5' })).toEqual(local);
+  });
+
   it('gives exactly the request built in process, for small and large fixture rollouts', async () => {
+    await buildThreadReady();
     for (const name of ['cli-chatbot-ui.jsonl', 'two-turns-with-tool-calls.jsonl', 'vscode-localpush-short.jsonl']) {
       const thread = await threadOf(path.join(FIXTURE_ROLLOUTS, name));
       for (const model of ['gpt-5.3-codex-spark', 'tiny-unknown-model']) {
