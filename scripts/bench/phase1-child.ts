@@ -13,7 +13,16 @@ import { stageOneTokenLimit } from '../../services/stage-one-prompt.ts';
 import { HEAD_SENTINEL, TAIL_SENTINEL, touchRollout } from './corpus.ts';
 
 export type ChildSpec =
-  | { scenario: 'throughput'; home: string; url: string; concurrency: number; maxRollouts: number; buildThread?: boolean }
+  | {
+      scenario: 'throughput';
+      home: string;
+      url: string;
+      concurrency: number;
+      maxRollouts: number;
+      buildThread?: boolean;
+      /** Run once over this home first, unmeasured: the measured run then finds the process warm. */
+      warmHome?: string;
+    }
   | { scenario: 'incremental'; home: string; url: string; concurrency: number; maxRollouts: number; changePath: string }
   | { scenario: 'bigRollout'; home: string; url: string; concurrency: number; maxRollouts: number; bigThreadId: string; model: string };
 
@@ -122,7 +131,7 @@ const store: MemoryStore = Object.assign(Object.create(inner) as MemoryStore, {
 });
 const mean = ([total, n]: number[]) => (n! > 0 ? total! / n! : 0);
 
-async function run(phase: Phase): Promise<RunFigures> {
+async function run(phase: Phase, home = spec.home): Promise<RunFigures> {
   extractRequests = 0;
   agentRequests = 0;
   firstRequestAt = null;
@@ -131,7 +140,8 @@ async function run(phase: Phase): Promise<RunFigures> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const buildRequest = spec.scenario === 'throughput' && spec.buildThread ? buildOnWorker : buildInProcess;
-  const out = await runPipeline({ codexHome: spec.home, model, store, phase, buildRequest, concurrency: spec.concurrency, config: { maxRolloutsPerStartup: spec.maxRollouts } });
+  const runStore = home === spec.home ? store : createLowdbStore({ dir: `${home}${sep}memories_state` });
+  const out = await runPipeline({ codexHome: home, model, store: runStore, phase, buildRequest, concurrency: spec.concurrency, config: { maxRolloutsPerStartup: spec.maxRollouts } });
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const p1 = out.phase1;
@@ -193,6 +203,7 @@ function maxRssMB(): number {
 
 let result: ChildResult;
 if (spec.scenario === 'throughput') {
+  if (spec.warmHome) await run('1', spec.warmHome);
   const figures = await run('1');
   result = { scenario: 'throughput', run: figures, maxRssMB: maxRssMB() };
 } else if (spec.scenario === 'incremental') {
