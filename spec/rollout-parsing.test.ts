@@ -130,6 +130,33 @@ describe('line splitting', () => {
     expect(counts).toEqual({ lines: 7, corruptLines: 0 });
   });
 
+  it('gives each of several interleaved readers its own lines (read buffers are reused)', async () => {
+    // Lines of 3 KB over 3 MB: every reader goes through every chunk size, a turn of the event
+    // loop after each MB, while the others read theirs.
+    const dir = await tempDir();
+    const files = await Promise.all(
+      ['a', 'b', 'c'].map(async (name) => {
+        const path = join(dir, `interleaved-${name}.jsonl`);
+        await writeFile(path, Array.from({ length: 1_000 }, (_, i) => JSON.stringify({ name, i, pad: name.repeat(3_000) })).join('\n'));
+        return path;
+      }),
+    );
+    const readers = files.map((path) => readRolloutLines(path));
+    const seen: Array<Array<{ name: string; i: number; pad: string }>> = files.map(() => []);
+    for (let step = 0, done = 0; done < readers.length; step++) {
+      done = 0;
+      for (const [k, reader] of readers.entries()) {
+        const next = await reader.next();
+        if (next.done) done++;
+        else seen[k]!.push(next.value as { name: string; i: number; pad: string });
+      }
+    }
+    for (const [k, name] of ['a', 'b', 'c'].entries()) {
+      expect(seen[k]!.map((v) => v.i)).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
+      expect(seen[k]!.every((v) => v.name === name && v.pad === name.repeat(3_000))).toBe(true);
+    }
+  });
+
   it('stops reading and closes the file when the reader breaks early', async () => {
     const path = join(await tempDir(), 'rollout-early.jsonl');
     await writeFile(path, Array.from({ length: 50_000 }, (_, i) => JSON.stringify({ i, pad: 'y'.repeat(40) })).join('\n'));
