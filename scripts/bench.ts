@@ -378,7 +378,8 @@ function cpuCheckMs(): number {
 function gitRevision(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim() !== '';
+    // The report this run replaces does not make the tree dirty for it.
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', '.', ':!bench/results.md'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim() !== '';
     return `${head}${dirty ? ' (working tree has uncommitted changes)' : ''}`;
   } catch {
     return 'unknown revision';
