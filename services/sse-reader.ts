@@ -49,8 +49,12 @@ export class SseReader {
       const { done, value } = await this.reader.read();
       buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
       let start = 0;
+      // Where the next \r is (-1: none in the buffer), so a body without any is searched once.
+      let cr = buffer.indexOf('\r');
       for (;;) {
-        const end = lineEnd(buffer, start);
+        if (cr !== -1 && cr < start) cr = buffer.indexOf('\r', start);
+        const lf = buffer.indexOf('\n', start);
+        const end = cr === -1 ? lf : lf === -1 ? cr : Math.min(lf, cr);
         if (end === -1) break;
         // A \r at the very end may be the first half of \r\n: wait for the next chunk.
         if (!done && end === buffer.length - 1 && buffer.charCodeAt(end) === 0x0d) break;
@@ -66,13 +70,6 @@ export class SseReader {
     const last = line('');
     if (last) yield last;
   }
-}
-
-function lineEnd(text: string, from: number): number {
-  const lf = text.indexOf('\n', from);
-  const cr = text.indexOf('\r', from);
-  if (cr === -1) return lf;
-  return lf === -1 ? cr : Math.min(lf, cr);
 }
 
 /**
