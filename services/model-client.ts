@@ -400,12 +400,6 @@ function bodyOf(response: globalThis.Response): ReadableStream<Uint8Array> {
 }
 
 /**
- * Feeds stream events to `onEvent` until it returns true or the stream ends. The SDK's timeout only
- * covers the wait for response headers, so a stream that stalls afterwards is cut off here (`abort`
- * cancels the body), and a stream that ends quietly because our signal aborted it is turned back
- * into an abort error.
- */
-/**
  * Once the event that ends a reply has come, the rest of the body is read rather than the request
  * broken off: breaking off aborts it, and with it the keep-alive connection, so every call would
  * open a new one (a TLS handshake apiece). A stream that does not end soon after is cut all the same.
@@ -413,6 +407,12 @@ function bodyOf(response: globalThis.Response): ReadableStream<Uint8Array> {
 const END_GRACE_MS = 1_000;
 const MAX_EVENTS_AFTER_END = 16;
 
+/**
+ * Feeds stream events to `onEvent` until it returns true or the stream ends. The SDK's timeout only
+ * covers the wait for response headers, so a stream that stalls afterwards is cut off here (`abort`
+ * cancels the body), and a stream that ends quietly because our signal aborted it is turned back
+ * into an abort error.
+ */
 async function consume<T>(
   stream: AsyncIterable<T>,
   abort: () => void,
