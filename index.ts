@@ -75,9 +75,9 @@ export type {
   Stage1Request,
   Stage1Result,
   WireApi,
-} from './services/model-client.ts';
-export { createModelClient } from './services/model-client.ts';
-export { modelClientFromEnvironment, type EndpointOptions } from './services/model-endpoint.ts';
+} from './services/model/model-client.ts';
+export { createModelClient } from './services/model/model-client.ts';
+export { modelClientFromEnvironment, type EndpointOptions } from './services/model/model-endpoint.ts';
 
 export type {
   ClaimStage1Batch,
@@ -86,8 +86,8 @@ export type {
   Phase2Selection,
   SelectionEntry,
   StoreStatus,
-} from './services/store.ts';
-export { createLowdbStore, type LowdbStoreOptions } from './services/lowdb-store.ts';
+} from './services/store/port.ts';
+export { createLowdbStore, type LowdbStoreOptions } from './services/store/lowdb-store.ts';
 
 export { fileLogger, silentLogger, type Logger } from './services/logger.ts';
 
@@ -126,17 +126,17 @@ export {
 } from './services/errors.ts';
 
 // ---- The read path and the memory folder ------------------------------------------------------------
-export { buildReadPathInstructions, READ_PATH_SUMMARY_TOKEN_LIMIT } from './services/read-path.ts';
+export { buildReadPathInstructions, READ_PATH_SUMMARY_TOKEN_LIMIT } from './services/memory-folder/read-path.ts';
 export {
   MEMORY_FILE,
   MEMORY_SUMMARY_FILE,
   memoryRoot,
   RAW_MEMORIES_FILE,
   ROLLOUT_SUMMARIES_DIR,
-} from './services/artifacts.ts';
-export { redactSecrets } from './services/redact.ts';
-export { buildInProcess, buildOnWorker, type BuildRequest } from './services/request-builder.ts';
+} from './services/memory-folder/artifacts.ts';
+export { redactSecrets } from './services/redaction/redact.ts';
+export { buildInProcess, buildOnWorker, type BuildRequest } from './services/extraction/request-builder.ts';
 
 // ---- For a host's tests: the bundled scripted OpenAI-compatible server (not a real LLM) -----------
-export { startLocalOpenAIServer, type LocalOpenAIServer } from './services/local-openai-server.ts';
-export { scriptedHandler } from './services/scripted-model.ts';
+export { startLocalOpenAIServer, type LocalOpenAIServer } from './services/local-model/local-openai-server.ts';
+export { scriptedHandler } from './services/local-model/scripted-model.ts';

@@ -9,7 +9,7 @@
 // child whose model has replied moves from `active` to `finishing` while its result is written, and
 // its slot goes to the next job.
 import { assign, emit, enqueueActions, setup } from 'xstate';
-import type { ClaimStage1Batch } from '../services/store.ts';
+import type { ClaimStage1Batch } from '../services/store/port.ts';
 import type { SkipCounts, Stage1Claim, ThreadInfo, TokenUsage } from '../services/types.ts';
 import { sumFinishedUsage } from '../services/usage.ts';
 import { consolidationMachine, type ConsolidationOutput } from './consolidation.ts';

@@ -11,7 +11,7 @@
 // and `settled` starts one more run for everything queued meanwhile (so a burst coalesces into one
 // run). A run that hit max_rollouts_per_startup reports a backlog, which also runs again. Leaving
 // `active` stops the watcher and the run in flight; `stopping` waits until their clean-up (lease
-// releases, closing the watcher) is written. No I/O here: services/daemon-actors.ts provides the actors.
+// releases, closing the watcher) is written. No I/O here: services/daemon/actors.ts provides the actors.
 import { assign, emit, enqueueActions, fromCallback, setup } from 'xstate';
 import type { CoordinatorOutput } from './coordinator.ts';
 import { placeholder } from './placeholder.ts';

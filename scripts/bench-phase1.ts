@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModelClient } from '../services/model-client.ts';
+import { createModelClient } from '../services/model/model-client.ts';
 import { runPipeline } from '../services/pipeline.ts';
 import { installFixtureRollouts } from './fixture-corpus.ts';
 import { startServerProcess } from './bench/server-process.ts';

@@ -4,9 +4,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { memoryRoot, rebuildRawMemories, syncArtifacts } from '../services/artifacts.ts';
-import { createLowdbStore } from '../services/lowdb-store.ts';
-import { createModelClient } from '../services/model-client.ts';
+import { memoryRoot, rebuildRawMemories, syncArtifacts } from '../services/memory-folder/artifacts.ts';
+import { createLowdbStore } from '../services/store/lowdb-store.ts';
+import { createModelClient } from '../services/model/model-client.ts';
 import { runPipeline } from '../services/pipeline.ts';
 import { seedStage1Outputs } from './bench/seed-outputs.ts';
 import { startServerProcess } from './bench/server-process.ts';

@@ -5,10 +5,10 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileLogger } from '../services/logger.ts';
-import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
-import { createModelClient } from '../services/model-client.ts';
+import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { createModelClient } from '../services/model/model-client.ts';
 import { runPipeline } from '../services/pipeline.ts';
-import { scriptedHandler } from '../services/scripted-model.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { formatSummary } from './commands/run-summary.ts';
 import { installFixtureRollouts } from './fixture-corpus.ts';
 

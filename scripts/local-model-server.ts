@@ -1,7 +1,7 @@
 // Runs the bundled scripted OpenAI-compatible server on its own, e.g. for benchmarks or to point
 // `memories run --base-url` at. Prints its URL on the first line of stdout.
-import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
-import { scriptedHandler } from '../services/scripted-model.ts';
+import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 
 const latencyMs = Number(process.env.LATENCY_MS ?? 0);
 const server = await startLocalOpenAIServer({ handler: scriptedHandler(), latencyMs, recordRequests: false });

@@ -1,9 +1,9 @@
 // What the pipeline's actors need from their host: a store, a model client, a clock, a logger.
 import type { MemoriesConfig } from './config.ts';
 import type { Logger } from './logger.ts';
-import type { ModelClient } from './model-client.ts';
-import type { BuildRequest } from './request-builder.ts';
-import type { MemoryStore } from './store.ts';
+import type { ModelClient } from './model/model-client.ts';
+import type { BuildRequest } from './extraction/request-builder.ts';
+import type { MemoryStore } from './store/port.ts';
 
 export interface PipelineDeps {
   codexHome: string;

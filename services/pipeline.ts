@@ -19,13 +19,13 @@ import {
   STAGE1_RETRY_DELAY_SECONDS,
 } from './constants.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import { createLowdbStore } from './lowdb-store.ts';
-import type { ModelClient } from './model-client.ts';
+import { createLowdbStore } from './store/lowdb-store.ts';
+import type { ModelClient } from './model/model-client.ts';
 import { Inflight, type PipelineDeps } from './pipeline-deps.ts';
-import { consolidationActors } from './phase2-actors.ts';
-import { extractionActors, phase1Actors } from './phase1-actors.ts';
-import { buildInProcess, type BuildRequest } from './request-builder.ts';
-import type { MemoryStore } from './store.ts';
+import { consolidationActors } from './consolidation/actors.ts';
+import { extractionActors, phase1Actors } from './extraction/actors.ts';
+import { buildInProcess, type BuildRequest } from './extraction/request-builder.ts';
+import type { MemoryStore } from './store/port.ts';
 import type { Stage1Claim } from './types.ts';
 
 export type Phase = '1' | '2' | 'all';

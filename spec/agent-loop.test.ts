@@ -1,9 +1,9 @@
 // The consolidation agent's loop: tool calls go out, results come back to the model (including the
 // model's own mistakes), and the loop ends on a plain answer or a budget.
 import { afterEach, describe, expect, it } from 'vitest';
-import { runAgentLoop, type AgentTool } from '../services/agent-loop.ts';
-import { startLocalOpenAIServer, type Handler, type LocalOpenAIServer, type Reply } from '../services/local-openai-server.ts';
-import { createModelClient } from '../services/model-client.ts';
+import { runAgentLoop, type AgentTool } from '../services/consolidation/agent-loop.ts';
+import { startLocalOpenAIServer, type Handler, type LocalOpenAIServer, type Reply } from '../services/local-model/local-openai-server.ts';
+import { createModelClient } from '../services/model/model-client.ts';
 
 let server: LocalOpenAIServer | undefined;
 afterEach(async () => {

@@ -5,8 +5,8 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMemoryTools, type AgentTool } from '../services/agent-tools.ts';
-import { resolveInsideRoot, SandboxViolation } from '../services/sandbox-path.ts';
+import { createMemoryTools, type AgentTool } from '../services/consolidation/agent-tools.ts';
+import { resolveInsideRoot, SandboxViolation } from '../services/consolidation/sandbox-path.ts';
 
 let base: string;
 let root: string;

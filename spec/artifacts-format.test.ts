@@ -11,7 +11,7 @@ import {
   renderRawMemories,
   renderRolloutSummary,
   syncArtifacts,
-} from '../services/artifacts.ts';
+} from '../services/memory-folder/artifacts.ts';
 import type { Stage1Output } from '../services/types.ts';
 
 const T_2026_02_18_103000 = Date.UTC(2026, 1, 18, 10, 30, 0) / 1000;

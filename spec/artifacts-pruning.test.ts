@@ -10,7 +10,7 @@ import {
   rolloutSummaryStem,
   syncArtifacts,
   validateConsolidation,
-} from '../services/artifacts.ts';
+} from '../services/memory-folder/artifacts.ts';
 import type { Stage1Output } from '../services/types.ts';
 
 function output(n: number, overrides: Partial<Stage1Output> = {}): Stage1Output {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureDir, writeFileAtomic } from '../services/atomic-write.ts';
+import { ensureDir, writeFileAtomic } from '../services/files/atomic-write.ts';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -55,7 +55,7 @@ describe('crash safety', () => {
     const child = join(dir, 'child.mts');
     await writeFile(
       child,
-      `import { writeFileAtomic } from ${JSON.stringify(join(PROJECT_ROOT, 'services', 'atomic-write.ts'))};
+      `import { writeFileAtomic } from ${JSON.stringify(join(PROJECT_ROOT, 'services', 'files', 'atomic-write.ts'))};
 const a = 'A'.repeat(${size});
 const b = 'B'.repeat(${size});
 process.stdout.write('ready\\n');

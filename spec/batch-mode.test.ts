@@ -2,14 +2,14 @@
 // and Batches calls against the local server, which settles batches when the test says so.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BatchApi, createBatchApi } from '../services/batch-api.ts';
-import { BATCH_LEASE_SECONDS, collectBatches, formatBatchPhase1, runBatchPhase1, submitBatch } from '../services/batch-mode.ts';
-import { type Handler, type LocalOpenAIServer, startLocalOpenAIServer } from '../services/local-openai-server.ts';
-import { createLowdbStore } from '../services/lowdb-store.ts';
-import { createModelClient } from '../services/model-client.ts';
+import { type BatchApi, createBatchApi } from '../services/batch/batch-api.ts';
+import { BATCH_LEASE_SECONDS, collectBatches, formatBatchPhase1, runBatchPhase1, submitBatch } from '../services/batch/batch-mode.ts';
+import { type Handler, type LocalOpenAIServer, startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { createLowdbStore } from '../services/store/lowdb-store.ts';
+import { createModelClient } from '../services/model/model-client.ts';
 import type { PipelineDeps } from '../services/pipeline-deps.ts';
 import { type PipelineOptions, pipelineDeps, runPipeline } from '../services/pipeline.ts';
-import { scriptedHandler } from '../services/scripted-model.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import type { MemoriesConfig } from '../services/config.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { readAllFiles, tempCodexHome } from './support/codex-home.ts';

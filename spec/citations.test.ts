@@ -1,6 +1,6 @@
-// Memory citations in assistant replies (services/citations.ts).
+// Memory citations in assistant replies (services/rollouts/citations.ts).
 import { describe, expect, it } from 'vitest';
-import { citedThreadIds } from '../services/citations.ts';
+import { citedThreadIds } from '../services/rollouts/citations.ts';
 
 const A = '019a93b9-f380-7600-98ff-940e6b99603c';
 const B = '019c8a70-dda7-7f33-98ea-f30553347322';

@@ -1,8 +1,8 @@
 // The phase-2 prompt tells the agent what changed since its last run; a wrong tag or stem makes it
 // re-consolidate old inputs, or keep memories it was supposed to forget.
 import { describe, expect, it } from 'vitest';
-import { rolloutSummaryStem } from '../services/artifacts.ts';
-import { buildConsolidationPrompt, renderSelectionBlock } from '../services/consolidation-prompt.ts';
+import { rolloutSummaryStem } from '../services/memory-folder/artifacts.ts';
+import { buildConsolidationPrompt, renderSelectionBlock } from '../services/consolidation/prompt.ts';
 import type { Stage1Output } from '../services/types.ts';
 
 const A = '0194f1c2-0000-7000-8000-00000000000a';

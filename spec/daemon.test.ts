@@ -4,10 +4,10 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { type Handler, startLocalOpenAIServer } from '../services/local-openai-server.ts';
-import { createLowdbStore } from '../services/lowdb-store.ts';
-import { scriptedHandler } from '../services/scripted-model.ts';
-import { STAGE1_SCHEMA_NAME } from '../services/stage-one-schema.ts';
+import { type Handler, startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { createLowdbStore } from '../services/store/lowdb-store.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
+import { STAGE1_SCHEMA_NAME } from '../services/extraction/stage-one-schema.ts';
 import { FIXTURE_DIR, installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 

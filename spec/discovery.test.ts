@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { discoverRollouts, selectEligible } from '../services/discovery.ts';
-import { openRolloutIndex, ROLLOUT_INDEX_FILE } from '../services/rollout-index.ts';
+import { discoverRollouts, selectEligible } from '../services/rollouts/discovery.ts';
+import { openRolloutIndex, ROLLOUT_INDEX_FILE } from '../services/rollouts/rollout-index.ts';
 import type { ThreadInfo } from '../services/types.ts';
 
 const dirs: string[] = [];

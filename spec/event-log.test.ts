@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assign, createActor, fromPromise, setup, toPromise } from 'xstate';
-import { loggable, openEventLog } from '../services/event-log.ts';
-import { createInspection } from '../services/inspector.ts';
-import { REDACTED } from '../services/redact.ts';
+import { loggable, openEventLog } from '../services/inspect/event-log.ts';
+import { createInspection } from '../services/inspect/inspector.ts';
+import { REDACTED } from '../services/redaction/redact.ts';
 
 // Assembled at run time so that no credential-shaped literal sits in the repository.
 const API_KEY = ['sk', 'proj', 'A1b2C3d4E5f6G7h8I9j0K1l2'].join('-');

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeHttpFetch } from '../services/http-fetch.ts';
+import { nodeHttpFetch } from '../services/model/http-fetch.ts';
 
 interface Seen {
   method: string;

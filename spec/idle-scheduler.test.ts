@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { IdleScheduler, idleDueAt } from '../services/idle-scheduler.ts';
+import { IdleScheduler, idleDueAt } from '../services/daemon/idle-scheduler.ts';
 
 const IDLE = 60_000;
 const T0 = 1_800_000_000_000; // a whole second

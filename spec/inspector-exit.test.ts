@@ -14,11 +14,11 @@ const mod = (path: string) => JSON.stringify(pathToFileURL(join(ROOT, path)).hre
 // Set up like scripts/demo.ts: fixture rollouts, the bundled scripted model on 127.0.0.1.
 // No process.exit(): the point is that nothing is left holding the event loop.
 const CHILD = `
-import { createInspection } from ${mod('services/inspector.ts')};
-import { startLocalOpenAIServer } from ${mod('services/local-openai-server.ts')};
-import { createModelClient } from ${mod('services/model-client.ts')};
+import { createInspection } from ${mod('services/inspect/inspector.ts')};
+import { startLocalOpenAIServer } from ${mod('services/local-model/local-openai-server.ts')};
+import { createModelClient } from ${mod('services/model/model-client.ts')};
 import { runPipeline } from ${mod('services/pipeline.ts')};
-import { scriptedHandler } from ${mod('services/scripted-model.ts')};
+import { scriptedHandler } from ${mod('services/local-model/scripted-model.ts')};
 import { installFixtureRollouts } from ${mod('scripts/fixture-corpus.ts')};
 
 const [home, events] = process.argv.slice(2);

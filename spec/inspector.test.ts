@@ -4,7 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type InspectorRelay, startInspectorRelay } from '../services/inspector-relay.ts';
+import { type InspectorRelay, startInspectorRelay } from '../services/inspect/inspector-relay.ts';
 
 let relay: InspectorRelay | undefined;
 afterEach(async () => {

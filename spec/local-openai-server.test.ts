@@ -2,7 +2,7 @@
 // talk to it over both wires, and must produce the faults the pipeline has to survive.
 import OpenAI, { APIConnectionTimeoutError, InternalServerError, RateLimitError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startLocalOpenAIServer, type Handler, type LocalOpenAIServer } from '../services/local-openai-server.ts';
+import { startLocalOpenAIServer, type Handler, type LocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 
 let server: LocalOpenAIServer | undefined;
 afterEach(async () => {

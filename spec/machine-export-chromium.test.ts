@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { offlinePage, PIPELINE_MACHINES, stateNames } from '../services/machine-export.ts';
+import { offlinePage, PIPELINE_MACHINES, stateNames } from '../services/inspect/machine-export.ts';
 import { dumpDom } from './support/chromium.ts';
 
 let dir: string;

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { consolidationMachine } from '../machines/consolidation.ts';
 import { coordinatorMachine } from '../machines/coordinator.ts';
 import { extractionMachine } from '../machines/extraction.ts';
-import { PIPELINE_MACHINES, stateNames, toDefinition, toMermaid } from '../services/machine-export.ts';
+import { PIPELINE_MACHINES, stateNames, toDefinition, toMermaid } from '../services/inspect/machine-export.ts';
 
 const exec = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', 'scripts', 'memories.js');

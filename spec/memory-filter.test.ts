@@ -3,7 +3,7 @@
 // out of user messages.
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { loadMemoryItems, memoryItemOf } from '../services/memory-items.ts';
+import { loadMemoryItems, memoryItemOf } from '../services/rollouts/memory-items.ts';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 
 const REAL = REAL_ROLLOUTS;

@@ -3,9 +3,9 @@
 import { APIUserAbortError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadInputError, MalformedReplyError, RetryableError } from '../services/errors.ts';
-import { startLocalOpenAIServer, type Handler, type LocalOpenAIServer } from '../services/local-openai-server.ts';
-import { createModelClient, type ModelClientOptions } from '../services/model-client.ts';
-import { parseStage1Reply } from '../services/stage-one-parse.ts';
+import { startLocalOpenAIServer, type Handler, type LocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { createModelClient, type ModelClientOptions } from '../services/model/model-client.ts';
+import { parseStage1Reply } from '../services/extraction/stage-one-parse.ts';
 
 let server: LocalOpenAIServer | undefined;
 afterEach(async () => {

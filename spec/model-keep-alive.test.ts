@@ -3,8 +3,8 @@
 // `response.completed`: hanging up aborts the request and closes the connection, so every call
 // would open a new one (against a real provider, a TLS handshake apiece).
 import { afterEach, expect, it } from 'vitest';
-import { startLocalOpenAIServer, type LocalOpenAIServer } from '../services/local-openai-server.ts';
-import { createModelClient } from '../services/model-client.ts';
+import { startLocalOpenAIServer, type LocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { createModelClient } from '../services/model/model-client.ts';
 
 const REPLY = JSON.stringify({ rollout_summary: 'Fixed the build', rollout_slug: 'build', raw_memory: '- a fact' });
 const REQUEST = { model: 'gpt-test', instructions: 'SYSTEM', input: 'ROLLOUT' };

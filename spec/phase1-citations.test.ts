@@ -3,11 +3,11 @@
 // phase 2 then ranks it above newer, unused memories.
 import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLowdbStore } from '../services/lowdb-store.ts';
-import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
-import { createModelClient } from '../services/model-client.ts';
+import { createLowdbStore } from '../services/store/lowdb-store.ts';
+import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { createModelClient } from '../services/model/model-client.ts';
 import { runPipeline } from '../services/pipeline.ts';
-import { scriptedHandler } from '../services/scripted-model.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 import { writeRollout } from './reliability/support/harness.ts';
 

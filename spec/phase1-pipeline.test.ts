@@ -2,11 +2,11 @@
 // local OpenAI-compatible server on 127.0.0.1.
 import { utimes } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
-import { createLowdbStore } from '../services/lowdb-store.ts';
-import { createModelClient } from '../services/model-client.ts';
+import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { createLowdbStore } from '../services/store/lowdb-store.ts';
+import { createModelClient } from '../services/model/model-client.ts';
 import { type PipelineOptions, runPipeline } from '../services/pipeline.ts';
-import { scriptedHandler } from '../services/scripted-model.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { readAllFiles, tempCodexHome } from './support/codex-home.ts';
 

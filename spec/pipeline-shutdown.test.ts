@@ -1,11 +1,11 @@
 // Stopping a pipeline mid-run loses nothing: aborted jobs give their leases back.
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
-import { createLowdbStore } from '../services/lowdb-store.ts';
-import { createModelClient } from '../services/model-client.ts';
+import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { createLowdbStore } from '../services/store/lowdb-store.ts';
+import { createModelClient } from '../services/model/model-client.ts';
 import { createMemoriesPipeline, runPipeline, stopPipeline } from '../services/pipeline.ts';
-import { scriptedHandler } from '../services/scripted-model.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 

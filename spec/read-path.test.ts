@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { memoryRoot } from '../services/artifacts.ts';
-import { buildReadPathInstructions } from '../services/read-path.ts';
-import { countTokens } from '../services/tokens.ts';
+import { memoryRoot } from '../services/memory-folder/artifacts.ts';
+import { buildReadPathInstructions } from '../services/memory-folder/read-path.ts';
+import { countTokens } from '../services/tokens/tokens.ts';
 
 const BEGIN = '========= MEMORY_SUMMARY BEGINS =========';
 const END = '========= MEMORY_SUMMARY ENDS =========';

@@ -7,8 +7,8 @@ import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
-import { scriptedHandler } from '../services/scripted-model.ts';
+import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 

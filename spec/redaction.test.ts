@@ -2,7 +2,7 @@
 // is sent or stored, while ordinary text stays as it was.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { redactDeep, redactedJson, redactSecrets, redactWithEveryRule } from '../services/redact.ts';
+import { redactDeep, redactedJson, redactSecrets, redactWithEveryRule } from '../services/redaction/redact.ts';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 
 const R = '[REDACTED_SECRET]';

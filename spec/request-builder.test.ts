@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../services/errors.ts';
-import { buildInProcess, buildOnWorker, buildThreadReady } from '../services/request-builder.ts';
+import { buildInProcess, buildOnWorker, buildThreadReady } from '../services/extraction/request-builder.ts';
 import type { ThreadInfo } from '../services/types.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
-import { startLocalOpenAIServer } from '../services/local-openai-server.ts';
-import { scriptedHandler } from '../services/scripted-model.ts';
+import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { memories } from './support/cli.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 

@@ -5,8 +5,8 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadMemoryItems, memoryItemOf } from '../services/memory-items.ts';
-import { newLineCounts, readRolloutLines, readRolloutMeta } from '../services/rollout-reader.ts';
+import { loadMemoryItems, memoryItemOf } from '../services/rollouts/memory-items.ts';
+import { newLineCounts, readRolloutLines, readRolloutMeta } from '../services/rollouts/rollout-reader.ts';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 
 const REAL = REAL_ROLLOUTS;

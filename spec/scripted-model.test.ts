@@ -4,10 +4,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runAgentLoop, type AgentTool } from '../services/agent-loop.ts';
-import { startLocalOpenAIServer, type LocalOpenAIServer } from '../services/local-openai-server.ts';
-import { createModelClient } from '../services/model-client.ts';
-import { CONSOLIDATION_DONE_TEXT, scriptedHandler } from '../services/scripted-model.ts';
+import { runAgentLoop, type AgentTool } from '../services/consolidation/agent-loop.ts';
+import { startLocalOpenAIServer, type LocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { createModelClient } from '../services/model/model-client.ts';
+import { CONSOLIDATION_DONE_TEXT, scriptedHandler } from '../services/local-model/scripted-model.ts';
 
 let server: LocalOpenAIServer | undefined;
 let dir: string | undefined;

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryRoot, rolloutSummaryStem, syncArtifacts } from '../services/artifacts.ts';
+import { memoryRoot, rolloutSummaryStem, syncArtifacts } from '../services/memory-folder/artifacts.ts';
 import type { Stage1Output } from '../services/types.ts';
 
 const ID = '0194f5a6-7c2e-7a41-9f00-3b8c2d1e4f55';

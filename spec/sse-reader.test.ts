@@ -2,7 +2,7 @@
 // reply). It must split events exactly as the SSE spec does, however the bytes arrive.
 import { APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { SseReader, sseJson, type SseEvent } from '../services/sse-reader.ts';
+import { SseReader, sseJson, type SseEvent } from '../services/model/sse-reader.ts';
 
 function body(chunks: Array<string | Uint8Array>): ReadableStream<Uint8Array> & { cancelled: boolean } {
   const encoder = new TextEncoder();

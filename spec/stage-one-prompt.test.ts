@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildStageOneRequest, stageOneInstructions, stageOneTokenLimit } from '../services/stage-one-prompt.ts';
+import { buildStageOneRequest, stageOneInstructions, stageOneTokenLimit } from '../services/extraction/stage-one-prompt.ts';
 import { loadTemplate, renderTemplate } from '../services/templates.ts';
-import { countTokens } from '../services/tokens.ts';
+import { countTokens } from '../services/tokens/tokens.ts';
 import type { ThreadInfo } from '../services/types.ts';
 import { V169_ROLLOUTS } from './support/shared.ts';
 

@@ -8,11 +8,11 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadMemoryItems } from '../services/memory-items.ts';
-import { redactDeep } from '../services/redact.ts';
-import { buildStageOneRequest, stageOneTokenLimit } from '../services/stage-one-prompt.ts';
+import { loadMemoryItems } from '../services/rollouts/memory-items.ts';
+import { redactDeep } from '../services/redaction/redact.ts';
+import { buildStageOneRequest, stageOneTokenLimit } from '../services/extraction/stage-one-prompt.ts';
 import { loadTemplate, renderTemplate } from '../services/templates.ts';
-import { truncateToTokens } from '../services/truncation.ts';
+import { truncateToTokens } from '../services/tokens/truncation.ts';
 import type { ThreadInfo } from '../services/types.ts';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 

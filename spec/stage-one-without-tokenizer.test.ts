@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { buildStageOneRequest, stageOneTokenLimit } from '../services/stage-one-prompt.ts';
-import { tokenizerLoaded } from '../services/tokens.ts';
+import { buildStageOneRequest, stageOneTokenLimit } from '../services/extraction/stage-one-prompt.ts';
+import { tokenizerLoaded } from '../services/tokens/tokens.ts';
 import type { ThreadInfo } from '../services/types.ts';
 import { REAL_ROLLOUTS } from './support/shared.ts';
 

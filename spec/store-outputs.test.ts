@@ -1,8 +1,8 @@
 // Stage-1 outputs and phase-2 input selection (spec §5.4, §5.7, §4.6; upstream state tests 34, 35).
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AtomicJsonFile } from '../services/atomic-json-file.ts';
-import type { SelectionEntry } from '../services/store.ts';
+import { AtomicJsonFile } from '../services/store/atomic-json-file.ts';
+import type { SelectionEntry } from '../services/store/port.ts';
 import type { Stage1Output } from '../services/types.ts';
 import { claim, extract, LEASE, makeTestStore, reply, thread, type TestStore } from './support/store-fixtures.ts';
 

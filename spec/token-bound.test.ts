@@ -4,8 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { ASCII_PAIR_TOKEN } from '../services/o200k-pairs.ts';
-import { asciiPairTokens, countTokens, fitsInTokens, piecesTokenBound, pieceTokenBound, quickTokenBound, tokenBound } from '../services/tokens.ts';
+import { ASCII_PAIR_TOKEN } from '../services/tokens/o200k-pairs.ts';
+import { asciiPairTokens, countTokens, fitsInTokens, piecesTokenBound, pieceTokenBound, quickTokenBound, tokenBound } from '../services/tokens/tokens.ts';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 
 // Real counts straight from tiktoken, independent of our piece splitting and cache.

@@ -3,10 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { ChunkScanner, chunkEnds } from '../services/chunk-scanner.ts';
-import { countTokens, fitsInTokens } from '../services/tokens.ts';
-import { HeadTailWindow } from '../services/head-tail-window.ts';
-import { truncateToTokens } from '../services/truncation.ts';
+import { ChunkScanner, chunkEnds } from '../services/tokens/chunk-scanner.ts';
+import { countTokens, fitsInTokens } from '../services/tokens/tokens.ts';
+import { HeadTailWindow } from '../services/tokens/head-tail-window.ts';
+import { truncateToTokens } from '../services/tokens/truncation.ts';
 import { readdirSync } from 'node:fs';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 

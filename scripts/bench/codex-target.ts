@@ -5,12 +5,12 @@
 // * the rollout is NOT redacted before it is sent;
 // * truncation estimates 4 bytes per token: byte budget B = limit × 4, head floor(B/2) bytes + tail,
 //   snapped to UTF-8 character boundaries, marker `…N tokens truncated…` with N = ceil((bytes − B)/4).
-import { readRolloutLines, responseItemOf } from '../../services/rollout-reader.ts';
-import { stageOneInstructions, stageOneTokenLimit } from '../../services/stage-one-prompt.ts';
+import { readRolloutLines, responseItemOf } from '../../services/rollouts/rollout-reader.ts';
+import { stageOneInstructions, stageOneTokenLimit } from '../../services/extraction/stage-one-prompt.ts';
 import { loadTemplate, renderTemplate } from '../../services/templates.ts';
 import type { ThreadInfo } from '../../services/types.ts';
 // Codex's item table (spec §2.4) is the one our filter uses; Codex differs in sanitising and budgeting.
-import { KEPT_KINDS } from '../../services/memory-items.ts';
+import { KEPT_KINDS } from '../../services/rollouts/memory-items.ts';
 
 
 export const CODEX_BYTES_PER_TOKEN = 4;

@@ -4,14 +4,14 @@
 // request body it received can be counted with the real tokenizer.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { memoryRoot, RAW_MEMORIES_FILE, rolloutSummaryStem } from '../../services/artifacts.ts';
-import { buildConsolidationPrompt, renderSelectionBlock } from '../../services/consolidation-prompt.ts';
-import { startLocalOpenAIServer, type RecordedRequest } from '../../services/local-openai-server.ts';
-import { createLowdbStore } from '../../services/lowdb-store.ts';
-import { createModelClient } from '../../services/model-client.ts';
+import { memoryRoot, RAW_MEMORIES_FILE, rolloutSummaryStem } from '../../services/memory-folder/artifacts.ts';
+import { buildConsolidationPrompt, renderSelectionBlock } from '../../services/consolidation/prompt.ts';
+import { startLocalOpenAIServer, type RecordedRequest } from '../../services/local-model/local-openai-server.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
+import { createModelClient } from '../../services/model/model-client.ts';
 import { runPipeline } from '../../services/pipeline.ts';
-import { scriptedHandler } from '../../services/scripted-model.ts';
-import { countTokens } from '../../services/tokens.ts';
+import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
+import { countTokens } from '../../services/tokens/tokens.ts';
 import { benchReply, seedStage1Outputs } from './seed-outputs.ts';
 
 /** A realistic stage-1 output (as in scripts/bench-phase2.ts): a few hundred words, a dozen bullets. */

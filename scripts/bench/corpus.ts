@@ -7,10 +7,10 @@ import { createWriteStream } from 'node:fs';
 import { appendFile, copyFile, mkdir, readdir, stat, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { INTERACTIVE_SOURCES } from '../../services/constants.ts';
-import { readRolloutMeta } from '../../services/rollout-reader.ts';
+import { readRolloutMeta } from '../../services/rollouts/rollout-reader.ts';
 import type { ThreadInfo } from '../../services/types.ts';
 import { FIXTURE_DIR } from '../fixture-corpus.ts';
-import { threadInfoOf } from '../../services/discovery.ts';
+import { threadInfoOf } from '../../services/rollouts/discovery.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const SHARED_DIR = resolve(REPO_ROOT, '..', 'shared');

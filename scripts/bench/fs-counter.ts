@@ -94,7 +94,7 @@ fs.readFileSync = function (path: any, options?: any) {
   return data;
 } as typeof fs.readFileSync;
 
-// Rollouts are read synchronously by descriptor too, in chunks (services/rollout-reader.ts).
+// Rollouts are read synchronously by descriptor too, in chunks (services/rollouts/rollout-reader.ts).
 const origReadSync = fs.readSync;
 fs.readSync = function (fd: number, ...args: any[]) {
   const n = (origReadSync as any).call(fs, fd, ...args) as number;

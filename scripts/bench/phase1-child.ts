@@ -3,13 +3,13 @@
 // Usage: node --import tsx phase1-child.ts '<json ChildSpec>'; prints one JSON ChildResult line.
 import { fsCounts, procReadChars, resetFsCounts, type FileReadRecord } from './fs-counter.ts';
 import { sep } from 'node:path';
-import { createModelClient, type ModelClient } from '../../services/model-client.ts';
+import { createModelClient, type ModelClient } from '../../services/model/model-client.ts';
 import { runPipeline, type Phase } from '../../services/pipeline.ts';
-import { buildInProcess, buildOnWorker } from '../../services/request-builder.ts';
-import { createLowdbStore } from '../../services/lowdb-store.ts';
-import type { MemoryStore } from '../../services/store.ts';
-import { countTokens } from '../../services/tokens.ts';
-import { stageOneTokenLimit } from '../../services/stage-one-prompt.ts';
+import { buildInProcess, buildOnWorker } from '../../services/extraction/request-builder.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
+import type { MemoryStore } from '../../services/store/port.ts';
+import { countTokens } from '../../services/tokens/tokens.ts';
+import { stageOneTokenLimit } from '../../services/extraction/stage-one-prompt.ts';
 import { HEAD_SENTINEL, TAIL_SENTINEL, touchRollout } from './corpus.ts';
 
 export type ChildSpec =

@@ -1,6 +1,6 @@
 // Synthetic stage-1 outputs for the phase-2 benchmarks, written through the real store.
 import { join } from 'node:path';
-import type { MemoryStore } from '../../services/store.ts';
+import type { MemoryStore } from '../../services/store/port.ts';
 import type { Stage1Reply, ThreadInfo } from '../../services/types.ts';
 
 /** A realistic stage-1 output: a few hundred words of summary, a dozen memory bullets. */

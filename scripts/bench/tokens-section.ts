@@ -1,12 +1,12 @@
 // Tokens per rollout: what our phase 1 sends for each rollout of the shared corpus, counted with
 // the real tokenizer on exactly what buildStageOneRequest returns, next to Codex's target request
 // (scripts/bench/codex-target.ts) counted the same way.
-import { buildStageOneRequest, stageOneTokenLimit } from '../../services/stage-one-prompt.ts';
-import { countTokens } from '../../services/tokens.ts';
+import { buildStageOneRequest, stageOneTokenLimit } from '../../services/extraction/stage-one-prompt.ts';
+import { countTokens } from '../../services/tokens/tokens.ts';
 import type { ThreadInfo } from '../../services/types.ts';
 import { buildCodexStageOneRequest } from './codex-target.ts';
 
-/** Context windows as in services/stage-one-prompt.ts (not exported there). */
+/** Context windows as in services/extraction/stage-one-prompt.ts (not exported there). */
 export const MODEL_WINDOWS: Record<string, number> = { 'gpt-5.3-codex-spark': 128_000, 'gpt-5.3-codex': 272_000 };
 export const EFFECTIVE_WINDOW_PERCENT = 95;
 

@@ -3,7 +3,7 @@
 // when any check fails.
 import type { Command } from 'commander';
 import { defaultCodexHome } from '../../services/config.ts';
-import { type CheckResult, runDoctorChecks } from '../../services/doctor-checks.ts';
+import { type CheckResult, runDoctorChecks } from '../../services/doctor/checks.ts';
 import { integer } from './options.ts';
 
 export interface DoctorFlags {

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { defaultCodexHome } from '../../services/config.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
-import { createLowdbStore } from '../../services/lowdb-store.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 
 export interface ForgetFlags {
   codexHome?: string;

@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError } from '../../services/errors.ts';
-import { offlinePage, PIPELINE_MACHINES, toDefinition, toMermaid } from '../../services/machine-export.ts';
+import { offlinePage, PIPELINE_MACHINES, toDefinition, toMermaid } from '../../services/inspect/machine-export.ts';
 
 export interface MachinesFlags {
   format: string;

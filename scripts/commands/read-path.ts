@@ -1,6 +1,6 @@
 // `memories read-path`: the developer-instructions block an agent loads at start.
 import { defaultCodexHome } from '../../services/config.ts';
-import { buildReadPathInstructions } from '../../services/read-path.ts';
+import { buildReadPathInstructions } from '../../services/memory-folder/read-path.ts';
 
 export async function readPathCommand(flags: { codexHome?: string }): Promise<void> {
   const text = await buildReadPathInstructions(flags.codexHome ?? defaultCodexHome());

@@ -2,12 +2,12 @@
 import { defaultCodexHome } from '../../services/config.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
-import { createInspection } from '../../services/inspector.ts';
-import { modelClientFromEnvironment, parseWireApi } from '../../services/model-endpoint.ts';
-import type { BatchPhase1Summary } from '../../services/batch-mode.ts';
+import { createInspection } from '../../services/inspect/inspector.ts';
+import { modelClientFromEnvironment, parseWireApi } from '../../services/model/model-endpoint.ts';
+import type { BatchPhase1Summary } from '../../services/batch/batch-mode.ts';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
 import { type Phase, type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
-import { buildInProcess, buildOnWorker } from '../../services/request-builder.ts';
+import { buildInProcess, buildOnWorker } from '../../services/extraction/request-builder.ts';
 import { configWithFlags } from './options.ts';
 import { formatSummary, summaryJson } from './run-summary.ts';
 
@@ -69,8 +69,8 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   if (flags.batch) {
     // Imported here: the Batch API client loads the openai SDK, which a plain run loads only if it
     // has a request to send.
-    const { batchApiFromEnvironment } = await import('../../services/batch-api.ts');
-    const { formatBatchPhase1, runBatchPhase1 } = await import('../../services/batch-mode.ts');
+    const { batchApiFromEnvironment } = await import('../../services/batch/batch-api.ts');
+    const { formatBatchPhase1, runBatchPhase1 } = await import('../../services/batch/batch-mode.ts');
     const deps = pipelineDeps(options);
     batch = await runBatchPhase1(deps, batchApiFromEnvironment({ baseUrl: flags.baseUrl, timeoutMs: flags.timeoutMs }));
     if (!flags.json) for (const line of formatBatchPhase1(batch)) process.stdout.write(`${line}\n`);

@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import { defaultCodexHome } from '../../services/config.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
-import { createLowdbStore } from '../../services/lowdb-store.ts';
-import type { StoreStatus } from '../../services/store.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
+import type { StoreStatus } from '../../services/store/port.ts';
 import type { JobRow, JobStatus } from '../../services/types.ts';
 
 const STATES: JobStatus[] = ['pending', 'running', 'done', 'error'];

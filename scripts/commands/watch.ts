@@ -6,10 +6,10 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { toPromise } from 'xstate';
 import type { RunReport, RunTrigger } from '../../machines/daemon.ts';
 import { defaultCodexHome } from '../../services/config.ts';
-import { createDaemon } from '../../services/daemon-actors.ts';
+import { createDaemon } from '../../services/daemon/actors.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
-import { modelClientFromEnvironment } from '../../services/model-endpoint.ts';
+import { modelClientFromEnvironment } from '../../services/model/model-endpoint.ts';
 import { configWithFlags, integer } from './options.ts';
 
 export interface WatchFlags {

@@ -6,12 +6,12 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLowdbStore } from '../../services/lowdb-store.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import { fileLogger } from '../../services/logger.ts';
-import { startLocalOpenAIServer, type LocalOpenAIServer, type Reply } from '../../services/local-openai-server.ts';
-import { createModelClient } from '../../services/model-client.ts';
+import { startLocalOpenAIServer, type LocalOpenAIServer, type Reply } from '../../services/local-model/local-openai-server.ts';
+import { createModelClient } from '../../services/model/model-client.ts';
 import { runPipeline } from '../../services/pipeline.ts';
-import { scriptedHandler } from '../../services/scripted-model.ts';
+import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
 import { allText, isAgent, isStage1, rng, ROOT, seededUuid, tempHome, threadOfStage1, walk, writeRollout } from './support/harness.ts';
 
 const BAD = join(ROOT, 'spec', 'fixtures', 'bad');

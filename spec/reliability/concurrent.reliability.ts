@@ -8,9 +8,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLowdbStore } from '../../services/lowdb-store.ts';
-import { startLocalOpenAIServer, type LocalOpenAIServer } from '../../services/local-openai-server.ts';
-import { scriptedHandler } from '../../services/scripted-model.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
+import { startLocalOpenAIServer, type LocalOpenAIServer } from '../../services/local-model/local-openai-server.ts';
+import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
 import { isAgent, isFirstAgentTurn, isStage1, spawnMemories, tempHome, threadOfStage1, writeCorpus } from './support/harness.ts';
 
 let server: LocalOpenAIServer;

@@ -7,12 +7,12 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedClock, toPromise } from 'xstate';
-import { createLowdbStore } from '../../services/lowdb-store.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import { fileLogger } from '../../services/logger.ts';
-import { startLocalOpenAIServer, type LocalOpenAIServer } from '../../services/local-openai-server.ts';
-import { createModelClient } from '../../services/model-client.ts';
+import { startLocalOpenAIServer, type LocalOpenAIServer } from '../../services/local-model/local-openai-server.ts';
+import { createModelClient } from '../../services/model/model-client.ts';
 import { createMemoriesPipeline, runPipeline } from '../../services/pipeline.ts';
-import { scriptedHandler } from '../../services/scripted-model.ts';
+import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
 import { HOUR, isStage1, runMemories, sleep, tempHome, threadOfStage1, writeCorpus } from './support/harness.ts';
 
 let server: LocalOpenAIServer;

@@ -6,12 +6,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { memoryRoot, renderRawMemories, renderRolloutSummary, rolloutSummaryStem } from '../../services/artifacts.ts';
-import { createLowdbStore } from '../../services/lowdb-store.ts';
-import { createModelClient } from '../../services/model-client.ts';
+import { memoryRoot, renderRawMemories, renderRolloutSummary, rolloutSummaryStem } from '../../services/memory-folder/artifacts.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
+import { createModelClient } from '../../services/model/model-client.ts';
 import { runPipeline } from '../../services/pipeline.ts';
-import { startLocalOpenAIServer, type LocalOpenAIServer } from '../../services/local-openai-server.ts';
-import { scriptedHandler } from '../../services/scripted-model.ts';
+import { startLocalOpenAIServer, type LocalOpenAIServer } from '../../services/local-model/local-openai-server.ts';
+import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
 import {
   ageLeftovers,
   HOUR,

@@ -4,12 +4,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLowdbStore } from '../../services/lowdb-store.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import { fileLogger } from '../../services/logger.ts';
-import { startLocalOpenAIServer, type LocalOpenAIServer, type Reply } from '../../services/local-openai-server.ts';
-import { createModelClient } from '../../services/model-client.ts';
+import { startLocalOpenAIServer, type LocalOpenAIServer, type Reply } from '../../services/local-model/local-openai-server.ts';
+import { createModelClient } from '../../services/model/model-client.ts';
 import { runPipeline } from '../../services/pipeline.ts';
-import { scriptedHandler } from '../../services/scripted-model.ts';
+import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
 import { isAgent, isStage1, rng, seededUuid, tempHome, threadOfStage1, writeRollout } from './support/harness.ts';
 
 const GOOD = JSON.stringify({ rollout_summary: 'User fixed the build.', rollout_slug: 'fix-build', raw_memory: '- fixed the build' });

@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startLocalOpenAIServer, type LocalOpenAIServer } from '../../services/local-openai-server.ts';
-import { scriptedHandler } from '../../services/scripted-model.ts';
+import { startLocalOpenAIServer, type LocalOpenAIServer } from '../../services/local-model/local-openai-server.ts';
+import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
 import { allText, BIN, isAgent, isStage1, rng, seededUuid, tempHome, threadOfStage1, walk, writeRollout } from './support/harness.ts';
 
 /** [shape, the text as it would appear, the part that must never be seen again]. */

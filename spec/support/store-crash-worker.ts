@@ -4,8 +4,8 @@
 //          each completed success (so the parent knows which writes must survive);
 //   hold — takes the jobs.json lock, reports 'locked' and never lets go.
 import path from 'node:path';
-import { withFileLock } from '../../services/file-lock.ts';
-import { createLowdbStore } from '../../services/lowdb-store.ts';
+import { withFileLock } from '../../services/store/file-lock.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import type { ThreadInfo } from '../../services/types.ts';
 
 const [dir, mode, firstText] = process.argv.slice(2);

@@ -2,8 +2,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLowdbStore } from '../../services/lowdb-store.ts';
-import type { MemoryStore } from '../../services/store.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
+import type { MemoryStore } from '../../services/store/port.ts';
 import type { Stage1Reply, ThreadInfo } from '../../services/types.ts';
 
 export const START_SECONDS = 1_700_000_000;

@@ -3,7 +3,7 @@
 // argv: <store dir> <mode: batch|single> <candidate count> <worker id>
 // Waits for 'go' (so all workers start together), claims, finalises what it claimed with an
 // output, and reports { claims: threadIds[], errors: string[] }.
-import { createLowdbStore } from '../../services/lowdb-store.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import type { ThreadInfo } from '../../services/types.ts';
 
 const [dir, mode, countText, workerId] = process.argv.slice(2);

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STAGE1_SCHEMA_NAME } from '../../../services/stage-one-schema.ts';
+import { STAGE1_SCHEMA_NAME } from '../../../services/extraction/stage-one-schema.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..', '..');
 export const BIN = join(ROOT, 'scripts', 'memories.js');

@@ -3,7 +3,7 @@
 // worker then sees the leases of an earlier, SIGKILLed one as expired, as it would an hour later.
 // argv[2]: JSON of WorkerArgs (spec/reliability/support/harness.ts). Prints one JSON summary line.
 import { fileLogger } from '../../../services/logger.ts';
-import { createModelClient } from '../../../services/model-client.ts';
+import { createModelClient } from '../../../services/model/model-client.ts';
 import { runPipeline } from '../../../services/pipeline.ts';
 
 const args = JSON.parse(process.argv[2]!) as {

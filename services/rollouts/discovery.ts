@@ -5,11 +5,11 @@
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { errorMessage } from './errors.ts';
+import { errorMessage } from '../errors.ts';
 import type { RolloutIndex } from './rollout-index.ts';
 import { type RolloutMeta, readRolloutMeta } from './rollout-reader.ts';
-import type { ThreadInfo } from './types.ts';
-import { pool } from './pool.ts';
+import type { ThreadInfo } from '../types.ts';
+import { pool } from '../pool.ts';
 
 export interface Discovery {
   threads: ThreadInfo[];

@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MEMORY_SUMMARY_FILE, memoryRoot } from './artifacts.ts';
-import { loadTemplate, renderTemplate } from './templates.ts';
-import { truncateToTokens } from './truncation.ts';
+import { loadTemplate, renderTemplate } from '../templates.ts';
+import { truncateToTokens } from '../tokens/truncation.ts';
 
 /** Codex's MEMORY_TOOL_DEVELOPER_INSTRUCTIONS_SUMMARY_TOKEN_LIMIT: keeps the prompt overhead bounded. */
 export const READ_PATH_SUMMARY_TOKEN_LIMIT = 5_000;

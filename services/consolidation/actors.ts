@@ -1,15 +1,15 @@
 // The I/O behind the consolidation actor: select inputs, sync the memory folder, run the sandboxed
 // agent, validate what it wrote, and record the outcome on the global job.
 import { fromPromise } from 'xstate';
-import type { AgentRunResult, GlobalClaim, PreparedConsolidation } from '../machines/consolidation.ts';
+import type { AgentRunResult, GlobalClaim, PreparedConsolidation } from '../../machines/consolidation.ts';
 import { runAgentLoop } from './agent-loop.ts';
-import { memoryRoot, rebuildRawMemories, rolloutSummaryStem, syncArtifacts, validateConsolidation } from './artifacts.ts';
-import { PHASE2_LEASE_SECONDS } from './constants.ts';
-import { buildConsolidationPrompt, renderSelectionBlock } from './consolidation-prompt.ts';
-import type { PipelineDeps } from './pipeline-deps.ts';
-import { redactSecrets } from './redact.ts';
-import type { Phase2Selection, SelectionEntry } from './store.ts';
-import type { GlobalClaimResult, Stage1Output, TokenUsage } from './types.ts';
+import { memoryRoot, rebuildRawMemories, rolloutSummaryStem, syncArtifacts, validateConsolidation } from '../memory-folder/artifacts.ts';
+import { PHASE2_LEASE_SECONDS } from '../constants.ts';
+import { buildConsolidationPrompt, renderSelectionBlock } from './prompt.ts';
+import type { PipelineDeps } from '../pipeline-deps.ts';
+import { redactSecrets } from '../redaction/redact.ts';
+import type { Phase2Selection, SelectionEntry } from '../store/port.ts';
+import type { GlobalClaimResult, Stage1Output, TokenUsage } from '../types.ts';
 
 type ClaimInput = { claim: GlobalClaim };
 

@@ -1,8 +1,8 @@
 // A minimal function-calling agent: ask the model, run the tools it asks for, feed the results back,
 // until it answers in plain text or a budget runs out. Tool failures go back to the model as text so
 // it can correct itself; only model-call failures (and aborts) escape.
-import type { AgentMessage, AgentToolSpec, ModelClient } from './model-client.ts';
-import type { TokenUsage } from './types.ts';
+import type { AgentMessage, AgentToolSpec, ModelClient } from '../model/model-client.ts';
+import type { TokenUsage } from '../types.ts';
 
 export interface AgentTool extends AgentToolSpec {
   execute(args: unknown): Promise<string>;

@@ -5,7 +5,7 @@
 // `loggable` does both jobs in one walk: it makes a value JSON-safe (cycles, Errors, functions,
 // depth) and passes every string, keys included, through `redactSecrets`.
 import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
-import { redactSecrets } from './redact.ts';
+import { redactSecrets } from '../redaction/redact.ts';
 
 const MAX_DEPTH = 12;
 

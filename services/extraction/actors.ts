@@ -1,14 +1,14 @@
 // The I/O behind the coordinator's phase-1 actors and each extraction actor.
 import { fromPromise } from 'xstate';
-import type { DiscoveryResult } from '../machines/coordinator.ts';
-import type { ExtractionReply, ExtractionResult } from '../machines/extraction.ts';
-import { INTERACTIVE_SOURCES, STAGE1_LEASE_SECONDS, THREAD_SCAN_LIMIT } from './constants.ts';
-import { discoverRollouts, selectEligible } from './discovery.ts';
-import { LeaseLostError } from './errors.ts';
-import type { PipelineDeps } from './pipeline-deps.ts';
-import { redactSecrets } from './redact.ts';
-import { openRolloutIndex } from './rollout-index.ts';
-import type { Stage1Claim, Stage1Reply } from './types.ts';
+import type { DiscoveryResult } from '../../machines/coordinator.ts';
+import type { ExtractionReply, ExtractionResult } from '../../machines/extraction.ts';
+import { INTERACTIVE_SOURCES, STAGE1_LEASE_SECONDS, THREAD_SCAN_LIMIT } from '../constants.ts';
+import { discoverRollouts, selectEligible } from '../rollouts/discovery.ts';
+import { LeaseLostError } from '../errors.ts';
+import type { PipelineDeps } from '../pipeline-deps.ts';
+import { redactSecrets } from '../redaction/redact.ts';
+import { openRolloutIndex } from '../rollouts/rollout-index.ts';
+import type { Stage1Claim, Stage1Reply } from '../types.ts';
 
 export function phase1Actors(deps: PipelineDeps) {
   const { store, config } = deps;

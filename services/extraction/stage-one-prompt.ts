@@ -3,14 +3,14 @@
 // before it leaves the machine and is truncated by real o200k token count, as it is read: a
 // rollout of tens of MB is never held whole.
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { citedThreadIds } from './citations.ts';
-import { readMemoryItems } from './memory-items.ts';
-import { redactedJson } from './redact.ts';
-import { newLineCounts, partTexts } from './rollout-reader.ts';
-import { loadTemplate, renderTemplate } from './templates.ts';
-import { HeadTailWindow, type StreamedTruncation } from './head-tail-window.ts';
-import { tokenizerLoaded } from './tokens.ts';
-import type { ThreadInfo } from './types.ts';
+import { citedThreadIds } from '../rollouts/citations.ts';
+import { readMemoryItems } from '../rollouts/memory-items.ts';
+import { redactedJson } from '../redaction/redact.ts';
+import { newLineCounts, partTexts } from '../rollouts/rollout-reader.ts';
+import { loadTemplate, renderTemplate } from '../templates.ts';
+import { HeadTailWindow, type StreamedTruncation } from '../tokens/head-tail-window.ts';
+import { tokenizerLoaded } from '../tokens/tokens.ts';
+import type { ThreadInfo } from '../types.ts';
 
 /** Context windows (tokens) of the models we know; others fall back to the default limit. */
 const CONTEXT_WINDOWS: Record<string, number> = {
@@ -61,7 +61,7 @@ export interface StageOneRequest {
   droppedItems: number;
   /** Most bytes of the serialized rollout held at once while building: bounded by the token limit, not by the rollout's size. */
   retainedBytes: number;
-  /** Threads whose memories the assistant cited in this rollout (services/citations.ts). */
+  /** Threads whose memories the assistant cited in this rollout (services/rollouts/citations.ts). */
   citedThreadIds: string[];
 }
 

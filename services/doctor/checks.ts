@@ -4,10 +4,10 @@
 import { constants } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_CONFIG, loadMemoriesConfig, type MemoriesConfig } from './config.ts';
-import { errorMessage } from './errors.ts';
-import { createLowdbStore } from './lowdb-store.ts';
-import { parseWireApi, type WireApi } from './model-endpoint.ts';
+import { DEFAULT_CONFIG, loadMemoriesConfig, type MemoriesConfig } from '../config.ts';
+import { errorMessage } from '../errors.ts';
+import { createLowdbStore } from '../store/lowdb-store.ts';
+import { parseWireApi, type WireApi } from '../model/model-endpoint.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 

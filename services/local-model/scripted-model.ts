@@ -2,7 +2,7 @@
 // the pipeline makes, from nothing but the request itself, so a run without an API key still produces
 // a memory folder a reader can check against the fixture rollouts.
 import type { Handler, HandlerRequest, Reply } from './local-openai-server.ts';
-import { STAGE1_SCHEMA_NAME } from './stage-one-schema.ts';
+import { STAGE1_SCHEMA_NAME } from '../extraction/stage-one-schema.ts';
 
 const QUOTE_LIMIT = 200;
 const HARNESS_PREFIXES = ['<environment_context>', '<user_instructions>', '# AGENTS.md'];

@@ -1,11 +1,11 @@
 // The consolidation agent's only way to touch the disk: six file tools, every path confined to the
-// memory root (services/sandbox-path.ts). Deliberately no shell and no network: the agent's input
+// memory root (sandbox-path.ts). Deliberately no shell and no network: the agent's input
 // comes from untrusted transcripts, so its reach must be exactly the memory folder.
 import { constants } from 'node:fs';
 import { lstat, open, readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ensureDir, writeFileAtomic } from './atomic-write.ts';
+import { ensureDir, writeFileAtomic } from '../files/atomic-write.ts';
 import { lstatOrNull, realRoot, resolveInsideRoot, SandboxViolation } from './sandbox-path.ts';
 
 export interface AgentTool {

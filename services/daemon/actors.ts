@@ -4,13 +4,13 @@
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Actor, createActor, fromCallback, fromPromise, toPromise } from 'xstate';
-import type { CoordinatorOutput } from '../machines/coordinator.ts';
-import { daemonMachine, type DaemonEvent, type RunReport, type RunRequest } from '../machines/daemon.ts';
-import { DEFAULT_CONFIG } from './config.ts';
-import { errorMessage } from './errors.ts';
-import { silentLogger } from './logger.ts';
-import { Inflight } from './pipeline-deps.ts';
-import { createMemoriesPipeline, type MemoriesPipeline, type PipelineOptions, stopPipeline } from './pipeline.ts';
+import type { CoordinatorOutput } from '../../machines/coordinator.ts';
+import { daemonMachine, type DaemonEvent, type RunReport, type RunRequest } from '../../machines/daemon.ts';
+import { DEFAULT_CONFIG } from '../config.ts';
+import { errorMessage } from '../errors.ts';
+import { silentLogger } from '../logger.ts';
+import { Inflight } from '../pipeline-deps.ts';
+import { createMemoriesPipeline, type MemoriesPipeline, type PipelineOptions, stopPipeline } from '../pipeline.ts';
 import { watchRollouts } from './watcher.ts';
 
 export interface DaemonOptions {

@@ -1,8 +1,8 @@
 // The strict parser for stage-1 replies. Providers do not all enforce the schema we send
 // (stage-one-schema.ts), so the reply is never trusted.
 import { z } from 'zod';
-import { MalformedReplyError } from './errors.ts';
-import type { Stage1Reply } from './types.ts';
+import { MalformedReplyError } from '../errors.ts';
+import type { Stage1Reply } from '../types.ts';
 
 // The parser is more lenient than the schema on one point only: Codex accepts an absent slug.
 const Stage1Wire = z.strictObject({

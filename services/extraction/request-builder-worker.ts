@@ -1,7 +1,7 @@
 // The worker thread's side of request-builder.ts: builds phase-1 requests on request.
 import { parentPort } from 'node:worker_threads';
 import { buildStageOneRequest } from './stage-one-prompt.ts';
-import type { ThreadInfo } from './types.ts';
+import type { ThreadInfo } from '../types.ts';
 
 export interface BuildMessage {
   id: number;

@@ -5,10 +5,10 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUse
 import type { ChatCompletionChunk, ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { Response, ResponseCreateParamsBase, ResponseInputItem, ResponseStreamEvent, ResponseUsage } from 'openai/resources/responses/responses';
 import type { CompletionUsage } from 'openai/resources/completions';
-import { BadInputError, MalformedReplyError, RetryableError } from './errors.ts';
-import { parseStage1Reply } from './stage-one-parse.ts';
-import { stage1ResponseFormat, stage1TextFormat } from './stage-one-schema.ts';
-import type { Stage1Reply, TokenUsage } from './types.ts';
+import { BadInputError, MalformedReplyError, RetryableError } from '../errors.ts';
+import { parseStage1Reply } from '../extraction/stage-one-parse.ts';
+import { stage1ResponseFormat, stage1TextFormat } from '../extraction/stage-one-schema.ts';
+import type { Stage1Reply, TokenUsage } from '../types.ts';
 import { nodeHttpFetch } from './http-fetch.ts';
 import { SseReader, sseJson } from './sse-reader.ts';
 

@@ -26,8 +26,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Adapter } from 'lowdb';
-import { sweepOrphanedTemps } from './atomic-write.ts';
-import { StoreCorruptError } from './errors.ts';
+import { sweepOrphanedTemps } from '../files/atomic-write.ts';
+import { StoreCorruptError } from '../errors.ts';
 
 /** Store files hold leases and memories of the user's sessions: owner-only. */
 export const FILE_MODE = 0o600;

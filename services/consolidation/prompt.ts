@@ -1,7 +1,7 @@
 // Builds the phase-2 agent prompt: the consolidation template plus a block telling the agent which
 // inputs are new, which it already consolidated, and which it must now forget (spec §4.6).
-import { loadTemplate, renderTemplate } from './templates.ts';
-import type { Stage1Output } from './types.ts';
+import { loadTemplate, renderTemplate } from '../templates.ts';
+import type { Stage1Output } from '../types.ts';
 
 export interface SelectionInput {
   /** The current inputs, in the order phase 2 uses them. */
@@ -10,7 +10,7 @@ export interface SelectionInput {
   retainedThreadIds: string[];
   /** Previously consolidated threads that are no longer selected. */
   removed: Array<{ threadId: string; rolloutSlug?: string | null }>;
-  /** File stem of a thread's rollout summary (services/artifacts.ts rolloutSummaryStem). */
+  /** File stem of a thread's rollout summary (services/memory-folder/artifacts.ts rolloutSummaryStem). */
   stemOf(threadId: string, slug: string | null): string;
 }
 

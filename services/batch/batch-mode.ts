@@ -20,17 +20,17 @@
 // Known gap: a crash between creating the batch and recording it orphans that batch; its jobs keep
 // their one-hour claim lease and are claimed again after it (the orphan's answers are never read).
 import { createActor, toPromise } from 'xstate';
-import type { DiscoveryResult } from '../machines/coordinator.ts';
+import type { DiscoveryResult } from '../../machines/coordinator.ts';
 import { BATCH_ENDPOINT, type BatchApi, type BatchInfo, type BatchStatus } from './batch-api.ts';
-import { STAGE1_RETRY_DELAY_SECONDS } from './constants.ts';
-import { ConfigError, errorMessage } from './errors.ts';
-import { MAX_REPLY_CHARS } from './model-client.ts';
-import { phase1Actors } from './phase1-actors.ts';
-import type { PipelineDeps } from './pipeline-deps.ts';
-import { pool } from './pool.ts';
-import { redactSecrets } from './redact.ts';
-import { buildStageOneRequest } from './stage-one-prompt.ts';
-import { parseStage1Reply } from './stage-one-parse.ts';
+import { STAGE1_RETRY_DELAY_SECONDS } from '../constants.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
+import { MAX_REPLY_CHARS } from '../model/model-client.ts';
+import { phase1Actors } from '../extraction/actors.ts';
+import type { PipelineDeps } from '../pipeline-deps.ts';
+import { pool } from '../pool.ts';
+import { redactSecrets } from '../redaction/redact.ts';
+import { buildStageOneRequest } from '../extraction/stage-one-prompt.ts';
+import { parseStage1Reply } from '../extraction/stage-one-parse.ts';
 import {
   type BatchJobRef,
   type BatchRecord,
@@ -39,10 +39,10 @@ import {
   type MemoryStore,
   type PendingBatch,
   type PendingBatchJob,
-} from './store.ts';
-import type { SkipCounts, Stage1Claim, Stage1Reply, TokenUsage } from './types.ts';
-import { stage1ResponsesParams } from './model-client.ts';
-import { sumFinishedUsage } from './usage.ts';
+} from '../store/port.ts';
+import type { SkipCounts, Stage1Claim, Stage1Reply, TokenUsage } from '../types.ts';
+import { stage1ResponsesParams } from '../model/model-client.ts';
+import { sumFinishedUsage } from '../usage.ts';
 
 /** The provider's completion window. */
 export const BATCH_WINDOW_SECONDS = 24 * 3_600;

@@ -2,7 +2,7 @@
 // traffic, without reasoning, developer/system scaffolding, snapshots or bookkeeping lines, and
 // without the instruction files Codex pastes into user messages (they are not what the user said
 // and would dominate the token budget).
-import { BadInputError } from './errors.ts';
+import { BadInputError } from '../errors.ts';
 import { type LineCounts, newLineCounts, readRolloutLines, responseItemOf, type RolloutLine } from './rollout-reader.ts';
 
 /** Response item kinds that carry what was said and done. Everything else is dropped. */

@@ -11,7 +11,7 @@ import type {
   Stage1Reply,
   ThreadInfo,
   TokenUsage,
-} from './types.ts';
+} from '../types.ts';
 
 export interface ClaimStage1Params {
   /** Eligible threads (age, idle, source, user message already checked), newest first. */

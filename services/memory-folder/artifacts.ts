@@ -4,9 +4,9 @@
 // belong to the agent; pipeline code only deletes them when there is nothing left to remember.
 import { lstat, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDir, sweepOrphanedTemps, writeFileAtomic } from './atomic-write.ts';
-import { pool } from './pool.ts';
-import type { Stage1Output } from './types.ts';
+import { ensureDir, sweepOrphanedTemps, writeFileAtomic } from '../files/atomic-write.ts';
+import { pool } from '../pool.ts';
+import type { Stage1Output } from '../types.ts';
 
 export const ROLLOUT_SUMMARIES_DIR = 'rollout_summaries';
 export const RAW_MEMORIES_FILE = 'raw_memories.md';

@@ -3,8 +3,8 @@
 // OpenAI's Batch API specifically; a host or a test can implement BatchApi with anything else.
 import OpenAI, { toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
-import { ConfigError } from './errors.ts';
-import { nodeHttpFetch } from './http-fetch.ts';
+import { ConfigError } from '../errors.ts';
+import { nodeHttpFetch } from '../model/http-fetch.ts';
 
 /** The batch endpoint phase-1 requests go to (the same body as the synchronous Responses call). */
 export const BATCH_ENDPOINT = '/v1/responses' as const;

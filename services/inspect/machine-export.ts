@@ -7,9 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AnyStateMachine } from 'xstate';
-import { consolidationMachine } from '../machines/consolidation.ts';
-import { coordinatorMachine } from '../machines/coordinator.ts';
-import { extractionMachine } from '../machines/extraction.ts';
+import { consolidationMachine } from '../../machines/consolidation.ts';
+import { coordinatorMachine } from '../../machines/coordinator.ts';
+import { extractionMachine } from '../../machines/extraction.ts';
 
 /** The pipeline's machines, in the order a run meets them. */
 export const PIPELINE_MACHINES: ReadonlyArray<{ name: string; machine: AnyStateMachine }> = [

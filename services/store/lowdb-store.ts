@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { AtomicJsonFile, auditKept, forgetKept } from './atomic-json-file.ts';
-import { StoreCorruptError } from './errors.ts';
+import { StoreCorruptError } from '../errors.ts';
 import { withFileLock } from './file-lock.ts';
 import type {
   BatchRecord,
@@ -33,7 +33,7 @@ import type {
   RecordBatchResult,
   SelectionEntry,
   StoreStatus,
-} from './store.ts';
+} from './port.ts';
 import type {
   GlobalClaimResult,
   JobRow,
@@ -43,7 +43,7 @@ import type {
   Stage1Reply,
   ThreadInfo,
   TokenUsage,
-} from './types.ts';
+} from '../types.ts';
 
 export interface LowdbStoreOptions {
   /** Directory of the two files, e.g. `$CODEX_HOME/memories_state`. Created 0700 on first write. */

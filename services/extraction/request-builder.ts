@@ -8,9 +8,9 @@
 // after a minute without any. Loading it (tsx and our modules) takes a few hundred ms, so until
 // it says it is ready, requests are built on the calling thread as without it.
 import { Worker } from 'node:worker_threads';
-import { BadInputError } from './errors.ts';
+import { BadInputError } from '../errors.ts';
 import { buildStageOneRequest, type StageOneRequest } from './stage-one-prompt.ts';
-import type { ThreadInfo } from './types.ts';
+import type { ThreadInfo } from '../types.ts';
 
 export type BuildRequest = (params: { thread: ThreadInfo; model: string }) => Promise<StageOneRequest>;
 
