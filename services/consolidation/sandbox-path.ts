@@ -1,9 +1,10 @@
-// Confines every path the consolidation agent names to the memory root. The agent's input is
-// derived from untrusted transcripts, so a prompt-injected "read ~/.ssh/id_rsa" or a symlink
-// planted in the folder must never reach outside it. Lexical checks reject the obvious tricks;
-// realpath checks catch symlinks that the lexical form cannot reveal.
+// Confines every path the consolidation agent names to the memory root: its input derives from
+// untrusted transcripts, so a prompt-injected "read ~/.ssh/id_rsa" or a planted link must never
+// reach outside. Every component is checked here; readers also verify the descriptor they opened
+// (files/regular-file.ts), because a directory can be swapped for a symlink after this check.
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { isInside } from '../files/regular-file.ts';
 
 /** A path the agent asked for lies (or could lie) outside the memory root. Shown to the model. */
 export class SandboxViolation extends Error {
@@ -17,63 +18,40 @@ export class SandboxViolation extends Error {
 }
 
 export interface ResolveOptions {
-  /**
-   * The caller will create, replace or delete the target. Then no component of the path may be a
-   * symlink at all, even one pointing inside: writes never follow links.
-   */
+  /** The caller will create, replace or delete the target: then even a final symlink is refused. */
   forWrite?: boolean;
 }
 
 /**
- * Resolves `requested` (relative to `root`) to an absolute path inside the root's realpath.
- * Existing targets come back fully resolved (no symlinks), so callers can open them with
- * O_NOFOLLOW. `"."` (or `"./"`) names the root itself; the empty string is refused.
+ * Resolves `requested` (relative to `root`) to an absolute path below the root's realpath in which
+ * no directory is a symlink. A final symlink is read only when it resolves inside the root.
+ * `"."` names the root itself; the empty string is refused.
  */
 export async function resolveInsideRoot(root: string, requested: string, options: ResolveOptions = {}): Promise<string> {
   const segments = lexicalSegments(requested);
   const rootReal = await realpath(root);
-  const lexical = path.join(rootReal, ...segments);
-
-  if (options.forWrite) await refuseSymlinkComponents(rootReal, segments, requested);
-
-  // Find the deepest ancestor that exists; its realpath decides where the target really is.
-  let existing = lexical;
-  const missing: string[] = [];
-  let resolved: string;
-  for (;;) {
-    try {
-      resolved = await realpath(existing);
-      break;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ELOOP') throw new SandboxViolation(requested, 'it goes through a symlink loop');
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
-      // A dangling symlink also fails realpath with ENOENT; creating "through" it could land anywhere.
-      if (code === 'ENOENT' && (await lstatOrNull(existing))?.isSymbolicLink()) {
-        throw new SandboxViolation(requested, 'it goes through a dangling symlink');
-      }
-      if (existing === rootReal) throw error;
-      missing.unshift(path.basename(existing));
-      existing = path.dirname(existing);
-    }
+  let current = rootReal;
+  for (const [index, segment] of segments.entries()) {
+    current = path.join(current, segment);
+    const info = await lstatOrNull(current);
+    // The rest does not exist yet, so it holds no link.
+    if (info === null) return path.join(current, ...segments.slice(index + 1));
+    if (!info.isSymbolicLink()) continue;
+    if (index < segments.length - 1) throw new SandboxViolation(requested, 'a directory on the path is a symlink');
+    if (options.forWrite) throw new SandboxViolation(requested, 'writing through a symlink is not allowed');
+    const target = await realpath(current).catch(() => {
+      throw new SandboxViolation(requested, 'it is a dangling symlink or a symlink loop');
+    });
+    if (!isInside(rootReal, target)) throw new SandboxViolation(requested, 'a symlink on the path points outside the root');
+    return target;
   }
-  const final = path.join(resolved, ...missing);
-  if (!isInside(rootReal, resolved) || !isInside(rootReal, final)) {
-    throw new SandboxViolation(requested, 'a symlink on the path points outside the root');
-  }
-  return final;
-}
-
-/** The root's realpath, for callers that must compare (e.g. refuse deleting the root itself). */
-export async function realRoot(root: string): Promise<string> {
-  return realpath(root);
+  return current;
 }
 
 function lexicalSegments(requested: string): string[] {
   if (typeof requested !== 'string') throw new SandboxViolation(String(requested), 'the path must be a string');
   if (requested.trim() === '') throw new SandboxViolation(requested, 'the path is empty');
   if (requested.includes('\0')) throw new SandboxViolation(requested, 'the path contains a NUL byte');
-  // Backslashes are separators on Windows and escape-ish elsewhere; memory files never need them.
   if (requested.includes('\\')) throw new SandboxViolation(requested, 'backslashes are not allowed; use "/"');
   if (path.isAbsolute(requested) || /^[A-Za-z]:/.test(requested)) {
     throw new SandboxViolation(requested, 'absolute paths are not allowed');
@@ -82,16 +60,6 @@ function lexicalSegments(requested: string): string[] {
   const segments = requested.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) throw new SandboxViolation(requested, '".." segments are not allowed');
   return segments;
-}
-
-async function refuseSymlinkComponents(rootReal: string, segments: string[], requested: string): Promise<void> {
-  let current = rootReal;
-  for (const segment of segments) {
-    current = path.join(current, segment);
-    const stat = await lstatOrNull(current);
-    if (stat === null) return; // the rest does not exist yet, so it cannot be a link
-    if (stat.isSymbolicLink()) throw new SandboxViolation(requested, 'writing through a symlink is not allowed');
-  }
 }
 
 /** lstat, or null when the path (or a parent) does not exist. */
@@ -103,9 +71,4 @@ export async function lstatOrNull(p: string) {
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw error;
   }
-}
-
-export function isInside(rootReal: string, candidate: string): boolean {
-  const rel = path.relative(rootReal, candidate);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
