@@ -8,16 +8,30 @@ import { PHASE2_LEASE_SECONDS } from '../constants.ts';
 import { buildConsolidationPrompt, renderSelectionBlock } from './prompt.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
 import { redactSecrets } from '../redaction/redact.ts';
-import type { Phase2Selection, SelectionEntry } from '../store/port.ts';
+import type { SelectionEntry } from '../store/port.ts';
 import type { GlobalClaimResult, Stage1Output, TokenUsage } from '../types.ts';
 
 type ClaimInput = { claim: GlobalClaim };
 
+/**
+ * What a run's later steps need from its selection. It travels in the machine's context (the
+ * machine sees a PreparedConsolidation) so that no state outlives the run or is shared between runs.
+ */
+interface PreparedRun extends PreparedConsolidation {
+  selectionBlock: string;
+  consumed: SelectionEntry[];
+}
+type PreparedInput = ClaimInput & { prepared: PreparedConsolidation };
+
+/** The machine hands back what syncArtifacts returned, typed as the part it knows. */
+function runOf(prepared: PreparedConsolidation): PreparedRun {
+  if (!('consumed' in prepared)) throw new Error('the run has no prepared selection');
+  return prepared as PreparedRun;
+}
+
 export function consolidationActors(deps: PipelineDeps) {
   const { store, config } = deps;
   const root = memoryRoot(deps.codexHome);
-  // The selection the current claim works on; one consolidation runs per process at a time.
-  let selection: Phase2Selection | null = null;
 
   return {
     claimGlobal: fromPromise<GlobalClaimResult, void>(() => store.claimGlobalJob(deps.workerId, PHASE2_LEASE_SECONDS)),
@@ -27,32 +41,34 @@ export function consolidationActors(deps: PipelineDeps) {
     ),
 
     syncArtifacts: fromPromise<PreparedConsolidation, ClaimInput>(async ({ input }) => {
-      selection = await store.getPhase2Selection(config.maxRawMemoriesForGlobal, config.maxUnusedDays);
-      const { selected, retainedThreadIds, removed } = selection;
-      const newWatermark = Math.max(input.claim.inputWatermark, ...selected.map((o) => o.sourceUpdatedAt));
+      const { selected, retainedThreadIds, removed } = await store.getPhase2Selection(
+        config.maxRawMemoriesForGlobal,
+        config.maxUnusedDays,
+      );
       // Removed threads' evidence stays on disk while the agent runs, so it can forget deliberately.
       const keepAlso = removed.filter((r): r is Stage1Output => typeof r.rawMemory === 'string');
       await syncArtifacts(root, { retained: selected, keepAlso });
       await rebuildRawMemories(root, selected);
-      return {
-        newWatermark,
+      const prepared: PreparedRun = {
+        newWatermark: Math.max(input.claim.inputWatermark, ...selected.map((o) => o.sourceUpdatedAt)),
         selected: selected.length,
         added: selected.length - retainedThreadIds.length,
         retained: retainedThreadIds.length,
         removed: removed.length,
         noInputs: selected.length === 0,
+        selectionBlock: renderSelectionBlock({
+          selected,
+          retainedThreadIds,
+          removed: removed.map((r) => ({ threadId: r.threadId, rolloutSlug: r.rolloutSlug ?? null })),
+          stemOf: rolloutSummaryStem,
+        }),
+        consumed: selected.map((o) => ({ threadId: o.threadId, sourceUpdatedAt: o.sourceUpdatedAt })),
       };
+      return prepared;
     }),
 
-    runAgent: fromPromise<AgentRunResult, ClaimInput & { prepared: PreparedConsolidation }>(async ({ signal }) => {
-      if (!selection) throw new Error('failed_agent: no selection was prepared');
-      const block = renderSelectionBlock({
-        selected: selection.selected,
-        retainedThreadIds: selection.retainedThreadIds,
-        removed: selection.removed.map((r) => ({ threadId: r.threadId, rolloutSlug: r.rolloutSlug ?? null })),
-        stemOf: rolloutSummaryStem,
-      });
-      const prompt = await buildConsolidationPrompt(root, block);
+    runAgent: fromPromise<AgentRunResult, PreparedInput>(async ({ input, signal }) => {
+      const prompt = await buildConsolidationPrompt(root, runOf(input.prepared).selectionBlock);
       // Imported when an agent runs: the tools' argument schemas load zod, which most runs (nothing
       // to consolidate) never need.
       const { createMemoryTools } = await import('./agent-tools.ts');
@@ -83,32 +99,21 @@ export function consolidationActors(deps: PipelineDeps) {
       if (!verdict.ok) throw new Error(`failed_invalid_artifacts: ${verdict.reason}`);
     }),
 
-    recordSuccess: fromPromise(
-      async ({ input }: { input: ClaimInput & { prepared: PreparedConsolidation; usage: TokenUsage | null } }) => {
-        const consumed: SelectionEntry[] = (selection?.selected ?? []).map((o) => ({
-          threadId: o.threadId,
-          sourceUpdatedAt: o.sourceUpdatedAt,
-        }));
-        return store.markGlobalSucceeded(input.claim.ownershipToken, input.prepared.newWatermark, consumed, input.usage);
-      },
+    recordSuccess: fromPromise(({ input }: { input: PreparedInput & { usage: TokenUsage | null } }) =>
+      store.markGlobalSucceeded(input.claim.ownershipToken, input.prepared.newWatermark, runOf(input.prepared).consumed, input.usage),
     ),
 
-    recordFailure: fromPromise(
-      async ({ input }: { input: ClaimInput & { reason: string; retryDelaySeconds: number } }) => {
-        const reason = redactSecrets(input.reason);
-        deps.log.warn({ reason }, 'phase 2 failed');
-        return store.markGlobalFailed(input.claim.ownershipToken, reason, input.retryDelaySeconds);
-      },
-    ),
+    recordFailure: fromPromise(async ({ input }: { input: ClaimInput & { reason: string; retryDelaySeconds: number } }) => {
+      const reason = redactSecrets(input.reason);
+      deps.log.warn({ reason }, 'phase 2 failed');
+      return store.markGlobalFailed(input.claim.ownershipToken, reason, input.retryDelaySeconds);
+    }),
   };
 }
 
 /** Whatever the agent writes passes the secret redactor first: transcripts are untrusted. */
-function redactingTool<T extends { name: string; execute(args: unknown): Promise<string> }>(tool: T): T {
-  return {
-    ...tool,
-    execute: (args: unknown) => tool.execute(redactArgs(args)),
-  };
+function redactingTool<T extends { execute(args: unknown): Promise<string> }>(tool: T): T {
+  return { ...tool, execute: (args: unknown) => tool.execute(redactArgs(args)) };
 }
 
 function redactArgs(args: unknown): unknown {
