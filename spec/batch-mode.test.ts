@@ -2,8 +2,10 @@
 // and Batches calls against the local server, which settles batches when the test says so.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BatchApi, createBatchApi } from '../services/batch/batch-api.ts';
-import { BATCH_LEASE_SECONDS, collectBatches, formatBatchPhase1, runBatchPhase1, submitBatch } from '../services/batch/batch-mode.ts';
+import { BATCH_LEASE_SECONDS, type BatchApi, createBatchApi } from '../services/batch/batch-api.ts';
+import { formatBatchPhase1, runBatchPhase1 } from '../services/batch/batch-mode.ts';
+import { collectBatches } from '../services/batch/collect.ts';
+import { submitBatch } from '../services/batch/submit.ts';
 import { type Handler, type LocalOpenAIServer, startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { createLowdbStore } from '../services/store/lowdb-store.ts';
 import { createModelClient } from '../services/model/model-client.ts';
@@ -51,7 +53,7 @@ interface Setup {
 async function setup(handler?: Handler): Promise<Setup> {
   const home = await newHome();
   const server = await newServer(handler);
-  const api = createBatchApi({ apiKey: 'test', baseURL: server.url, maxRetries: 0 });
+  const api = createBatchApi({ apiKey: 'test', baseURL: server.url });
   const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses', maxRetries: 0 });
   const store = (now?: () => number) => createLowdbStore({ dir: `${home}/memories_state`, now });
   return {
@@ -415,7 +417,7 @@ describe('batch mode: collect', () => {
 describe('the local server Batch API', () => {
   it('fails a batch whose input file does not validate, with the line and reason', async () => {
     const server = await newServer();
-    const api = createBatchApi({ apiKey: 'test', baseURL: server.url, maxRetries: 0 });
+    const api = createBatchApi({ apiKey: 'test', baseURL: server.url });
     const good = JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/responses', body: { model: 'm', input: 'hi' } });
     const wrongUrl = JSON.stringify({ custom_id: 'b', method: 'POST', url: '/v1/chat/completions', body: { model: 'm', input: 'hi' } });
     const file = await api.uploadBatchFile(`${good}\n${wrongUrl}\nnot json\n`, 'bad.jsonl');
@@ -433,7 +435,7 @@ describe('the local server Batch API', () => {
   it('answers batch lines through the handler and serves the output file', async () => {
     const server = await startLocalOpenAIServer({ handler: () => ({ text: 'hello', usage: { input: 3, output: 1 } }), autoCompleteBatches: true });
     servers.push(server);
-    const api = createBatchApi({ apiKey: 'test', baseURL: server.url, maxRetries: 0 });
+    const api = createBatchApi({ apiKey: 'test', baseURL: server.url });
     const line = JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/responses', body: { model: 'm', input: 'hi' } });
     const batch = await api.createBatch(await api.uploadBatchFile(`${line}\n`, 'one.jsonl'));
     expect(batch.status).toBe('completed');

@@ -4,7 +4,7 @@ import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { createInspection } from '../../services/inspect/inspector.ts';
 import { modelClientFromEnvironment, parseWireApi } from '../../services/model/model-endpoint.ts';
-import type { BatchPhase1Summary } from '../../services/batch/batch-mode.ts';
+import type { BatchPhase1Summary } from '../../machines/batch.ts';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
 import { type Phase, type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
 import { buildInProcess, buildOnWorker } from '../../services/extraction/request-builder.ts';

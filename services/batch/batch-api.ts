@@ -1,14 +1,18 @@
 // A thin wrapper over the openai SDK's Files and Batches resources: the four calls batch mode makes.
-// Kept apart from model-client.ts (which hides the wire behind ModelClient) because batch mode is
-// OpenAI's Batch API specifically; a host or a test can implement BatchApi with anything else.
+// Apart from model-client.ts because this is OpenAI's Batch API specifically; a host or a test can
+// implement BatchApi with anything else.
 import OpenAI, { toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import { ConfigError } from '../errors.ts';
-import { nodeHttpFetch } from '../model/http-fetch.ts';
 
 /** The batch endpoint phase-1 requests go to (the same body as the synchronous Responses call). */
 export const BATCH_ENDPOINT = '/v1/responses' as const;
-export const BATCH_COMPLETION_WINDOW = '24h' as const;
+/** The provider's completion window (24 h). */
+export const BATCH_WINDOW_SECONDS = 24 * 3_600;
+/** Extra lease beyond the window: time for the provider to finalise and for a run to come by. */
+export const BATCH_LEASE_MARGIN_SECONDS = 3_600;
+/** Lease of a job held by a submitted batch. */
+export const BATCH_LEASE_SECONDS = BATCH_WINDOW_SECONDS + BATCH_LEASE_MARGIN_SECONDS;
 
 export type BatchStatus = Batch['status'];
 
@@ -20,9 +24,8 @@ export interface BatchInfo {
   outputFileId: string | null;
   errorFileId: string | null;
   /** Unix seconds. */
-  createdAt: number;
   expiresAt: number | null;
-  /** Batch-level errors (e.g. why validation failed), already joined into one line each. */
+  /** Batch-level errors (e.g. why validation failed), one line each. */
   errors: string[];
   requestCounts: { total: number; completed: number; failed: number } | null;
 }
@@ -36,49 +39,20 @@ export interface BatchApi {
   fileContent(fileId: string): Promise<string>;
 }
 
-export interface BatchApiOptions {
-  apiKey: string;
-  baseURL?: string;
-  timeoutMs?: number;
-  maxRetries?: number;
-}
-
-const DEFAULT_TIMEOUT_MS = 600_000;
-const DEFAULT_MAX_RETRIES = 2;
-
-export function createBatchApi(options: BatchApiOptions | { client: OpenAI }): BatchApi {
-  const sdk =
-    'client' in options
-      ? options.client
-      : new OpenAI({
-          apiKey: options.apiKey,
-          baseURL: options.baseURL,
-          timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-          maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
-          fetch: nodeHttpFetch,
-        });
+export function createBatchApi(options: { apiKey: string; baseURL?: string; timeoutMs?: number }): BatchApi {
+  // No retries here: a failed call releases or keeps the jobs, and a later run tries again.
+  const sdk = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, timeout: options.timeoutMs ?? 600_000, maxRetries: 0 });
   return {
     async uploadBatchFile(jsonl, filename) {
       const file = await toFile(Buffer.from(jsonl, 'utf8'), filename, { type: 'application/jsonl' });
-      const created = await sdk.files.create({ file, purpose: 'batch' });
-      return created.id;
+      return (await sdk.files.create({ file, purpose: 'batch' })).id;
     },
     async createBatch(inputFileId, metadata) {
-      const batch = await sdk.batches.create({
-        input_file_id: inputFileId,
-        endpoint: BATCH_ENDPOINT,
-        completion_window: BATCH_COMPLETION_WINDOW,
-        ...(metadata ? { metadata } : {}),
-      });
+      const batch = await sdk.batches.create({ input_file_id: inputFileId, endpoint: BATCH_ENDPOINT, completion_window: '24h', metadata });
       return batchInfo(batch);
     },
-    async retrieveBatch(batchId) {
-      return batchInfo(await sdk.batches.retrieve(batchId));
-    },
-    async fileContent(fileId) {
-      const response = await sdk.files.content(fileId);
-      return response.text();
-    },
+    retrieveBatch: async (batchId) => batchInfo(await sdk.batches.retrieve(batchId)),
+    fileContent: async (fileId) => (await sdk.files.content(fileId)).text(),
   };
 }
 
@@ -101,7 +75,6 @@ function batchInfo(batch: Batch): BatchInfo {
     inputFileId: batch.input_file_id,
     outputFileId: batch.output_file_id || null,
     errorFileId: batch.error_file_id || null,
-    createdAt: batch.created_at,
     expiresAt: batch.expires_at ?? null,
     errors: (batch.errors?.data ?? []).map(
       (e) => `${e.code ?? 'error'}: ${e.message ?? 'no message'}${e.line != null ? ` (line ${e.line})` : ''}`,
