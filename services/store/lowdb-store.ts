@@ -459,6 +459,21 @@ export function createLowdbStore(options: LowdbStoreOptions): MemoryStore & Batc
       return transact(false, (tx) => release(tx, ownedStage1(tx, threadId, token)));
     },
 
+    async retryFailedStage1Jobs() {
+      return transact(false, (tx) => {
+        let changed = 0;
+        for (const job of Object.values(tx.jobs.stage1)) {
+          const failed = job.status === 'error' || (job.status === 'pending' && job.retryAt !== null);
+          if (!failed || (job.retryAt === null && job.retryRemaining > 0)) continue;
+          job.retryAt = null;
+          if (job.retryRemaining <= 0) job.retryRemaining = DEFAULT_RETRY_REMAINING;
+          changed += 1;
+        }
+        if (changed > 0) tx.jobsDirty = true;
+        return changed;
+      });
+    },
+
     async releaseGlobalJob(token) {
       return transact(false, (tx) => release(tx, ownedGlobal(tx, token)));
     },

@@ -146,6 +146,11 @@ export interface MemoryStore {
   markStage1Failed(threadId: string, token: string, reason: string, retryDelaySeconds: number): Promise<boolean>;
   /** Gives an owned running job back untouched (graceful shutdown): claimable again at once, no retry spent. */
   releaseStage1Job(threadId: string, token: string): Promise<boolean>;
+  /**
+   * Makes every stage-1 job whose last attempt failed claimable now (`run --retry-failed`): clears
+   * its retry_at and restores an exhausted retry budget. Returns how many jobs changed.
+   */
+  retryFailedStage1Jobs(): Promise<number>;
 
   enqueueGlobalConsolidation(watermark: number): Promise<void>;
   claimGlobalJob(workerId: string, leaseSeconds: number): Promise<GlobalClaimResult>;
