@@ -1,7 +1,7 @@
 // The run supervisor: scan → claim → extract with a concurrency cap → one consolidation.
 //
-//   starting ─▶ scanning ─▶ claiming ─▶ extracting ─▶ consolidating ─▶ done
-//      └────────────(phase 2 only)──────────────────────▲
+//   starting ─▶ scanning ─▶ claiming ─▶ extracting ─▶ phase1Finished ─▶ consolidating ─▶ done
+//   starting (phase 2 only), scanning or claiming (error) ─▶ phase1Finished ─(phase 1 only)─▶ done
 //
 // Phase 2 runs after phase 1 even when phase 1 found nothing or failed to claim (Codex does the
 // same: the global job's dirty flag decides). Extraction children are spawned, capped, and stopped
@@ -163,9 +163,11 @@ export const coordinatorMachine = setup({
   initial: 'starting',
   states: {
     starting: {
+      description: 'Chooses the first phase: scan for rollouts, or go straight to consolidation.',
       always: [{ guard: 'extractsFirst', target: 'scanning' }, { target: 'phase1Finished' }],
     },
     scanning: {
+      description: 'Discovers rollouts and keeps the idle, eligible ones, newest first.',
       invoke: {
         id: 'discover',
         src: 'discover',
@@ -174,6 +176,7 @@ export const coordinatorMachine = setup({
       },
     },
     claiming: {
+      description: 'Takes stage-1 leases on the candidates that need extraction.',
       invoke: {
         id: 'claim',
         src: 'claim',
@@ -192,6 +195,7 @@ export const coordinatorMachine = setup({
       },
     },
     extracting: {
+      description: 'Runs extraction children, at most `concurrency` of them waiting on the model.',
       entry: 'fillSlots',
       on: {
         'extraction.replied': {
@@ -225,9 +229,11 @@ export const coordinatorMachine = setup({
       always: { guard: 'allJobsFinished', target: 'phase1Finished' },
     },
     phase1Finished: {
+      description: 'Phase 1 is over (or skipped); consolidates next if phase 2 was asked for.',
       always: [{ guard: 'consolidates', target: 'consolidating' }, { target: 'done' }],
     },
     consolidating: {
+      description: 'Runs the phase-2 consolidation machine once.',
       invoke: {
         id: 'consolidation',
         src: 'consolidation',
@@ -241,7 +247,7 @@ export const coordinatorMachine = setup({
         },
       },
     },
-    done: { type: 'final' },
+    done: { type: 'final', description: 'Both phases are over; the output summarises them.' },
   },
   output: ({ context }) => ({ phase1: summarizePhase1(context), phase2: context.phase2 }),
 });
