@@ -135,7 +135,6 @@ export {
   ROLLOUT_SUMMARIES_DIR,
 } from './services/memory-folder/artifacts.ts';
 export { redactSecrets } from './services/redaction/redact.ts';
-export { buildInProcess, buildOnWorker, type BuildRequest } from './services/extraction/request-builder.ts';
 
 // ---- For a host's tests: the bundled scripted OpenAI-compatible server (not a real LLM) -----------
 export { startLocalOpenAIServer, type LocalOpenAIServer } from './services/local-model/local-openai-server.ts';

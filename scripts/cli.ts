@@ -30,7 +30,6 @@ program
   .option('--base-url <url>', 'OpenAI-compatible endpoint (default $OPENAI_BASE_URL or api.openai.com)')
   .option('--wire-api <api>', "'responses' or 'chat'", 'responses')
   .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', integer('--concurrency'))
-  .option('--build-thread', 'build phase-1 requests on a worker thread (15-40 MB more memory; no faster on 2 cores, may help on more)')
   .option('--max-rollouts <n>', 'claim at most this many rollouts (max_rollouts_per_startup)', integer('--max-rollouts'))
   .option('--idle-minutes <n>', 'idle time before a rollout is eligible, overriding min_rollout_idle_hours', integer('--idle-minutes'))
   .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', integer('--max-turns'))

@@ -2,7 +2,6 @@
 import type { MemoriesConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { ModelClient } from './model/model-client.ts';
-import type { BuildRequest } from './extraction/request-builder.ts';
 import type { MemoryStore } from './store/port.ts';
 
 export interface PipelineDeps {
@@ -12,8 +11,6 @@ export interface PipelineDeps {
   config: MemoriesConfig;
   store: MemoryStore;
   model: ModelClient;
-  /** Builds each phase-1 request (default: on the shared worker thread). */
-  buildRequest: BuildRequest;
   /** Wall clock in ms; tests point it at a SimulatedClock. */
   now: () => number;
   /** This process's worker id, recorded on the leases it takes. */

@@ -24,7 +24,6 @@ import type { ModelClient } from './model/model-client.ts';
 import { Inflight, type PipelineDeps } from './pipeline-deps.ts';
 import { consolidationActors } from './consolidation/actors.ts';
 import { extractionActors, phase1Actors } from './extraction/actors.ts';
-import { buildInProcess, type BuildRequest } from './extraction/request-builder.ts';
 import type { MemoryStore } from './store/port.ts';
 import type { Stage1Claim } from './types.ts';
 
@@ -33,12 +32,6 @@ export type Phase = '1' | '2' | 'all';
 export interface PipelineOptions {
   codexHome: string;
   model: ModelClient;
-  /**
-   * How phase-1 requests are built: default `buildInProcess` (on the calling thread);
-   * `buildOnWorker` moves that CPU work to a shared worker thread, for 15–40 MB more memory. On two
-   * cores it is no faster (the thread competes with the model calls for them); with more it can help.
-   */
-  buildRequest?: BuildRequest;
   config?: Partial<MemoriesConfig>;
   phase?: Phase;
   /** A store of the host's; default: the lowdb store under $CODEX_HOME/memories_state. */
@@ -70,7 +63,6 @@ export function pipelineDeps(options: PipelineOptions): PipelineDeps {
     config: { ...DEFAULT_CONFIG, ...options.config },
     store: options.store ?? createLowdbStore({ dir: stateDir, now }),
     model: options.model,
-    buildRequest: options.buildRequest ?? buildInProcess,
     now,
     workerId: options.workerId ?? `${hostname()}:${process.pid}:${randomUUID()}`,
     log: options.log ?? silentLogger,

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BadInputError } from '../services/errors.ts';
 import { buildStageOneRequest, stageOneInstructions, stageOneTokenLimit } from '../services/extraction/stage-one-prompt.ts';
 import { loadTemplate, renderTemplate } from '../services/templates.ts';
 import { countTokens } from '../services/tokens/tokens.ts';
@@ -110,10 +111,14 @@ describe('buildStageOneRequest', () => {
     expect(contents.endsWith('zulu69999 END"}]}]')).toBe(true);
   });
 
-  it('fails on an empty rollout', async () => {
+  it('fails on an empty rollout with a non-retryable BadInputError, and on a missing one with its errno code', async () => {
     const path = join(await tempDir(), 'rollout-empty.jsonl');
     await writeFile(path, '\n\n');
-    await expect(buildStageOneRequest({ thread: threadFor(path), model: 'gpt-5' })).rejects.toThrow('empty session file');
+    const empty = buildStageOneRequest({ thread: threadFor(path), model: 'gpt-5' });
+    await expect(empty).rejects.toThrow('empty session file');
+    await expect(empty).rejects.toBeInstanceOf(BadInputError);
+    const missing = buildStageOneRequest({ thread: threadFor(`${path}.gone`), model: 'gpt-5' });
+    await expect(missing).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 

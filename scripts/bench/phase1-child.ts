@@ -5,7 +5,6 @@ import { fsCounts, procReadChars, resetFsCounts, type FileReadRecord } from './f
 import { sep } from 'node:path';
 import { createModelClient, type ModelClient } from '../../services/model/model-client.ts';
 import { runPipeline, type Phase } from '../../services/pipeline.ts';
-import { buildInProcess, buildOnWorker } from '../../services/extraction/request-builder.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import type { MemoryStore } from '../../services/store/port.ts';
 import { countTokens } from '../../services/tokens/tokens.ts';
@@ -19,7 +18,6 @@ export type ChildSpec =
       url: string;
       concurrency: number;
       maxRollouts: number;
-      buildThread?: boolean;
       /** Run once over this home first, unmeasured: the measured run then finds the process warm. */
       warmHome?: string;
     }
@@ -139,9 +137,8 @@ async function run(phase: Phase, home = spec.home): Promise<RunFigures> {
   for (const t of Object.values(timings)) t.fill(0);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const buildRequest = spec.scenario === 'throughput' && spec.buildThread ? buildOnWorker : buildInProcess;
   const runStore = home === spec.home ? store : createLowdbStore({ dir: `${home}${sep}memories_state` });
-  const out = await runPipeline({ codexHome: home, model, store: runStore, phase, buildRequest, concurrency: spec.concurrency, config: { maxRolloutsPerStartup: spec.maxRollouts } });
+  const out = await runPipeline({ codexHome: home, model, store: runStore, phase, concurrency: spec.concurrency, config: { maxRolloutsPerStartup: spec.maxRollouts } });
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const p1 = out.phase1;

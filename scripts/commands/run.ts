@@ -7,7 +7,6 @@ import { modelClientFromEnvironment, parseWireApi } from '../../services/model/m
 import type { BatchPhase1Summary } from '../../machines/batch.ts';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
 import { type Phase, type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
-import { buildInProcess, buildOnWorker } from '../../services/extraction/request-builder.ts';
 import { configWithFlags } from './options.ts';
 import { formatSummary, summaryJson } from './run-summary.ts';
 
@@ -19,7 +18,6 @@ export interface RunFlags {
   baseUrl?: string;
   wireApi: string;
   concurrency?: number;
-  buildThread?: boolean;
   maxRollouts?: number;
   idleMinutes?: number;
   maxTurns?: number;
@@ -57,7 +55,6 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     config,
     phase: flags.phase as Phase,
     concurrency: flags.concurrency,
-    buildRequest: flags.buildThread ? buildOnWorker : buildInProcess,
     minIdleMinutes: flags.idleMinutes,
     agent: { maxTurns: flags.maxTurns, maxTotalTokens: flags.maxAgentTokens },
     log,

@@ -7,6 +7,7 @@ import { discoverRollouts, selectEligible } from '../rollouts/discovery.ts';
 import { LeaseLostError } from '../errors.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
 import { redactSecrets } from '../redaction/redact.ts';
+import { buildStageOneRequest } from './stage-one-prompt.ts';
 import { openRolloutIndex } from '../rollouts/rollout-index.ts';
 import type { Stage1Claim, Stage1Reply } from '../types.ts';
 
@@ -53,7 +54,7 @@ export function extractionActors(deps: PipelineDeps) {
 
   /** Builds the request and calls the model. */
   async function requestOne(claim: Stage1Claim, signal: AbortSignal): Promise<ExtractionReply> {
-    const request = await deps.buildRequest({ thread: claim.thread, model: config.phase1Model });
+    const request = await buildStageOneRequest({ thread: claim.thread, model: config.phase1Model });
     const { reply, usage } = await deps.model.extractStage1({
       model: config.phase1Model,
       instructions: request.instructions,
