@@ -1,5 +1,6 @@
 // Builds the phase-2 agent prompt: the consolidation template plus a block telling the agent which
 // inputs are new, which it already consolidated, and which it must now forget (spec §4.6).
+import { oneLine } from '../memory-folder/artifacts.ts';
 import { loadTemplate, renderTemplate } from '../templates.ts';
 import type { Stage1Output } from '../types.ts';
 
@@ -53,11 +54,8 @@ export async function buildConsolidationPrompt(memoryRoot: string, selectionBloc
   ]);
 }
 
+// Ids and stems come from stored data; a newline in one must not forge extra list items.
 function describe(threadId: string, stem: string): string {
   return `thread_id=${oneLine(threadId)}, rollout_summary_file=rollout_summaries/${oneLine(stem)}.md`;
 }
 
-// Ids and stems come from stored data; a newline in one must not forge extra list items.
-function oneLine(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ');
-}

@@ -2,6 +2,7 @@
 // files at any moment, so a reader must see either the previous content or the new content, never a
 // prefix of it. Files hold private conversation-derived text, hence owner-only modes.
 import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -37,9 +38,22 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   await syncDirectory(dir);
 }
 
-/** Create `path` and missing parents with mode 0700. Fails if `path` exists and is not a directory. */
-export async function ensureDir(path: string): Promise<void> {
+/**
+ * Create `path` and missing parents with mode 0700, and tighten an existing, looser `path` to 0700.
+ * Fails if `path` is not a directory; a symlink there is refused unless `followLink`.
+ */
+export async function ensureDir(path: string, options: { followLink?: boolean } = {}): Promise<void> {
   await mkdir(path, { recursive: true, mode: DIR_MODE });
+  const nofollow = options.followLink ? 0 : constants.O_NOFOLLOW;
+  const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | nofollow).catch(async (error: unknown) => {
+    // Linux reports a symlink opened this way as ENOTDIR, other systems as ELOOP.
+    throw (await lstat(path)).isSymbolicLink() ? new Error(`${path} is a symlink (refusing to follow it)`) : error;
+  });
+  try {
+    if (((await handle.stat()).mode & 0o777) !== DIR_MODE) await handle.chmod(DIR_MODE);
+  } finally {
+    await handle.close();
+  }
 }
 
 // Persist the rename itself; without it a power loss can bring back the old directory entry.
@@ -56,12 +70,10 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-// A process killed between creating its temp file and renaming it (kill -9, OOM, power cut) leaves
-// `.<name>.<pid>.<id>.tmp` behind: a full private copy of a store document or memory file that
-// nothing would ever remove, so a year of crashes would pile them up. They are swept once per
-// directory and process, but only when their writer is certainly gone: the pid is not a live
-// process here AND the file is older than ORPHAN_AGE_MS (a write holds its temp for milliseconds;
-// the age check keeps a writer on another host sharing the folder safe from a pid mismatch).
+// A writer killed before its rename leaves `.<name>.<pid>.<id>.tmp` behind, a private copy nothing
+// else removes. Swept once per directory and process, only when the writer is certainly gone: its
+// pid is not alive here AND the file is older than ORPHAN_AGE_MS (a writer on another host sharing
+// the folder may reuse a pid; its temp lives for milliseconds).
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f-]+\.tmp$/;
 const ORPHAN_AGE_MS = 60_000;
 const swept = new Set<string>();
@@ -77,17 +89,11 @@ function processAlive(pid: number): boolean {
 }
 
 /** Removes temp files left by dead writers in `dir` (and below, with `recursive`). Best effort. */
-export async function sweepOrphanedTemps(dir: string, options: { recursive?: boolean; force?: boolean } = {}): Promise<number> {
+export async function sweepOrphanedTemps(dir: string, options: { recursive?: boolean } = {}): Promise<void> {
   const key = `${dir}\0${options.recursive ? 'r' : ''}`;
-  if (swept.has(key) && !options.force) return 0;
+  if (swept.has(key)) return;
   swept.add(key);
-  let removed = 0;
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true, recursive: options.recursive ?? false });
-  } catch {
-    return 0;
-  }
+  const entries = await readdir(dir, { withFileTypes: true, recursive: options.recursive ?? false }).catch(() => []);
   const cutoff = Date.now() - ORPHAN_AGE_MS;
   for (const entry of entries) {
     const match = TEMP_NAME.exec(entry.name);
@@ -96,10 +102,8 @@ export async function sweepOrphanedTemps(dir: string, options: { recursive?: boo
     try {
       if ((await lstat(path)).mtimeMs > cutoff) continue;
       await unlink(path);
-      removed += 1;
     } catch {
       // gone already, or not ours to remove: leave it
     }
   }
-  return removed;
 }

@@ -2,9 +2,11 @@
 // raw_memories.md. Formats must match Codex byte for byte, because the consolidation agent and
 // existing memory folders were shaped by Codex's files. MEMORY.md, memory_summary.md and skills/
 // belong to the agent; pipeline code only deletes them when there is nothing left to remember.
-import { lstat, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir, sweepOrphanedTemps, writeFileAtomic } from '../files/atomic-write.ts';
+import { openRegularFile, readRegularFile, UnsafeFileError } from '../files/regular-file.ts';
 import { pool } from '../pool.ts';
 import type { Stage1Output } from '../types.ts';
 
@@ -16,6 +18,8 @@ export const SKILLS_DIR = 'skills';
 
 /** Codex caps the slug part of a summary file name at 20 bytes (every kept char is one ASCII byte). */
 const SLUG_MAX_BYTES = 20;
+// With the slug, ".md" and the atomic writer's temp suffix (~50 bytes), the name stays under 255.
+const THREAD_ID_MAX_CHARS = 160;
 
 export const EMPTY_RAW_MEMORIES = '# Raw Memories\n\nNo raw memories yet.\n';
 
@@ -64,7 +68,15 @@ function safeThreadId(threadId: string): string {
   // Real ids are lowercase hyphenated UUIDs and pass through unchanged.
   const mapped = threadId.replace(/[^A-Za-z0-9_-]/g, '_');
   if (mapped === '') throw new Error('thread id is empty; cannot name its rollout summary file');
-  return mapped;
+  if (mapped.length <= THREAD_ID_MAX_CHARS) return mapped;
+  // A hash of the whole id keeps two long ids with the same head apart.
+  const hash = createHash('sha256').update(threadId).digest('hex').slice(0, 16);
+  return `${mapped.slice(0, THREAD_ID_MAX_CHARS - hash.length - 1)}_${hash}`;
+}
+
+/** A stored value written into a header line: a newline in it must not forge another header. */
+export function oneLine(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ');
 }
 
 /** Unix seconds → chrono's RFC 3339 form: UTC, whole seconds, `+00:00` (never `Z`). */
@@ -75,9 +87,9 @@ export function formatRfc3339(seconds: number): string {
 /** Body of rollout_summaries/<stem>.md (§3.3). The summary is kept exactly as stored. */
 export function renderRolloutSummary(output: Stage1Output): string {
   return (
-    `thread_id: ${output.threadId}\n` +
+    `thread_id: ${oneLine(output.threadId)}\n` +
     `updated_at: ${formatRfc3339(output.sourceUpdatedAt)}\n` +
-    `cwd: ${output.cwd}\n` +
+    `cwd: ${oneLine(output.cwd)}\n` +
     `\n` +
     `${output.rolloutSummary}\n`
   );
@@ -89,9 +101,9 @@ export function renderRawMemories(outputs: Stage1Output[]): string {
   let body = '# Raw Memories\n\nMerged stage-1 raw memories (latest first):\n\n';
   for (const output of outputs) {
     body +=
-      `## Thread \`${output.threadId}\`\n` +
+      `## Thread \`${oneLine(output.threadId)}\`\n` +
       `updated_at: ${formatRfc3339(output.sourceUpdatedAt)}\n` +
-      `cwd: ${output.cwd}\n` +
+      `cwd: ${oneLine(output.cwd)}\n` +
       `\n` +
       `${output.rawMemory.trim()}\n\n`;
   }
@@ -151,12 +163,20 @@ const SUMMARY_WRITERS = 8;
 
 /**
  * Most summaries are unchanged from one run to the next; comparing is a read, rewriting is two
- * fsyncs. Only a regular file is compared (lstat), so a symlink is always replaced, never read.
+ * fsyncs. Anything but a single-link regular file is replaced, never read or written through.
  */
 async function writeIfChanged(path: string, text: string): Promise<void> {
-  const stat = await lstat(path).catch(() => null);
-  if (stat?.isFile() && stat.size === Buffer.byteLength(text)) {
-    if ((await readFile(path, 'utf8')) === text) return;
+  const size = Buffer.byteLength(text);
+  const handle = await openRegularFile(path, { singleLink: true, maxBytes: size }).catch(() => null);
+  try {
+    const info = await handle?.stat();
+    if (handle && info?.size === size && (await handle.readFile('utf8')) === text) {
+      // Unchanged, but a folder made by someone else may have left it readable to others.
+      if ((info.mode & 0o777) !== 0o600) await handle.chmod(0o600);
+      return;
+    }
+  } finally {
+    await handle?.close();
   }
   await writeFileAtomic(path, text);
 }
@@ -166,19 +186,12 @@ export type ConsolidationCheck = { ok: true } | { ok: false; reason: string };
 /** Did the agent leave a usable memory behind? Both agent-owned files must hold some text. */
 export async function validateConsolidation(root: string): Promise<ConsolidationCheck> {
   for (const name of [MEMORY_FILE, MEMORY_SUMMARY_FILE]) {
-    const path = join(root, name);
-    let info;
+    let text: string;
     try {
-      info = await lstat(path);
+      text = (await readRegularFile(join(root, name))).toString('utf8');
     } catch (error) {
       if (codeOf(error) === 'ENOENT') return { ok: false, reason: `${name} is missing` };
-      return { ok: false, reason: `${name} cannot be inspected: ${describe(error)}` };
-    }
-    if (!info.isFile()) return { ok: false, reason: `${name} is not a regular file` };
-    let text;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
+      if (error instanceof UnsafeFileError) return { ok: false, reason: `${name} is not a regular file` };
       return { ok: false, reason: `${name} cannot be read: ${describe(error)}` };
     }
     if (text.trim() === '') return { ok: false, reason: `${name} is empty` };
@@ -186,28 +199,15 @@ export async function validateConsolidation(root: string): Promise<Consolidation
   return { ok: true };
 }
 
-// Step 1. Returns the summaries directory, checked to be a real directory inside the root: a
-// symlink there would make pruning and writing act on some other folder.
+// Step 1. Returns rollout_summaries/, which must not be a symlink: pruning and writing would act on
+// another folder. The root may be one the user made. Both are tightened to 0700.
 async function ensureLayout(root: string, step: ArtifactStep): Promise<string> {
-  const rootInfo = await stat(root).catch((error: unknown) => {
-    if (codeOf(error) === 'ENOENT') return null;
-    throw new ArtifactSyncError(step, `cannot inspect memory root ${root}: ${describe(error)}`, { cause: error });
-  });
-  if (rootInfo !== null && !rootInfo.isDirectory()) {
-    throw new ArtifactSyncError(step, `memory root ${root} exists but is not a directory`);
-  }
   const summariesDir = join(root, ROLLOUT_SUMMARIES_DIR);
   try {
     await ensureDir(summariesDir);
+    await ensureDir(root, { followLink: true });
   } catch (cause) {
-    throw new ArtifactSyncError(step, `cannot create ${summariesDir}: ${describe(cause)}`, { cause });
-  }
-  const info = await lstat(summariesDir).catch((cause: unknown) => {
-    throw new ArtifactSyncError(step, `cannot inspect ${summariesDir}: ${describe(cause)}`, { cause });
-  });
-  if (!info.isDirectory()) {
-    const what = info.isSymbolicLink() ? 'a symlink (refusing to follow it)' : 'not a directory';
-    throw new ArtifactSyncError(step, `${summariesDir} is ${what}`);
+    throw new ArtifactSyncError(step, `cannot prepare ${summariesDir}: ${describe(cause)}`, { cause });
   }
   return summariesDir;
 }

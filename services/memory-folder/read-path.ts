@@ -1,7 +1,8 @@
 // The read path (shared spec §6.5): turn the agent-written memory_summary.md into the developer
 // instructions a new session starts with. No memory, or an empty one, means no instructions at all.
-import { readFile } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readRegularFile } from '../files/regular-file.ts';
 import { MEMORY_SUMMARY_FILE, memoryRoot } from './artifacts.ts';
 import { loadTemplate, renderTemplate } from '../templates.ts';
 import { truncateToTokens } from '../tokens/truncation.ts';
@@ -12,12 +13,15 @@ export const READ_PATH_SUMMARY_TOKEN_LIMIT = 5_000;
 /**
  * Developer instructions pointing the agent at its memory folder, or null when there is no usable
  * memory summary. A missing or unreadable summary is not an error: memory is optional for a session.
+ * Only a single-link regular file inside the folder counts: a link or FIFO planted there would
+ * inject an outside file into the instructions, or hang.
  */
 export async function buildReadPathInstructions(codexHome: string): Promise<string | null> {
   const root = memoryRoot(codexHome);
   let raw: string;
   try {
-    raw = await readFile(join(root, MEMORY_SUMMARY_FILE), 'utf8');
+    const file = join(root, MEMORY_SUMMARY_FILE);
+    raw = (await readRegularFile(file, { singleLink: true, within: await realpath(root) })).toString('utf8');
   } catch {
     return null;
   }
