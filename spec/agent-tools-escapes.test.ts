@@ -60,9 +60,9 @@ it('refuses to read or edit a hard link to an outside file', async () => {
   await link(path.join(outside, 'x.md'), path.join(root, 'hard.md'));
   await expect(run('read_file', { path: 'hard.md' })).rejects.toThrow(/hard link/);
   await expect(run('edit_file', { path: 'hard.md', old_text: 'OUTSIDE', new_text: 'x' })).rejects.toThrow(/hard link/);
-  await expect(run('apply_patch', { patch: '*** Begin Patch\n*** Update File: hard.md\n@@\n-OUTSIDE SECRET\n+x\n*** End Patch' })).rejects.toThrow(
-    /hard link/,
-  );
+  await expect(
+    run('apply_patch', { patch: '*** Begin Patch\n*** Update File: hard.md\n@@\n-OUTSIDE SECRET\n+x\n*** End Patch' }),
+  ).rejects.toThrow(/hard link/);
   expect(await readFile(path.join(outside, 'x.md'), 'utf8')).toBe('OUTSIDE SECRET\n');
 });
 

@@ -27,7 +27,9 @@ it('the agent gets an error, not a hang, for read_file and edit_file on a FIFO',
   mkfifo(join(root, 'MEMORY.md'));
   const tools = Object.fromEntries(createMemoryTools(root).map((t) => [t.name, t]));
   await expect(tools.read_file.execute({ path: 'MEMORY.md' })).rejects.toThrow(/not a regular file/);
-  await expect(tools.edit_file.execute({ path: 'MEMORY.md', old_text: 'a', new_text: 'b' })).rejects.toThrow(/not a regular file/);
+  await expect(tools.edit_file.execute({ path: 'MEMORY.md', old_text: 'a', new_text: 'b' })).rejects.toThrow(
+    /not a regular file/,
+  );
 });
 
 it('the read path and the validator refuse a FIFO memory summary without waiting', async () => {

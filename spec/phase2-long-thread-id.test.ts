@@ -26,7 +26,7 @@ it('consolidates every memory when one thread id is 240 characters long', async 
   const [first] = await installFixtureRollouts(home);
   const longId = `019a93b9-${'f'.repeat(231)}`;
   const text = await readFile(first, 'utf8');
-  const original = /"id":"([0-9a-f-]{36})"/.exec(text)![1];
+  const original = /"id":"([0-9a-f-]{36})"/.exec(text)?.[1];
   const { mtime } = await stat(first);
   await writeFile(first, text.replace(`"id":"${original}"`, `"id":"${longId}"`));
   await utimes(first, mtime, mtime);

@@ -3,7 +3,13 @@
 import { fromPromise } from 'xstate';
 import type { AgentRunResult, GlobalClaim, PreparedConsolidation } from '../../machines/consolidation.ts';
 import { runAgentLoop } from './agent-loop.ts';
-import { memoryRoot, rebuildRawMemories, rolloutSummaryStem, syncArtifacts, validateConsolidation } from '../memory-folder/artifacts.ts';
+import {
+  memoryRoot,
+  rebuildRawMemories,
+  rolloutSummaryStem,
+  syncArtifacts,
+  validateConsolidation,
+} from '../memory-folder/artifacts.ts';
 import { PHASE2_LEASE_SECONDS } from '../constants.ts';
 import { buildConsolidationPrompt, renderSelectionBlock } from './prompt.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
@@ -13,10 +19,7 @@ import type { GlobalClaimResult, Stage1Output, TokenUsage } from '../types.ts';
 
 type ClaimInput = { claim: GlobalClaim };
 
-/**
- * What a run's later steps need from its selection. It travels in the machine's context (the
- * machine sees a PreparedConsolidation) so that no state outlives the run or is shared between runs.
- */
+/** What later steps need from the run's selection: kept in the machine's context, not shared between runs. */
 interface PreparedRun extends PreparedConsolidation {
   selectionBlock: string;
   consumed: SelectionEntry[];
@@ -69,8 +72,7 @@ export function consolidationActors(deps: PipelineDeps) {
 
     runAgent: fromPromise<AgentRunResult, PreparedInput>(async ({ input, signal }) => {
       const prompt = await buildConsolidationPrompt(root, runOf(input.prepared).selectionBlock);
-      // Imported when an agent runs: the tools' argument schemas load zod, which most runs (nothing
-      // to consolidate) never need.
+      // Loaded only when an agent runs: the tools' schemas load zod, which most runs never need.
       const { createMemoryTools } = await import('./agent-tools.ts');
       const tools = createMemoryTools(root, {
         onViolation: (tool, path, reason) => deps.log.warn({ tool, path, reason }, 'agent tool refused'),
@@ -100,7 +102,12 @@ export function consolidationActors(deps: PipelineDeps) {
     }),
 
     recordSuccess: fromPromise(({ input }: { input: PreparedInput & { usage: TokenUsage | null } }) =>
-      store.markGlobalSucceeded(input.claim.ownershipToken, input.prepared.newWatermark, runOf(input.prepared).consumed, input.usage),
+      store.markGlobalSucceeded(
+        input.claim.ownershipToken,
+        input.prepared.newWatermark,
+        runOf(input.prepared).consumed,
+        input.usage,
+      ),
     ),
 
     recordFailure: fromPromise(async ({ input }: { input: ClaimInput & { reason: string; retryDelaySeconds: number } }) => {

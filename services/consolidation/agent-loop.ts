@@ -30,6 +30,7 @@ export interface AgentLoopResult {
 }
 
 export async function runAgentLoop(client: ModelClient, opts: AgentLoopOptions): Promise<AgentLoopResult> {
+  const { signal } = opts;
   const messages: AgentMessage[] = [{ role: 'user', text: opts.prompt }];
   const usage: TokenUsage = { input: 0, cachedInput: 0, output: 0, reasoningOutput: 0, total: 0 };
   const byName = new Map(opts.tools.map((tool) => [tool.name, tool]));
@@ -38,14 +39,14 @@ export async function runAgentLoop(client: ModelClient, opts: AgentLoopOptions):
   let toolCalls = 0;
   let lastText = '';
 
-  const stop = (stopReason: AgentStopReason, finalText = lastText): AgentLoopResult => ({ finalText, turns, toolCalls, usage, stopReason });
+  const stop = (stopReason: AgentStopReason, finalText = lastText) => ({ finalText, turns, toolCalls, usage, stopReason });
 
   for (;;) {
     if (turns >= opts.maxTurns) return stop('maxTurns');
     if (usage.total >= opts.maxTotalTokens) return stop('maxTokens');
-    opts.signal?.throwIfAborted();
+    signal?.throwIfAborted();
 
-    const turn = await client.agentTurn({ model: opts.model, instructions: opts.instructions, messages, tools: specs, signal: opts.signal });
+    const turn = await client.agentTurn({ model: opts.model, instructions: opts.instructions, messages, tools: specs, signal });
     turns++;
     if (turn.usage) addUsage(usage, turn.usage);
     lastText = turn.text;
@@ -53,7 +54,7 @@ export async function runAgentLoop(client: ModelClient, opts: AgentLoopOptions):
 
     messages.push({ role: 'assistant', text: turn.text, toolCalls: turn.toolCalls });
     for (const call of turn.toolCalls) {
-      opts.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       toolCalls++;
       const { args, output } = await runTool(byName, call.name, call.arguments);
       opts.onToolCall?.(call.name, args, output);
@@ -68,7 +69,8 @@ async function runTool(tools: Map<string, AgentTool>, name: string, rawArgs: str
     // Some providers send an empty string for a call without arguments.
     args = rawArgs.trim() === '' ? {} : JSON.parse(rawArgs);
   } catch (error) {
-    return { args: rawArgs, output: `error: the arguments are not valid JSON (${(error as Error).message}); send one JSON object` };
+    const output = `error: the arguments are not valid JSON (${(error as Error).message}); send one JSON object`;
+    return { args: rawArgs, output };
   }
   const tool = tools.get(name);
   if (!tool) return { args, output: `error: there is no tool named "${name}"; available tools: ${[...tools.keys()].join(', ')}` };
@@ -80,9 +82,5 @@ async function runTool(tools: Map<string, AgentTool>, name: string, rawArgs: str
 }
 
 function addUsage(sum: TokenUsage, turn: TokenUsage): void {
-  sum.input += turn.input;
-  sum.cachedInput += turn.cachedInput;
-  sum.output += turn.output;
-  sum.reasoningOutput += turn.reasoningOutput;
-  sum.total += turn.total;
+  for (const key of Object.keys(sum) as Array<keyof TokenUsage>) sum[key] += turn[key];
 }

@@ -38,7 +38,11 @@ const ERRNO_TEXT = new Map([
 ]);
 
 export function createMemoryTools(root: string, opts: MemoryToolOptions = {}): AgentTool[] {
-  const ctx: ToolContext = { root, maxReadBytes: opts.maxReadBytes ?? 64 * 1024, maxWriteBytes: opts.maxWriteBytes ?? 1024 * 1024 };
+  const ctx: ToolContext = {
+    root,
+    maxReadBytes: opts.maxReadBytes ?? 64 * 1024,
+    maxWriteBytes: opts.maxWriteBytes ?? 1024 * 1024,
+  };
   return [listDir, readFile, writeFile, editFile, applyPatch, deleteFile].map((spec) => ({
     name: spec.name,
     description: spec.description,

@@ -6,6 +6,11 @@ import { lstatOrNull } from './sandbox-path.ts';
 import { defineTool, readTextInside, resolveForWrite, splitLines, writeInside } from './sandbox-io.ts';
 
 type Hunk = { anchor: string | null; lines: Array<{ op: ' ' | '-' | '+'; text: string }> };
+const HEADERS = [
+  ['add', '*** Add File: '],
+  ['delete', '*** Delete File: '],
+  ['update', '*** Update File: '],
+] as const;
 type PatchOp =
   | { kind: 'add'; path: string; lines: string[] }
   | { kind: 'delete'; path: string }
@@ -26,12 +31,15 @@ export const applyPatch = defineTool({
     '*** End Patch',
     'Hunks apply in file order; each hunk\'s context and "-" lines must match the file.',
   ].join('\n'),
-  schema: z.object({ patch: z.string().min(1).describe('The whole patch text, from *** Begin Patch to *** End Patch.') }).strict(),
+  schema: z
+    .object({ patch: z.string().min(1).describe('The whole patch text, from *** Begin Patch to *** End Patch.') })
+    .strict(),
   async run(ctx, { patch }) {
     const planned: Array<{ rel: string; target: string; content: string | null }> = [];
     for (const op of parsePatch(patch)) {
       const target = await resolveForWrite(ctx, op.path);
-      if (planned.some((p) => p.target === target)) throw new Error(`apply_patch: ${op.path} appears twice; combine its changes into one section`);
+      if (planned.some((p) => p.target === target))
+        throw patchError(`${op.path} appears twice; combine its changes into one section`);
       const info = await lstatOrNull(target);
       if (op.kind === 'add') {
         if (info !== null) throw new Error(`cannot add ${op.path}: it already exists (use *** Update File)`);
@@ -56,47 +64,43 @@ function parsePatch(patch: string): PatchOp[] {
   const lines = patch.replace(/\r\n/g, '\n').split('\n');
   while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
   while (lines.length > 0 && lines[0].trim() === '') lines.shift();
-  if (lines[0]?.trim() !== '*** Begin Patch') throw new Error('apply_patch: the patch must start with "*** Begin Patch"');
-  if (lines[lines.length - 1]?.trim() !== '*** End Patch') throw new Error('apply_patch: the patch must end with "*** End Patch"');
+  if (lines[0]?.trim() !== '*** Begin Patch') throw patchError('the patch must start with "*** Begin Patch"');
+  if (lines[lines.length - 1]?.trim() !== '*** End Patch') throw patchError('the patch must end with "*** End Patch"');
   const body = lines.slice(1, -1);
   const ops: PatchOp[] = [];
-  const seen = new Set<string>();
-  const header = (line: string, prefix: string) => (line.startsWith(prefix) ? line.slice(prefix.length).trim() : null);
   let i = 0;
   while (i < body.length) {
     const line = body[i++];
-    let p: string | null;
-    if ((p = header(line, '*** Add File: ')) !== null) {
-      const content: string[] = [];
-      for (; i < body.length && !body[i].startsWith('*** '); i++) {
-        if (!body[i].startsWith('+')) throw new Error(`apply_patch: line ${i + 2}: every line of an added file must start with "+"`);
-        content.push(body[i].slice(1));
-      }
-      ops.push({ kind: 'add', path: p, lines: content });
-    } else if ((p = header(line, '*** Delete File: ')) !== null) {
-      ops.push({ kind: 'delete', path: p });
-    } else if ((p = header(line, '*** Update File: ')) !== null) {
-      let end = i;
-      while (end < body.length && !(body[end].startsWith('*** ') && body[end] !== '*** End of File')) end++;
-      ops.push({ kind: 'update', path: p, hunks: parseHunks(body, i, end, p) });
-      i = end;
-    } else {
-      throw new Error(
-        `apply_patch: line ${i + 1}: expected "*** Add File: ", "*** Update File: " or "*** Delete File: " (got ${JSON.stringify(line.slice(0, 60))})`,
-      );
+    const header = HEADERS.find(([, prefix]) => line.startsWith(prefix));
+    if (header === undefined) {
+      const expected = '"*** Add File: ", "*** Update File: " or "*** Delete File: "';
+      throw patchError(`line ${i + 1}: expected ${expected} (got ${JSON.stringify(line.slice(0, 60))})`);
     }
-    const last = ops[ops.length - 1];
-    if (last.path === '') throw new Error('apply_patch: a file header is missing its path');
-    if (seen.has(last.path)) throw new Error(`apply_patch: ${last.path} appears twice; combine its changes into one section`);
-    seen.add(last.path);
+    const path = line.slice(header[1].length).trim();
+    if (path === '') throw patchError('a file header is missing its path');
+    if (header[0] === 'delete') ops.push({ kind: 'delete', path });
+    let end = i;
+    while (end < body.length && !(body[end].startsWith('*** ') && body[end] !== '*** End of File')) end++;
+    if (header[0] === 'update') ops.push({ kind: 'update', path, hunks: parseHunks(body, i, end, path) });
+    if (header[0] === 'add') {
+      const bad = body.slice(i, end).findIndex((l) => !l.startsWith('+'));
+      if (bad !== -1) throw patchError(`line ${i + bad + 2}: every line of an added file must start with "+"`);
+      ops.push({ kind: 'add', path, lines: body.slice(i, end).map((l) => l.slice(1)) });
+    }
+    if (header[0] !== 'delete') i = end;
   }
-  if (ops.length === 0) throw new Error('apply_patch: the patch contains no file operations');
+  if (ops.length === 0) throw patchError('the patch contains no file operations');
   return ops;
+}
+
+function patchError(message: string): Error {
+  return new Error(`apply_patch: ${message}`);
 }
 
 /** The hunks of one "*** Update File" section, body[from..to). */
 function parseHunks(body: string[], from: number, to: number, file: string): Hunk[] {
-  if (body[from]?.startsWith('*** Move to:')) throw new Error('apply_patch: "*** Move to:" is not supported; add the new file and delete the old one');
+  if (body[from]?.startsWith('*** Move to:'))
+    throw patchError('"*** Move to:" is not supported; add the new file and delete the old one');
   const hunks: Hunk[] = [];
   for (let i = from; i < to; i++) {
     const l = body[i];
@@ -112,9 +116,9 @@ function parseHunks(body: string[], from: number, to: number, file: string): Hun
     // A bare empty line is an empty context line; models often drop the leading space.
     if (l === '') current.lines.push({ op: ' ', text: '' });
     else if (op === ' ' || op === '-' || op === '+') current.lines.push({ op, text: l.slice(1) });
-    else throw new Error(`apply_patch: line ${i + 2}: hunk lines must start with " ", "-" or "+" (got ${JSON.stringify(l.slice(0, 40))})`);
+    else throw patchError(`line ${i + 2}: hunk lines must start with " ", "-" or "+" (got ${JSON.stringify(l.slice(0, 40))})`);
   }
-  if (hunks.every((h) => h.lines.length === 0)) throw new Error(`apply_patch: update of ${file} has no changes`);
+  if (hunks.every((h) => h.lines.length === 0)) throw patchError(`update of ${file} has no changes`);
   return hunks;
 }
 
@@ -126,7 +130,7 @@ function applyHunks(text: string, hunks: Hunk[], rel: string): string {
     if (hunk.lines.length === 0) continue;
     if (hunk.anchor !== null) {
       const at = findSequence(lines, [hunk.anchor], cursor);
-      if (at === -1) throw new Error(`apply_patch: ${rel} hunk ${index + 1}: anchor line ${JSON.stringify(hunk.anchor)} not found`);
+      if (at === -1) throw patchError(`${rel} hunk ${index + 1}: anchor line ${JSON.stringify(hunk.anchor)} not found`);
       cursor = at + 1;
     }
     const oldLines = hunk.lines.filter((l) => l.op !== '+').map((l) => l.text);
@@ -134,9 +138,8 @@ function applyHunks(text: string, hunks: Hunk[], rel: string): string {
     // A pure insertion goes after the anchor, else at the end.
     const at = oldLines.length > 0 ? findSequence(lines, oldLines, cursor) : hunk.anchor !== null ? cursor : lines.length;
     if (at === -1) {
-      throw new Error(
-        `apply_patch: ${rel} hunk ${index + 1}: context/removed lines not found (starting ${JSON.stringify(oldLines[0].slice(0, 60))}); read the file and retry`,
-      );
+      const start = JSON.stringify(oldLines[0].slice(0, 60));
+      throw patchError(`${rel} hunk ${index + 1}: context/removed lines not found (starting ${start}); read the file and retry`);
     }
     lines.splice(at, oldLines.length, ...newLines);
     cursor = at + newLines.length;

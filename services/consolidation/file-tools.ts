@@ -21,10 +21,8 @@ export const listDir = defineTool({
     for (const entry of entries.slice(0, MAX_LIST_ENTRIES)) {
       // lstat: describe links as links; never follow them to report something outside.
       const info = await lstat(path.join(dir, entry.name));
-      if (info.isDirectory()) lines.push(`${entry.name}/`);
-      else if (info.isSymbolicLink()) lines.push(`${entry.name} (symlink)`);
-      else if (info.isFile()) lines.push(`${entry.name} (${info.size} bytes)`);
-      else lines.push(`${entry.name} (special file)`);
+      const kind = info.isSymbolicLink() ? ' (symlink)' : info.isFile() ? ` (${info.size} bytes)` : ' (special file)';
+      lines.push(info.isDirectory() ? `${entry.name}/` : `${entry.name}${kind}`);
     }
     if (entries.length > MAX_LIST_ENTRIES) lines.push(`[${entries.length - MAX_LIST_ENTRIES} more entries not shown]`);
     return lines.join('\n');
@@ -98,7 +96,12 @@ export const editFile = defineTool({
     for (let at = text.indexOf(old_text); at !== -1; at = text.indexOf(old_text, at + 1)) count++;
     if (count === 0) throw new Error(`old_text not found in ${rel}; read the file and copy the text exactly`);
     if (count > 1) throw new Error(`old_text occurs ${count} times in ${rel}; include more surrounding text so it is unique`);
-    await writeInside(ctx, rel, target, text.replace(old_text, () => new_text));
+    await writeInside(
+      ctx,
+      rel,
+      target,
+      text.replace(old_text, () => new_text),
+    );
     return `edited ${rel}: replaced 1 occurrence`;
   },
 });
@@ -126,5 +129,8 @@ export const deleteFile = defineTool({
 
 function truncateUtf8(text: string, maxBytes: number): string {
   // Drop a partial trailing character rather than emit U+FFFD.
-  return Buffer.from(text).subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+  return Buffer.from(text)
+    .subarray(0, maxBytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 }

@@ -58,4 +58,3 @@ export async function buildConsolidationPrompt(memoryRoot: string, selectionBloc
 function describe(threadId: string, stem: string): string {
   return `thread_id=${oneLine(threadId)}, rollout_summary_file=rollout_summaries/${oneLine(stem)}.md`;
 }
-

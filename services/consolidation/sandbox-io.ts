@@ -48,8 +48,8 @@ export async function readTextInside(ctx: ToolContext, rel: string): Promise<str
     buffer = await readRegularFile(target, { singleLink: true, maxBytes: HARD_READ_LIMIT, within });
   } catch (error) {
     if (!(error instanceof UnsafeFileError)) throw error;
-    const escape = ESCAPES.get(error.code);
-    if (escape !== undefined) throw new SandboxViolation(rel, escape);
+    const reason = ESCAPES.get(error.code);
+    if (reason !== undefined) throw new SandboxViolation(rel, reason);
     throw new Error(error.code === 'EISDIR' ? `${rel} is a directory; use list_dir` : `${rel} ${error.message}`);
   }
   if (buffer.includes(0)) throw new Error(`${rel} looks binary (${buffer.length} bytes); only text files can be read`);
@@ -59,7 +59,9 @@ export async function readTextInside(ctx: ToolContext, rel: string): Promise<str
 export async function writeInside(ctx: ToolContext, rel: string, target: string, content: string): Promise<void> {
   const size = Buffer.byteLength(content);
   if (size > ctx.maxWriteBytes) {
-    throw new Error(`refusing to write ${rel}: ${size} bytes exceeds the ${ctx.maxWriteBytes}-byte limit; keep memory files concise`);
+    throw new Error(
+      `refusing to write ${rel}: ${size} bytes exceeds the ${ctx.maxWriteBytes}-byte limit; keep memory files concise`,
+    );
   }
   if ((await lstatOrNull(target))?.isDirectory()) throw new Error(`${rel} is a directory`);
   await ensureDir(path.dirname(target));

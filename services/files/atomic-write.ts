@@ -10,10 +10,8 @@ const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 
 /**
- * Replace `path` with `data` atomically: write a uniquely named temp file in the same directory
- * (rename is only atomic within one file system), fsync it, then rename it over the target.
- * A symlink at `path` is replaced by a regular file, never written through.
- * The parent directory must exist.
+ * Replace `path` with `data` atomically: fsync a temp file in the same directory (rename is atomic
+ * only within one file system), then rename it over `path`, replacing even a symlink there.
  */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const dir = dirname(path);
@@ -56,18 +54,12 @@ export async function ensureDir(path: string, options: { followLink?: boolean } 
   }
 }
 
-// Persist the rename itself; without it a power loss can bring back the old directory entry.
-// Best effort: some file systems and platforms refuse fsync on a directory handle.
+// Persist the rename itself, or a power loss can bring back the old entry. Best effort: some file
+// systems refuse fsync on a directory.
 async function syncDirectory(dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // ignored on purpose, see above
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
+  const handle = await open(dir, 'r').catch(() => null);
+  await handle?.sync().catch(() => undefined);
+  await handle?.close().catch(() => undefined);
 }
 
 // A writer killed before its rename leaves `.<name>.<pid>.<id>.tmp` behind, a private copy nothing

@@ -16,12 +16,10 @@ export interface RegularFileOptions {
   within?: string;
 }
 
-export type UnsafeFileCode = 'ELOOP' | 'ENOTREG' | 'EISDIR' | 'EMLINK' | 'EFBIG' | 'EXDEV';
-
 /** A file refused by openRegularFile. The message names no path, so it is safe to show anyone. */
 export class UnsafeFileError extends Error {
   constructor(
-    readonly code: UnsafeFileCode,
+    readonly code: 'ELOOP' | 'ENOTREG' | 'EISDIR' | 'EMLINK' | 'EFBIG' | 'EXDEV',
     message: string,
   ) {
     super(message);

@@ -42,10 +42,8 @@ export function memoryRoot(codexHome: string): string {
 }
 
 /**
- * File stem of a thread's rollout summary: `<thread_id>` or `<thread_id>-<slug>` (§3.2).
- * The slug mapping only ever emits [a-z0-9_], so it cannot form a path. The thread id is used
- * verbatim when it looks like an id; anything else (separators, dots, NUL…) is mapped to `_` so a
- * corrupted or hostile row can never name a file outside rollout_summaries/.
+ * File stem of a thread's rollout summary: `<thread_id>` or `<thread_id>-<slug>` (§3.2). Both parts
+ * keep only [A-Za-z0-9_-], so a hostile row can never name a file outside rollout_summaries/.
  */
 export function rolloutSummaryStem(threadId: string, slug: string | null): string {
   const id = safeThreadId(threadId);
@@ -76,7 +74,7 @@ function safeThreadId(threadId: string): string {
 
 /** A stored value written into a header line: a newline in it must not forge another header. */
 export function oneLine(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ');
+  return value.replace(/[\p{Cc}\u2028\u2029]/gu, ' ');
 }
 
 /** Unix seconds → chrono's RFC 3339 form: UTC, whole seconds, `+00:00` (never `Z`). */
@@ -113,10 +111,7 @@ export function renderRawMemories(outputs: Stage1Output[]): string {
 export interface SyncArtifactsInput {
   /** This run's inputs: their summaries are written and they count as "something to remember". */
   retained: Stage1Output[];
-  /**
-   * Outputs dropped from the selection since the last successful run (diff-based design, §4.6):
-   * their summaries stay on disk so the agent can still read the evidence it is asked to forget.
-   */
+  /** Outputs dropped since the last success (§4.6): kept on disk as evidence the agent must forget. */
   keepAlso?: Stage1Output[];
   /** Where non-fatal problems go (a stale summary that could not be deleted). */
   warn?: (message: string) => void;
@@ -132,17 +127,17 @@ export async function syncArtifacts(root: string, input: SyncArtifactsInput): Pr
 
   // Dedupe by stem; a retained output wins over a removed one with the same stem.
   const kept = new Map<string, Stage1Output>();
-  for (const output of [...(input.keepAlso ?? []), ...input.retained]) {
-    kept.set(rolloutSummaryStemOrFail(output, step), output);
+  try {
+    for (const output of [...(input.keepAlso ?? []), ...input.retained]) {
+      kept.set(rolloutSummaryStem(output.threadId, output.rolloutSlug), output);
+    }
+  } catch (cause) {
+    failAs(step)(cause);
   }
-
   await pruneSummaries(summariesDir, new Set(kept.keys()), warn);
-
   await pool([...kept], SUMMARY_WRITERS, async ([stem, output]) => {
     const path = join(summariesDir, `${stem}.md`);
-    await writeIfChanged(path, renderRolloutSummary(output)).catch((cause: unknown) => {
-      throw new ArtifactSyncError(step, `cannot write ${path}: ${describe(cause)}`, { cause });
-    });
+    await writeIfChanged(path, renderRolloutSummary(output)).catch(failAs(step, `cannot write ${path}`));
   });
 
   if (kept.size === 0) await removeConsolidatedMemory(root);
@@ -153,9 +148,7 @@ export async function rebuildRawMemories(root: string, retained: Stage1Output[])
   const step = 'failed_rebuild_raw_memories' as const;
   await ensureLayout(root, step);
   const path = join(root, RAW_MEMORIES_FILE);
-  await writeIfChanged(path, renderRawMemories(retained)).catch((cause: unknown) => {
-    throw new ArtifactSyncError(step, `cannot write ${path}: ${describe(cause)}`, { cause });
-  });
+  await writeIfChanged(path, renderRawMemories(retained)).catch(failAs(step, `cannot write ${path}`));
 }
 
 /** Summary files written at once: each write fsyncs, so a few in flight hide the disk's latency. */
@@ -203,27 +196,15 @@ export async function validateConsolidation(root: string): Promise<Consolidation
 // another folder. The root may be one the user made. Both are tightened to 0700.
 async function ensureLayout(root: string, step: ArtifactStep): Promise<string> {
   const summariesDir = join(root, ROLLOUT_SUMMARIES_DIR);
-  try {
-    await ensureDir(summariesDir);
-    await ensureDir(root, { followLink: true });
-  } catch (cause) {
-    throw new ArtifactSyncError(step, `cannot prepare ${summariesDir}: ${describe(cause)}`, { cause });
-  }
+  await ensureDir(summariesDir).catch(failAs(step, `cannot prepare ${summariesDir}`));
+  await ensureDir(root, { followLink: true }).catch(failAs(step, `cannot prepare ${root}`));
   return summariesDir;
 }
 
 // Step 3. Deleting a stale summary is housekeeping: failing to do it must not block consolidation.
 async function pruneSummaries(dir: string, keep: Set<string>, warn: (message: string) => void): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    if (codeOf(error) === 'ENOENT') return;
-    throw new ArtifactSyncError('failed_sync_artifacts', `cannot list ${dir}: ${describe(error)}`, { cause: error });
-  }
-  for (const name of names) {
-    if (!name.endsWith('.md')) continue;
-    if (keep.has(name.slice(0, -'.md'.length))) continue;
+  for (const name of await readdir(dir).catch(failAs('failed_sync_artifacts', `cannot list ${dir}`))) {
+    if (!name.endsWith('.md') || keep.has(name.slice(0, -'.md'.length))) continue;
     // unlink removes a symlink itself, never its target.
     await unlink(join(dir, name)).catch((error: unknown) => {
       if (codeOf(error) !== 'ENOENT') warn(`memories: could not prune stale summary ${join(dir, name)}: ${describe(error)}`);
@@ -237,23 +218,19 @@ async function removeConsolidatedMemory(root: string): Promise<void> {
   for (const name of [MEMORY_FILE, MEMORY_SUMMARY_FILE]) {
     const path = join(root, name);
     await unlink(path).catch((error: unknown) => {
-      if (codeOf(error) === 'ENOENT') return;
-      throw new ArtifactSyncError('failed_sync_artifacts', `cannot delete ${path}: ${describe(error)}`, { cause: error });
+      if (codeOf(error) !== 'ENOENT') failAs('failed_sync_artifacts', `cannot delete ${path}`)(error);
     });
   }
   const skills = join(root, SKILLS_DIR);
   // force ignores a missing tree; rm uses lstat, so a symlinked skills/ is unlinked, not followed.
-  await rm(skills, { recursive: true, force: true }).catch((error: unknown) => {
-    throw new ArtifactSyncError('failed_sync_artifacts', `cannot remove ${skills}: ${describe(error)}`, { cause: error });
-  });
+  await rm(skills, { recursive: true, force: true }).catch(failAs('failed_sync_artifacts', `cannot remove ${skills}`));
 }
 
-function rolloutSummaryStemOrFail(output: Stage1Output, step: ArtifactStep): string {
-  try {
-    return rolloutSummaryStem(output.threadId, output.rolloutSlug);
-  } catch (cause) {
-    throw new ArtifactSyncError(step, describe(cause), { cause });
-  }
+/** A catch handler rethrowing as the step's ArtifactSyncError, prefixed with what failed. */
+function failAs(step: ArtifactStep, what?: string): (cause: unknown) => never {
+  return (cause) => {
+    throw new ArtifactSyncError(step, what === undefined ? describe(cause) : `${what}: ${describe(cause)}`, { cause });
+  };
 }
 
 function codeOf(error: unknown): string | undefined {

@@ -13,8 +13,7 @@ export const READ_PATH_SUMMARY_TOKEN_LIMIT = 5_000;
 /**
  * Developer instructions pointing the agent at its memory folder, or null when there is no usable
  * memory summary. A missing or unreadable summary is not an error: memory is optional for a session.
- * Only a single-link regular file inside the folder counts: a link or FIFO planted there would
- * inject an outside file into the instructions, or hang.
+ * Only a single-link regular file counts: a planted link or FIFO would inject an outside file, or hang.
  */
 export async function buildReadPathInstructions(codexHome: string): Promise<string | null> {
   const root = memoryRoot(codexHome);
