@@ -19,7 +19,11 @@ async function setup(handler: Handler, options: Partial<ModelClientOptions> = {}
   return { server, client };
 }
 
-const GOOD = { rollout_summary: 'Fixed the flaky test', rollout_slug: 'flaky-test', raw_memory: '---\ndescription: x\n---\n- fact' };
+const GOOD = {
+  rollout_summary: 'Fixed the flaky test',
+  rollout_slug: 'flaky-test',
+  raw_memory: '---\ndescription: x\n---\n- fact',
+};
 const request = { model: 'gpt-test', instructions: 'SYSTEM PROMPT', input: 'Analyze this rollout: ROLLOUT BODY' };
 
 const variants = [
@@ -46,7 +50,8 @@ describe.each(variants)('stage 1 over $wireApi (stream: $stream)', ({ wireApi, s
     expect(body.model).toBe('gpt-test');
     expect(Boolean(body.stream)).toBe(stream);
     expect(body.tools).toBeUndefined();
-    const format = wireApi === 'responses' ? body.text.format : { type: body.response_format.type, ...body.response_format.json_schema };
+    const format =
+      wireApi === 'responses' ? body.text.format : { type: body.response_format.type, ...body.response_format.json_schema };
     expect(format).toMatchObject({ type: 'json_schema', name: 'codex_output_schema', strict: true });
     expect(format.schema).toMatchObject({
       type: 'object',
@@ -99,7 +104,10 @@ describe.each(variants)('stage 1 over $wireApi (stream: $stream)', ({ wireApi, s
 
   it('survives a 10 MB reply with a clear MalformedReplyError', async () => {
     const huge = JSON.stringify({ ...GOOD, raw_memory: 'm'.repeat(10 * 1024 * 1024) });
-    const { client } = await setup(({ index }) => (index === 0 ? { text: huge } : { text: JSON.stringify(GOOD) }), { wireApi, stream });
+    const { client } = await setup(({ index }) => (index === 0 ? { text: huge } : { text: JSON.stringify(GOOD) }), {
+      wireApi,
+      stream,
+    });
     const error = await client.extractStage1(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MalformedReplyError);
     expect((error as Error).message).toMatch(/exceeded/);
@@ -107,40 +115,37 @@ describe.each(variants)('stage 1 over $wireApi (stream: $stream)', ({ wireApi, s
   });
 
   it('maps a connection dropped mid-answer to RetryableError', async () => {
-    const { client } = await setup(() => ({ dropAfterBytes: 400, text: JSON.stringify({ ...GOOD, raw_memory: 'r'.repeat(3000) }) }), {
-      wireApi,
-      stream,
-      maxRetries: 0,
-    });
+    const { client } = await setup(
+      () => ({ dropAfterBytes: 400, text: JSON.stringify({ ...GOOD, raw_memory: 'r'.repeat(3000) }) }),
+      {
+        wireApi,
+        stream,
+      },
+    );
     const error = await client.extractStage1(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryableError);
   });
 });
 
 describe('HTTP failures', () => {
-  it('retries a 429 that says when to come back, then succeeds', async () => {
-    const { server, client } = await setup(({ index }) =>
-      index === 0 ? { status: 429, headers: { 'retry-after-ms': '20' }, body: { error: { message: 'slow down', type: 'rate_limit' } } } : { text: JSON.stringify(GOOD) },
-    );
-    const result = await client.extractStage1(request);
-    expect(result.reply.rolloutSummary).toBe(GOOD.rollout_summary);
-    expect(server.requests).toHaveLength(2);
-  });
-
-  it('gives up on repeated 500s after maxRetries with a RetryableError naming the status', async () => {
+  it('makes one HTTP attempt per call, even on a 500, and names the status (the machines own retries)', async () => {
     const { server, client } = await setup(
-      () => ({ status: 500, headers: { 'retry-after-ms': '0' }, body: { error: { message: 'upstream exploded', type: 'server_error' } } }),
-      { maxRetries: 2, wireApi: 'chat' },
+      () => ({
+        status: 500,
+        headers: { 'retry-after-ms': '0' },
+        body: { error: { message: 'upstream exploded', type: 'server_error' } },
+      }),
+      { wireApi: 'chat' },
     );
     const error = await client.extractStage1(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryableError);
     expect((error as Error).message).toContain('500 Internal Server Error');
     expect((error as Error).message).toContain('upstream exploded');
-    expect(server.requests).toHaveLength(3);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('passes the server-suggested wait of a final 429 on to the caller', async () => {
-    const { client } = await setup(() => ({ status: 429, headers: { 'retry-after': '7' } }), { maxRetries: 0 });
+    const { client } = await setup(() => ({ status: 429, headers: { 'retry-after': '7' } }));
     const error = await client.extractStage1(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryableError);
     expect((error as RetryableError).retryAfterMs).toBe(7000);
@@ -159,7 +164,7 @@ describe('HTTP failures', () => {
   });
 
   it('turns a request that hangs past timeoutMs into RetryableError', async () => {
-    const { client } = await setup(() => ({ hangMs: 30_000 }), { timeoutMs: 200, maxRetries: 0 });
+    const { client } = await setup(() => ({ hangMs: 30_000 }), { timeoutMs: 200 });
     const started = Date.now();
     const error = await client.extractStage1(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryableError);
@@ -168,10 +173,12 @@ describe('HTTP failures', () => {
   });
 
   it('cuts off a stream that goes silent after it started, within timeoutMs', async () => {
-    const { client } = await setup(() => ({ dropAfterBytes: 300, stallMs: 30_000, text: JSON.stringify(GOOD) + ' '.repeat(2000) }), {
-      timeoutMs: 300,
-      maxRetries: 0,
-    });
+    const { client } = await setup(
+      () => ({ dropAfterBytes: 300, stallMs: 30_000, text: JSON.stringify(GOOD) + ' '.repeat(2000) }),
+      {
+        timeoutMs: 300,
+      },
+    );
     const started = Date.now();
     const error = await client.extractStage1(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryableError);
@@ -190,7 +197,11 @@ describe('aborting', () => {
   });
 
   it('rethrows an abort error when our signal fires in the middle of a stream', async () => {
-    const { client } = await setup(() => ({ dropAfterBytes: 300, stallMs: 30_000, text: JSON.stringify(GOOD) + ' '.repeat(2000) }));
+    const { client } = await setup(() => ({
+      dropAfterBytes: 300,
+      stallMs: 30_000,
+      text: JSON.stringify(GOOD) + ' '.repeat(2000),
+    }));
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
     const error = await client.extractStage1({ ...request, signal: controller.signal }).catch((e: unknown) => e);
@@ -201,7 +212,9 @@ describe('aborting', () => {
 describe('parseStage1Reply', () => {
   it('accepts an absent or null slug', () => {
     expect(parseStage1Reply(JSON.stringify({ rollout_summary: 's', raw_memory: 'r' })).rolloutSlug).toBeNull();
-    expect(parseStage1Reply(JSON.stringify({ rollout_summary: 's', raw_memory: 'r', rollout_slug: null })).rolloutSlug).toBeNull();
+    expect(
+      parseStage1Reply(JSON.stringify({ rollout_summary: 's', raw_memory: 'r', rollout_slug: null })).rolloutSlug,
+    ).toBeNull();
   });
 
   it('does not strip code fences', () => {

@@ -34,7 +34,13 @@ it('keeps one connection across stage-1 calls whose streams end a moment after r
 
 it('still returns the reply when a stream does not end after response.completed, hanging up within a second', async () => {
   const server = await lingeringServer(10 * 60_000);
-  const client = createModelClient({ apiKey: 'sk-test', baseURL: server.url, wireApi: 'responses', stream: true, timeoutMs: 60_000 });
+  const client = createModelClient({
+    apiKey: 'sk-test',
+    baseURL: server.url,
+    wireApi: 'responses',
+    stream: true,
+    timeoutMs: 60_000,
+  });
   const started = performance.now();
   const result = await client.extractStage1(REQUEST);
   expect(result.reply.rolloutSlug).toBe('build');
