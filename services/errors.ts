@@ -1,5 +1,5 @@
-// The small error taxonomy that decides retries. Machines read `retryable` through guards;
-// nothing else inspects error messages.
+// The small error taxonomy that decides retries. The machines read a failure only through
+// `describeFailure`; nothing inspects error messages.
 
 /** A transient failure (rate limit, 5xx, timeout, dropped connection): worth an in-process retry. */
 export class RetryableError extends Error {
@@ -16,7 +16,6 @@ export class RetryableError extends Error {
 /** The model answered, but not with a valid stage-1 object. Retrying may help (models vary). */
 export class MalformedReplyError extends Error {
   readonly retryable = true;
-  readonly retryAfterMs = null;
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = 'MalformedReplyError';
@@ -47,9 +46,13 @@ export class StoreCorruptError extends Error {
     readonly file: string,
     cause: unknown,
   ) {
+    // Each file's recovery loses no memory: jobs whose output went missing are extracted again.
+    const recovery = file.endsWith('outputs.json')
+      ? 'nothing is lost: every memory it held is extracted again on the next run'
+      : 'no memory is lost (outputs.json keeps them); threads without a memory are extracted again';
     super(
-      `store file ${file} is not valid JSON (${cause instanceof Error ? cause.message : String(cause)}); ` +
-        `move it aside (e.g. mv ${file} ${file}.bad) to start a fresh store, or restore it from a backup`,
+      `store file ${file} is not a store document (${cause instanceof Error ? cause.message : String(cause)}); ` +
+        `move it aside (mv ${file} ${file}.bad): ${recovery}`,
       { cause },
     );
     this.name = 'StoreCorruptError';
@@ -64,13 +67,24 @@ export class ConfigError extends Error {
   }
 }
 
-export function isRetryable(error: unknown): boolean {
-  return (error as { retryable?: unknown } | null)?.retryable === true;
+/** What the machines' retry policy needs to know about a failure. */
+export interface Failure {
+  message: string;
+  /** Another attempt may succeed (the `retryable` discriminant of the errors above). */
+  retryable: boolean;
+  /** Another worker owns the job: stop without writing or retrying. */
+  leaseLost: boolean;
+  /** The server's requested wait, when it gave one. */
+  retryAfterMs: number | null;
 }
 
-export function retryAfterMs(error: unknown): number | null {
-  const value = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-  return typeof value === 'number' ? value : null;
+export function describeFailure(error: unknown): Failure {
+  return {
+    message: errorMessage(error),
+    retryable: (error as { retryable?: unknown } | null)?.retryable === true,
+    leaseLost: error instanceof LeaseLostError,
+    retryAfterMs: error instanceof RetryableError ? error.retryAfterMs : null,
+  };
 }
 
 export function errorMessage(error: unknown): string {

@@ -61,7 +61,7 @@ export function pipelineDeps(options: PipelineOptions): PipelineDeps {
     codexHome: options.codexHome,
     stateDir,
     config: { ...DEFAULT_CONFIG, ...options.config },
-    store: options.store ?? createLowdbStore({ dir: stateDir, now }),
+    store: options.store ?? createLowdbStore({ dir: stateDir, now, log: options.log }),
     model: options.model,
     now,
     workerId: options.workerId ?? `${hostname()}:${process.pid}:${randomUUID()}`,

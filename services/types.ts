@@ -64,6 +64,11 @@ export interface JobRow {
   lastSuccessWatermark: number | null;
   /** Token usage of the last successful attempt (stage 1) or run (phase 2). */
   usage?: TokenUsage | null;
+  /**
+   * How a done stage-1 job ended: with an output, with none (succeeded_no_output), or forgotten by
+   * the user. Only an `output` job whose output went missing is extracted again.
+   */
+  outcome?: 'output' | 'noOutput' | 'forgotten';
 }
 
 export interface Stage1Claim {

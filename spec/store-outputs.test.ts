@@ -32,7 +32,7 @@ async function seedOutputs(rows: Array<Partial<Stage1Output> & Pick<Stage1Output
       ...row,
     };
   }
-  await new AtomicJsonFile(path.join(t.dir, 'outputs.json')).write({ version: 1, outputs });
+  await new AtomicJsonFile(path.join(t.dir, 'outputs.json'), (raw) => raw).write({ version: 1, outputs });
 }
 
 /** One successful phase-2 run that consumed exactly `selected`. */

@@ -1,26 +1,17 @@
 // A lowdb Adapter that survives crashes and concurrent writers, and does not re-read what it wrote.
 //
-// lowdb's own JSONFile (through steno) writes a *fixed* temp name (`.<name>.tmp`) and never
-// fsyncs, so two processes writing the same store tear each other's temp file, and a power cut can
-// leave an empty target. Here every write goes to a temp file unique to this process and write,
-// is fsynced, renamed over the target (atomic on POSIX) and the directory is fsynced so the rename
-// itself is durable. A reader therefore sees either the old or the new document, never a mix.
+// lowdb's JSONFile writes a fixed temp name and never fsyncs: two processes tear each other's temp
+// file, and a power cut can leave an empty target. Here each write goes to a temp file unique to
+// the process and write, is fsynced, renamed over the target and the directory fsynced: a reader
+// sees the old or the new document, never a mix.
 //
-// Every store transaction reads its files fresh, because another process may have written them.
-// Re-reading a document this process wrote or read last costs a dozen event-loop turns and a
-// parse (megabytes of garbage per commit), and under load each turn waits behind other work. So
-// the document last read or written is kept, parsed, with the identity of its file (inode, size,
-// mtime), and one stat decides whether the file is still that one. The file's descriptor is kept
-// open meanwhile: its inode cannot be freed and handed to another process's new file, so an equal
-// inode really is the same file (every writer replaces the file by rename; none writes in place).
-// The store hands the kept object to its transactions and writes every change it makes
-// (forgetKept when a transaction fails); with MEMORIES_STORE_AUDIT=1 (the test suites) auditKept
-// checks that nothing changed it unwritten.
-//
-// For the same reason the quick system calls (stat, open to read, read, write, rename:
-// microseconds on a local disk) are made synchronously, and only the fsyncs and the temp file's
-// creation, which can wait on the device, go to the thread pool. A write thus costs three
-// event-loop turns, not a dozen.
+// Every transaction reads fresh (another process may have written), but re-parsing what this
+// process last read or wrote costs megabytes of garbage per commit. So that document is kept,
+// decoded, with its file's identity (inode, size, mtime), and one stat tells whether the file is
+// still that one. Its descriptor stays open so the inode cannot be reused by another file (every
+// writer replaces by rename). With MEMORIES_STORE_AUDIT=1 (the test suites) auditKept checks that
+// nothing changed the kept document unwritten. Quick system calls are synchronous; only fsyncs and
+// the temp file's creation, which can wait on the device, go to the thread pool.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -78,7 +69,8 @@ export function forgetKept(file: string): void {
 export function auditKept(file: string): void {
   const known = kept.get(path.resolve(file));
   if (!AUDIT || !known || known.text === null) return;
-  if (JSON.stringify(known.doc) !== known.text) throw new Error(`store document ${file} was changed in memory without being written`);
+  if (JSON.stringify(known.doc) !== known.text)
+    throw new Error(`store document ${file} was changed in memory without being written`);
 }
 
 function sameFile(a: { ino: bigint; size: bigint; mtimeNs: bigint }, b: Kept): boolean {
@@ -87,12 +79,15 @@ function sameFile(a: { ino: bigint; size: bigint; mtimeNs: bigint }, b: Kept): b
 
 export class AtomicJsonFile<T> implements Adapter<T> {
   readonly file: string;
-  constructor(file: string) {
+  /** Checks a parsed document; throws StoreCorruptError when it is not one we wrote. */
+  private readonly decode: (raw: unknown) => T;
+  constructor(file: string, decode: (raw: unknown) => T) {
     this.file = path.resolve(file);
+    this.decode = decode;
   }
 
   /**
-   * null when the file does not exist yet; StoreCorruptError when it exists but is not JSON. The
+   * null only when the file does not exist; StoreCorruptError when it is not a store document. The
    * document may be the one kept from the last read or write: change it only to write it.
    */
   async read(): Promise<T | null> {
@@ -113,14 +108,15 @@ export class AtomicJsonFile<T> implements Adapter<T> {
     try {
       const st = fs.fstatSync(fd, { bigint: true });
       const text = fs.readFileSync(fd, 'utf8');
-      let doc: T;
+      let raw: unknown;
       try {
-        doc = JSON.parse(text) as T;
+        raw = JSON.parse(text);
       } catch (error) {
         // Never fall back to defaults: that would silently wipe every job and memory on next write.
         throw new StoreCorruptError(this.file, error);
       }
-      keep(this.file, { fd, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, doc, text: AUDIT ? text : null });
+      const doc = this.decode(raw);
+      keep(this.file, { fd, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, doc, text: AUDIT ? JSON.stringify(doc) : null });
       return doc;
     } catch (error) {
       closeQuietly(fd);

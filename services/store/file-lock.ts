@@ -78,11 +78,7 @@ export async function withFileLock<T>(
   }
 }
 
-async function lockAndRun<T>(
-  file: string,
-  fn: (lock: HeldLock) => Promise<T>,
-  options: FileLockOptions,
-): Promise<T> {
+async function lockAndRun<T>(file: string, fn: (lock: HeldLock) => Promise<T>, options: FileLockOptions): Promise<T> {
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   // realpath:false because the store file may not exist yet; the directory must, for mkdir of the
   // lock. (Synchronous: microseconds, where an await would wait behind the rest of the process.)

@@ -128,20 +128,10 @@ export interface MemoryStore {
   readonly location: string;
 
   claimStage1Jobs(params: ClaimStage1Params): Promise<ClaimStage1Batch>;
-  tryClaimStage1Job(
-    thread: ThreadInfo,
-    workerId: string,
-    leaseSeconds: number,
-    maxRunning: number,
-  ): Promise<Stage1ClaimResult>;
+  tryClaimStage1Job(thread: ThreadInfo, workerId: string, leaseSeconds: number, maxRunning: number): Promise<Stage1ClaimResult>;
   /** Extends the lease of an owned running job; false when ownership was lost. */
   heartbeatStage1Job(threadId: string, token: string, leaseSeconds: number): Promise<boolean>;
-  markStage1Succeeded(
-    thread: ThreadInfo,
-    token: string,
-    reply: Stage1Reply,
-    usage: TokenUsage | null,
-  ): Promise<boolean>;
+  markStage1Succeeded(thread: ThreadInfo, token: string, reply: Stage1Reply, usage: TokenUsage | null): Promise<boolean>;
   markStage1SucceededNoOutput(threadId: string, token: string, usage: TokenUsage | null): Promise<boolean>;
   markStage1Failed(threadId: string, token: string, reason: string, retryDelaySeconds: number): Promise<boolean>;
   /** Gives an owned running job back untouched (graceful shutdown): claimable again at once, no retry spent. */
@@ -157,12 +147,7 @@ export interface MemoryStore {
   /** Gives an owned running global job back (graceful shutdown): still dirty, claimable at once. */
   releaseGlobalJob(token: string): Promise<boolean>;
   heartbeatGlobalJob(token: string, leaseSeconds: number): Promise<boolean>;
-  markGlobalSucceeded(
-    token: string,
-    watermark: number,
-    selection: SelectionEntry[],
-    usage: TokenUsage | null,
-  ): Promise<boolean>;
+  markGlobalSucceeded(token: string, watermark: number, selection: SelectionEntry[], usage: TokenUsage | null): Promise<boolean>;
   markGlobalFailed(token: string, reason: string, retryDelaySeconds: number): Promise<boolean>;
 
   /** Non-empty outputs, `source_updated_at` desc then thread id desc, at most n (spec §5.7). */

@@ -1,0 +1,74 @@
+// Lease and retry rules shared by the stage-1 jobs and the global job (shared spec §5.3–§5.8).
+// Times are Unix seconds, as in Codex's columns.
+import type { JobRow } from '../types.ts';
+import type { Tx } from './transaction.ts';
+
+/** Codex's DEFAULT_RETRY_REMAINING: attempts per input snapshot. */
+export const DEFAULT_RETRY_REMAINING = 3;
+
+/** The fields a claim sets on a job row: running, leased to this worker. */
+export function runningFields(workerId: string, token: string, now: number, leaseSeconds: number) {
+  return {
+    status: 'running' as const,
+    workerId,
+    ownershipToken: token,
+    startedAt: now,
+    finishedAt: null,
+    leaseUntil: now + leaseSeconds,
+    retryAt: null,
+    lastError: null,
+  };
+}
+
+/** A running row whose lease is in the future: some worker is on it right now. */
+export function isLive(job: JobRow, now: number): boolean {
+  return job.status === 'running' && job.leaseUntil !== null && job.leaseUntil > now;
+}
+
+/** The row when it is running under `token`, else null (ownership lost, finished, never claimed). */
+export function owned(job: JobRow | null | undefined, token: string): JobRow | null {
+  return job && job.status === 'running' && job.ownershipToken === token ? job : null;
+}
+
+/** Extends an owned job's lease; false when ownership was lost. */
+export function heartbeat(tx: Tx, job: JobRow | null, leaseSeconds: number): boolean {
+  if (!job) return false;
+  job.leaseUntil = tx.now + leaseSeconds;
+  tx.jobsDirty = true;
+  return true;
+}
+
+/** §5.5 / §5.8: an owned running job failed; it is retried after the delay, one retry spent. */
+export function fail(tx: Tx, job: JobRow | null, reason: string, retryDelaySeconds: number): boolean {
+  if (!job) return false;
+  Object.assign(job, {
+    status: 'error',
+    finishedAt: tx.now,
+    leaseUntil: null,
+    retryAt: tx.now + Math.max(0, Math.ceil(retryDelaySeconds)),
+    retryRemaining: job.retryRemaining - 1,
+    lastError: reason,
+  });
+  tx.jobsDirty = true;
+  return true;
+}
+
+/**
+ * Gives an owned running job back untouched (graceful shutdown): not live, no retry_at, budget
+ * kept (a running row has at least one retry), so the next claim takes it at once; the input
+ * watermark stays, so a global job stays dirty. The token is cleared: the releasing worker can no
+ * longer finalise it.
+ */
+export function release(tx: Tx, job: JobRow | null): boolean {
+  if (!job) return false;
+  Object.assign(job, {
+    status: 'pending',
+    ownershipToken: null,
+    finishedAt: tx.now,
+    leaseUntil: null,
+    retryAt: null,
+    lastError: 'released',
+  });
+  tx.jobsDirty = true;
+  return true;
+}

@@ -1,0 +1,141 @@
+// The store's transaction core: two documents, one lock, group commit, audit.
+//
+//   jobs.json    — stage-1 job rows, the global job, the last phase-2 selection, batches. Small:
+//                  every claim rewrites it.
+//   outputs.json — stage-1 outputs keyed by thread id. Large (memory bodies): only methods that
+//                  change outputs rewrite it.
+//
+// Every transaction is lock → read fresh → mutate → write → unlock. The one lock is jobs.json's;
+// outputs.json is only touched under it. When both files change, outputs.json is written first: a
+// crash in between leaves a stored output with its job still running, and the next claim after
+// the lease sees the output and counts the thread up to date. The other order could mark a job
+// done whose output was never stored.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Low } from 'lowdb';
+import type { Logger } from '../logger.ts';
+import { AtomicJsonFile, auditKept, DIR_MODE, FILE_MODE, forgetKept } from './atomic-json-file.ts';
+import { decodeJobs, decodeOutputs, emptyJobs, emptyOutputs, type JobsDoc, type OutputsDoc } from './documents.ts';
+import { withFileLock } from './file-lock.ts';
+
+/** What a transaction sees and tells back: set the dirty flags for the files it changed. */
+export interface Tx {
+  /** Unix seconds. */
+  now: number;
+  jobs: JobsDoc;
+  outputs: OutputsDoc;
+  jobsDirty: boolean;
+  outputsDirty: boolean;
+}
+
+/** Runs `fn` in a transaction; `withOutputs: false` skips reading outputs.json (fn must not use it). */
+export type Transact = <T>(withOutputs: boolean, fn: (tx: Tx) => T) => Promise<T>;
+
+interface Pending {
+  withOutputs: boolean;
+  fn: (tx: Tx) => unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit: transactions that arrive while a commit is in flight wait for the next one, and
+ * each commit applies all waiting mutators, in order, to one fresh read under one lock, then
+ * writes each changed file once. Concurrent jobs thereby share the lock and the fsyncs.
+ */
+export function createTransact(dir: string, nowMs: () => number, log?: Logger): Transact {
+  const jobsFile = path.join(dir, 'jobs.json');
+  const outputsFile = path.join(dir, 'outputs.json');
+  let waiting: Pending[] = [];
+  let committing = false;
+
+  async function load<T>(file: string, empty: () => T, decode: (raw: unknown, file: string, log?: Logger) => T) {
+    // A fresh Low per transaction: lowdb keeps its default object by reference.
+    const db = new Low<T>(new AtomicJsonFile<T>(file, (raw) => decode(raw, file, log)), empty());
+    await db.read();
+    return db;
+  }
+
+  function forgetBoth(): void {
+    forgetKept(jobsFile);
+    forgetKept(outputsFile);
+  }
+
+  async function commit(batch: Pending[]): Promise<void> {
+    const withOutputs = batch.some((p) => p.withOutputs);
+    let results: unknown[] = [];
+    try {
+      await withFileLock(jobsFile, async (lock) => {
+        const [jobsDb, outputsDb] = await Promise.all([
+          load(jobsFile, emptyJobs, decodeJobs),
+          withOutputs ? load(outputsFile, emptyOutputs, decodeOutputs) : null,
+        ]);
+        const tx: Tx = {
+          now: Math.floor(nowMs() / 1000),
+          jobs: jobsDb.data,
+          outputs: outputsDb?.data ?? emptyOutputs(),
+          jobsDirty: false,
+          outputsDirty: false,
+        };
+        results = batch.map((p) => p.fn(tx));
+        if (tx.outputsDirty && outputsDb) {
+          lock.assertHeld();
+          await outputsDb.write();
+        }
+        if (tx.jobsDirty) {
+          lock.assertHeld();
+          await jobsDb.write();
+        }
+      });
+    } catch (error) {
+      // The documents may have been changed in memory and not (all) written: read them afresh.
+      forgetBoth();
+      // In a batch we cannot tell whose mutator failed, so each one is retried alone.
+      if (batch.length === 1) batch[0].reject(error);
+      else for (const p of batch) await commit([p]);
+      return;
+    }
+    try {
+      auditKept(jobsFile);
+      if (withOutputs) auditKept(outputsFile);
+    } catch (error) {
+      forgetBoth();
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    // Results are copies: a caller changing one must not change the kept documents.
+    for (const [i, p] of batch.entries()) p.resolve(structuredClone(results[i]));
+  }
+
+  async function commitLoop(): Promise<void> {
+    committing = true;
+    try {
+      while (waiting.length > 0) {
+        const batch = waiting;
+        waiting = [];
+        await commit(batch);
+      }
+    } finally {
+      committing = false;
+    }
+  }
+
+  return <T>(withOutputs: boolean, fn: (tx: Tx) => T) =>
+    new Promise<T>((resolve, reject) => {
+      waiting.push({ withOutputs, fn, resolve: resolve as (value: unknown) => void, reject });
+      if (!committing) void commitLoop();
+    });
+}
+
+/** An existing store directory with looser modes is tightened: it holds the user's sessions. */
+export function tightenModes(dir: string): void {
+  const tighten = (file: string, mode: number) => {
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (st && (st.mode & 0o777) !== mode) fs.chmodSync(file, mode);
+  };
+  if (!fs.existsSync(dir)) return;
+  tighten(dir, DIR_MODE);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile()) tighten(path.join(dir, entry.name), FILE_MODE);
+  }
+}
