@@ -122,7 +122,8 @@ export {
   MalformedReplyError,
   RetryableError,
   StoreCorruptError,
-  isRetryable,
+  describeFailure,
+  type Failure,
 } from './services/errors.ts';
 
 // ---- The read path and the memory folder ------------------------------------------------------------
@@ -135,7 +136,3 @@ export {
   ROLLOUT_SUMMARIES_DIR,
 } from './services/memory-folder/artifacts.ts';
 export { redactSecrets } from './services/redaction/redact.ts';
-
-// ---- For a host's tests: the bundled scripted OpenAI-compatible server (not a real LLM) -----------
-export { startLocalOpenAIServer, type LocalOpenAIServer } from './services/local-model/local-openai-server.ts';
-export { scriptedHandler } from './services/local-model/scripted-model.ts';

@@ -1,14 +1,16 @@
 // The deterministic "model" behind the demo and the benchmarks. It answers the two kinds of request
 // the pipeline makes, from nothing but the request itself, so a run without an API key still produces
 // a memory folder a reader can check against the fixture rollouts.
-import type { Handler, HandlerRequest, Reply } from './local-openai-server.ts';
 import { STAGE1_SCHEMA_NAME } from '../extraction/stage-one-schema.ts';
+import type { Handler, HandlerRequest, Reply } from './local-openai-server.ts';
 
 const QUOTE_LIMIT = 200;
 const HARNESS_PREFIXES = ['<environment_context>', '<user_instructions>', '# AGENTS.md'];
-const STOPWORDS = new Set(
-  'the and for with that this from into your you are was were have has had not but can could would should please about there their them then than what when where which while will just also some make more need want like does done using use'.split(' '),
-);
+const STOPWORDS = new Set([
+  ...'the and for with that this from into your you are was were have has had not but can could would should'.split(' '),
+  ...'please about there their them then than what when where which while will just also some make more'.split(' '),
+  ...'need want like does done using use'.split(' '),
+]);
 
 export const CONSOLIDATION_DONE_TEXT = 'Consolidation complete.';
 
@@ -27,26 +29,21 @@ function isStage1(body: any): boolean {
 }
 
 /** All user-authored text of the request, whichever wire it came over. */
-function userText(req: HandlerRequest): string {
-  const body = req.body;
-  if (req.wire === 'chat') {
-    return (body.messages as any[])
-      .filter((m) => m?.role === 'user')
-      .map((m) => (typeof m.content === 'string' ? m.content : textOfParts(m.content)))
-      .join('\n');
-  }
-  if (typeof body.input === 'string') return body.input;
-  return (body.input as any[])
+function userText({ wire, body }: HandlerRequest): string {
+  if (wire === 'responses' && typeof body.input === 'string') return body.input;
+  const items: any[] = wire === 'chat' ? body.messages : body.input;
+  return items
     .filter((item) => item?.role === 'user')
-    .map((item) => (typeof item.content === 'string' ? item.content : textOfParts(item.content)))
+    .map((item) => contentText(item.content))
     .join('\n');
 }
 
-function textOfParts(parts: unknown): string {
-  if (!Array.isArray(parts)) return '';
-  return parts
-    .filter((p) => typeof p?.text === 'string')
-    .map((p) => p.text as string)
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter((part) => typeof part?.text === 'string')
+    .map((part) => part.text as string)
     .join('\n');
 }
 
@@ -58,26 +55,18 @@ function stage1Reply(input: string): Reply {
   const cwd = /^- rollout_cwd:\s*(.*)$/m.exec(input)?.[1]?.trim() || 'unknown';
   const request = quote(first);
   const slug = slugify(first);
-  const keywords = keywordsOf(requests.join(' '));
-  const followUps = requests.slice(1).map((r) => `- Follow-up request: "${quote(r)}"`);
-
-  const rolloutSummary = [
-    `User asked: "${request}"`,
-    '',
-    `Rollout context: worked in ${cwd}.`,
-    `User messages: ${requests.length}.`,
-  ].join('\n');
+  const summary = [`User asked: "${request}"`, '', `Rollout context: worked in ${cwd}.`, `User messages: ${requests.length}.`];
   const rawMemory = [
     '---',
     `rollout_summary_file: ${slug}.md`,
     `description: ${request}`,
-    `keywords: ${keywords.join(', ')}`,
+    `keywords: ${keywordsOf(requests.join(' ')).join(', ')}`,
     '---',
     `- User request: "${request}"`,
     `- Working directory: ${cwd}`,
-    ...followUps,
-  ].join('\n');
-  return { text: JSON.stringify({ rollout_summary: rolloutSummary, rollout_slug: slug, raw_memory: rawMemory }) };
+    ...requests.slice(1).map((r) => `- Follow-up request: "${quote(r)}"`),
+  ];
+  return { text: JSON.stringify({ rollout_summary: summary.join('\n'), rollout_slug: slug, raw_memory: rawMemory.join('\n') }) };
 }
 
 /** The user's own requests in the rendered rollout, without the harness-injected context messages. */
@@ -86,9 +75,8 @@ function rolloutUserRequests(input: string): string[] {
   for (const item of responseItems(input)) {
     const payload = item?.type === 'response_item' ? item.payload : item;
     if (payload?.type !== 'message' || payload.role !== 'user') continue;
-    const text = textOfParts(payload.content).trim();
-    if (text === '' || HARNESS_PREFIXES.some((prefix) => text.startsWith(prefix))) continue;
-    found.push(text);
+    const text = contentText(payload.content).trim();
+    if (text !== '' && !HARNESS_PREFIXES.some((prefix) => text.startsWith(prefix))) found.push(text);
   }
   return found;
 }
@@ -100,8 +88,7 @@ function rolloutUserRequests(input: string): string[] {
 function responseItems(input: string): any[] {
   const closers: number[] = [];
   for (let at = input.lastIndexOf(']'); at >= 0 && closers.length < 32; at = input.lastIndexOf(']', at - 1)) closers.push(at);
-  const starts = [...input.matchAll(/^\[/gm)].map((m) => m.index);
-  for (const start of starts) {
+  for (const { index: start } of input.matchAll(/^\[/gm)) {
     for (const end of closers) {
       if (end <= start) break;
       try {
@@ -122,8 +109,7 @@ function quote(text: string): string {
 
 function slugify(text: string): string {
   const words = text.toLowerCase().match(/[a-z0-9]+/g) ?? [];
-  const slug = words.slice(0, 6).join('-').slice(0, 60).replace(/-+$/, '');
-  return slug === '' ? 'rollout' : slug;
+  return words.slice(0, 6).join('-').slice(0, 60).replace(/-+$/, '') || 'rollout';
 }
 
 function keywordsOf(text: string): string[] {
@@ -139,25 +125,16 @@ function keywordsOf(text: string): string[] {
 
 // ---- Consolidation agent -------------------------------------------------------------------------
 
-interface Transcript {
-  calls: { id: string; name: string }[];
-  outputs: Map<string, string>;
-}
-
-/** The tool calls made so far and their results, read back from the conversation in the request. */
-function transcriptOf(req: HandlerRequest): Transcript {
-  const calls: Transcript['calls'] = [];
+/** The tool calls made so far, and their results by call id, read back from the conversation. */
+function transcriptOf({ wire, body }: HandlerRequest): { calls: { id: string; name: string }[]; outputs: Map<string, string> } {
+  const calls: { id: string; name: string }[] = [];
   const outputs = new Map<string, string>();
-  if (req.wire === 'responses') {
-    for (const item of Array.isArray(req.body.input) ? req.body.input : []) {
-      if (item?.type === 'function_call') calls.push({ id: item.call_id, name: item.name });
-      if (item?.type === 'function_call_output') outputs.set(item.call_id, String(item.output));
-    }
-  } else {
-    for (const message of req.body.messages as any[]) {
-      for (const call of message?.tool_calls ?? []) calls.push({ id: call.id, name: call.function?.name });
-      if (message?.role === 'tool') outputs.set(message.tool_call_id, typeof message.content === 'string' ? message.content : textOfParts(message.content));
-    }
+  const items = wire === 'responses' ? body.input : body.messages;
+  for (const item of Array.isArray(items) ? items : []) {
+    if (item?.type === 'function_call') calls.push({ id: item.call_id, name: item.name });
+    if (item?.type === 'function_call_output') outputs.set(item.call_id, String(item.output));
+    for (const call of item?.tool_calls ?? []) calls.push({ id: call.id, name: call.function?.name });
+    if (item?.role === 'tool') outputs.set(item.tool_call_id, contentText(item.content));
   }
   return { calls, outputs };
 }
@@ -165,15 +142,14 @@ function transcriptOf(req: HandlerRequest): Transcript {
 function consolidationTurn(req: HandlerRequest): Reply {
   const { calls, outputs } = transcriptOf(req);
   if (calls.some((c) => c.name === 'write_file')) return { text: CONSOLIDATION_DONE_TEXT };
+  const call = (id: string, name: string, args: object) => ({ id, name, arguments: JSON.stringify(args) });
   const read = calls.find((c) => c.name === 'read_file');
-  if (!read) {
-    return { toolCalls: [{ id: 'call_read_raw_memories', name: 'read_file', arguments: JSON.stringify({ path: 'raw_memories.md' }) }] };
-  }
+  if (!read) return { toolCalls: [call('call_read_raw_memories', 'read_file', { path: 'raw_memories.md' })] };
   const threads = parseThreads(outputs.get(read.id) ?? '');
   return {
     toolCalls: [
-      { id: 'call_write_memory', name: 'write_file', arguments: JSON.stringify({ path: 'MEMORY.md', content: handbook(threads) }) },
-      { id: 'call_write_summary', name: 'write_file', arguments: JSON.stringify({ path: 'memory_summary.md', content: summary(threads) }) },
+      call('call_write_memory', 'write_file', { path: 'MEMORY.md', content: handbook(threads) }),
+      call('call_write_summary', 'write_file', { path: 'memory_summary.md', content: summary(threads) }),
     ],
   };
 }
@@ -191,14 +167,15 @@ function parseThreads(raw: string): ThreadMemory[] {
   const blocks = raw.split(/^## Thread `([^`]+)`[ \t]*$/m);
   const threads: ThreadMemory[] = [];
   for (let i = 1; i + 1 < blocks.length; i += 2) {
-    const body = blocks[i + 1]!;
+    const body = blocks[i + 1] ?? '';
     const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(body)?.[1]?.trim() ?? '';
+    const bullets = body.split('\n').filter((line) => line.startsWith('- '));
     threads.push({
-      threadId: blocks[i]!,
+      threadId: blocks[i] ?? '',
       cwd: field('cwd'),
       description: field('description'),
       keywords: field('keywords'),
-      bullets: body.split('\n').filter((line) => line.startsWith('- ')),
+      bullets,
     });
   }
   return threads;
@@ -207,16 +184,17 @@ function parseThreads(raw: string): ThreadMemory[] {
 function handbook(threads: ThreadMemory[]): string {
   const lines = ['# Memory Handbook', ''];
   if (threads.length === 0) lines.push('No memories yet.', '');
-  for (const thread of threads) {
-    lines.push(`## ${thread.description || `Thread ${thread.threadId}`}`, '', `thread: ${thread.threadId}`, `cwd: ${thread.cwd || 'unknown'}`);
-    if (thread.keywords) lines.push(`keywords: ${thread.keywords}`);
-    lines.push('', ...(thread.bullets.length > 0 ? thread.bullets : ['- (no details recorded)']), '');
+  for (const t of threads) {
+    lines.push(`## ${t.description || `Thread ${t.threadId}`}`, '', `thread: ${t.threadId}`, `cwd: ${t.cwd || 'unknown'}`);
+    if (t.keywords) lines.push(`keywords: ${t.keywords}`);
+    lines.push('', ...(t.bullets.length > 0 ? t.bullets : ['- (no details recorded)']), '');
   }
   return lines.join('\n');
 }
 
 function summary(threads: ThreadMemory[]): string {
-  const topics = threads.map((t) => `- ${t.description || t.threadId}${t.cwd ? ` (cwd: ${t.cwd})` : ''}${t.keywords ? `: ${t.keywords}` : ''}`);
+  const topic = (t: ThreadMemory) =>
+    `- ${t.description || t.threadId}${t.cwd ? ` (cwd: ${t.cwd})` : ''}${t.keywords ? `: ${t.keywords}` : ''}`;
   return [
     '# Memory Summary',
     '',
@@ -230,7 +208,7 @@ function summary(threads: ThreadMemory[]): string {
     '',
     "## What's in Memory",
     '',
-    ...(topics.length > 0 ? topics : ['- Nothing yet.']),
+    ...(threads.length > 0 ? threads.map(topic) : ['- Nothing yet.']),
     '',
   ].join('\n');
 }
