@@ -51,7 +51,7 @@ const NOTHING_COLLECTED: BatchCollectResult = {
   pending: 0,
   usage: ZERO_USAGE,
 };
-const NOTHING_SUBMITTED: BatchSubmitResult = { batches: [], submitted: 0, failed: [], released: [], lost: [], error: null };
+const NOTHING_SUBMITTED: BatchSubmitResult = { batches: [], submitted: 0, failed: [], released: [], error: null };
 
 export const batchMachine = setup({
   types: { context: {} as BatchContext, output: {} as BatchPhase1Summary },

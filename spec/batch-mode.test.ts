@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BATCH_LEASE_SECONDS, type BatchApi, createBatchApi } from '../services/batch/batch-api.ts';
-import { formatBatchPhase1, runBatchPhase1 } from '../services/batch/batch-mode.ts';
+import { runBatchPhase1 } from '../services/batch/batch-mode.ts';
 import { collectBatches } from '../services/batch/collect.ts';
 import { submitBatch } from '../services/batch/submit.ts';
 import { type Handler, type LocalOpenAIServer, startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
@@ -13,6 +13,7 @@ import type { PipelineDeps } from '../services/pipeline-deps.ts';
 import { type PipelineOptions, pipelineDeps, runPipeline } from '../services/pipeline.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import type { MemoriesConfig } from '../services/config.ts';
+import { formatBatchPhase1 } from '../scripts/commands/batch-summary.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { readAllFiles, tempCodexHome } from './support/codex-home.ts';
 
@@ -54,7 +55,7 @@ async function setup(handler?: Handler): Promise<Setup> {
   const home = await newHome();
   const server = await newServer(handler);
   const api = createBatchApi({ apiKey: 'test', baseURL: server.url });
-  const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses', maxRetries: 0 });
+  const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses' });
   const store = (now?: () => number) => createLowdbStore({ dir: `${home}/memories_state`, now });
   return {
     home,
@@ -70,7 +71,7 @@ async function setup(handler?: Handler): Promise<Setup> {
 async function synchronousRun(handler: Handler = scriptedHandler()) {
   const home = await newHome();
   const server = await newServer(handler);
-  const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses', maxRetries: 0 });
+  const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses' });
   const options: PipelineOptions = { codexHome: home, model, phase: '1', retryPolicy: { initialDelayMs: 5, maxDelayMs: 20 } };
   const result = await runPipeline(options);
   const status = await createLowdbStore({ dir: `${home}/memories_state` }).status();
@@ -332,7 +333,7 @@ describe('batch mode: collect', () => {
     await runBatchPhase1(t.deps({ now }), t.api);
     // Nobody collected for longer than the lease: another (synchronous) worker takes the jobs over.
     offsetMs = (BATCH_LEASE_SECONDS + 60) * 1000;
-    const model = createModelClient({ apiKey: 'test', baseURL: t.server.url, wireApi: 'responses', maxRetries: 0 });
+    const model = createModelClient({ apiKey: 'test', baseURL: t.server.url, wireApi: 'responses' });
     const sync = await runPipeline({ codexHome: t.home, model, phase: '1', store: t.store(now), now });
     expect(sync.phase1!.claimed).toBe(INTERACTIVE);
     const written = (await t.store(now).status()).outputs;

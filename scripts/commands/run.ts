@@ -8,6 +8,7 @@ import type { BatchPhase1Summary } from '../../machines/batch.ts';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
 import { type Phase, type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
 import { configWithFlags } from './options.ts';
+import { formatBatchPhase1 } from './batch-summary.ts';
 import { formatSummary, summaryJson } from './run-summary.ts';
 
 export interface RunFlags {
@@ -66,10 +67,13 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   if (flags.batch) {
     // Imported here: the Batch API client loads the openai SDK, which a plain run loads only if it
     // has a request to send.
-    const { batchApiFromEnvironment } = await import('../../services/batch/batch-api.ts');
-    const { formatBatchPhase1, runBatchPhase1 } = await import('../../services/batch/batch-mode.ts');
+    const { createBatchApi } = await import('../../services/batch/batch-api.ts');
+    const { runBatchPhase1 } = await import('../../services/batch/batch-mode.ts');
     const deps = pipelineDeps(options);
-    batch = await runBatchPhase1(deps, batchApiFromEnvironment({ baseUrl: flags.baseUrl, timeoutMs: flags.timeoutMs }));
+    // modelClientFromEnvironment above has checked the base URL and the key.
+    const { OPENAI_API_KEY, OPENAI_BASE_URL } = process.env;
+    const api = createBatchApi({ apiKey: OPENAI_API_KEY || 'not-needed', baseURL: flags.baseUrl ?? (OPENAI_BASE_URL || undefined), timeoutMs: flags.timeoutMs });
+    batch = await runBatchPhase1(deps, api, inspection.inspect);
     if (!flags.json) for (const line of formatBatchPhase1(batch)) process.stdout.write(`${line}\n`);
     Object.assign(options, { phase: '2', store: deps.store, workerId: deps.workerId });
     coordinatorRuns = flags.phase !== '1';
