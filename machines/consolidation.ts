@@ -2,14 +2,15 @@
 // global job's lease, claimed with an ownership token, decides.
 //
 //   claiming ─▶ syncingArtifacts ─▶ runningAgent ─▶ validating ─▶ recordingSuccess ─▶ succeeded
-//      │              │ (no inputs) ───────────────────────────────────▲
-//      ▼              ▼ (lease heartbeat runs beside the agent)
+//      │              │ (no inputs) ───────────────────────────────────▲        └──▶ leaseLost
+//      ▼              ▼ (any step fails; the agent runs beside a lease heartbeat) ──────▲
 //   skipped        failed ─▶ backoff ─▶ syncingArtifacts
 //                     └──▶ recordingFailure ─▶ gaveUp
 //
 // The provided actors do the I/O: select inputs and write raw_memories.md + rollout_summaries/,
 // run the agent, validate MEMORY.md / memory_summary.md, and record the outcome in the store.
 import { assign, setup } from 'xstate';
+import { describeFailure, type Failure } from '../services/errors.ts';
 import type { GlobalClaimResult, TokenUsage } from '../services/types.ts';
 import { leaseRegion } from './lease-region.ts';
 import { placeholder } from './placeholder.ts';
@@ -69,8 +70,7 @@ interface ConsolidationContext extends ConsolidationInput {
   agent: AgentRunResult | null;
   attempt: number;
   error: string | null;
-  errorRetryable: boolean;
-  retryAfterMs: number | null;
+  failure: Failure | null;
   status: ConsolidationStatus | null;
 }
 
@@ -88,10 +88,10 @@ export const consolidationMachine = setup({
     runAgent: placeholder<AgentRunResult, ClaimInput & { prepared: PreparedConsolidation }>('consolidation', 'runAgent'),
     renewLease: placeholder<boolean, ClaimInput>('consolidation', 'renewLease'),
     validateArtifacts: placeholder<void, void>('consolidation', 'validateArtifacts'),
-    recordSuccess: placeholder<
-      boolean,
-      ClaimInput & { prepared: PreparedConsolidation; usage: TokenUsage | null }
-    >('consolidation', 'recordSuccess'),
+    recordSuccess: placeholder<boolean, ClaimInput & { prepared: PreparedConsolidation; usage: TokenUsage | null }>(
+      'consolidation',
+      'recordSuccess',
+    ),
     recordFailure: placeholder<boolean, ClaimInput & { reason: string; retryDelaySeconds: number }>(
       'consolidation',
       'recordFailure',
@@ -99,27 +99,21 @@ export const consolidationMachine = setup({
   },
   delays: {
     heartbeat: ({ context }) => context.heartbeatMs,
-    retryDelay: ({ context }) => backoffDelayMs(context.policy, context.attempt, context.retryAfterMs),
+    retryDelay: ({ context }) => backoffDelayMs(context.policy, context.attempt, context.failure?.retryAfterMs ?? null),
   },
   guards: {
     claimed: (_, result: GlobalClaimResult) => result.kind === 'claimed',
     notDirty: (_, result: GlobalClaimResult) => result.kind === 'skippedNotDirty',
     hasNoInputs: (_, prepared: PreparedConsolidation) => prepared.noInputs,
     leaseHeld: (_, held: boolean) => held,
-    hasRetriesLeft: ({ context }) => context.errorRetryable && context.attempt < context.policy.maxAttempts,
+    hasRetriesLeft: ({ context }) => context.failure?.retryable === true && context.attempt < context.policy.maxAttempts,
   },
   actions: {
     noteLeaseLost: assign({ error: 'lost the global consolidation lease during heartbeat' }),
     // Reads the error of the xstate.error.actor.* event that triggered it.
     recordError: assign(({ event }) => {
-      const error = (event as { error?: unknown }).error as
-        | { message?: unknown; retryable?: unknown; retryAfterMs?: unknown }
-        | undefined;
-      return {
-        error: typeof error?.message === 'string' ? error.message : String(error),
-        errorRetryable: error?.retryable === true,
-        retryAfterMs: typeof error?.retryAfterMs === 'number' ? error.retryAfterMs : null,
-      };
+      const failure = describeFailure((event as { error?: unknown }).error);
+      return { failure, error: failure.message };
     }),
   },
 }).createMachine({
@@ -131,13 +125,13 @@ export const consolidationMachine = setup({
     agent: null,
     attempt: 0,
     error: null,
-    errorRetryable: false,
-    retryAfterMs: null,
+    failure: null,
     status: null,
   }),
   initial: 'claiming',
   states: {
     claiming: {
+      description: 'Claims the global job; skips when it is not dirty or another process runs it.',
       invoke: {
         id: 'claimGlobal',
         src: 'claimGlobal',
@@ -163,6 +157,7 @@ export const consolidationMachine = setup({
       },
     },
     syncingArtifacts: {
+      description: 'Selects the memories and writes raw_memories.md and rollout_summaries/.',
       entry: assign({ attempt: ({ context }) => context.attempt + 1 }),
       invoke: {
         id: 'syncArtifacts',
@@ -180,9 +175,11 @@ export const consolidationMachine = setup({
       },
     },
     runningAgent: {
+      description: 'The agent edits the memory folder while the lease heartbeat runs.',
       type: 'parallel',
       states: {
         agent: {
+          description: 'Runs the consolidation agent to its last turn.',
           invoke: {
             id: 'runAgent',
             src: 'runAgent',
@@ -195,6 +192,7 @@ export const consolidationMachine = setup({
       },
     },
     validating: {
+      description: 'Checks MEMORY.md and memory_summary.md.',
       invoke: {
         id: 'validateArtifacts',
         src: 'validateArtifacts',
@@ -203,6 +201,7 @@ export const consolidationMachine = setup({
       },
     },
     recordingSuccess: {
+      description: 'Records the new watermark, if the lease is still ours.',
       invoke: {
         id: 'recordSuccess',
         src: 'recordSuccess',
@@ -218,12 +217,15 @@ export const consolidationMachine = setup({
       },
     },
     failed: {
+      description: 'Decides: retry after a backoff, or record the failure.',
       always: [{ guard: 'hasRetriesLeft', target: 'backoff' }, { target: 'recordingFailure' }],
     },
     backoff: {
+      description: 'Waits the policy delay (or the server retry-after) before the next attempt.',
       after: { retryDelay: 'syncingArtifacts' },
     },
     recordingFailure: {
+      description: 'Stores the failure with a durable retry time for a later run.',
       invoke: {
         id: 'recordFailure',
         src: 'recordFailure',
@@ -236,16 +238,21 @@ export const consolidationMachine = setup({
         onError: { target: 'gaveUp' },
       },
     },
-    skipped: { type: 'final' },
+    skipped: { type: 'final', description: 'Nothing to do now (not dirty, already running, or the claim failed).' },
     succeeded: {
       type: 'final',
+      description: 'The memory folder is consolidated.',
       entry: assign({
         status: ({ context }) => (context.prepared?.noInputs ? ('succeededNoInput' as const) : ('succeeded' as const)),
         error: null,
       }),
     },
-    gaveUp: { type: 'final', entry: assign({ status: 'failed' as const }) },
-    leaseLost: { type: 'final', entry: assign({ status: 'leaseLost' as const }) },
+    gaveUp: { type: 'final', description: 'Attempts spent; a later run retries.', entry: assign({ status: 'failed' as const }) },
+    leaseLost: {
+      type: 'final',
+      description: 'Another process took the global lease; its result stands.',
+      entry: assign({ status: 'leaseLost' as const }),
+    },
   },
   output: ({ context }) => ({
     status: context.status ?? 'failed',

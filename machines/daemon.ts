@@ -1,11 +1,10 @@
 // The `memories watch` daemon: one catch-up run at startup, then a run whenever rollouts go idle.
 //
-//   active ─────────────────────────────────────────────────────────┐ STOP
-//   │ (invokes the rollout watcher for as long as it is active)      ▼
-//   │ catchingUp ─▶ settled ─▶ idle ─ROLLOUT_IDLE─▶ gathering ─(1 s)─▶ running   stopping ─▶ stopped
-//   │                  ▲  │       └─────────(rescan timer)────────────────▶ │
-//   │                  │  └──────────(more to do)─────────────────────────▶ │
-//   │                  └────────────────────────────────────────────────────┘
+//   active ─STOP─▶ stopping ─▶ stopped      (the rollout watcher runs throughout `active`)
+//   inside active:
+//     catchingUp ─▶ settled ─(more to do)─▶ running ─▶ settled
+//                   settled ─(nothing to do)─▶ idle ─ROLLOUT_IDLE─▶ gathering ─(coalesce)─▶ running
+//                                              idle ─(rescan)─▶ running
 //
 // Runs never overlap: a ROLLOUT_IDLE that arrives while a run is in progress only queues the file,
 // and `settled` starts one more run for everything queued meanwhile (so a burst coalesces into one
@@ -23,11 +22,7 @@ export interface DaemonInput {
   coalesceMs: number;
 }
 
-export type RunTrigger =
-  | { kind: 'startup' }
-  | { kind: 'idle'; paths: string[] }
-  | { kind: 'backlog' }
-  | { kind: 'rescan' };
+export type RunTrigger = { kind: 'startup' } | { kind: 'idle'; paths: string[] } | { kind: 'backlog' } | { kind: 'rescan' };
 
 export interface RunRequest {
   run: number;
@@ -144,6 +139,7 @@ export const daemonMachine = setup({
   initial: 'active',
   states: {
     active: {
+      description: 'Watches the sessions folder and runs the pipeline, one run at a time.',
       invoke: { id: 'watcher', src: 'watchRollouts' },
       on: {
         STOP: 'stopping',
@@ -153,37 +149,43 @@ export const daemonMachine = setup({
       initial: 'catchingUp',
       states: {
         catchingUp: {
+          description: 'The startup run over everything already idle.',
           entry: { type: 'beginRun', params: { startup: true } },
           invoke: runInvoke,
           on: { ROLLOUT_IDLE: { actions: 'queue' } },
         },
         idle: {
+          description: 'Waits for a rollout to go idle, or for the rescan timer.',
           on: { ROLLOUT_IDLE: { target: 'gathering', actions: 'queue' } },
           after: { rescan: { target: 'running' } },
         },
         // Files written together go idle together: wait a moment so they share one run.
         gathering: {
+          description: 'Collects rollouts that go idle together into one run.',
           on: { ROLLOUT_IDLE: { actions: 'queue' } },
           after: { coalesce: { target: 'running' } },
         },
         running: {
+          description: 'One pipeline run; rollouts that go idle meanwhile are queued.',
           entry: { type: 'beginRun', params: { startup: false } },
           invoke: runInvoke,
           on: { ROLLOUT_IDLE: { actions: 'queue' } },
         },
         settled: {
+          description: 'A run ended; runs again if rollouts were queued or a backlog remains.',
           always: [{ guard: 'moreToDo', target: 'running' }, { target: 'idle' }],
         },
       },
     },
     stopping: {
+      description: 'Waits for the stopped run and watcher to release leases and close.',
       entry: emit(({ context }) => ({
         type: 'stopping' as const,
         runInFlight: context.current ? context.current.run : null,
       })),
       invoke: { id: 'drain', src: 'drain', onDone: 'stopped', onError: 'stopped' },
     },
-    stopped: { type: 'final' },
+    stopped: { type: 'final', description: 'The daemon has stopped.' },
   },
   output: ({ context }) => ({ runs: context.runs, lastRun: context.lastRun }),
 });

@@ -1,21 +1,22 @@
 // One rollout's extraction, spawned by the coordinator for each claimed job.
 //
-//   leased ──▶ running ──▶ succeeded | succeededNoOutput
-//     ▲        (requesting ─▶ recording; lease heartbeat in parallel; a lost lease ends the run
-//     │           │          without writing)
-//     │           ▼
-//   backoff ◀── failed ──▶ recordingFailure ──▶ gaveUp
+//   leased ──▶ running ──────────────────────────────▶ succeeded | succeededNoOutput
+//     ▲  │       work: starting ─▶ requesting ─▶ recording
+//     │  │       lease: held ⇄ renewing (lease gone ─▶ leaseLost)
+//     │  ├─(not ours)─▶ leaseLost ◀──────────┐
+//     │  ▼                                   │
+//   backoff ◀── failed ──────────────────────┘
+//                 └──▶ recordingFailure ──▶ gaveUp
 //
-// All I/O is in the provided actors: `confirmLease` (is the claim still ours?), `request` (build the
-// request and call the model), `record` (the fenced store write; resolves with the outcome),
-// `renewLease` (heartbeat) and `recordFailure` (durable retry_at in the store). Errors carry
-// `retryable` / `retryAfterMs` (services/errors.ts).
+// All I/O is in the provided actors: `confirmLease`, `request` (build the request, call the model),
+// `record` (the fenced store write), `renewLease` and `recordFailure` (durable retry_at).
 //
 // When the model has replied, the actor tells its parent (`extraction.replied`): the coordinator's
 // cap is on model calls in flight, so the next job starts while this one's result is written. The
 // reply is kept: a failed write is retried without asking (and paying) the model again, so a job
 // never comes back to its model call once it has told its parent.
 import { assign, enqueueActions, setup } from 'xstate';
+import { describeFailure, type Failure } from '../services/errors.ts';
 import type { Stage1Claim, Stage1Reply, TokenUsage } from '../services/types.ts';
 import { leaseRegion } from './lease-region.ts';
 import { placeholder } from './placeholder.ts';
@@ -57,23 +58,11 @@ interface ExtractionContext {
   heartbeatMs: number;
   attempt: number;
   error: string | null;
-  errorRetryable: boolean;
-  errorLeaseLost: boolean;
-  retryAfterMs: number | null;
+  failure: Failure | null;
   usage: TokenUsage | null;
   outcome: ExtractionOutcome | null;
   /** The model's answer, kept from requesting through every attempt at recording it. */
   reply: ExtractionReply | null;
-}
-
-function describeError(error: unknown) {
-  const shape = error as { message?: unknown; retryable?: unknown; retryAfterMs?: unknown; name?: unknown } | null;
-  return {
-    error: typeof shape?.message === 'string' ? shape.message : String(error),
-    errorRetryable: shape?.retryable === true,
-    errorLeaseLost: shape?.name === 'LeaseLostError',
-    retryAfterMs: typeof shape?.retryAfterMs === 'number' ? shape.retryAfterMs : null,
-  };
 }
 
 export const extractionMachine = setup({
@@ -94,18 +83,21 @@ export const extractionMachine = setup({
   },
   delays: {
     heartbeat: ({ context }) => context.heartbeatMs,
-    retryDelay: ({ context }) => backoffDelayMs(context.policy, context.attempt, context.retryAfterMs),
+    retryDelay: ({ context }) => backoffDelayMs(context.policy, context.attempt, context.failure?.retryAfterMs ?? null),
   },
   guards: {
     leaseHeld: (_, held: boolean) => held,
     producedOutput: (_, result: ExtractionResult) => result.kind === 'output',
     hasReply: ({ context }) => context.reply !== null,
-    leaseWasLost: ({ context }) => context.errorLeaseLost,
-    hasRetriesLeft: ({ context }) => context.errorRetryable && context.attempt < context.policy.maxAttempts,
+    leaseWasLost: ({ context }) => context.failure?.leaseLost === true,
+    hasRetriesLeft: ({ context }) => context.failure?.retryable === true && context.attempt < context.policy.maxAttempts,
   },
   actions: {
     // Reads the error of the xstate.error.actor.* event that triggered it.
-    recordError: assign(({ event }) => describeError((event as { error?: unknown }).error)),
+    recordError: assign(({ event }) => {
+      const failure = describeFailure((event as { error?: unknown }).error);
+      return { failure, error: failure.message };
+    }),
     noteLeaseLost: assign({ error: 'lease lost to another worker' }),
     // Standalone (a test, a host running one extraction) there is no parent to tell.
     releaseSlot: enqueueActions(({ enqueue, self }) => {
@@ -120,9 +112,7 @@ export const extractionMachine = setup({
     heartbeatMs: input.heartbeatMs,
     attempt: 0,
     error: null,
-    errorRetryable: false,
-    errorLeaseLost: false,
-    retryAfterMs: null,
+    failure: null,
     usage: null,
     outcome: null,
     reply: null,
@@ -130,6 +120,7 @@ export const extractionMachine = setup({
   initial: 'leased',
   states: {
     leased: {
+      description: 'Confirms the claim is still ours before an attempt.',
       invoke: {
         id: 'confirmLease',
         src: 'confirmLease',
@@ -141,24 +132,25 @@ export const extractionMachine = setup({
         // A store error while confirming still spends an attempt, so it cannot loop forever.
         onError: {
           target: 'failed',
-          actions: [
-            assign({ attempt: ({ context }) => context.attempt + 1 }),
-            'recordError',
-          ],
+          actions: [assign({ attempt: ({ context }) => context.attempt + 1 }), 'recordError'],
         },
       },
     },
     running: {
+      description: 'One attempt: the work and the lease heartbeat side by side.',
       type: 'parallel',
       entry: assign({ attempt: ({ context }) => context.attempt + 1 }),
       states: {
         work: {
+          description: 'Asks the model, then writes its reply.',
           initial: 'starting',
           states: {
             starting: {
+              description: 'Skips the model call when a reply is kept from an earlier attempt.',
               always: [{ guard: 'hasReply', target: 'recording' }, { target: 'requesting' }],
             },
             requesting: {
+              description: 'Builds the request and waits for the model to reply.',
               invoke: {
                 id: 'request',
                 src: 'request',
@@ -168,6 +160,7 @@ export const extractionMachine = setup({
               },
             },
             recording: {
+              description: 'Writes the memory (or its absence) to the store, fenced by the lease.',
               // Again on a retried write: the coordinator ignores a job it no longer counts.
               entry: 'releaseSlot',
               invoke: {
@@ -191,6 +184,7 @@ export const extractionMachine = setup({
       },
     },
     failed: {
+      description: 'Decides: stop (lease lost), retry after a backoff, or record the failure.',
       always: [
         { guard: 'leaseWasLost', target: 'leaseLost' },
         { guard: 'hasRetriesLeft', target: 'backoff' },
@@ -198,9 +192,11 @@ export const extractionMachine = setup({
       ],
     },
     backoff: {
+      description: 'Waits the policy delay (or the server retry-after) before the next attempt.',
       after: { retryDelay: 'leased' },
     },
     recordingFailure: {
+      description: 'Stores the failure with a durable retry time for a later run.',
       invoke: {
         id: 'recordFailure',
         src: 'recordFailure',
@@ -213,10 +209,22 @@ export const extractionMachine = setup({
         onError: { target: 'gaveUp' },
       },
     },
-    succeeded: { type: 'final', entry: assign({ outcome: 'succeeded' as const, error: null }) },
-    succeededNoOutput: { type: 'final', entry: assign({ outcome: 'succeededNoOutput' as const, error: null }) },
-    gaveUp: { type: 'final', entry: assign({ outcome: 'gaveUp' as const }) },
-    leaseLost: { type: 'final', entry: assign({ outcome: 'leaseLost' as const }) },
+    succeeded: {
+      type: 'final',
+      description: 'The memory is stored.',
+      entry: assign({ outcome: 'succeeded' as const, error: null }),
+    },
+    succeededNoOutput: {
+      type: 'final',
+      description: 'The model found nothing worth remembering; the job is done.',
+      entry: assign({ outcome: 'succeededNoOutput' as const, error: null }),
+    },
+    gaveUp: { type: 'final', description: 'Attempts spent; a later run retries.', entry: assign({ outcome: 'gaveUp' as const }) },
+    leaseLost: {
+      type: 'final',
+      description: 'Another worker owns the job; stopped without writing.',
+      entry: assign({ outcome: 'leaseLost' as const }),
+    },
   },
   output: ({ context }) => ({
     threadId: context.claim.thread.threadId,

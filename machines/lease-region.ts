@@ -7,10 +7,12 @@
 
 export function leaseRegion<C, Claim>(machineId: string, claimOf: (context: C) => Claim) {
   return {
+    description: 'Keeps the lease alive while the work runs.',
     initial: 'held',
     states: {
-      held: { after: { heartbeat: 'renewing' } },
+      held: { description: 'Waits one heartbeat.', after: { heartbeat: 'renewing' } },
       renewing: {
+        description: 'Renews the lease; gone means another worker took it.',
         invoke: {
           id: 'renewLease',
           src: 'renewLease',
