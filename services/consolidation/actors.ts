@@ -59,12 +59,7 @@ export function consolidationActors(deps: PipelineDeps) {
         retained: retainedThreadIds.length,
         removed: removed.length,
         noInputs: selected.length === 0,
-        selectionBlock: renderSelectionBlock({
-          selected,
-          retainedThreadIds,
-          removed: removed.map((r) => ({ threadId: r.threadId, rolloutSlug: r.rolloutSlug ?? null })),
-          stemOf: rolloutSummaryStem,
-        }),
+        selectionBlock: renderSelectionBlock({ selected, retainedThreadIds, removed, stemOf: rolloutSummaryStem }),
         consumed: selected.map((o) => ({ threadId: o.threadId, sourceUpdatedAt: o.sourceUpdatedAt })),
       };
       return prepared;
@@ -77,23 +72,20 @@ export function consolidationActors(deps: PipelineDeps) {
       const tools = createMemoryTools(root, {
         onViolation: (tool, path, reason) => deps.log.warn({ tool, path, reason }, 'agent tool refused'),
       }).map(redactingTool);
-      try {
-        const result = await runAgentLoop(deps.model, {
-          model: config.phase2Model,
-          instructions: 'You are the memory consolidation agent. Follow the user message exactly.',
-          prompt,
-          tools,
-          maxTurns: deps.agent.maxTurns,
-          maxTotalTokens: deps.agent.maxTotalTokens,
-          signal,
-        });
-        deps.log.info({ turns: result.turns, toolCalls: result.toolCalls, stop: result.stopReason }, 'agent finished');
-        return { usage: result.usage, turns: result.turns, toolCalls: result.toolCalls };
-      } catch (error) {
-        const failure = error as Error & { retryable?: boolean };
-        failure.message = `failed_agent: ${failure.message}`;
-        throw failure;
-      }
+      const result = await runAgentLoop(deps.model, {
+        model: config.phase2Model,
+        instructions: 'You are the memory consolidation agent. Follow the user message exactly.',
+        prompt,
+        tools,
+        maxTurns: deps.agent.maxTurns,
+        maxTotalTokens: deps.agent.maxTotalTokens,
+        signal,
+      }).catch((error: Error) => {
+        error.message = `failed_agent: ${error.message}`;
+        throw error;
+      });
+      deps.log.info({ turns: result.turns, toolCalls: result.toolCalls, stop: result.stopReason }, 'agent finished');
+      return { usage: result.usage, turns: result.turns, toolCalls: result.toolCalls };
     }),
 
     validateArtifacts: fromPromise<void, void>(async () => {
@@ -101,14 +93,10 @@ export function consolidationActors(deps: PipelineDeps) {
       if (!verdict.ok) throw new Error(`failed_invalid_artifacts: ${verdict.reason}`);
     }),
 
-    recordSuccess: fromPromise(({ input }: { input: PreparedInput & { usage: TokenUsage | null } }) =>
-      store.markGlobalSucceeded(
-        input.claim.ownershipToken,
-        input.prepared.newWatermark,
-        runOf(input.prepared).consumed,
-        input.usage,
-      ),
-    ),
+    recordSuccess: fromPromise(({ input }: { input: PreparedInput & { usage: TokenUsage | null } }) => {
+      const { claim, prepared, usage } = input;
+      return store.markGlobalSucceeded(claim.ownershipToken, prepared.newWatermark, runOf(prepared).consumed, usage);
+    }),
 
     recordFailure: fromPromise(async ({ input }: { input: ClaimInput & { reason: string; retryDelaySeconds: number } }) => {
       const reason = redactSecrets(input.reason);

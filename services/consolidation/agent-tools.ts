@@ -28,9 +28,8 @@ export interface MemoryToolOptions {
 // Node's errno messages name absolute paths, which the model must not see; these say it plainly.
 const ERRNO_TEXT = new Map([
   ['ENOENT', 'no such file or directory'],
-  // mkdir reports EEXIST when a parent "directory" is really a file.
   ['ENOTDIR', 'a component of the path is a file, not a directory'],
-  ['EEXIST', 'a component of the path is a file, not a directory'],
+  ['EEXIST', 'a component of the path is a file, not a directory'], // mkdir, when a parent is a file
   ['EISDIR', 'the path is a directory'],
   ['EACCES', 'permission denied'],
   ['EPERM', 'permission denied'],

@@ -53,7 +53,12 @@ export const readFile = defineTool({
       const line = `${lines[i]}\n`;
       bytes += Buffer.byteLength(line);
       if (bytes > ctx.maxReadBytes) {
-        if (shownLast === offset - 1) out += truncateUtf8(line, ctx.maxReadBytes); // one huge line: show its head
+        // One huge line: show its head, without a partial last character.
+        if (shownLast === offset - 1)
+          out += Buffer.from(line)
+            .subarray(0, ctx.maxReadBytes)
+            .toString()
+            .replace(/\uFFFD$/, '');
         break;
       }
       out += line;
@@ -126,11 +131,3 @@ export const deleteFile = defineTool({
     return `deleted directory ${rel}`;
   },
 });
-
-function truncateUtf8(text: string, maxBytes: number): string {
-  // Drop a partial trailing character rather than emit U+FFFD.
-  return Buffer.from(text)
-    .subarray(0, maxBytes)
-    .toString('utf8')
-    .replace(/\uFFFD$/, '');
-}

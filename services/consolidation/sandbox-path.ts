@@ -17,17 +17,12 @@ export class SandboxViolation extends Error {
   }
 }
 
-export interface ResolveOptions {
-  /** The caller will create, replace or delete the target: then even a final symlink is refused. */
-  forWrite?: boolean;
-}
-
 /**
  * Resolves `requested` (relative to `root`) to an absolute path below the root's realpath in which
- * no directory is a symlink. A final symlink is read only when it resolves inside the root.
- * `"."` names the root itself; the empty string is refused.
+ * no directory is a symlink. A final symlink is refused `forWrite` (create, replace or delete), and
+ * otherwise followed only when it resolves inside the root. `"."` names the root itself.
  */
-export async function resolveInsideRoot(root: string, requested: string, options: ResolveOptions = {}): Promise<string> {
+export async function resolveInsideRoot(root: string, requested: string, options: { forWrite?: boolean } = {}): Promise<string> {
   const segments = lexicalSegments(requested);
   const rootReal = await realpath(root);
   let current = rootReal;

@@ -54,27 +54,23 @@ export async function ensureDir(path: string, options: { followLink?: boolean } 
   }
 }
 
-// Persist the rename itself, or a power loss can bring back the old entry. Best effort: some file
-// systems refuse fsync on a directory.
+// Persists the rename against a power loss; best effort, as some file systems refuse it.
 async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r').catch(() => null);
   await handle?.sync().catch(() => undefined);
   await handle?.close().catch(() => undefined);
 }
 
-// A writer killed before its rename leaves `.<name>.<pid>.<id>.tmp` behind, a private copy nothing
-// else removes. Swept once per directory and process, only when the writer is certainly gone: its
-// pid is not alive here AND the file is older than ORPHAN_AGE_MS (a writer on another host sharing
-// the folder may reuse a pid; its temp lives for milliseconds).
+// A writer killed before its rename leaves `.<name>.<pid>.<id>.tmp`, a private copy nothing else
+// removes. Swept once per directory and process, when its pid is not alive here AND it is older than
+// ORPHAN_AGE_MS (a writer on another host sharing the folder may reuse a pid; its temp lives for ms).
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f-]+\.tmp$/;
 const ORPHAN_AGE_MS = 60_000;
 const swept = new Set<string>();
 
 function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
   try {
-    process.kill(pid, 0);
-    return true;
+    return pid === process.pid || process.kill(pid, 0);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
   }
@@ -91,11 +87,11 @@ export async function sweepOrphanedTemps(dir: string, options: { recursive?: boo
     const match = TEMP_NAME.exec(entry.name);
     if (!match || !entry.isFile() || processAlive(Number(match[1]))) continue;
     const path = join(entry.parentPath, entry.name);
-    try {
-      if ((await lstat(path)).mtimeMs > cutoff) continue;
-      await unlink(path);
-    } catch {
-      // gone already, or not ours to remove: leave it
-    }
+    // Gone already, or not ours to remove: leave it.
+    const orphaned = await lstat(path).then(
+      (info) => info.mtimeMs <= cutoff,
+      () => false,
+    );
+    if (orphaned) await unlink(path).catch(() => undefined);
   }
 }

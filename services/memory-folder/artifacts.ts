@@ -82,15 +82,14 @@ export function formatRfc3339(seconds: number): string {
   return `${new Date(Math.floor(seconds) * 1000).toISOString().slice(0, 19)}+00:00`;
 }
 
+// The header lines both formats share after the thread id, and the blank line ending the header.
+function headerTail(output: Stage1Output): string {
+  return `updated_at: ${formatRfc3339(output.sourceUpdatedAt)}\ncwd: ${oneLine(output.cwd)}\n\n`;
+}
+
 /** Body of rollout_summaries/<stem>.md (§3.3). The summary is kept exactly as stored. */
 export function renderRolloutSummary(output: Stage1Output): string {
-  return (
-    `thread_id: ${oneLine(output.threadId)}\n` +
-    `updated_at: ${formatRfc3339(output.sourceUpdatedAt)}\n` +
-    `cwd: ${oneLine(output.cwd)}\n` +
-    `\n` +
-    `${output.rolloutSummary}\n`
-  );
+  return `thread_id: ${oneLine(output.threadId)}\n${headerTail(output)}${output.rolloutSummary}\n`;
 }
 
 /** Body of raw_memories.md (§3.4), in the order given (the caller passes DB order, latest first). */
@@ -98,12 +97,7 @@ export function renderRawMemories(outputs: Stage1Output[]): string {
   if (outputs.length === 0) return EMPTY_RAW_MEMORIES;
   let body = '# Raw Memories\n\nMerged stage-1 raw memories (latest first):\n\n';
   for (const output of outputs) {
-    body +=
-      `## Thread \`${oneLine(output.threadId)}\`\n` +
-      `updated_at: ${formatRfc3339(output.sourceUpdatedAt)}\n` +
-      `cwd: ${oneLine(output.cwd)}\n` +
-      `\n` +
-      `${output.rawMemory.trim()}\n\n`;
+    body += `## Thread \`${oneLine(output.threadId)}\`\n${headerTail(output)}${output.rawMemory.trim()}\n\n`;
   }
   return body;
 }
@@ -124,7 +118,6 @@ export async function syncArtifacts(root: string, input: SyncArtifactsInput): Pr
   const summariesDir = await ensureLayout(root, step);
   // A process killed mid-write (ours or the agent's) leaves dot-temp files; remove the dead ones.
   await sweepOrphanedTemps(root, { recursive: true });
-
   // Dedupe by stem; a retained output wins over a removed one with the same stem.
   const kept = new Map<string, Stage1Output>();
   try {
