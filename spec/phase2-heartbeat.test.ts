@@ -1,8 +1,8 @@
 // A long consolidation keeps its lease through heartbeats; time is a SimulatedClock shared by the
-// machines' timers and the store's clock.
+// machines' timers and the store's clock, and the test waits for each renewal's done event.
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { SimulatedClock, toPromise } from 'xstate';
+import { type InspectionEvent, SimulatedClock, toPromise } from 'xstate';
 import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { createLowdbStore } from '../services/store/lowdb-store.ts';
 import { createModelClient } from '../services/model/model-client.ts';
@@ -19,18 +19,17 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
-const settle = async () => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-};
-
 it('renews the global lease every 90 s while the agent runs, so no other worker can take it', async () => {
   let release!: () => void;
   const agentMayAnswer = new Promise<void>((resolve) => (release = resolve));
   let agentStarted = false;
+  let onAgentStarted!: () => void;
+  const agentHasStarted = new Promise<void>((resolve) => (onAgentStarted = resolve));
   const server = await startLocalOpenAIServer({
     handler: async (req) => {
       if (isAgentRequest(req.body) && !agentStarted) {
         agentStarted = true;
+        onAgentStarted();
         await agentMayAnswer;
       }
       return scriptedHandler()(req);
@@ -38,21 +37,25 @@ it('renews the global lease every 90 s while the agent runs, so no other worker 
   });
   try {
     await installFixtureRollouts(home);
-    const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses', maxRetries: 0 });
+    const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses' });
     await runPipeline({ codexHome: home, model, phase: '1' });
 
     const start = Date.now();
     const clock = new SimulatedClock();
     const now = () => start + clock.now();
     const store = createLowdbStore({ dir: join(home, 'memories_state'), now });
-    const actor = createMemoriesPipeline({ codexHome: home, model, phase: '2', clock, now, store });
-    while (!agentStarted) await new Promise((r) => setTimeout(r, 5));
+    let onRenewed: () => void = () => {};
+    const inspect = (event: InspectionEvent) => {
+      if (event.type === '@xstate.snapshot' && event.event.type === 'xstate.done.actor.renewLease') onRenewed();
+    };
+    const actor = createMemoriesPipeline({ codexHome: home, model, phase: '2', clock, now, store, inspect });
+    await agentHasStarted;
 
     // Two simulated hours pass while the agent works: far past the 3,600 s lease.
     for (let elapsed = 0; elapsed < 7_200_000; elapsed += 90_000) {
+      const renewed = new Promise<void>((resolve) => (onRenewed = resolve));
       clock.increment(90_000);
-      await new Promise((r) => setTimeout(r, 2));
-      await settle();
+      await renewed;
     }
     const { globalJob } = await store.status();
     expect(globalJob?.status).toBe('running');
