@@ -18,7 +18,10 @@ async function serve(handler: Handler, latencyMs?: number) {
 
 describe('Responses wire', () => {
   it('answers a plain request with the text, usage and a recorded request', async () => {
-    const { server, sdk } = await serve(() => ({ text: 'hello there', usage: { input: 11, output: 3, cachedInput: 4, reasoningOutput: 1 } }));
+    const { server, sdk } = await serve(() => ({
+      text: 'hello there',
+      usage: { input: 11, output: 3, cachedInput: 4, reasoningOutput: 1 },
+    }));
     const response = await sdk.responses.create({ model: 'm', input: 'hi', instructions: 'be nice' });
 
     expect(response.output_text).toBe('hello there');
@@ -47,7 +50,8 @@ describe('Responses wire', () => {
   it('keeps no requests when told not to, and still answers them', async () => {
     server = await startLocalOpenAIServer({ handler: () => ({ text: 'ok' }), recordRequests: false });
     const sdk = new OpenAI({ apiKey: 'test-key', baseURL: server.url, maxRetries: 0, timeout: 5_000 });
-    for (let i = 0; i < 3; i++) expect((await sdk.responses.create({ model: 'm', input: 'x'.repeat(10_000) })).output_text).toBe('ok');
+    for (let i = 0; i < 3; i++)
+      expect((await sdk.responses.create({ model: 'm', input: 'x'.repeat(10_000) })).output_text).toBe('ok');
     expect(server.requests).toHaveLength(0);
   });
 
@@ -116,7 +120,9 @@ describe('Responses wire', () => {
 describe('Chat Completions wire', () => {
   it('answers text and tool calls without streaming', async () => {
     const { server, sdk } = await serve(({ index }) =>
-      index === 0 ? { text: 'plain answer', usage: { input: 5, output: 2 } } : { toolCalls: [{ id: 'c1', name: 'read_file', arguments: '{}' }] },
+      index === 0
+        ? { text: 'plain answer', usage: { input: 5, output: 2 } }
+        : { toolCalls: [{ id: 'c1', name: 'read_file', arguments: '{}' }] },
     );
     const first = await sdk.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
     expect(first.choices[0]!.message.content).toBe('plain answer');
@@ -125,7 +131,9 @@ describe('Chat Completions wire', () => {
 
     const second = await sdk.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
     expect(second.choices[0]!.finish_reason).toBe('tool_calls');
-    expect(second.choices[0]!.message.tool_calls).toEqual([{ id: 'c1', type: 'function', function: { name: 'read_file', arguments: '{}' } }]);
+    expect(second.choices[0]!.message.tool_calls).toEqual([
+      { id: 'c1', type: 'function', function: { name: 'read_file', arguments: '{}' } },
+    ]);
     expect(server.requests.map((r) => r.path)).toEqual(['/v1/chat/completions', '/v1/chat/completions']);
   });
 
@@ -145,7 +153,11 @@ describe('Chat Completions wire', () => {
     expect(last.choices).toEqual([]);
     expect(last.usage).toMatchObject({ prompt_tokens: 9, completion_tokens: 4 });
 
-    const withoutUsage = await sdk.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const withoutUsage = await sdk.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
     const plain = [];
     for await (const chunk of withoutUsage) plain.push(chunk);
     expect(plain.some((c) => c.usage)).toBe(false);
@@ -166,13 +178,17 @@ describe('Chat Completions wire', () => {
 describe('faults', () => {
   it('sends HTTP errors with their headers and an OpenAI-style body', async () => {
     const { sdk } = await serve(({ index }) =>
-      index === 0 ? { status: 429, headers: { 'retry-after-ms': '1234' } } : { status: 500, body: { error: { message: 'kaput', type: 'server_error' } } },
+      index === 0
+        ? { status: 429, headers: { 'retry-after-ms': '1234' } }
+        : { status: 500, body: { error: { message: 'kaput', type: 'server_error' } } },
     );
     const limited = await sdk.responses.create({ model: 'm', input: 'x' }).catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(RateLimitError);
     expect((limited as RateLimitError).headers.get('retry-after-ms')).toBe('1234');
 
-    const broken = await sdk.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    const broken = await sdk.chat.completions
+      .create({ model: 'm', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
     expect(broken).toBeInstanceOf(InternalServerError);
     expect((broken as InternalServerError).message).toContain('kaput');
   });
@@ -224,7 +240,11 @@ describe('faults', () => {
       if (body.input === 'boom') throw new Error('handler exploded');
       return { text: 'fine' };
     });
-    const notJson = await fetch(`${server.url}/responses`, { method: 'POST', body: '{oops', headers: { 'content-type': 'application/json' } });
+    const notJson = await fetch(`${server.url}/responses`, {
+      method: 'POST',
+      body: '{oops',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { error: { message: string } }).error.message).toMatch(/JSON object/);
 
@@ -262,7 +282,9 @@ describe('faults', () => {
               for await (const e of s) if (e.type === 'response.output_text.delta') t += e.delta;
               return t;
             })
-          : sdk.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: `q${i}` }] }).then((c) => c.choices[0]!.message.content),
+          : sdk.chat.completions
+              .create({ model: 'm', messages: [{ role: 'user', content: `q${i}` }] })
+              .then((c) => c.choices[0]!.message.content),
       ),
     );
     expect(new Set(answers).size).toBe(40);

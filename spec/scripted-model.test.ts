@@ -127,7 +127,11 @@ describe.each(['responses', 'chat'] as const)('over the %s wire', (wireApi) => {
       {
         name: 'write_file',
         description: 'Write a file',
-        parameters: { type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' } }, required: ['path', 'content'] },
+        parameters: {
+          type: 'object',
+          properties: { path: { type: 'string' }, content: { type: 'string' } },
+          required: ['path', 'content'],
+        },
         execute: async (args) => {
           const { path, content } = args as { path: string; content: string };
           await writeFile(join(root, path), content);
