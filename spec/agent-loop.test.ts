@@ -13,7 +13,7 @@ afterEach(async () => {
 
 async function clientFor(handler: Handler, wireApi: 'responses' | 'chat' = 'responses') {
   server = await startLocalOpenAIServer({ handler });
-  return { server, client: createModelClient({ apiKey: 'sk-test', baseURL: server.url, wireApi, maxRetries: 0 }) };
+  return { server, client: createModelClient({ apiKey: 'sk-test', baseURL: server.url, wireApi }) };
 }
 
 /** Plays replies in order, one per model request. */

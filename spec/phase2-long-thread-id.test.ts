@@ -61,7 +61,7 @@ it('consolidates every other memory when one rollout has a 240-character thread 
   await writeFile(first, text.replace(`"id":"${original}"`, `"id":"${longId}"`));
   await utimes(first, mtime, mtime);
 
-  const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses', maxRetries: 0 });
+  const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses' });
   const result = await runPipeline({ codexHome: home, model, retryPolicy: { initialDelayMs: 5, maxDelayMs: 20 } });
 
   expect(result.phase2?.status).toBe('succeeded');

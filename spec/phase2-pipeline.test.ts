@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 function run(extra: Partial<PipelineOptions> = {}) {
-  const model = createModelClient({ apiKey: 'test', baseURL: server!.url, wireApi: 'responses', maxRetries: 0 });
+  const model = createModelClient({ apiKey: 'test', baseURL: server!.url, wireApi: 'responses' });
   return runPipeline({ codexHome: home, model, retryPolicy: { initialDelayMs: 5, maxDelayMs: 20 }, ...extra });
 }
 
