@@ -3,6 +3,7 @@
 import OpenAI, { APIConnectionTimeoutError, InternalServerError, RateLimitError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalOpenAIServer, type Handler, type LocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { arrivals } from './support/arrivals.ts';
 
 let server: LocalOpenAIServer | undefined;
 afterEach(async () => {
@@ -195,19 +196,16 @@ describe('faults', () => {
 
   it('hangs long enough for a client timeout, and close() does not wait for the hang', async () => {
     // A hang of about 24 days: a close() that waited for it would never return.
-    let arrived = () => {};
-    const { server, sdk } = await serve(({ index }) => {
-      if (index === 1) arrived();
+    const second = arrivals(2);
+    const { server, sdk } = await serve(() => {
+      second.signal();
       return { hangMs: 2 ** 31 - 1 };
     });
     const error = await sdk.responses.create({ model: 'm', input: 'x' }, { timeout: 200 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);
 
-    const inFlight = new Promise<void>((resolve) => {
-      arrived = resolve;
-    });
     const pending = sdk.responses.create({ model: 'm', input: 'x' }).catch((e: unknown) => e);
-    await inFlight;
+    await second.all;
     await server.close();
     expect(await pending).toBeInstanceOf(Error);
   });
@@ -262,16 +260,10 @@ describe('faults', () => {
 
   it('serves many requests concurrently rather than one after another', async () => {
     // No handler answers before all forty requests are in it: served one at a time, none would finish.
-    let arrive = () => {};
-    const allArrived = new Promise<void>((resolve) => {
-      let count = 0;
-      arrive = () => {
-        if (++count === 40) resolve();
-      };
-    });
+    const all = arrivals(40);
     const { server, sdk } = await serve(async ({ index }) => {
-      arrive();
-      await allArrived;
+      all.signal();
+      await all.all;
       return { text: `answer ${index}` };
     }, 100);
     const answers = await Promise.all(

@@ -7,6 +7,7 @@ import { createModelClient } from '../services/model/model-client.ts';
 import { createMemoriesPipeline, runPipeline, stopPipeline } from '../services/pipeline.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
+import { arrivals } from './support/arrivals.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 
 let home: string;
@@ -17,10 +18,10 @@ beforeEach(async () => {
 afterEach(() => cleanup());
 
 it('releases the leases of in-flight jobs when stopped, and the next run extracts them', async () => {
-  let requests = 0;
+  const inFlight = arrivals(5);
   const slow = await startLocalOpenAIServer({
     handler: async () => {
-      requests++;
+      inFlight.signal();
       return { hangMs: 30_000 };
     },
   });
@@ -28,7 +29,7 @@ it('releases the leases of in-flight jobs when stopped, and the next run extract
     await installFixtureRollouts(home);
     const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses', maxRetries: 0 });
     const actor = createMemoriesPipeline({ codexHome: home, model, phase: '1' });
-    while (requests < 5) await new Promise((r) => setTimeout(r, 10));
+    await inFlight.all;
     await stopPipeline(actor);
 
     const store = createLowdbStore({ dir: join(home, 'memories_state') });
@@ -50,10 +51,10 @@ it('releases the leases of in-flight jobs when stopped, and the next run extract
 });
 
 it('also releases jobs that were claimed but still waiting for a slot', async () => {
-  let requests = 0;
+  const inFlight = arrivals(1);
   const slow = await startLocalOpenAIServer({
     handler: async () => {
-      requests++;
+      inFlight.signal();
       return { hangMs: 30_000 };
     },
   });
@@ -61,7 +62,7 @@ it('also releases jobs that were claimed but still waiting for a slot', async ()
     await installFixtureRollouts(home);
     const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses', maxRetries: 0 });
     const actor = createMemoriesPipeline({ codexHome: home, model, phase: '1', concurrency: 1 });
-    while (requests < 1) await new Promise((r) => setTimeout(r, 10));
+    await inFlight.all;
     await stopPipeline(actor);
     const { jobs } = await createLowdbStore({ dir: join(home, 'memories_state') }).status();
     expect(jobs).toHaveLength(5);
@@ -72,11 +73,11 @@ it('also releases jobs that were claimed but still waiting for a slot', async ()
 });
 
 it('gives the consolidation lease back when stopped during phase 2, so the next run consolidates at once', async () => {
-  let agentStarted = false;
+  const agentStarted = arrivals(1);
   const server = await startLocalOpenAIServer({
     handler: async (req) => {
       if (Array.isArray(req.body.tools) && req.body.tools.length > 0) {
-        agentStarted = true;
+        agentStarted.signal();
         return { hangMs: 30_000 };
       }
       return scriptedHandler()(req);
@@ -86,7 +87,7 @@ it('gives the consolidation lease back when stopped during phase 2, so the next 
     await installFixtureRollouts(home);
     const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses', maxRetries: 0 });
     const actor = createMemoriesPipeline({ codexHome: home, model });
-    while (!agentStarted) await new Promise((r) => setTimeout(r, 10));
+    await agentStarted.all;
     await stopPipeline(actor);
     const { globalJob } = await createLowdbStore({ dir: join(home, 'memories_state') }).status();
     expect(globalJob).toMatchObject({ status: 'pending', leaseUntil: null, retryRemaining: 3 });
