@@ -58,8 +58,7 @@ function waitFor(stream: NodeJS.ReadableStream, re: RegExp): Promise<RegExpExecA
   });
 }
 
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
 /** The ids of the actors announced in a list of Stately inspection events (promise actors too). */
 const actorIds = (events: Array<{ type: string; definition?: string }>) => [
@@ -91,13 +90,14 @@ describe('a pipeline run with --inspect', () => {
       expect(JSON.parse(summary[1])).toEqual({ claimed: 5, phase2: 'succeeded' });
       const closing = await Promise.race([done, new Promise((r) => setTimeout(() => r(null), 30_000))]);
       expect(closing, `close() did not return within 30 s; stderr:\n${stderr}`).not.toBeNull();
-      const closedAt = Date.now();
       const code = await Promise.race([exit, new Promise((r) => setTimeout(() => r('still running'), 5_000))]);
       expect(code, `the child did not exit within 5 s of close(); stderr:\n${stderr}`).toBe(0);
-      expect(Date.now() - closedAt).toBeLessThan(5_000);
 
       expect(actorIds(received)).toEqual(MACHINES);
-      const logged = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      const logged = (await readFile(events, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(actorIds(logged)).toEqual(MACHINES);
       expect((await stat(events)).mode & 0o777).toBe(0o600);
     } finally {

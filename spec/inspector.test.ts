@@ -1,5 +1,6 @@
 // The `--inspect` relay: reachable from this machine only, readable by its own page only, and
 // gone after close() even while a page is still connected.
+import { once } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,9 +24,10 @@ function viewer(port: number, origin: string): Promise<{ socket: WebSocket; mess
   });
 }
 
-const until = async (check: () => boolean) => {
-  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
-};
+/** Resolves once the page holds `count` messages, on the socket's own events rather than a timer. */
+async function received(page: { socket: WebSocket; messages: string[] }, count: number): Promise<void> {
+  while (page.messages.length < count) await once(page.socket, 'message');
+}
 
 describe('inspector relay', () => {
   it('listens on 127.0.0.1 only', async () => {
@@ -50,7 +52,7 @@ describe('inspector relay', () => {
     await expect(viewer(relay.port, 'https://evil.example')).rejects.toThrow(/401/);
     const own = await viewer(relay.port, `http://localhost:${relay.port}`);
     relay.broadcast('{"type":"@xstate.event"}', '@xstate.event');
-    await until(() => own.messages.length === 1);
+    await received(own, 1);
     expect(own.messages).toEqual(['{"type":"@xstate.event"}']);
   });
 
@@ -60,7 +62,7 @@ describe('inspector relay', () => {
     for (const n of [1, 2, 3]) relay.broadcast(`event-${n}`, '@xstate.event');
     relay.broadcast('actor-2', '@xstate.actor');
     const late = await viewer(relay.port, `http://127.0.0.1:${relay.port}`);
-    await until(() => late.messages.length === 4);
+    await received(late, 4);
     expect(late.messages).toEqual(['actor-1', 'actor-2', 'event-2', 'event-3']);
   });
 
