@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IdleScheduler, idleDueAt } from '../services/daemon/idle-scheduler.ts';
+import { arrivals } from './support/arrivals.ts';
 
 const IDLE = 60_000;
 const T0 = 1_800_000_000_000; // a whole second
+const PAST = 1_600_000_000_000; // before any real file's mtime
 
 describe('IdleScheduler (fake clock, scripted stat)', () => {
   let mtimes: Map<string, number | null>;
@@ -115,22 +117,48 @@ describe('IdleScheduler on a real file', () => {
   it('postpones the idle event when the file is appended to after it was scheduled', async () => {
     const file = join(dir, 'rollout-x.jsonl');
     await writeFile(file, '{"a":1}\n');
-    // Backdate the file so its first deadline is at most ~1 s away (the window is 1 s, plus slack).
-    const first = Date.now() - 1_900;
-    await utimes(file, new Date(first), new Date(first));
+    // Backdated, so that the append below surely moves the mtime.
+    await utimes(file, new Date(PAST), new Date(PAST));
     const mtime0 = (await stat(file)).mtimeMs;
+    // A simulated clock over the real file: the test sets the time and runs the pending timer, and each
+    // run ends in an explicit outcome, a new timer or the idle event.
+    let now = mtime0;
+    let pending: (() => void) | undefined;
+    let outcome = arrivals();
     const fired: Array<{ mtimeMs: number; at: number }> = [];
-    const scheduler = new IdleScheduler({ idleMs: 1_000, onIdle: (_p, mtimeMs) => fired.push({ mtimeMs, at: Date.now() }) });
+    const scheduler = new IdleScheduler({
+      idleMs: 1_000,
+      now: () => now,
+      setTimer: (fn) => {
+        pending = fn;
+        outcome.signal();
+      },
+      clearTimer: () => {
+        pending = undefined;
+      },
+      onIdle: (_p, mtimeMs) => {
+        fired.push({ mtimeMs, at: now });
+        outcome.signal();
+      },
+    });
+    const runTimerAt = async (at: number) => {
+      const run = pending;
+      if (!run) throw new Error('no timer pending');
+      now = at;
+      outcome = arrivals();
+      run();
+      await outcome.all;
+    };
     scheduler.touch(file, mtime0);
     await appendFile(file, '{"b":2}\n'); // nobody tells the scheduler
     const mtime1 = (await stat(file)).mtimeMs;
     expect(mtime1).toBeGreaterThan(mtime0);
     expect(idleDueAt(mtime0, 1_000)).toBeLessThan(idleDueAt(mtime1, 1_000));
-    await new Promise((r) => setTimeout(r, idleDueAt(mtime0, 1_000) - Date.now() + 100));
+    await runTimerAt(idleDueAt(mtime0, 1_000));
     expect(fired).toEqual([]); // the first deadline passed, but the re-stat saw the append
-    await new Promise((r) => setTimeout(r, idleDueAt(mtime1, 1_000) - Date.now() + 300));
-    expect(fired).toEqual([{ mtimeMs: mtime1, at: expect.any(Number) }]);
-    expect(fired[0]!.at).toBeGreaterThanOrEqual(idleDueAt(mtime1, 1_000));
+    expect(scheduler.dueAt(file)).toBe(idleDueAt(mtime1, 1_000));
+    await runTimerAt(idleDueAt(mtime1, 1_000));
+    expect(fired).toEqual([{ mtimeMs: mtime1, at: idleDueAt(mtime1, 1_000) }]);
     scheduler.close();
-  }, 10_000);
+  });
 });
