@@ -20,7 +20,7 @@ afterEach(async () => {
 
 async function scriptedClient(wireApi: 'responses' | 'chat') {
   server = await startLocalOpenAIServer({ handler: scriptedHandler() });
-  return createModelClient({ apiKey: 'demo', baseURL: server.url, wireApi, maxRetries: 0 });
+  return createModelClient({ apiKey: 'demo', baseURL: server.url, wireApi });
 }
 
 function userMessage(text: string) {
