@@ -8,18 +8,45 @@ import { extractionMachine, type ExtractionReply, type ExtractionResult } from '
 import { DEFAULT_RETRY_POLICY } from '../machines/retry-policy.ts';
 import { RetryableError } from '../services/errors.ts';
 import type { Stage1Claim, ThreadInfo } from '../services/types.ts';
+import { arrivals } from './support/arrivals.ts';
 
 function thread(i: number): ThreadInfo {
-  return { threadId: `t${i}`, rolloutPath: `/r/${i}.jsonl`, cwd: '/w', source: 'cli', updatedAt: 1_000 + i, createdAt: null, hasUserMessage: true, sizeBytes: 1 };
+  return {
+    threadId: `t${i}`,
+    rolloutPath: `/r/${i}.jsonl`,
+    cwd: '/w',
+    source: 'cli',
+    updatedAt: 1_000 + i,
+    createdAt: null,
+    hasUserMessage: true,
+    sizeBytes: 1,
+  };
 }
 
-const answer: ExtractionReply = { reply: { rawMemory: 'm', rolloutSummary: 's', rolloutSlug: null }, usage: null, notes: { truncated: false, droppedItems: 0, citedThreadIds: [] } };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const answer: ExtractionReply = {
+  reply: { rawMemory: 'm', rolloutSummary: 's', rolloutSlug: null },
+  usage: null,
+  notes: { truncated: false, droppedItems: 0, citedThreadIds: [] },
+};
+/** What the fake model call and the fake write wait for: explicit events of the test, never a timer. */
+interface Gates {
+  request?: () => Promise<void>;
+  record?: () => Promise<void>;
+  failFirstRecordOf?: string;
+}
 
-function coordinator(jobs: number, concurrency: number, timing: { requestMs: number; recordMs: number; failFirstRecordOf?: string }) {
+function coordinator(jobs: number, concurrency: number, gates: Gates = {}) {
   let failed = false;
   const claims: Stage1Claim[] = Array.from({ length: jobs }, (_, i) => ({ thread: thread(i), ownershipToken: `k${i}` }));
-  const trace = { requestsOf: new Map<string, number>(), requesting: 0, maxRequesting: 0, recording: 0, maxRecording: 0, maxLive: 0, requestStartsWhileRecording: 0 };
+  const trace = {
+    requestsOf: new Map<string, number>(),
+    requesting: 0,
+    maxRequesting: 0,
+    recording: 0,
+    maxRecording: 0,
+    maxLive: 0,
+    requestStartsWhileRecording: 0,
+  };
   const extraction = extractionMachine.provide({
     actors: {
       confirmLease: fromPromise(async () => true),
@@ -32,7 +59,7 @@ function coordinator(jobs: number, concurrency: number, timing: { requestMs: num
         trace.maxRequesting = Math.max(trace.maxRequesting, trace.requesting);
         if (trace.recording > 0) trace.requestStartsWhileRecording++;
         trace.maxLive = Math.max(trace.maxLive, trace.requesting + trace.recording);
-        await sleep(timing.requestMs);
+        await gates.request?.();
         trace.requesting--;
         return answer;
       }),
@@ -40,9 +67,9 @@ function coordinator(jobs: number, concurrency: number, timing: { requestMs: num
         trace.recording++;
         trace.maxRecording = Math.max(trace.maxRecording, trace.recording);
         trace.maxLive = Math.max(trace.maxLive, trace.requesting + trace.recording);
-        await sleep(timing.recordMs);
+        await gates.record?.();
         trace.recording--;
-        if (input.claim.thread.threadId === timing.failFirstRecordOf && !failed) {
+        if (input.claim.thread.threadId === gates.failFirstRecordOf && !failed) {
           failed = true;
           throw new RetryableError('store busy');
         }
@@ -58,14 +85,27 @@ function coordinator(jobs: number, concurrency: number, timing: { requestMs: num
     },
   });
   const actor = createActor(machine, {
-    input: { phases: { extract: true, consolidate: false }, concurrency, policy: { ...DEFAULT_RETRY_POLICY, initialDelayMs: 5 }, heartbeatMs: 90_000, consolidationHeartbeatMs: 90_000 },
+    input: {
+      phases: { extract: true, consolidate: false },
+      concurrency,
+      policy: { ...DEFAULT_RETRY_POLICY, initialDelayMs: 5 },
+      heartbeatMs: 90_000,
+      consolidationHeartbeatMs: 90_000,
+    },
   });
   return { actor, trace };
 }
 
 describe('the coordinator', () => {
   it('never has more model calls in flight than its cap', async () => {
-    const { actor, trace } = coordinator(12, 3, { requestMs: 5, recordMs: 1 });
+    // The first three calls wait for each other, so the cap is reached; a fourth in flight would break it.
+    const firstThree = arrivals(3);
+    const { actor, trace } = coordinator(12, 3, {
+      request: () => {
+        firstThree.signal();
+        return firstThree.all;
+      },
+    });
     actor.start();
     const out = await toPromise(actor);
     expect(out.phase1?.succeeded).toBe(12);
@@ -73,7 +113,10 @@ describe('the coordinator', () => {
   });
 
   it('starts the next job while earlier results are still being written, and waits for every write', async () => {
-    const { actor, trace } = coordinator(6, 2, { requestMs: 5, recordMs: 40 });
+    // No write finishes before all six model calls were made: with slots held until a write is done,
+    // the run would never get past the second call.
+    const requested = arrivals(6);
+    const { actor, trace } = coordinator(6, 2, { request: async () => requested.signal(), record: () => requested.all });
     let finished = 0;
     actor.on('job.finished', () => finished++);
     actor.start();
@@ -89,7 +132,7 @@ describe('the coordinator', () => {
   });
 
   it('retries a failed write with the reply it has, without calling the model again', async () => {
-    const { actor, trace } = coordinator(30, 2, { requestMs: 5, recordMs: 20, failFirstRecordOf: 't0' });
+    const { actor, trace } = coordinator(30, 2, { failFirstRecordOf: 't0' });
     actor.start();
     const out = await toPromise(actor);
     expect(out.phase1).toMatchObject({ claimed: 30, succeeded: 30, failed: 0 });
