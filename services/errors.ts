@@ -51,7 +51,7 @@ export class StoreCorruptError extends Error {
       ? 'nothing is lost: every memory it held is extracted again on the next run'
       : 'no memory is lost (outputs.json keeps them); threads without a memory are extracted again';
     super(
-      `store file ${file} is not a store document (${cause instanceof Error ? cause.message : String(cause)}); ` +
+      `store file ${file} is not ${cause instanceof SyntaxError ? 'valid JSON' : 'a store document'} (${cause instanceof Error ? cause.message : String(cause)}); ` +
         `move it aside (mv ${file} ${file}.bad): ${recovery}`,
       { cause },
     );

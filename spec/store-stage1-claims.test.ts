@@ -1,5 +1,6 @@
 // Stage-1 claims (spec §5.2, §5.3, §5.5; upstream state tests 22–29, 31, 32).
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { claim, extract, LEASE, makeTestStore, reply, thread, type TestStore } from './support/store-fixtures.ts';
 
@@ -209,24 +210,23 @@ describe('claiming a startup batch', () => {
     const candidates = ids(1_000).map((id) => thread(id, 100));
     const params = { candidates, workerId: 'w', maxClaimed: 1_000, leaseSeconds: LEASE };
     const mkdirs = vi.spyOn(fs, 'mkdirSync');
-    const renames = vi.spyOn(fs, 'renameSync');
-    // A lock is taken by creating `jobs.json.lock`; a file is written by renaming its temp over it.
-    const counts = () => ({
-      locks: mkdirs.mock.calls.filter(([dir]) => String(dir).endsWith('.lock')).length,
-      writes: renames.mock.calls.length,
-    });
+    // A lock is taken by creating `jobs.json.lock`; a write replaces jobs.json by a new inode.
+    const locks = () => mkdirs.mock.calls.filter(([dir]) => String(dir).endsWith('.lock')).length;
+    const inode = () => fs.statSync(path.join(t.dir, 'jobs.json'), { throwIfNoEntry: false })?.ino;
 
     const batch = await t.store.claimStage1Jobs(params);
     expect(batch.claims).toHaveLength(1_000);
-    expect(counts()).toEqual({ locks: 1, writes: 1 });
+    expect(locks()).toBe(1);
+    expect((await t.store.status()).jobs).toHaveLength(1_000);
 
     // Finalised concurrently: group commit lets them share locks and writes.
     await Promise.all(batch.claims.map((c) => t.store.markStage1SucceededNoOutput(c.thread.threadId, c.ownershipToken, null)));
     mkdirs.mockClear();
-    renames.mockClear();
+    const before = inode();
     const noop = await t.store.claimStage1Jobs(params);
     expect(noop.skipped.upToDate).toBe(1_000);
-    expect(counts()).toEqual({ locks: 1, writes: 0 });
+    expect(locks()).toBe(1);
+    expect(inode()).toBe(before);
     vi.restoreAllMocks();
   });
 });

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import type { Logger } from '../logger.ts';
-import { AtomicJsonFile, auditKept, DIR_MODE, FILE_MODE, forgetKept } from './atomic-json-file.ts';
+import { AtomicJsonFile, DIR_MODE, FILE_MODE } from './atomic-json-file.ts';
 import { decodeJobs, decodeOutputs, emptyJobs, emptyOutputs, type JobsDoc, type OutputsDoc } from './documents.ts';
 import { withFileLock } from './file-lock.ts';
 
@@ -56,11 +56,6 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
     return db;
   }
 
-  function forgetBoth(): void {
-    forgetKept(jobsFile);
-    forgetKept(outputsFile);
-  }
-
   async function commit(batch: Pending[]): Promise<void> {
     const withOutputs = batch.some((p) => p.withOutputs);
     let results: unknown[] = [];
@@ -88,22 +83,12 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
         }
       });
     } catch (error) {
-      // The documents may have been changed in memory and not (all) written: read them afresh.
-      forgetBoth();
       // In a batch we cannot tell whose mutator failed, so each one is retried alone.
       if (batch.length === 1) batch[0].reject(error);
       else for (const p of batch) await commit([p]);
       return;
     }
-    try {
-      auditKept(jobsFile);
-      if (withOutputs) auditKept(outputsFile);
-    } catch (error) {
-      forgetBoth();
-      for (const p of batch) p.reject(error);
-      return;
-    }
-    // Results are copies: a caller changing one must not change the kept documents.
+    // Copies: a later mutator in the same batch must not change what an earlier one returned.
     for (const [i, p] of batch.entries()) p.resolve(structuredClone(results[i]));
   }
 
