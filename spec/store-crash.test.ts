@@ -112,7 +112,12 @@ describe('store files', () => {
   it('are private: files 0600 in a 0700 directory, with no lock or temp file left behind', async () => {
     await t.store.tryClaimStage1Job(thread('a', 100), 'w', 60, 8).then((claim) => {
       if (claim.kind !== 'claimed') throw new Error(claim.kind);
-      return t.store.markStage1Succeeded(thread('a', 100), claim.ownershipToken, { rawMemory: 'm', rolloutSummary: 's', rolloutSlug: null }, null);
+      return t.store.markStage1Succeeded(
+        thread('a', 100),
+        claim.ownershipToken,
+        { rawMemory: 'm', rolloutSummary: 's', rolloutSlug: null },
+        null,
+      );
     });
     expect((await stat(t.dir)).mode & 0o777).toBe(0o700);
     expect((await stat(path.join(t.dir, 'jobs.json'))).mode & 0o777).toBe(0o600);

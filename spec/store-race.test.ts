@@ -42,7 +42,7 @@ async function race(mode: 'batch' | 'single', workers = 4): Promise<WorkerReport
 
 async function expectEveryJobClaimedOnce(reports: WorkerReport[]) {
   expect(reports.flatMap((r) => r.errors)).toEqual([]);
-  console.info(`claims per worker: ${reports.map((r) => r.claims.length).join(", ")}`);
+  console.info(`claims per worker: ${reports.map((r) => r.claims.length).join(', ')}`);
   const claimed = reports.flatMap((r) => r.claims);
   expect(claimed).toHaveLength(CANDIDATES);
   expect(new Set(claimed).size).toBe(CANDIDATES);
