@@ -84,6 +84,7 @@ export const batchMachine = setup({
     collecting: {
       description: 'Reads every recorded batch: finished ones finalise their jobs, running ones keep their leases.',
       invoke: {
+        id: 'collect',
         src: 'collect',
         onDone: { target: 'scanning', actions: assign({ collected: ({ event }) => event.output }) },
         onError: { target: 'done', actions: 'recordError' },
@@ -92,6 +93,7 @@ export const batchMachine = setup({
     scanning: {
       description: 'Finds the rollouts eligible for phase 1, as the coordinator does.',
       invoke: {
+        id: 'discover',
         src: 'discover',
         onDone: { target: 'claiming', actions: assign({ discovery: ({ event }) => event.output }) },
         onError: { target: 'done', actions: 'recordError' },
@@ -100,6 +102,7 @@ export const batchMachine = setup({
     claiming: {
       description: 'Claims stage-1 jobs for the eligible rollouts, as the coordinator does.',
       invoke: {
+        id: 'claim',
         src: 'claim',
         input: ({ context }) => ({ candidates: context.discovery?.candidates ?? [] }),
         onDone: {
@@ -112,6 +115,7 @@ export const batchMachine = setup({
     submitting: {
       description: 'Uploads the claimed requests as one batch and holds their leases for the batch window.',
       invoke: {
+        id: 'submit',
         src: 'submit',
         input: ({ context }) => ({ claims: context.claims }),
         onDone: { target: 'done', actions: assign({ submitted: ({ event }) => event.output }) },

@@ -45,7 +45,7 @@ describe('memories machines --html page in headless Chromium', () => {
     expect(/<body data-rendered="(\w+)"/.exec(dom)?.[1]).toBe('ok');
     // On a parse error mermaid draws an error diagram in place of the state diagram.
     const kinds = PIPELINE_MACHINES.map(({ name }) => /aria-roledescription="(\w+)"/.exec(renderedSvg(name))?.[1]);
-    expect(kinds).toEqual(['stateDiagram', 'stateDiagram', 'stateDiagram']);
+    expect(kinds).toEqual(['stateDiagram', 'stateDiagram', 'stateDiagram', 'stateDiagram']);
   });
 
   for (const { name, machine } of PIPELINE_MACHINES) {

@@ -106,11 +106,12 @@ describe('memories machines (the command)', () => {
   it('prints one stateDiagram-v2 per machine by default', async () => {
     const { code, stdout } = await memories([]);
     expect(code).toBe(0);
-    expect(stdout.match(/^stateDiagram-v2$/gm)).toHaveLength(3);
+    expect(stdout.match(/^stateDiagram-v2$/gm)).toHaveLength(4);
     expect(stdout.match(/^%% machine: (\w+)$/gm)).toEqual([
       '%% machine: coordinator',
       '%% machine: extraction',
       '%% machine: consolidation',
+      '%% machine: batch',
     ]);
   });
 
@@ -118,7 +119,7 @@ describe('memories machines (the command)', () => {
     const { code, stdout } = await memories(['--format', 'json']);
     expect(code).toBe(0);
     const definitions = JSON.parse(stdout);
-    expect(Object.keys(definitions)).toEqual(['coordinator', 'extraction', 'consolidation']);
+    expect(Object.keys(definitions)).toEqual(['coordinator', 'extraction', 'consolidation', 'batch']);
     expect(definitions.extraction).toEqual(toDefinition(extractionMachine));
     expect(Object.keys(definitions.extraction.states.running.states)).toEqual(['work', 'lease']);
   });

@@ -13,7 +13,7 @@ export interface MachinesFlags {
 export function registerMachinesCommand(program: Command): void {
   program
     .command('machines')
-    .description('print the coordinator, extraction and consolidation statecharts (works offline)')
+    .description('print the coordinator, extraction, consolidation and batch statecharts (works offline)')
     .option('--format <format>', "'mermaid' (one stateDiagram-v2 per machine) or 'json' (definitions)", 'mermaid')
     .option('--html <file>', 'also write a self-contained page that renders the diagrams without network')
     .action(machinesCommand);

@@ -7,15 +7,17 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AnyStateMachine } from 'xstate';
+import { batchMachine } from '../../machines/batch.ts';
 import { consolidationMachine } from '../../machines/consolidation.ts';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
 import { extractionMachine } from '../../machines/extraction.ts';
 
-/** The pipeline's machines, in the order a run meets them. */
+/** The pipeline's machines, in the order a run meets them (`run --batch` runs `batch` for phase 1). */
 export const PIPELINE_MACHINES: ReadonlyArray<{ name: string; machine: AnyStateMachine }> = [
   { name: 'coordinator', machine: coordinatorMachine },
   { name: 'extraction', machine: extractionMachine },
   { name: 'consolidation', machine: consolidationMachine },
+  { name: 'batch', machine: batchMachine },
 ];
 
 // The slice of XState's StateNode the exporter reads. XState exposes these as public fields;
