@@ -27,6 +27,6 @@ export function providedBatchMachine(deps: PipelineDeps, api: BatchApi) {
 }
 
 /** One batch-mode phase 1: collect earlier batches, then discover, claim and submit. */
-export function runBatchPhase1(deps: PipelineDeps, api: BatchApi, inspect?: (event: InspectionEvent) => void) {
+export async function runBatchPhase1(deps: PipelineDeps, api: BatchApi, inspect?: (event: InspectionEvent) => void) {
   return toPromise(createActor(providedBatchMachine(deps, api), { inspect }).start());
 }
