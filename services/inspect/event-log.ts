@@ -9,17 +9,7 @@ import { redactSecrets } from '../redaction/redact.ts';
 
 const MAX_DEPTH = 12;
 
-// Snapshots repeat the same context strings (paths, thread ids) many times per run; redacting
-// each distinct string once keeps a long run's log cheap. Bounded so it cannot grow forever.
-const redacted = new Map<string, string>();
-function redact(text: string): string {
-  const hit = redacted.get(text);
-  if (hit !== undefined) return hit;
-  const out = redactSecrets(text);
-  if (redacted.size >= 10_000) redacted.clear();
-  redacted.set(text, out);
-  return out;
-}
+const redact = redactSecrets;
 
 /** A JSON-safe copy of `value` with every string redacted. */
 export function loggable(value: unknown): unknown {
