@@ -13,17 +13,20 @@ import { startLocalOpenAIServer, type LocalOpenAIServer } from '../../services/l
 import { createModelClient } from '../../services/model/model-client.ts';
 import { createMemoriesPipeline, runPipeline } from '../../services/pipeline.ts';
 import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
-import { HOUR, isStage1, runMemories, sleep, tempHome, threadOfStage1, writeCorpus } from './support/harness.ts';
+import { arrivals } from '../support/arrivals.ts';
+import { HOUR, isStage1, runMemories, tempHome, threadOfStage1, writeCorpus } from './support/harness.ts';
 
 let server: LocalOpenAIServer;
 const scripted = scriptedHandler();
 let holdStage1: Promise<void> | null = null;
 const stage1Seen: string[] = [];
+let stage1Arrived = arrivals();
 beforeAll(async () => {
   server = await startLocalOpenAIServer({
     handler: async (req) => {
       if (isStage1(req.body)) {
         stage1Seen.push(threadOfStage1(req.body)!);
+        stage1Arrived.signal();
         if (holdStage1) await holdStage1;
       }
       return scripted(req);
@@ -181,14 +184,27 @@ describe('clock', () => {
     const start = Date.now();
     const clock = new SimulatedClock();
     const now = () => start + clock.now();
-    const store = createLowdbStore({ dir: join(h, 'memories_state'), now });
-    const seenBefore = stage1Seen.length;
+    const inner = createLowdbStore({ dir: join(h, 'memories_state'), now });
+    // Each heartbeat's write is awaited before the clock moves on, so none is skipped however slow the disk.
+    let renewed = arrivals();
+    const store: typeof inner = {
+      ...inner,
+      heartbeatStage1Job: async (...args) => {
+        const held = await inner.heartbeatStage1Job(...args);
+        renewed.signal();
+        return held;
+      },
+    };
+    stage1Arrived = arrivals();
     try {
       const actor = createMemoriesPipeline({ codexHome: h, model: model(), phase: '1', clock, now, store });
-      while (stage1Seen.length === seenBefore) await sleep(5);
+      await stage1Arrived.all;
       for (let elapsed = 0; elapsed < 3 * HOUR; elapsed += 90_000) {
+        renewed = arrivals();
         clock.increment(90_000);
-        await sleep(3);
+        await renewed.all;
+        // Lets the machine take in the renewal and schedule the next heartbeat (no timer involved).
+        await new Promise((r) => setImmediate(r));
       }
       const rival = createLowdbStore({ dir: join(h, 'memories_state'), now });
       const { jobs } = await rival.status();
@@ -212,11 +228,11 @@ describe('clock', () => {
     const start = Date.now();
     const clock = new SimulatedClock();
     const now = () => start + clock.now();
-    const seenBefore = stage1Seen.length;
+    stage1Arrived = arrivals();
     try {
       // The slow worker never renews (heartbeat far beyond the lease).
       const slow = createMemoriesPipeline({ codexHome: h, model: model(), phase: '1', clock, now, heartbeatMs: 10 * HOUR, workerId: 'slow' });
-      while (stage1Seen.length === seenBefore) await sleep(5);
+      await stage1Arrived.all;
       clock.increment(2 * HOUR);
       holdStage1 = null; // the rival's request is answered at once
       const rival = await runPipeline({ codexHome: h, model: model(), phase: '1', now: () => start + 2 * HOUR, workerId: 'rival' });
