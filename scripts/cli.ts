@@ -40,9 +40,12 @@ program
   .option('--inspect-wait <seconds>', 'with --inspect, wait this long for the page to connect first', integer('--inspect-wait'))
   .option('--events <file>', 'write every actor event as JSONL (mode 0600, secrets redacted)')
   .option('--batch', 'phase 1 through the OpenAI Batch API (half price): collect finished batches, submit new ones')
+  .option('--retry-failed', 'make failed phase-1 jobs claimable now instead of after their retry delay')
   .addHelpText(
     'after',
-    '\nExamples:\n  $ memories run                                # both phases, OPENAI_API_KEY from the environment\n' +
+    '\nExit status: 0 all fine, 1 a job or phase failed (reasons on stderr), 2 usage or configuration error,\n' +
+      '128+n stopped by signal n (SIGINT/SIGTERM; in-flight jobs are released).\n' +
+      '\nExamples:\n  $ memories run                                # both phases, OPENAI_API_KEY from the environment\n' +
       '  $ memories run --phase 1 --base-url http://localhost:11434/v1 --wire-api chat --model qwen3\n' +
       '  $ memories run --phase 2 --json               # consolidate only, one JSON summary\n',
   )

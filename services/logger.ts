@@ -1,6 +1,6 @@
 // Structured logs (pino). The CLI writes JSON lines to $CODEX_HOME/log/memories.log; an embedding
 // host gets a silent logger unless it passes its own.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 
@@ -11,6 +11,10 @@ export const silentLogger: Logger = pino({ enabled: false });
 export function fileLogger(codexHome: string, level = 'info'): Logger {
   const dir = join(codexHome, 'log');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Modes given at creation do not fix a folder or file that already exists with looser ones.
+  chmodSync(dir, 0o700);
+  const fd = openSync(join(dir, 'memories.log'), 'a', 0o600);
+  fchmodSync(fd, 0o600);
   // Synchronous writes: a crash or kill never loses the lines that explain it.
-  return pino({ level }, pino.destination({ dest: join(dir, 'memories.log'), sync: true, mode: 0o600 }));
+  return pino({ level }, pino.destination({ fd, sync: true }));
 }

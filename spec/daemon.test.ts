@@ -142,7 +142,7 @@ it('extracts a rollout written in pieces once, after it has gone idle', async ()
     const { code } = await daemon.exited;
     expect(code).toBe(0);
     expect(daemon.stdout()).toMatch(/^stopped after 2 run\(s\)$/m);
-    expect(daemon.stderr()).not.toMatch(/handle is still open/);
+    expect(daemon.stderr()).not.toMatch(/exiting without waiting/);
   } finally {
     await server.close();
   }
@@ -161,13 +161,11 @@ it('SIGTERM mid-run exits promptly, releases the in-flight leases, and a restart
     const before = await createLowdbStore({ dir: join(home, 'memories_state') }).status();
     expect(before.jobs.filter((j) => j.status === 'running')).toHaveLength(5);
 
-    const sentAt = Date.now();
     daemon.child.kill('SIGTERM');
-    const { code, at } = await daemon.exited;
-    expect(code).toBe(0);
-    expect(at - sentAt).toBeLessThan(3_000);
+    const { code } = await daemon.exited;
+    expect(code).toBe(0); // by itself, not by the grace period's forced exit (checked below)
     expect(daemon.stderr()).toMatch(/stopping: run 1 is releasing its in-flight jobs/);
-    expect(daemon.stderr()).not.toMatch(/handle is still open/);
+    expect(daemon.stderr()).not.toMatch(/exiting without waiting/);
     expect(daemon.stdout()).toMatch(/^stopped after 1 run\(s\)$/m);
 
     const { jobs, outputs } = await createLowdbStore({ dir: join(home, 'memories_state') }).status();
@@ -194,5 +192,23 @@ it('SIGTERM mid-run exits promptly, releases the in-flight leases, and a restart
     expect((await daemon.exited).code).toBe(0);
   } finally {
     await fast.close();
+  }
+});
+
+it('exits after the grace period, saying so, when a store lock held elsewhere keeps the leases from being released', async () => {
+  await installFixtureRollouts(home);
+  let inFlight!: () => void;
+  const fiveInFlight = new Promise<void>((resolve) => (inFlight = resolve));
+  const slow = await startLocalOpenAIServer({ handler: ({ index }) => (index === 4 && inFlight(), { hangMs: 600_000 }) });
+  try {
+    const daemon = startDaemon(home, slow.url);
+    await fiveInFlight;
+    // A live holder: the lock is fresh, so the releases wait for it longer than the grace period.
+    await mkdir(join(home, 'memories_state', 'jobs.json.lock'));
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toMatchObject({ code: null, signal: 'SIGTERM' });
+    expect(daemon.stderr()).toMatch(/still stopping 5 s after SIGTERM: exiting without waiting/);
+  } finally {
+    await slow.close();
   }
 });

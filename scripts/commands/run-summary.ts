@@ -1,6 +1,24 @@
 // The run summary, as the JSON object of `--json` and as a few human lines.
 import { join } from 'node:path';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
+import type { ExtractionOutput } from '../../machines/extraction.ts';
+
+export const jobFailed = (job: ExtractionOutput) => job.outcome === 'gaveUp' || job.outcome === 'leaseLost';
+const phase2Failed = (result: CoordinatorOutput) => result.phase2?.status === 'failed' || result.phase2?.status === 'leaseLost';
+
+/** Exit status 1 when anything failed (a job, phase 1 as a whole, or phase 2). */
+export const failedAnything = (result: CoordinatorOutput) =>
+  Boolean(result.phase1?.error || result.phase1?.jobs.some(jobFailed) || phase2Failed(result));
+
+/** One stderr line for a failed job. */
+export const jobFailure = (job: ExtractionOutput) => `${job.threadId} failed (${job.outcome}): ${job.error ?? 'no reason given'}`;
+
+/** The stderr lines for run-wide failures (each failed job has had its own line). */
+export function runFailures(result: CoordinatorOutput): string[] {
+  const lines = result.phase1?.error ? [`phase 1 failed: ${result.phase1.error}`] : [];
+  if (phase2Failed(result)) lines.push(`phase 2 ${result.phase2?.status}: ${result.phase2?.reason ?? 'no reason given'}`);
+  return lines;
+}
 
 export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2Ms = 0) {
   const p1 = result.phase1;
@@ -15,6 +33,9 @@ export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2
     rollouts: p1 ? { seen: p1.filesSeen, eligible: p1.eligible, ineligible: p1.ineligible } : null,
     tokens: p1?.usage ?? null,
     phase1Error: p1?.error ?? null,
+    failures: (p1?.jobs ?? [])
+      .filter(jobFailed)
+      .map((j) => ({ threadId: j.threadId, outcome: j.outcome, attempts: j.attempts, reason: j.error })),
     phase2: result.phase2
       ? {
           status: result.phase2.status,
@@ -41,11 +62,11 @@ export function formatSummary(result: CoordinatorOutput, elapsedMs: number, code
         `(${p1.succeeded} with output, ${p1.succeededNoOutput} no output), ${p1.failed} failed; ` +
         `${p1.filesSeen} rollout(s) seen, ${p1.eligible} eligible; ${p1.usage.total} tokens`,
     );
-    if (p1.error) lines.push(`phase 1 error: ${p1.error}`);
   }
   const p2 = result.phase2;
   if (p2) {
-    const detail = p2.reason ? ` (${p2.reason})` : '';
+    // A failure's reason goes to stderr (runFailures); other reasons say why phase 2 had nothing to do.
+    const detail = p2.reason && !phase2Failed(result) ? ` (${p2.reason})` : '';
     lines.push(
       `phase 2: ${p2.status}${detail}; ${p2.selected} selected, ${p2.added} added, ${p2.retained} retained, ${p2.removed} removed` +
         (p2.usage ? `; ${p2.usage.total} tokens` : ''),

@@ -6,10 +6,18 @@ import { createInspection } from '../../services/inspect/inspector.ts';
 import { modelClientFromEnvironment, parseWireApi } from '../../services/model/model-endpoint.ts';
 import type { BatchPhase1Summary } from '../../machines/batch.ts';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
-import { type Phase, type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
+import {
+  type MemoriesPipeline,
+  type Phase,
+  type PipelineOptions,
+  pipelineDeps,
+  runPipeline,
+  stopPipeline,
+} from '../../services/pipeline.ts';
 import { configWithFlags } from './options.ts';
 import { formatBatchPhase1 } from './batch-summary.ts';
-import { formatSummary, summaryJson } from './run-summary.ts';
+import { failedAnything, formatSummary, jobFailed, jobFailure, runFailures, summaryJson } from './run-summary.ts';
+import { exitOnSignal, handleStopSignals, signalExitCode } from './stop-signals.ts';
 
 export interface RunFlags {
   codexHome?: string;
@@ -29,7 +37,10 @@ export interface RunFlags {
   inspectWait?: number;
   events?: string;
   batch?: boolean;
+  retryFailed?: boolean;
 }
+
+const warn = (line: string) => process.stderr.write(`memories: ${line}\n`);
 
 export async function runCommand(flags: RunFlags): Promise<void> {
   if (!['1', '2', 'all'].includes(flags.phase)) throw new ConfigError(`--phase must be 1, 2 or all, not '${flags.phase}'`);
@@ -43,6 +54,14 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   const started = performance.now();
   let phase2Started: number | undefined;
   let phase2Ms = 0;
+  let actor: MemoriesPipeline | undefined;
+  let stopped: Promise<void> | undefined;
+  const signal = handleStopSignals((received) => {
+    // Before the pipeline starts this process holds no lease, so there is nothing to give back.
+    if (!actor) return exitOnSignal(received);
+    warn(`${received}: stopping, releasing in-flight jobs (signal again to exit at once)`);
+    stopped = stopPipeline(actor);
+  });
 
   const inspection = await createInspection({
     inspect: flags.inspect,
@@ -60,6 +79,11 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     agent: { maxTurns: flags.maxTurns, maxTotalTokens: flags.maxAgentTokens },
     log,
   };
+  if (flags.retryFailed) {
+    options.store = pipelineDeps(options).store;
+    const retried = await options.store.retryFailedStage1Jobs();
+    if (!flags.json) process.stdout.write(`--retry-failed: ${retried} failed job(s) claimable now\n`);
+  }
   // --batch: phase 1 goes through the Batch API (collect earlier batches, then submit new ones);
   // the coordinator then runs phase 2 only, on the same store and worker id.
   let batch: BatchPhase1Summary | null = null;
@@ -81,7 +105,9 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   const result: CoordinatorOutput =
     !coordinatorRuns
       ? await inspection.close().then(() => ({ phase1: null, phase2: null }))
-      : await runPipeline(options, (actor) => {
+      : await runPipeline(options, (pipeline) => {
+          actor = pipeline;
+          actor.on('job.finished', ({ output }) => jobFailed(output) && warn(jobFailure(output)));
           actor.subscribe((snapshot) => {
             if (snapshot.value === 'consolidating') phase2Started ??= performance.now();
           });
@@ -91,19 +117,20 @@ export async function runCommand(flags: RunFlags): Promise<void> {
           if (!tty) return;
           actor.on('job.finished', ({ output }) => {
             const tokens = output.usage ? ` ${output.usage.total} tokens` : '';
-            const why = output.error ? ` — ${output.error}` : '';
-            process.stdout.write(`  ${output.outcome.padEnd(17)} ${output.threadId}${tokens}${why}\n`);
+            process.stdout.write(`  ${output.outcome.padEnd(17)} ${output.threadId}${tokens}\n`);
           });
         }).finally(() => inspection.close());
+  const received = signal();
+  if (received) {
+    await stopped;
+    warn('stopped; in-flight jobs released');
+    process.exitCode = signalExitCode(received);
+    return;
+  }
   const elapsedMs = Math.round(performance.now() - started);
   if (flags.json) process.stdout.write(`${JSON.stringify({ ...summaryJson(result, elapsedMs, phase2Ms), ...(batch ? { batch } : {}) })}\n`);
   else process.stdout.write(formatSummary(result, elapsedMs, codexHome));
-  // A run-wide failure (store unreadable, disk full during the claim) must fail a cron job or CI
-  // step; single job failures are retried later and leave the exit code alone.
-  if (result.phase1?.error || runWideFailure(result)) process.exitCode = 1;
-}
-
-/** Phase 2 failed before it could claim the global job: the store itself is the problem. */
-function runWideFailure(result: CoordinatorOutput): boolean {
-  return result.phase2?.status === 'failed' && result.phase2.attempts === 0;
+  for (const line of runFailures(result)) warn(line);
+  // Any failure fails a cron job or CI step, so a dead endpoint or a bad key never goes unnoticed.
+  if (failedAnything(result)) process.exitCode = 1;
 }

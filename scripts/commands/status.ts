@@ -140,8 +140,13 @@ function span(seconds: number): string {
   return `${Math.round(seconds / 86_400)}d`;
 }
 
-/** Left-aligned columns separated by two spaces; the last column is not padded. */
-export function table(rows: string[][]): string[] {
+/** Control characters (ANSI escapes, bidi overrides) shown as `\u{…}` so stored text cannot drive the terminal. */
+const visible = (text: string) =>
+  text.replace(/[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. Every cell made visible. */
+export function table(cells: string[][]): string[] {
+  const rows = cells.map((row) => row.map(visible));
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());

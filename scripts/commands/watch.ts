@@ -1,6 +1,5 @@
 // `memories watch`: the daemon. Watches $CODEX_HOME/sessions and runs the pipeline whenever rollouts
-// have gone idle, one line per run on stdout. SIGINT/SIGTERM stop it gracefully; a second one exits at once.
-import { constants } from 'node:os';
+// have gone idle, one line per run on stdout (failures on stderr). SIGINT/SIGTERM stop it (see stop-signals.ts).
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { toPromise } from 'xstate';
@@ -11,6 +10,7 @@ import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { modelClientFromEnvironment } from '../../services/model/model-endpoint.ts';
 import { configWithFlags, integer } from './options.ts';
+import { handleStopSignals } from './stop-signals.ts';
 
 export interface WatchFlags {
   codexHome?: string;
@@ -29,8 +29,6 @@ export interface WatchFlags {
 
 /** setTimeout cannot wait longer than this (a longer delay fires at once). */
 const MAX_TIMER_MS = 2_147_483_647;
-/** After stopping, a process that has not exited within this time says so and exits anyway. */
-const EXIT_GRACE_MS = 5_000;
 
 function positiveNumber(name: string) {
   return (value: string) => {
@@ -90,7 +88,7 @@ export async function watchCommand(flags: WatchFlags): Promise<void> {
   );
   daemon.on('watch.error', ({ message }) => err(`watcher: ${message}`));
   daemon.on('run.finished', ({ report }) => out(formatRun(report)));
-  daemon.on('run.failed', ({ run, trigger, error }) => out(`run ${run} (${describeTrigger(trigger)}) failed: ${error}`));
+  daemon.on('run.failed', ({ run, trigger, error }) => err(`run ${run} (${describeTrigger(trigger)}) failed: ${error}`));
   daemon.on('stopping', ({ runInFlight }) =>
     err(
       runInFlight === null
@@ -99,26 +97,9 @@ export async function watchCommand(flags: WatchFlags): Promise<void> {
     ),
   );
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
-      err(`${signal} again: exiting without waiting`);
-      process.exit(128 + (constants.signals[signal] ?? 0));
-    }
-    daemon.send({ type: 'STOP' });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
+  handleStopSignals(() => daemon.send({ type: 'STOP' }));
   const result = await toPromise(daemon);
   out(`stopped after ${result.runs} run(s)`);
-  // Keep listening during the short wait for exit, so a second signal still exits at once.
-  // Everything is closed now and the process should exit by itself; if a handle leaked, say so.
-  setTimeout(() => {
-    err('a handle is still open after stopping; exiting anyway');
-    process.exit(0);
-  }, EXIT_GRACE_MS).unref();
 }
 
 function formatDuration(ms: number): string {

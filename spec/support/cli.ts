@@ -1,5 +1,5 @@
 // Runs the `memories` bin as a user would: a child process with a clean model environment.
-import { execFile } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -19,4 +19,50 @@ export function memories(args: string[], env: NodeJS.ProcessEnv = {}): Promise<C
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: CliResult) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
+}
+
+export interface Spawned {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the first line of `stream` matching; rejects if the process exits first. */
+  line(pattern: RegExp, stream?: 'stdout' | 'stderr'): Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** The bin as a long-running child process (signals, daemons); the caller kills it in afterEach. */
+export function spawnMemories(args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
+  const clean = { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', CODEX_HOME: '', ...env };
+  const child = spawn(process.execPath, [BIN, ...args], { env: clean });
+  const text = { stdout: '', stderr: '' };
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const waiter of waiters) waiter();
+  };
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => ((text.stdout += chunk), wake()));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => ((text.stderr += chunk), wake()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  void exited.then(wake);
+  return {
+    child,
+    stdout: () => text.stdout,
+    stderr: () => text.stderr,
+    exited,
+    line(pattern, stream = 'stdout') {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = text[stream].split('\n').find((l) => pattern.test(l));
+          if (found !== undefined || child.exitCode !== null || child.signalCode !== null) waiters.delete(check);
+          if (found !== undefined) resolve(found);
+          else if (child.exitCode !== null || child.signalCode !== null) {
+            reject(new Error(`exited before a line matching ${pattern}; stdout:\n${text.stdout}\nstderr:\n${text.stderr}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
 }
