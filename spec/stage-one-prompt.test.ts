@@ -1,5 +1,6 @@
 // The phase-1 request: the rollout's kept items, redacted, as one JSON array inside the input
 // template, cut to a per-model token budget; the system prompt is sent as is.
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,9 @@ import { loadTemplate, renderTemplate } from '../services/templates.ts';
 import { countTokens } from '../services/tokens/tokens.ts';
 import type { ThreadInfo } from '../services/types.ts';
 import { V169_ROLLOUTS } from './support/shared.ts';
+
+/** The size discovery would record: the reader reads no further. */
+const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -22,7 +26,7 @@ afterAll(async () => {
 });
 
 function threadFor(path: string, cwd = '/home/me/project'): ThreadInfo {
-  return { threadId: '0199aaaa-0000-7000-8000-000000000001', rolloutPath: path, cwd, source: 'cli', updatedAt: 1_770_000_000, createdAt: null, hasUserMessage: true, sizeBytes: 0 };
+  return { threadId: '0199aaaa-0000-7000-8000-000000000001', rolloutPath: path, cwd, source: 'cli', updatedAt: 1_770_000_000, createdAt: null, hasUserMessage: true, sizeBytes: sizeOf(path) };
 }
 
 const userLine = (text: string) => JSON.stringify({ timestamp: '2026-03-01T10:00:00Z', type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });

@@ -2,7 +2,7 @@
 // one at a time, and only a head window and a tail ring of the text are held. The request is
 // exactly the one built from the whole rollout in memory, and a rollout of any size costs memory
 // bounded by the token limit.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,9 @@ import { loadTemplate, renderTemplate } from '../services/templates.ts';
 import { truncateToTokens } from '../services/tokens/truncation.ts';
 import type { ThreadInfo } from '../services/types.ts';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
+
+/** The size discovery would record: the reader reads no further. */
+const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 
 const tiktoken = createRequire(import.meta.url)('tiktoken') as typeof import('tiktoken');
 const enc = tiktoken.get_encoding('o200k_base');
@@ -30,7 +33,7 @@ afterAll(async () => {
 });
 
 function threadFor(path: string): ThreadInfo {
-  return { threadId: '0199aaaa-0000-7000-8000-000000000002', rolloutPath: path, cwd: '/home/me/project', source: 'cli', updatedAt: 1_770_000_000, createdAt: null, hasUserMessage: true, sizeBytes: 0 };
+  return { threadId: '0199aaaa-0000-7000-8000-000000000002', rolloutPath: path, cwd: '/home/me/project', source: 'cli', updatedAt: 1_770_000_000, createdAt: null, hasUserMessage: true, sizeBytes: sizeOf(path) };
 }
 
 /** The request as it was built before streaming: every item in memory, joined, then truncated. */

@@ -3,10 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { ChunkScanner, chunkEnds } from '../services/tokens/chunk-scanner.ts';
-import { countTokens, fitsInTokens } from '../services/tokens/tokens.ts';
-import { HeadTailWindow } from '../services/tokens/head-tail-window.ts';
-import { truncateToTokens } from '../services/tokens/truncation.ts';
+import { countTokens } from '../services/tokens/tokens.ts';
+import { HeadTailWindow, truncateToTokens } from '../services/tokens/truncation.ts';
 import { readdirSync } from 'node:fs';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
 
@@ -51,17 +49,15 @@ describe('token counts', () => {
   });
 });
 
-describe('fitsInTokens', () => {
-  // It stops counting once the bytes left cannot overflow the budget; the answer must still be
-  // the one a whole count gives, at every budget around the real count.
+describe('whether a text fits', () => {
   it('agrees with the whole count at budgets around it, for ASCII and multi-byte text', async () => {
     const rollout = (await readFile(ROLLOUT, 'utf8')).slice(0, 200_000);
     const wide = '日本語のテキスト 👍🏽 héllo '.repeat(2_000);
     for (const text of [rollout, wide]) {
       const bytes = Buffer.byteLength(text, 'utf8');
       const real = realCount(text);
-      for (const budget of [0, Math.floor(real / 2), real - 1, real, real + 1, Math.floor((real + bytes) / 2), bytes - 1, bytes]) {
-        expect(fitsInTokens(text, bytes, budget), `budget ${budget}, real ${real}`).toBe(real <= budget);
+      for (const budget of [Math.floor(real / 2), real - 1, real, real + 1, Math.floor((real + bytes) / 2), bytes - 1, bytes]) {
+        expect(truncateToTokens(text, budget).truncated, `budget ${budget}, real ${real}`).toBe(real > budget);
       }
     }
   });
@@ -167,25 +163,6 @@ function streamed(parts: string[], limit: number) {
   return window.finish();
 }
 
-describe('chunk ends', () => {
-  it('are the same whether the text arrives whole or in pieces', async () => {
-    const g = generator(7);
-    const texts = [await readFile(ROLLOUT, 'utf8'), outputs('mixed', 40, 5_000, 1).join(','), 'a'.repeat(20_000), '👍🏽 日本語 '.repeat(2_000), '\n\n  x', 'ab', ''];
-    for (const text of texts) {
-      const ends: number[] = [];
-      const scanner = new ChunkScanner((end) => ends.push(end));
-      for (let start = 0; start < text.length; ) {
-        let end = Math.min(text.length, start + 1 + Math.floor(g.next() * 3_000));
-        if ((text.charCodeAt(end) & 0xfc00) === 0xdc00) end++; // pieces never split a surrogate pair
-        scanner.push(text.slice(start, end));
-        start = end;
-      }
-      scanner.finish();
-      expect(ends).toEqual(chunkEnds(text));
-    }
-  });
-});
-
 describe('HeadTailWindow', () => {
   it.each([
     ['prose-like tool outputs', outputs('mixed', 150, 20_000, 11)],
@@ -224,7 +201,7 @@ describe('HeadTailWindow', () => {
     window.append(' TAIL-SENTINEL');
     const r = window.finish();
     expect(r.skippedBytes).toBeGreaterThan(25_000_000);
-    // Head window (⌈limit/2⌉ × 128 bytes + a chunk) plus tail ring (about as much, plus slack).
+    // Head and tail windows: about ⌈limit/2⌉ × 128 bytes each, plus slack.
     expect(r.retainedBytes).toBeLessThan(4_000_000);
     expect(r.truncated).toBe(true);
     expect(r.text.startsWith('HEAD-SENTINEL ')).toBe(true);

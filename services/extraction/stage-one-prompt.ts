@@ -2,14 +2,12 @@
 // Unlike the spec's target (4 bytes per token, rollout sent unredacted), the rollout is redacted
 // before it leaves the machine and is truncated by real o200k token count, as it is read: a
 // rollout of tens of MB is never held whole.
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { citedThreadIds } from '../rollouts/citations.ts';
 import { readMemoryItems } from '../rollouts/memory-items.ts';
 import { redactedJson } from '../redaction/redact.ts';
-import { newLineCounts, partTexts } from '../rollouts/rollout-reader.ts';
+import { type LineCounts, newLineCounts, partTexts } from '../rollouts/rollout-reader.ts';
 import { loadTemplate, renderTemplate } from '../templates.ts';
-import { HeadTailWindow, type StreamedTruncation } from '../tokens/head-tail-window.ts';
-import { tokenizerLoaded } from '../tokens/tokens.ts';
+import { HeadTailWindow, type StreamedTruncation } from '../tokens/truncation.ts';
 import type { ThreadInfo } from '../types.ts';
 
 /** Context windows (tokens) of the models we know; others fall back to the default limit. */
@@ -33,8 +31,6 @@ const EFFECTIVE_WINDOW_PERCENT = 95;
 /** Share of the usable window given to the rollout; the rest is prompt and answer. */
 const ROLLOUT_WINDOW_PERCENT = 70;
 export const DEFAULT_STAGE_ONE_TOKEN_LIMIT = 150_000;
-/** How long a job waits before the tokenizer's first load, for the other jobs' requests to leave. */
-const FIRST_LOAD_DELAY_MS = 20;
 
 export function stageOneTokenLimit(model: string): number {
   const window = CONTEXT_WINDOWS[model];
@@ -57,7 +53,9 @@ export interface StageOneRequest {
   /** Response items kept from the rollout. */
   items: number;
   corruptLines: number;
-  /** Items left out because they are nested too deeply to redact and serialise. */
+  /** Lines longer than the reader's cap, skipped unread. */
+  oversizedLines: number;
+  /** Items left out: nested too deeply to redact and serialise, or on an oversized line. */
   droppedItems: number;
   /** Most bytes of the serialized rollout held at once while building: bounded by the token limit, not by the rollout's size. */
   retainedBytes: number;
@@ -78,7 +76,7 @@ export async function buildStageOneRequest({
   // The templates first: read once per process, their reads would otherwise wait behind this
   // job's (synchronous) rollout work and that of every job started with it.
   const [instructions, inputTemplate] = await Promise.all([stageOneInstructions(), loadTemplate('stage_one_input')]);
-  const contents = await truncatedContents(thread.rolloutPath, tokenLimit);
+  const contents = await truncatedContents(thread, tokenLimit);
   const input = renderTemplate(inputTemplate, [
     ['rollout_path', thread.rolloutPath],
     ['rollout_cwd', thread.cwd],
@@ -90,8 +88,9 @@ export async function buildStageOneRequest({
     tokenLimit,
     truncated: contents.truncation.truncated,
     items: contents.items,
-    corruptLines: contents.corruptLines,
-    droppedItems: contents.droppedItems,
+    corruptLines: contents.counts.corruptLines,
+    oversizedLines: contents.counts.oversizedLines,
+    droppedItems: contents.droppedItems + contents.counts.oversizedLines,
     retainedBytes: contents.truncation.retainedBytes,
     citedThreadIds: contents.cited,
   };
@@ -102,7 +101,7 @@ interface TruncatedContents {
   cited: string[];
   items: number;
   droppedItems: number;
-  corruptLines: number;
+  counts: LineCounts;
 }
 
 /**
@@ -110,14 +109,15 @@ interface TruncatedContents {
  * are read, redacted and serialized one at a time, and only a head window and a tail ring of the
  * text are held (HeadTailWindow), so a rollout of any size costs memory bounded by the limit.
  */
-async function truncatedContents(path: string, tokenLimit: number): Promise<TruncatedContents> {
+async function truncatedContents(thread: ThreadInfo, tokenLimit: number): Promise<TruncatedContents> {
   const counts = newLineCounts();
   const window = new HeadTailWindow(tokenLimit);
   let items = 0;
   let droppedItems = 0;
   const cited = new Set<string>();
   window.append('[');
-  for await (const item of readMemoryItems(path, counts)) {
+  // Only as far as discovery saw it: a session still being appended to is not chased.
+  for await (const item of readMemoryItems(thread.rolloutPath, counts, { maxBytes: thread.sizeBytes })) {
     if (item.type === 'message' && item.role === 'assistant') {
       for (const text of partTexts(item)) if (text !== null) for (const id of citedThreadIds(text)) cited.add(id);
     }
@@ -139,10 +139,5 @@ async function truncatedContents(path: string, tokenLimit: number): Promise<Trun
     items++;
   }
   window.append(']');
-  // Tokenizing takes a while: let the other jobs send the requests they have ready first, so that
-  // their model calls overlap this work. Before the tokenizer's first load (~130 ms without a
-  // break) that takes more than a turn: a request just handed to the HTTP client is only on the
-  // wire once its connection is up and written, a few turns of the event loop later.
-  if (!window.fitsUntokenized) await (tokenizerLoaded() ? nextTurn() : sleep(FIRST_LOAD_DELAY_MS));
-  return { truncation: window.finish(), cited: [...cited], items, droppedItems, corruptLines: counts.corruptLines };
+  return { truncation: window.finish(), cited: [...cited], items, droppedItems, counts };
 }

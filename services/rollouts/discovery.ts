@@ -3,7 +3,7 @@
 // and read each rollout's first lines, with a (path, mtime, size)-keyed cache so that an
 // unchanged rollout is stat'ed but never opened again.
 import type { Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { errorMessage } from '../errors.ts';
 import type { RolloutIndex } from './rollout-index.ts';
@@ -58,7 +58,12 @@ export async function discoverRollouts(codexHome: string, opts: { cache?: Rollou
 
   await pool(files, POOL_SIZE, async (path) => {
     try {
-      const st = await stat(path);
+      const st = await lstat(path);
+      // Swapped since readdir (a FIFO would block the read, a link leads elsewhere): not a rollout.
+      if (!st.isFile()) {
+        unreadable.push({ path, reason: 'not a regular file' });
+        return;
+      }
       const cached = cache?.get(path);
       let meta = cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size ? cached.meta : null;
       if (meta === null) {

@@ -3,7 +3,7 @@
 // without the instruction files Codex pastes into user messages (they are not what the user said
 // and would dominate the token budget).
 import { BadInputError } from '../errors.ts';
-import { type LineCounts, newLineCounts, readRolloutLines, responseItemOf, type RolloutLine } from './rollout-reader.ts';
+import { type LineCounts, newLineCounts, type ReadOptions, readRolloutLines, responseItemOf, type RolloutLine } from './rollout-reader.ts';
 
 /** Response item kinds that carry what was said and done. Everything else is dropped. */
 export const KEPT_KINDS: ReadonlySet<string> = new Set([
@@ -70,12 +70,16 @@ export interface MemoryItems {
  * `counts` is filled in as lines are read. A file with no parsable line is an error (spec §2.3),
  * thrown once the file has been read.
  */
-export async function* readMemoryItems(path: string, counts: LineCounts = newLineCounts()): AsyncGenerator<Record<string, unknown>> {
-  for await (const line of readRolloutLines(path, counts, { responseItemsOnly: true })) {
+export async function* readMemoryItems(
+  path: string,
+  counts: LineCounts = newLineCounts(),
+  options: Omit<ReadOptions, 'responseItemsOnly'> = {},
+): AsyncGenerator<Record<string, unknown>> {
+  for await (const line of readRolloutLines(path, counts, { ...options, responseItemsOnly: true })) {
     const item = memoryItemOf(line);
     if (item !== null) yield item;
   }
-  if (counts.lines - counts.corruptLines === 0) throw new BadInputError(`empty session file: ${path}`);
+  if (counts.lines - counts.corruptLines - counts.oversizedLines === 0) throw new BadInputError(`empty session file: ${path}`);
 }
 
 /** All kept items of a rollout. */

@@ -1,14 +1,15 @@
 // Streaming access to rollout JSONL files. Rollouts reach tens of MB, and discovery only needs
 // the first few lines, so files are read in chunks and never held whole in memory.
 //
-// Reads are synchronous, a bounded chunk at a time, with a turn of the event loop after each MB.
-// Through the thread pool each read costs a round trip that, with eight extractions in flight on
-// two cores, took more CPU than the read itself (phase 1 spent ~0.5 ms per rollout in fs.read
-// calls); a chunk from the page cache is read in microseconds, and a slow disk stalls the loop for
-// about a MB's worth at most. Lines are cut in the raw bytes and only then decoded, one at a time.
-import { closeSync, openSync, readSync } from 'node:fs';
+// Reads are synchronous, a bounded chunk at a time, with a turn of the event loop after each MB:
+// through the thread pool each read costs a round trip that took more CPU than the read itself
+// with eight extractions in flight on two cores. Lines are cut in the raw bytes and only then
+// decoded, one at a time.
+import { readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { BadInputError } from '../errors.ts';
+import { openRegularFile, UnsafeFileError } from '../files/regular-file.ts';
 
 export type RolloutLine = Record<string, unknown>;
 
@@ -17,16 +18,20 @@ export interface LineCounts {
   lines: number;
   /** Lines that were not a JSON object; skipped, never fatal (a crash can leave a torn line). */
   corruptLines: number;
+  /** Lines longer than the cap (ReadOptions.maxLineBytes); skipped without being held. */
+  oversizedLines: number;
 }
 
 export function newLineCounts(): LineCounts {
-  return { lines: 0, corruptLines: 0 };
+  return { lines: 0, corruptLines: 0, oversizedLines: 0 };
 }
 
 /** The first read is small (discovery stops after a few lines); later ones double up to the max. */
 const FIRST_CHUNK = 64 * 1024;
 const MAX_CHUNK = 1024 * 1024;
 const NEWLINE = 0x0a;
+/** Longest line parsed: a line is decoded and parsed whole, at several times its size in memory. */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 export interface ReadOptions {
   /**
@@ -35,60 +40,94 @@ export interface ReadOptions {
    * bytes). They still count in `lines`; a torn one is then not seen as corrupt.
    */
   responseItemsOnly?: boolean;
+  /** Read no further than this many bytes (the size seen at discovery). */
+  maxBytes?: number;
+  /** Default MAX_LINE_BYTES. */
+  maxLineBytes?: number;
+}
+
+/**
+ * Opens a rollout without blocking or following a symlink: a FIFO swapped in for it would
+ * otherwise block open(2) and the read for good. Anything but a regular file is bad input.
+ */
+async function openRollout(path: string) {
+  try {
+    return await openRegularFile(path);
+  } catch (error) {
+    if (error instanceof UnsafeFileError) throw new BadInputError(`rollout ${basename(path)} ${error.message}`, { cause: error });
+    throw error;
+  }
 }
 
 /**
  * Parsed lines of a rollout, in order. Blank lines are skipped; lines that are not a JSON object
- * are counted in `counts.corruptLines` and skipped. Line breaks are \n, \r\n or a lone \r (as
- * readline splits them). Breaking out of the loop closes the file.
+ * are counted in `counts.corruptLines` and skipped, as are lines over the cap. Line breaks are
+ * \n, \r\n or a lone \r (as readline splits them). Breaking out of the loop closes the file.
  */
 export async function* readRolloutLines(path: string, counts: LineCounts = newLineCounts(), options: ReadOptions = {}): AsyncGenerator<RolloutLine> {
-  const fd = openSync(path, 'r');
-  let buffer = takeBuffer(FIRST_CHUNK);
+  const handle = await openRollout(path);
+  const maxLine = options.maxLineBytes ?? MAX_LINE_BYTES;
+  const end = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  let buffer = Buffer.allocUnsafeSlow(FIRST_CHUNK);
+  let position = 0;
+  let lastTurn = 0;
+  /** The start of a line that continues in the next chunk (copied: the buffer is reused). */
+  let carry: Buffer[] = [];
+  let carryBytes = 0;
+  /** The current line passed the cap: the rest of it is skipped. */
+  let oversized = false;
+  let first = true;
+  const parsed: RolloutLine[] = [];
+  // Lines are decoded and parsed one at a time, as they are asked for: discovery reads only the
+  // first few lines of a chunk.
+  const take = (bytes: Buffer) => {
+    if (oversized) {
+      counts.lines++;
+      counts.oversizedLines++;
+      oversized = false;
+      return;
+    }
+    if (options.responseItemsOnly && NON_ITEM_TYPES.has(envelopeType(bytes) ?? '')) {
+      counts.lines++;
+      return;
+    }
+    let line = bytes.toString('utf8');
+    if (first) {
+      first = false;
+      if (line.charCodeAt(0) === 0xfeff) line = line.slice(1); // a UTF-8 BOM written by editors
+    }
+    parseInto(line, counts, parsed);
+  };
   try {
-    let position = 0;
-    let lastTurn = 0;
-    /** The start of a line that continues in the next chunk (copied: the buffer is reused). */
-    let carry: Buffer[] = [];
-    let first = true;
-    const parsed: RolloutLine[] = [];
-    // Lines are decoded and parsed one at a time, as they are asked for: discovery reads only the
-    // first few lines of a chunk.
-    const take = (bytes: Buffer) => {
-      if (options.responseItemsOnly && NON_ITEM_TYPES.has(envelopeType(bytes) ?? '')) {
-        counts.lines++;
-        return;
-      }
-      let line = bytes.toString('utf8');
-      if (first) {
-        first = false;
-        if (line.charCodeAt(0) === 0xfeff) line = line.slice(1); // a UTF-8 BOM written by editors
-      }
-      parseInto(line, counts, parsed);
-    };
-    for (;;) {
-      const n = readSync(fd, buffer, 0, buffer.length, position);
+    while (position < end) {
+      const n = readSync(handle.fd, buffer, 0, Math.min(buffer.length, end - position), position);
       if (n === 0) break;
       position += n;
       const chunk = buffer.subarray(0, n);
       let start = 0;
       for (let nl = chunk.indexOf(NEWLINE); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
-        const tail = chunk.subarray(start, nl);
-        take(carry.length === 0 ? tail : Buffer.concat([...carry, tail]));
+        const rest = chunk.subarray(start, nl);
+        if (carryBytes + rest.length > maxLine) oversized = true;
+        take(carry.length === 0 || oversized ? rest : Buffer.concat([...carry, rest], carryBytes + rest.length));
         carry = [];
+        carryBytes = 0;
         start = nl + 1;
         if (parsed.length > 0) {
           yield* parsed;
           parsed.length = 0;
         }
       }
-      if (start < n) carry.push(Buffer.from(chunk.subarray(start)));
-      if (n < buffer.length) continue; // the end of the file, as far as it is written
-      if (buffer.length < MAX_CHUNK) {
-        const bigger = takeBuffer(buffer.length * 2);
-        giveBuffer(buffer);
-        buffer = bigger;
+      if (start < n && !oversized) {
+        carry.push(Buffer.from(chunk.subarray(start)));
+        carryBytes += n - start;
+        if (carryBytes > maxLine) {
+          oversized = true;
+          carry = [];
+          carryBytes = 0;
+        }
       }
+      if (n < buffer.length) continue; // the end of the file (or of maxBytes), as far as it is written
+      if (buffer.length < MAX_CHUNK) buffer = Buffer.allocUnsafeSlow(buffer.length * 2);
       // Other work gets a turn once per MB read: a rollout of a few hundred KB is read in one go,
       // so that concurrent jobs finish one by one instead of all of them late.
       if (position - lastTurn >= MAX_CHUNK) {
@@ -96,31 +135,11 @@ export async function* readRolloutLines(path: string, counts: LineCounts = newLi
         await nextTurn();
       }
     }
-    if (carry.length > 0) take(Buffer.concat(carry)); // a last line without a line break
+    if (carry.length > 0 || oversized) take(Buffer.concat(carry)); // a last line without a line break
     yield* parsed;
   } finally {
-    giveBuffer(buffer);
-    closeSync(fd);
+    await handle.close();
   }
-}
-
-/**
- * Read buffers are reused: every rollout read asks for 64 KB and more, tens of MB of fresh memory
- * outside V8's heap per batch of 200 (a few MB less peak RSS when they are reused).
- * Two of each size are kept (sizes double from FIRST_CHUNK to MAX_CHUNK: ~4 MB at most): a
- * rollout under a MB is read in one go, so few reads overlap.
- */
-const spare = new Map<number, Buffer[]>();
-const SPARE_PER_SIZE = 2;
-
-function takeBuffer(size: number): Buffer {
-  return spare.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
-}
-
-function giveBuffer(buffer: Buffer): void {
-  const list = spare.get(buffer.length) ?? [];
-  if (list.length < SPARE_PER_SIZE) list.push(buffer);
-  spare.set(buffer.length, list);
 }
 
 /** Envelope types (Codex's RolloutItem variants) other than response_item. */

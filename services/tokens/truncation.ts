@@ -1,277 +1,256 @@
-// Head+tail truncation of a text to a real o200k token budget.
+// Head+tail truncation of a text to a real o200k token budget, whole or as it streams in.
 //
-// The streaming case is head-tail-window.ts; both share truncateSource.
-import { chunkEnds } from './chunk-scanner.ts';
-import { bytesOfTokens, countTokens, encode, fitsInTokens } from './tokens.ts';
+// Every token is at least 1 and at most MAX_TOKEN_BYTES bytes of UTF-8. So a text of at most
+// `limit` bytes fits without the tokenizer, and a head or tail of at most ⌈limit/2⌉ tokens lies
+// within the first or last windowBytes(limit) bytes: truncation reads nothing else, and a
+// streamed text is held as those two windows, whatever its size. A text longer than both
+// windows has more than `limit` tokens, so it never fits.
+import { bytesOfTokens, countTokens, encode } from './tokens.ts';
 
 export interface Truncation {
   text: string;
   truncated: boolean;
-  /** Tokens kept; null when the text fits and was not tokenized whole (its bytes, or part of it
-   * and the bytes of the rest, prove it fits). */
+  /** Tokens kept; null when the text fits by its byte length and was not tokenized. */
   keptTokens: number | null;
   removedTokens: number;
+}
+
+export interface StreamedTruncation extends Truncation {
+  /** Most bytes of the text held between pieces (the two windows). */
+  retainedBytes: number;
+  /** Bytes of the text's middle dropped unread. */
+  skippedBytes: number;
 }
 
 export function truncationMarker(removed: number): string {
   return `\u2026${removed} tokens truncated\u2026`;
 }
 
-/** Texts up to this many times the budget (in UTF-16 units) are checked for a fit before cutting. */
+/**
+ * Longest o200k_base token, in UTF-8 bytes: 128 (id 72056, a run of 128 spaces). Found once,
+ * offline, by decoding every token id with tiktoken's `decode_single_token_bytes`.
+ */
+const MAX_TOKEN_BYTES = 128;
+/** Tokens the tail may take beyond half the budget (what the head fell short by). */
+const SHORTFALL_TOKENS = 64;
+/** Middles up to this many UTF-16 units are counted; longer ones are estimated from the kept parts. */
+const EXACT_MIDDLE_LIMIT = 64 * 1024;
+/** Texts up to this many times the budget in bytes are counted whole before anything is cut. */
 const WHOLE_COUNT_FACTOR = 4;
 
-/** Middles longer than this (UTF-16 units) are not tokenized; their count is estimated. */
-export const EXACT_MIDDLE_LIMIT = 64 * 1024;
+/** Bytes each window holds; the slack keeps a middle with a skipped part longer than EXACT_MIDDLE_LIMIT. */
+function windowBytes(budget: number): number {
+  return MAX_TOKEN_BYTES * (Math.ceil(budget / 2) + SHORTFALL_TOKENS) + 3 * (EXACT_MIDDLE_LIMIT + 1);
+}
 
 function utf8Len(code: number): number {
   if (code < 0x80) return 1;
-  if (code < 0x800) return 2;
-  return 3; // BMP, and each half of a surrogate pair counts 2 of the pair's 4 bytes below
+  return code < 0x800 ? 2 : 3; // each half of a surrogate pair counts 2 of the pair's 4 bytes
 }
 
-/** Largest char index k such that UTF-8(s.slice(0, k)) ≤ bytes, never splitting a surrogate pair. */
+/** Largest k such that UTF-8(s.slice(0, k)) ≤ bytes, never splitting a surrogate pair. */
 export function charsForHeadBytes(s: string, bytes: number): number {
   let used = 0;
   let i = 0;
   while (i < s.length) {
-    const code = s.charCodeAt(i);
-    const pair = code >= 0xd800 && code <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
-    const len = pair ? 4 : utf8Len(code);
-    if (used + len > bytes) break;
-    used += len;
+    const pair = (s.charCodeAt(i) & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    used += pair ? 4 : utf8Len(s.charCodeAt(i));
+    if (used > bytes) break;
     i += pair ? 2 : 1;
   }
   return i;
 }
 
-/** Smallest char index k such that UTF-8(s.slice(k)) ≤ bytes, never splitting a surrogate pair. */
+/** Smallest k such that UTF-8(s.slice(k)) ≤ bytes, never splitting a surrogate pair. */
 function charsForTailBytes(s: string, bytes: number): number {
   let used = 0;
   let i = s.length;
   while (i > 0) {
-    const code = s.charCodeAt(i - 1);
-    const pair = (code & 0xfc00) === 0xdc00 && i - 2 >= 0 && (s.charCodeAt(i - 2) & 0xfc00) === 0xd800;
-    const len = pair ? 4 : utf8Len(code);
-    if (used + len > bytes) break;
-    used += len;
+    const pair = (s.charCodeAt(i - 1) & 0xfc00) === 0xdc00 && i >= 2 && (s.charCodeAt(i - 2) & 0xfc00) === 0xd800;
+    used += pair ? 4 : utf8Len(s.charCodeAt(i - 1));
+    if (used > bytes) break;
     i -= pair ? 2 : 1;
   }
   return i;
 }
 
+const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** What truncation reads of a text: its first and last windowBytes, and the whole when it was held. */
+interface Windows {
+  head: string;
+  tail: string;
+  bytes: number;
+  whole: string | null;
+}
+
 interface Side {
-  /** Offset into the text where the kept head ends / the kept tail starts. */
+  /** Where the kept head ends / the kept tail starts, in its window. */
   offset: number;
   tokens: number;
 }
 
 /**
- * The text being truncated: either whole, or (when it was streamed) only its head and its tail,
- * with the middle known by its size alone. Reading text that was not kept throws: the streamed
- * windows are sized so that truncation never needs to (see HeadTailWindow).
+ * The longest prefix (or suffix) of `s` of at most `budget` tokens, found by tokenizing a growing
+ * end of it: the first `budget` tokens are mapped back to a character boundary and counted again,
+ * as a prefix tokenized alone can differ from the start of the whole's tokens.
  */
-interface Source {
-  /** UTF-16 length of the whole text. */
-  readonly length: number;
-  /** UTF-8 length of the whole text. */
-  readonly bytes: number;
-  slice(start: number, end?: number): string;
-  /** UTF-8 length of slice(start, end). */
-  bytesOf(start: number, end: number): number;
-  /** Chunk ends of the whole text (see chunkEnds). */
-  ends(): number[];
-}
-
-function wholeSource(text: string): Source {
-  let ends: number[] | null = null;
-  return {
-    length: text.length,
-    bytes: Buffer.byteLength(text, 'utf8'),
-    slice: (start, end) => text.slice(start, end),
-    bytesOf: (start, end) => Buffer.byteLength(text.slice(start, end), 'utf8'),
-    ends: () => (ends ??= chunkEnds(text)),
-  };
-}
-
-function notKept(start: number, end: number): Error {
-  return new Error(`truncation needed characters ${start}–${end}, which the streamed window did not keep`);
-}
-
-/** `head`, then `skippedChars` characters (`skippedBytes` bytes) that were not kept, then `tail`. */
-export function windowedSource(head: string, tail: string, skippedChars: number, skippedBytes: number, ends: number[]): Source {
-  const tailStart = head.length + skippedChars;
-  const length = tailStart + tail.length;
-  const slice = (start: number, end = length): string => {
-    if (end <= head.length) return head.slice(start, end);
-    if (start >= tailStart) return tail.slice(start - tailStart, end - tailStart);
-    throw notKept(start, end);
-  };
-  return {
-    length,
-    bytes: Buffer.byteLength(head, 'utf8') + skippedBytes + Buffer.byteLength(tail, 'utf8'),
-    slice,
-    bytesOf: (start, end) => {
-      if (end <= head.length || start >= tailStart) return Buffer.byteLength(slice(start, end), 'utf8');
-      if (start > head.length || end < tailStart) throw notKept(start, end);
-      return Buffer.byteLength(head.slice(start), 'utf8') + skippedBytes + Buffer.byteLength(tail.slice(0, end - tailStart), 'utf8');
-    },
-    ends: () => ends,
-  };
-}
-
-/**
- * Keeps the tokens of a text from one side. Whole chunks are kept while they fit; the chunk that
- * does not fit is cut at a token boundary mapped back to a character boundary, then re-counted
- * (a re-tokenized prefix can differ from the prefix of the tokens).
- */
-class Sides {
-  private readonly counts = new Map<number, number>();
-  constructor(
-    private readonly text: Source,
-    private readonly ends: number[],
-  ) {}
-
-  private chunk(index: number): { start: number; end: number; count: number } {
-    const start = index === 0 ? 0 : this.ends[index - 1]!;
-    const end = this.ends[index]!;
-    let count = this.counts.get(index);
-    if (count === undefined) {
-      count = countTokens(this.text.slice(start, end));
-      this.counts.set(index, count);
+function side(s: string, budget: number, fromEnd: boolean): Side {
+  if (budget <= 0) return { offset: fromEnd ? s.length : 0, tokens: 0 };
+  const cut = (text: string, bytes: number) => (fromEnd ? charsForTailBytes(text, bytes) : charsForHeadBytes(text, bytes));
+  for (let bytes = 4 * budget; ; ) {
+    const at = cut(s, bytes);
+    const part = fromEnd ? s.slice(at) : s.slice(0, at);
+    const tokens = encode(part);
+    if (tokens.length <= budget) {
+      if (part.length === s.length) return { offset: fromEnd ? 0 : s.length, tokens: tokens.length };
+      // Grown by the bytes per token seen so far (runs of spaces take 128 per token).
+      bytes = Math.max(2 * bytes, Math.ceil((1.1 * bytes * budget) / Math.max(1, tokens.length)));
+      continue;
     }
-    return { start, end, count };
-  }
-
-  /** Head keeping at most `budget` tokens, not passing `limitOffset`. */
-  head(budget: number, limitOffset: number): Side {
-    let used = 0;
-    for (let i = 0; i < this.ends.length; i++) {
-      const { start, end, count } = this.chunk(i);
-      if (end > limitOffset) return { offset: start, tokens: used };
-      if (used + count <= budget) {
-        used += count;
-        continue;
-      }
-      const piece = this.text.slice(start, end);
-      const tokens = encode(piece);
-      let take = budget - used;
-      while (take > 0) {
-        const k = charsForHeadBytes(piece, bytesOfTokens(tokens.subarray(0, take)));
-        const got = countTokens(piece.slice(0, k));
-        if (got <= budget - used) return { offset: start + k, tokens: used + got };
-        take -= got - (budget - used);
-      }
-      return { offset: start, tokens: used };
+    for (let take = budget; take > 0; ) {
+      const k = cut(part, bytesOfTokens(fromEnd ? tokens.subarray(tokens.length - take) : tokens.subarray(0, take)));
+      const kept = fromEnd ? part.slice(k) : part.slice(0, k);
+      const got = countTokens(kept);
+      if (got <= budget) return { offset: fromEnd ? at + k : kept.length, tokens: got };
+      take -= got - budget;
     }
-    return { offset: this.text.length, tokens: used };
+    return { offset: fromEnd ? s.length : 0, tokens: 0 };
   }
+}
 
-  /** Tail keeping at most `budget` tokens, not starting before `limitOffset`. */
-  tail(budget: number, limitOffset: number): Side {
-    let used = 0;
-    for (let i = this.ends.length - 1; i >= 0; i--) {
-      let { start, end, count } = this.chunk(i);
-      if (end <= limitOffset) return { offset: end, tokens: used };
-      if (start < limitOffset) {
-        // The head ends inside this chunk: only the part after it is available to the tail.
-        start = limitOffset;
-        count = countTokens(this.text.slice(start, end));
-      }
-      if (used + count <= budget) {
-        used += count;
-        if (start === limitOffset) return { offset: start, tokens: used };
-        continue;
-      }
-      const piece = this.text.slice(start, end);
-      const tokens = encode(piece);
-      let take = budget - used;
-      while (take > 0) {
-        const k = charsForTailBytes(piece, bytesOfTokens(tokens.subarray(tokens.length - take)));
-        const got = countTokens(piece.slice(k));
-        if (got <= budget - used) return { offset: start + k, tokens: used + got };
-        take -= got - (budget - used);
-      }
-      return { offset: end, tokens: used };
-    }
-    return { offset: 0, tokens: used };
-  }
+/** Rough count for text never tokenized: o200k averages ~2.5 bytes per token on rollouts. */
+function estimateFromBytes(bytes: number): number {
+  return Math.max(1, Math.round(bytes / 2.5));
 }
 
 /**
  * Keeps at most `limit` tokens of `text`: about half from the head, half from the tail, with
  * `…N tokens truncated…` between them (N = removed tokens; estimated from the kept parts'
- * bytes/token ratio when the middle is long, so that the middle is never tokenized). The result,
- * marker included, counts ≤ limit tokens. With a limit smaller than the marker itself (e.g. 0),
- * the result is the marker alone.
+ * bytes per token when the middle is long, so that it is never tokenized). The result, marker
+ * included, counts ≤ limit tokens. Below the marker's own size (e.g. 0) it is the marker alone.
  */
 export function truncateToTokens(text: string, limit: number): Truncation {
-  return truncateSource(wholeSource(text), limit);
+  const window = windowBytes(Math.max(0, Math.floor(limit)));
+  const head = text.slice(0, charsForHeadBytes(text, window));
+  const tail = text.slice(charsForTailBytes(text, window));
+  return truncateWindows({ head, tail, bytes: byteLength(text), whole: text }, limit);
 }
 
-export function truncateSource(text: Source, limit: number): Truncation {
+function truncateWindows(text: Windows, limit: number): Truncation {
   const budget = Math.max(0, Math.floor(limit));
-  const totalBytes = text.bytes;
-  // Every token is at least one byte, so a text with no more bytes than the limit fits.
-  if (totalBytes <= budget) {
-    // A token is at least one byte, so this text fits without loading the tokenizer.
-    return { text: text.slice(0), truncated: false, keptTokens: null, removedTokens: 0 };
+  const { whole } = text;
+  const unchanged = (keptTokens: number | null): Truncation => ({ text: whole!, truncated: false, keptTokens, removedTokens: 0 });
+  if (text.bytes <= budget) return unchanged(null);
+  if (whole !== null && text.bytes <= WHOLE_COUNT_FACTOR * budget) {
+    const all = countTokens(whole);
+    if (all <= budget) return unchanged(all);
   }
-  // A text not far over the budget in bytes usually fits in tokens: its token bound or one (partial)
-  // count settles it, before anything else needs the tokenizer.
-  if (text.length <= WHOLE_COUNT_FACTOR * budget) {
-    const whole = text.slice(0);
-    if (fitsInTokens(whole, totalBytes, budget)) return { text: whole, truncated: false, keptTokens: null, removedTokens: 0 };
-  }
-
-  // The marker's digit count never exceeds that of the byte length (N ≤ bytes), and digits
-  // tokenize in groups of three, so this reserve covers the final marker.
-  const reserve = countTokens(truncationMarker(totalBytes));
+  // N ≤ bytes, so this marker has at least as many digits (and tokens) as the final one.
+  const reserve = countTokens(truncationMarker(text.bytes));
   if (budget <= reserve) {
-    const removed = text.length > EXACT_MIDDLE_LIMIT ? estimateFromBytes(totalBytes) : countTokens(text.slice(0));
-    if (removed <= budget) return { text: text.slice(0), truncated: false, keptTokens: removed, removedTokens: 0 };
+    const removed = whole !== null && whole.length <= EXACT_MIDDLE_LIMIT ? countTokens(whole) : estimateFromBytes(text.bytes);
+    if (whole !== null && removed <= budget) return unchanged(removed);
     return { text: truncationMarker(removed), truncated: true, keptTokens: 0, removedTokens: removed };
   }
-
-  const sides = new Sides(text, text.ends());
   let keep = budget - reserve;
   for (let attempt = 0; attempt < 8 && keep >= 0; attempt++) {
-    const head = sides.head(Math.ceil(keep / 2), text.length);
-    if (head.offset === text.length) {
-      // The whole text fits in the head budget alone.
-      return { text: text.slice(0), truncated: false, keptTokens: head.tokens, removedTokens: 0 };
-    }
-    const tail = sides.tail(keep - head.tokens, head.offset);
-    if (tail.offset <= head.offset) {
-      return { text: text.slice(0), truncated: false, keptTokens: head.tokens + tail.tokens, removedTokens: 0 };
-    }
+    const head = side(text.head, Math.ceil(keep / 2), false);
+    const tail = side(text.tail, Math.min(keep - head.tokens, Math.floor(keep / 2) + SHORTFALL_TOKENS), true);
+    const headText = text.head.slice(0, head.offset);
+    const tailText = text.tail.slice(tail.offset);
     const kept = head.tokens + tail.tokens;
-    let removed: number;
-    if (tail.offset - head.offset <= EXACT_MIDDLE_LIMIT) {
-      removed = countTokens(text.slice(head.offset, tail.offset));
-      // Head and tail met (up to one chunk): the whole text may fit after all.
-      if (kept + removed <= budget) {
-        const all = countTokens(text.slice(0));
-        if (all <= budget) return { text: text.slice(0), truncated: false, keptTokens: all, removedTokens: 0 };
+    let removed: number | null = null;
+    if (whole !== null) {
+      const met = head.offset + tailText.length >= whole.length;
+      const middle = met ? '' : whole.slice(head.offset, whole.length - tailText.length);
+      if (met || middle.length <= EXACT_MIDDLE_LIMIT) {
+        removed = countTokens(middle);
+        // Head and tail met, or nearly: the whole may fit after all.
+        if (kept + removed <= budget) {
+          const all = countTokens(whole);
+          if (all <= budget) return unchanged(all);
+          if (met) {
+            keep -= all - budget;
+            continue;
+          }
+        }
       }
-    } else {
-      const middleBytes = text.bytesOf(head.offset, tail.offset);
-      const keptBytes = totalBytes - middleBytes;
+    }
+    if (removed === null) {
+      const keptBytes = byteLength(headText) + byteLength(tailText);
+      const middleBytes = text.bytes - keptBytes;
       removed = kept === 0 ? estimateFromBytes(middleBytes) : Math.max(1, Math.round((middleBytes * kept) / keptBytes));
     }
-    const out = text.slice(0, head.offset) + truncationMarker(removed) + text.slice(tail.offset);
-    // The pieces were counted apart; joining them can change the count at the two seams, so
-    // the output is counted again and the budget tightened by any excess.
+    const out = headText + truncationMarker(removed) + tailText;
+    // Joining can change the count at the two seams, so the output is counted again.
     const actual = countTokens(out);
-    if (actual <= budget) {
-      return { text: out, truncated: true, keptTokens: kept, removedTokens: removed };
-    }
+    if (actual <= budget) return { text: out, truncated: true, keptTokens: kept, removedTokens: removed };
     keep -= actual - budget;
   }
-  const removed = estimateFromBytes(totalBytes);
+  const removed = estimateFromBytes(text.bytes);
   return { text: truncationMarker(removed), truncated: true, keptTokens: 0, removedTokens: removed };
 }
 
-/** Rough count for text we choose not to tokenize: o200k averages ~2.5 bytes/token on rollouts. */
-function estimateFromBytes(bytes: number): number {
-  return Math.max(1, Math.round(bytes / 2.5));
+/**
+ * Truncates a text that arrives in pieces exactly as truncateToTokens would truncate it whole,
+ * holding only its first and last windowBytes(limit) bytes. Pieces must be well-formed UTF-16
+ * (JSON.stringify output is).
+ */
+export class HeadTailWindow {
+  private readonly window: number;
+  private head: string[] = [];
+  private headBytes = 0;
+  private headFull = false;
+  private ring: string[] = [];
+  private ringBytes = 0;
+  private skippedBytes = 0;
+  private retainedBytes = 0;
+
+  constructor(private readonly limit: number) {
+    this.window = windowBytes(Math.max(0, Math.floor(limit)));
+  }
+
+  append(piece: string): void {
+    if (piece === '') return;
+    let rest = piece;
+    if (!this.headFull) {
+      const bytes = byteLength(piece);
+      if (this.headBytes + bytes <= this.window) {
+        this.head.push(piece);
+        this.headBytes += bytes;
+        this.retainedBytes = Math.max(this.retainedBytes, this.headBytes);
+        return;
+      }
+      const k = charsForHeadBytes(piece, this.window - this.headBytes);
+      this.head = [this.head.join('') + piece.slice(0, k)];
+      this.headBytes = byteLength(this.head[0]!);
+      this.headFull = true;
+      rest = piece.slice(k);
+    }
+    this.ring.push(rest);
+    this.ringBytes += byteLength(rest);
+    // Trimmed once it holds a quarter window more than it needs: joining then costs a few
+    // passes per byte appended.
+    if (this.ringBytes > this.window * 1.25) {
+      const all = this.ring.join('');
+      const kept = all.slice(charsForTailBytes(all, this.window));
+      const keptBytes = byteLength(kept);
+      this.skippedBytes += this.ringBytes - keptBytes;
+      this.ring = [` ${kept}`.slice(1)]; // a flat copy, so that the dropped text can be freed
+      this.ringBytes = keptBytes;
+    }
+    this.retainedBytes = Math.max(this.retainedBytes, this.headBytes + this.ringBytes);
+  }
+
+  /** Call once, after the last piece. */
+  finish(): StreamedTruncation {
+    const stats = { retainedBytes: this.retainedBytes, skippedBytes: this.skippedBytes };
+    const head = this.head.join('');
+    const ring = this.ring.join('');
+    if (this.skippedBytes === 0) return { ...truncateToTokens(head + ring, this.limit), ...stats };
+    const tail = ring.slice(charsForTailBytes(ring, this.window));
+    const bytes = this.headBytes + this.skippedBytes + this.ringBytes;
+    return { ...truncateWindows({ head, tail, bytes, whole: null }, this.limit), ...stats };
+  }
 }
