@@ -34,6 +34,7 @@ const ERRNO_TEXT = new Map([
   ['EACCES', 'permission denied'],
   ['EPERM', 'permission denied'],
   ['ENAMETOOLONG', 'a name in the path is too long'],
+  ['ELOOP', 'a symlink is on the path'],
 ]);
 
 export function createMemoryTools(root: string, opts: MemoryToolOptions = {}): AgentTool[] {

@@ -45,7 +45,9 @@ export async function ensureDir(path: string, options: { followLink?: boolean } 
   const nofollow = options.followLink ? 0 : constants.O_NOFOLLOW;
   const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | nofollow).catch(async (error: unknown) => {
     // Linux reports a symlink opened this way as ENOTDIR, other systems as ELOOP.
-    throw (await lstat(path)).isSymbolicLink() ? new Error(`${path} is a symlink (refusing to follow it)`) : error;
+    throw (await lstat(path)).isSymbolicLink()
+      ? Object.assign(new Error(`${path} is a symlink (refusing to follow it)`), { code: 'ELOOP' })
+      : error;
   });
   try {
     if (((await handle.stat()).mode & 0o777) !== DIR_MODE) await handle.chmod(DIR_MODE);

@@ -10,7 +10,6 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOL
 export interface RegularFileOptions {
   /** Refuse a file with more than one hard link: another name of it may lie outside the folder. */
   singleLink?: boolean;
-  /** Refuse a file larger than this many bytes. */
   maxBytes?: number;
   /** Refuse unless the opened file's real path lies inside this directory (give its realpath). */
   within?: string;
