@@ -81,13 +81,8 @@ const DEFAULT_TIMEOUT_MS = 600_000;
 export function createModelClient(options: ModelClientOptions): ModelClient {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // The machines' RetryPolicy is the only retry loop: SDK retries inside it would multiply attempts.
-  const sdk = new OpenAI({
-    apiKey: options.apiKey,
-    baseURL: options.baseURL,
-    timeout: timeoutMs,
-    maxRetries: 0,
-    logLevel: 'off',
-  });
+  const { apiKey, baseURL } = options;
+  const sdk = new OpenAI({ apiKey, baseURL, timeout: timeoutMs, maxRetries: 0, logLevel: 'off' });
   const responses = options.wireApi === 'responses';
   const call = async <T>(signal: AbortSignal | undefined, run: (ctx: CallContext) => Promise<T>): Promise<T> => {
     try {
@@ -170,19 +165,16 @@ function agentChatParams(req: AgentTurnRequest): ChatCompletionCreateParamsBase 
     if (message.role === 'user') {
       messages.push({ role: 'user', content: message.text });
     } else if (message.role === 'assistant') {
-      const calls = message.toolCalls ?? [];
+      const calls = message.toolCalls?.length ? message.toolCalls : undefined;
+      const toolCalls = calls?.map((c) => ({
+        id: c.id,
+        type: 'function' as const,
+        function: { name: c.name, arguments: c.arguments },
+      }));
       messages.push({
         role: 'assistant',
-        content: message.text === '' && calls.length > 0 ? null : message.text,
-        ...(calls.length > 0
-          ? {
-              tool_calls: calls.map((c) => ({
-                id: c.id,
-                type: 'function' as const,
-                function: { name: c.name, arguments: c.arguments },
-              })),
-            }
-          : {}),
+        content: message.text === '' && calls ? null : message.text,
+        ...(calls ? { tool_calls: toolCalls } : {}),
       });
     } else {
       messages.push({ role: 'tool', tool_call_id: message.callId, content: message.output });

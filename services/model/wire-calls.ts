@@ -8,16 +8,9 @@ import { MalformedReplyError, RetryableError } from '../errors.ts';
 import type { TokenUsage } from '../types.ts';
 import type { AgentToolCall, AgentTurnResult } from './model-client.ts';
 
-/**
- * A stage-1 memory is a few kilobytes; anything near this size is a runaway generation or a broken
- * server, and holding it (then JSON-parsing it) would only waste memory.
- */
+/** A memory is a few kilobytes: a reply near this size is a runaway generation, not worth holding. */
 export const MAX_REPLY_CHARS = 2_000_000;
-/**
- * Once the event that ends a reply has come, the rest of the body is read rather than the request
- * broken off: breaking off closes the keep-alive connection, so every call would open a new one (a
- * TLS handshake apiece). A stream that does not end soon after is cut all the same.
- */
+/** After the last event the body is read to its end, not cut: cutting closes the keep-alive connection. */
 const END_GRACE_MS = 1_000;
 
 export interface CallContext {
@@ -175,9 +168,8 @@ function refused(refusal: string): MalformedReplyError {
 }
 
 /**
- * Feeds stream events to `onEvent` until it returns true or the stream ends. The SDK's timeout only
- * covers the wait for response headers, so a stream that stalls afterwards is cut off here. The
- * SDK's stream ends quietly when aborted; that is turned back into the abort or the stall it was.
+ * Feeds events to `onEvent` until it returns true. The SDK's timeout ends at the headers, so a stall
+ * after them is cut here; the SDK's stream ends quietly when aborted, so the abort or stall is rethrown.
  */
 async function consume<T>(
   ctx: CallContext,

@@ -12,25 +12,42 @@ import { runPipeline } from '../../services/pipeline.ts';
 import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
 import { isAgent, isStage1, rng, seededUuid, tempHome, threadOfStage1, writeRollout } from './support/harness.ts';
 
-const GOOD = JSON.stringify({ rollout_summary: 'User fixed the build.', rollout_slug: 'fix-build', raw_memory: '- fixed the build' });
-// Generous next to the local replies: the 10 MB answers are built and parsed on this same event loop.
-const TIMEOUT_MS = 1_500;
+const GOOD = JSON.stringify({
+  rollout_summary: 'User fixed the build.',
+  rollout_slug: 'fix-build',
+  raw_memory: '- fixed the build',
+});
+// The server shares this process's event loop and a loaded machine's CPU, and the 10 MB answers
+// hold that loop for a while: a shorter timeout cut healthy replies off and failed retried jobs.
+const TIMEOUT_MS = 5_000;
+const HANG_MS = 60_000;
+const HUGE = JSON.stringify({ rollout_summary: 'x'.repeat(10_000_000), rollout_slug: null, raw_memory: 'm' });
 
 const FAULTS: Record<string, { reply: () => Reply; reason: RegExp }> = {
   'rate limited (429 + retry-after)': {
-    reply: () => ({ status: 429, headers: { 'retry-after': '0.08' }, body: { error: { message: 'Rate limit reached for requests', type: 'requests' } } }),
+    reply: () => ({
+      status: 429,
+      headers: { 'retry-after': '0.08' },
+      body: { error: { message: 'Rate limit reached for requests', type: 'requests' } },
+    }),
     reason: /429 Too Many Requests.*Rate limit reached/,
   },
   'server error (500)': { reply: () => ({ status: 500 }), reason: /500 Internal Server Error/ },
-  'hang past the timeout': { reply: () => ({ hangMs: 10_000 }), reason: /timed out/ },
-  'connection dropped mid-stream': { reply: () => ({ dropAfterBytes: 300, text: GOOD }), reason: /cut off|unreadable|ended before|terminated/ },
+  'hang past the timeout': { reply: () => ({ hangMs: HANG_MS }), reason: /timed out/ },
+  'connection dropped mid-stream': {
+    reply: () => ({ dropAfterBytes: 300, text: GOOD }),
+    reason: /cut off|unreadable|ended before|terminated/,
+  },
   'invalid JSON answer': { reply: () => ({ text: '{"rollout_summary": "half an obj' }), reason: /not valid JSON/ },
-  'JSON missing a field': { reply: () => ({ text: JSON.stringify({ rollout_summary: 's', rollout_slug: null }) }), reason: /raw_memory/ },
+  'JSON missing a field': {
+    reply: () => ({ text: JSON.stringify({ rollout_summary: 's', rollout_slug: null }) }),
+    reason: /raw_memory/,
+  },
   'answer in the wrong schema': {
     reply: () => ({ text: JSON.stringify({ summary: 's', memory: 'm', slug: null }) }),
     reason: /does not match the schema/,
   },
-  '10 MB answer': { reply: () => ({ text: JSON.stringify({ rollout_summary: 'x'.repeat(10_000_000), rollout_slug: null, raw_memory: 'm' }) }), reason: /exceeded 2000000 characters/ },
+  '10 MB answer': { reply: () => ({ text: HUGE }), reason: /exceeded 2000000 characters/ },
   'not SSE at all': { reply: () => ({ raw: '<html>502 Bad Gateway</html>' }), reason: /ended before|cut off|unreadable/ },
 };
 
@@ -60,7 +77,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-const model = () => createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses', maxRetries: 0, timeoutMs: TIMEOUT_MS });
+const model = () => createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses', timeoutMs: TIMEOUT_MS });
 const retryPolicy = { initialDelayMs: 10, maxDelayMs: 200, maxAttempts: 3 };
 
 describe('model server faults in phase 1', () => {
@@ -75,9 +92,16 @@ describe('model server faults in phase 1', () => {
           plan.set(threadId, [name, how]);
         }
       }
-      for (let i = 0; i < 3; i++) healthy.push((await writeRollout(home, { threadId: seededUuid(next), user: [`healthy ${i}`] })).threadId);
+      for (let i = 0; i < 3; i++)
+        healthy.push((await writeRollout(home, { threadId: seededUuid(next), user: [`healthy ${i}`] })).threadId);
 
-      const out = await runPipeline({ codexHome: home, model: model(), retryPolicy, config: { maxRolloutsPerStartup: 64 }, log: fileLogger(home) });
+      const out = await runPipeline({
+        codexHome: home,
+        model: model(),
+        retryPolicy,
+        config: { maxRolloutsPerStartup: 64 },
+        log: fileLogger(home),
+      });
       const faults = Object.keys(FAULTS).length;
       expect(out.phase1?.claimed).toBe(faults * 2 + 3);
       expect(out.phase1?.failed).toBe(faults);
@@ -89,7 +113,9 @@ describe('model server faults in phase 1', () => {
       const table: string[] = [];
       for (const [id, [name, how]] of plan) {
         const job = jobs.get(id)!;
-        table.push(`${name} / ${how}: ${job.status}, ${seen.get(id)!.length} request(s)${job.lastError ? ` — ${job.lastError.slice(0, 90)}` : ''}`);
+        table.push(
+          `${name} / ${how}: ${job.status}, ${seen.get(id)!.length} request(s)${job.lastError ? ` — ${job.lastError.slice(0, 90)}` : ''}`,
+        );
         if (how === 'once') {
           expect(job.status, `${name} once`).toBe('done');
           expect(outputs.has(id)).toBe(true);
@@ -125,7 +151,7 @@ describe('model server faults in phase 1', () => {
 describe('model server faults in phase 2', () => {
   for (const [name, reply, reason] of [
     ['server error (500)', { status: 500 }, /failed_agent: .*500/],
-    ['hang past the timeout', { hangMs: 10_000 }, /failed_agent: .*timed out/],
+    ['hang past the timeout', { hangMs: HANG_MS }, /failed_agent: .*timed out/],
     ['connection dropped mid-stream', { dropAfterBytes: 200, text: 'Consolidation complete.' }, /failed_agent: /],
     ['not SSE at all', { raw: 'garbage' }, /failed_agent: /],
   ] as const) {
