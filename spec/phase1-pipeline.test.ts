@@ -29,7 +29,7 @@ const fastRetries = { initialDelayMs: 5, maxDelayMs: 20 };
 
 async function run(handler: Parameters<typeof startLocalOpenAIServer>[0]['handler'], extra: Partial<PipelineOptions> = {}) {
   server ??= await startLocalOpenAIServer({ handler });
-  const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses', maxRetries: 0 });
+  const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses' });
   return runPipeline({ codexHome: home, model, phase: '1', retryPolicy: fastRetries, ...extra });
 }
 

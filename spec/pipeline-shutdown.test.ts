@@ -27,7 +27,7 @@ it('releases the leases of in-flight jobs when stopped, and the next run extract
   });
   try {
     await installFixtureRollouts(home);
-    const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses', maxRetries: 0 });
+    const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses' });
     const actor = createMemoriesPipeline({ codexHome: home, model, phase: '1' });
     await inFlight.all;
     await stopPipeline(actor);
@@ -60,7 +60,7 @@ it('also releases jobs that were claimed but still waiting for a slot', async ()
   });
   try {
     await installFixtureRollouts(home);
-    const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses', maxRetries: 0 });
+    const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses' });
     const actor = createMemoriesPipeline({ codexHome: home, model, phase: '1', concurrency: 1 });
     await inFlight.all;
     await stopPipeline(actor);
@@ -85,7 +85,7 @@ it('gives the consolidation lease back when stopped during phase 2, so the next 
   });
   try {
     await installFixtureRollouts(home);
-    const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses', maxRetries: 0 });
+    const model = createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses' });
     const actor = createMemoriesPipeline({ codexHome: home, model });
     await agentStarted.all;
     await stopPipeline(actor);

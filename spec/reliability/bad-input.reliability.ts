@@ -114,7 +114,7 @@ it('every hostile rollout gets a clear, logged outcome and none blocks the other
     const before = new Set((await walk(home)).map((e) => e.path));
 
     const started = Date.now();
-    const model = createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses', maxRetries: 0, timeoutMs: 60_000 });
+    const model = createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses', timeoutMs: 60_000 });
     const out = await runPipeline({ codexHome: home, model, config: { maxRolloutsPerStartup: 64 }, retryPolicy: { initialDelayMs: 10, maxDelayMs: 50 }, log: fileLogger(home) });
     const elapsed = Date.now() - started;
     expect(out.phase1?.error).toBeNull();

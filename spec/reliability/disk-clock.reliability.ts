@@ -35,7 +35,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-const model = () => createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses', maxRetries: 0, timeoutMs: 30_000 });
+const model = () => createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses', timeoutMs: 30_000 });
 const retryPolicy = { initialDelayMs: 10, maxDelayMs: 50 };
 const mounts: string[] = [];
 const homes: Array<() => Promise<void>> = [];

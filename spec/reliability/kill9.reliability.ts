@@ -228,7 +228,7 @@ it(`survives ${ROUNDS} kill -9 rounds (seed ${SEED}) and a fresh run then comple
   const requestsBefore = stage1Log.length;
   round = ROUNDS;
   mode = 'claim'; // no trigger is armed: nothing is killed
-  const model = createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses', maxRetries: 0 });
+  const model = createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses' });
   const offsetMs = (ROUNDS + 1) * ROUND_MS;
   const out = await runPipeline({ codexHome: home, model, now: () => Date.now() + offsetMs, config: { maxRolloutsPerStartup: 128 } });
   expect(out.phase1?.failed).toBe(0);

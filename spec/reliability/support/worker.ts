@@ -17,7 +17,7 @@ const args = JSON.parse(process.argv[2]!) as {
 
 const started = Date.now();
 const now = () => Date.now() + args.offsetMs;
-const model = createModelClient({ apiKey: 'not-needed', baseURL: args.baseUrl, wireApi: 'responses', maxRetries: 0, timeoutMs: 30_000 });
+const model = createModelClient({ apiKey: 'not-needed', baseURL: args.baseUrl, wireApi: 'responses', timeoutMs: 30_000 });
 const result = await runPipeline({
   codexHome: args.home,
   model,
