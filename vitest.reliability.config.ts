@@ -1,13 +1,11 @@
-// The reliability suite (`npm run test:reliability`): faults, hostile input and secrets, with real
-// processes, real files and the bundled local model server. Kept out of `npm test` by its file
-// suffix (*.reliability.ts does not match spec/**/*.test.ts). RELIABILITY_KILL_ROUNDS sets the
+// The reliability suite: faults, hostile input and secrets, with real processes, real files and the
+// bundled local model server. `npm test` runs it after the unit suite (scripts/test.sh); its own
+// file suffix (*.reliability.ts) keeps it out of the unit run. RELIABILITY_KILL_ROUNDS sets the
 // number of kill -9 rounds (default 20).
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // The store checks that no transaction changed a kept document without writing it.
-    env: { MEMORIES_STORE_AUDIT: '1' },
     include: ['spec/reliability/**/*.reliability.ts'],
     exclude: ['node_modules/**', 'dist/**'],
     testTimeout: 240_000,
