@@ -34,10 +34,9 @@ describe('citedThreadIds', () => {
     expect(citedThreadIds('<oai-mem-citation><rollout_ids>not-an-id 1234</rollout_ids></oai-mem-citation>')).toEqual([]);
   });
 
-  it('stays fast on hostile text with many openings and no close', () => {
+  // A quadratic scan would not finish within the test's timeout.
+  it('finds nothing in hostile text with many openings and no close', () => {
     const text = '<oai-mem-citation><rollout_ids>'.repeat(50_000);
-    const started = performance.now();
     expect(citedThreadIds(text)).toEqual([]);
-    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });

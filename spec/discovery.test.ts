@@ -110,7 +110,7 @@ describe('discoverRollouts', () => {
     expect(changed.threads.find((t) => t.rolloutPath === paths[7])!.updatedAt).toBe(1_780_000_000);
   });
 
-  it('a no-op rerun over 1,000 rollouts takes well under 300 ms', async () => {
+  it('a no-op rerun over 1,000 rollouts opens none of them (its time is a bench row)', async () => {
     const home = await tempDir();
     const state = await tempDir();
     const writes: Promise<string>[] = [];
@@ -120,12 +120,9 @@ describe('discoverRollouts', () => {
     await discoverRollouts(home, { cache: index });
     await index.save();
 
-    const start = performance.now();
     const rerun = await discoverRollouts(home, { cache: await openRolloutIndex(state) });
-    const elapsed = performance.now() - start;
     expect(rerun.metaReads).toBe(0);
     expect(rerun.threads).toHaveLength(1000);
-    expect(elapsed).toBeLessThan(300);
   });
 });
 

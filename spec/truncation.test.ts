@@ -114,14 +114,11 @@ describe('truncateToTokens', () => {
     }
   });
 
-  it('handles 200 KB without whitespace quickly', () => {
-    countTokens('warm up the encoder');
+  // tiktoken is quadratic on long runs without a break: a regression would not finish within the test's timeout.
+  it('handles 200 KB without whitespace', () => {
     const text = 'a'.repeat(200_000);
-    const start = performance.now();
     const r = truncateToTokens(text, 1_000);
     const n = countTokens(text);
-    const elapsed = performance.now() - start;
-    expect(elapsed).toBeLessThan(2_000);
     expect(countTokens(r.text)).toBeLessThanOrEqual(1_000);
     expect(r.text.startsWith('aaaa')).toBe(true);
     expect(r.text.endsWith('aaaa')).toBe(true);
