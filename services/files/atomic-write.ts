@@ -64,11 +64,10 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 // A writer killed before its rename leaves `.<name>.<pid>.<id>.tmp`, a private copy nothing else
-// removes. Swept once per directory and process, when its pid is not alive here AND it is older than
-// ORPHAN_AGE_MS (a writer on another host sharing the folder may reuse a pid; its temp lives for ms).
+// removes. Swept when its pid is not alive here AND it is older than ORPHAN_AGE_MS (a writer on
+// another host sharing the folder may reuse a pid; its temp lives for ms).
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f-]+\.tmp$/;
 const ORPHAN_AGE_MS = 60_000;
-const swept = new Set<string>();
 
 function processAlive(pid: number): boolean {
   try {
@@ -80,9 +79,6 @@ function processAlive(pid: number): boolean {
 
 /** Removes temp files left by dead writers in `dir` (and below, with `recursive`). Best effort. */
 export async function sweepOrphanedTemps(dir: string, options: { recursive?: boolean } = {}): Promise<void> {
-  const key = `${dir}\0${options.recursive ? 'r' : ''}`;
-  if (swept.has(key)) return;
-  swept.add(key);
   const entries = await readdir(dir, { withFileTypes: true, recursive: options.recursive ?? false }).catch(() => []);
   const cutoff = Date.now() - ORPHAN_AGE_MS;
   for (const entry of entries) {

@@ -1,7 +1,5 @@
-// A lowdb Adapter that survives crashes and concurrent writers. lowdb's JSONFile writes a fixed
-// temp name and never fsyncs: two processes tear each other's temp file, and a power cut can leave
-// an empty target. Here a write goes through writeFileAtomic (a temp file unique to the process
-// and write, fsynced, renamed over the target), so a reader sees the old or the new document.
+// A lowdb Adapter that survives crashes and concurrent writers: lowdb's JSONFile shares one temp name
+// and never fsyncs; writeFileAtomic (unique temp, fsync, rename) shows a reader the old or new document.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
@@ -16,6 +14,7 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   readonly file: string;
   /** Checks a parsed document; throws StoreCorruptError when it is not one we wrote. */
   private readonly decode: (raw: unknown) => T;
+  private swept = false;
   constructor(file: string, decode: (raw: unknown) => T) {
     this.file = path.resolve(file);
     this.decode = decode;
@@ -43,8 +42,10 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   async write(data: T): Promise<void> {
     const dir = path.dirname(this.file);
     fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-    // Temp files of writers killed mid-write would otherwise stay forever (full copies of the store).
-    await sweepOrphanedTemps(dir);
+    // Temp files of writers killed mid-write would otherwise stay forever (full copies of the store);
+    // once per store object is enough.
+    if (!this.swept) await sweepOrphanedTemps(dir);
+    this.swept = true;
     // Compact JSON: every write re-serialises the whole document.
     await writeFileAtomic(this.file, JSON.stringify(data));
   }
