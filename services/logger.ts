@@ -3,6 +3,7 @@
 import { chmodSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
+import { redactSecrets } from './redaction/redact.ts';
 
 export type Logger = Pick<pino.Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -15,6 +16,7 @@ export function fileLogger(codexHome: string, level = 'info'): Logger {
   chmodSync(dir, 0o700);
   const fd = openSync(join(dir, 'memories.log'), 'a', 0o600);
   fchmodSync(fd, 0o600);
-  // Synchronous writes: a crash or kill never loses the lines that explain it.
-  return pino({ level }, pino.destination({ fd, sync: true }));
+  // Synchronous writes: a crash or kill never loses the lines that explain it. Every line is redacted
+  // as written, whatever field (an error's message, a path, a reason) carries the secret.
+  return pino({ level, hooks: { streamWrite: redactSecrets } }, pino.destination({ fd, sync: true }));
 }
