@@ -1,7 +1,5 @@
-// Memory citations in assistant replies: the read path asks the agent to close a reply that used
-// memory with an `<oai-mem-citation>` block (Codex's citations.rs reads the same blocks). Each
-// cited thread's memory counts as used, which ranks it higher in phase 2 and keeps it from being
-// forgotten as unused.
+// Memory citations: a reply that used memory ends in an `<oai-mem-citation>` block (as Codex's citations.rs reads);
+// each cited thread's memory counts as used, ranking it higher in phase 2 and keeping it from being forgotten.
 //
 //   <oai-mem-citation>
 //   <citation_entries>
@@ -12,8 +10,7 @@
 //   </rollout_ids>
 //   </oai-mem-citation>
 //
-// Thread ids come from `<rollout_ids>` / `<thread_ids>` and from cited rollout-summary paths (whose
-// file names start with the thread id). Scanning uses indexOf, so hostile text cannot make it slow.
+// Ids come from `<rollout_ids>` / `<thread_ids>` and summary paths; indexOf scanning keeps hostile text fast.
 
 const OPEN = '<oai-mem-citation>';
 const CLOSE = '</oai-mem-citation>';

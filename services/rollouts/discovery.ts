@@ -1,7 +1,5 @@
-// Finds rollouts under $CODEX_HOME/sessions and decides which are eligible for phase 1.
-// Codex answers this from its threads table; we have no such table, so we walk the day folders
-// and read each rollout's first lines, with a (path, mtime, size)-keyed cache so that an
-// unchanged rollout is stat'ed but never opened again.
+// Finds rollouts under $CODEX_HOME/sessions and picks those eligible for phase 1. Lacking Codex's threads table,
+// we walk the day folders and read first lines, with a (path, mtime, size) cache so unchanged rollouts are never reopened.
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, sep } from 'node:path';
@@ -54,25 +52,19 @@ export async function discoverRollouts(codexHome: string, opts: { cache?: Rollou
   const found: ThreadInfo[] = [];
   const unreadable: Discovery['unreadable'] = [];
   let metaReads = 0;
-  const cache = opts.cache;
+  const { cache } = opts;
 
   await pool(files, POOL_SIZE, async (path) => {
     try {
       const st = await lstat(path);
       // Swapped since readdir (a FIFO would block the read, a link leads elsewhere): not a rollout.
-      if (!st.isFile()) {
-        unreadable.push({ path, reason: 'not a regular file' });
-        return;
-      }
+      if (!st.isFile()) return void unreadable.push({ path, reason: 'not a regular file' });
       const cached = cache?.get(path);
       let meta = cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size ? cached.meta : null;
       if (meta === null) {
         metaReads++;
         meta = await readRolloutMeta(path);
-        if (meta === null) {
-          unreadable.push({ path, reason: 'no parsable line' });
-          return;
-        }
+        if (meta === null) return void unreadable.push({ path, reason: 'no parsable line' });
         cache?.set(path, { mtimeMs: st.mtimeMs, size: st.size, meta });
       }
       found.push(threadInfoOf(path, meta, st));
@@ -117,26 +109,16 @@ export interface EligibilityOptions {
   excludeThreadId?: string;
 }
 
-/**
- * Threads phase 1 may claim: the user said something, an interactive source, last written
- * between maxAgeDays ago and the idle window ago (a session still in use is left alone), newest
- * first (ties by thread id, descending), at most scanLimit.
- */
+/** Threads phase 1 may claim, newest first: user-spoken, interactive, written between maxAgeDays and the idle window ago. */
 export function selectEligible(threads: readonly ThreadInfo[], opts: EligibilityOptions): ThreadInfo[] {
   const allowed = new Set(opts.allowedSources ?? ['cli', 'vscode']);
   const idleSeconds = opts.minIdleMinutes !== undefined ? opts.minIdleMinutes * 60 : opts.minIdleHours * 3600;
   const newest = opts.nowSeconds - idleSeconds;
   const oldest = opts.nowSeconds - opts.maxAgeDays * 86_400;
   const scanLimit = opts.scanLimit ?? 5_000;
+  const inWindow = (t: ThreadInfo) => t.updatedAt >= oldest && t.updatedAt <= newest;
   return threads
-    .filter(
-      (t) =>
-        t.hasUserMessage &&
-        allowed.has(t.source) &&
-        t.updatedAt >= oldest &&
-        t.updatedAt <= newest &&
-        t.threadId !== opts.excludeThreadId,
-    )
+    .filter((t) => t.hasUserMessage && allowed.has(t.source) && inWindow(t) && t.threadId !== opts.excludeThreadId)
     .sort(byRecency)
     .slice(0, Math.max(0, scanLimit));
 }

@@ -1,26 +1,21 @@
-// Which parts of a rollout phase 1 shows the model (spec §2.4): the conversation and its tool
-// traffic, without reasoning, developer/system scaffolding, snapshots or bookkeeping lines, and
-// without the instruction files Codex pastes into user messages (they are not what the user said
-// and would dominate the token budget).
+// What of a rollout phase 1 shows the model (spec §2.4): the conversation and tool traffic, without reasoning,
+// scaffolding, bookkeeping or the instruction files Codex pastes into user messages (they would dominate the budget).
 import { BadInputError } from '../errors.ts';
-import { type LineCounts, newLineCounts, type ReadOptions, readRolloutLines, responseItemOf, type RolloutLine } from './rollout-reader.ts';
+import {
+  isObject,
+  type LineCounts,
+  newLineCounts,
+  type ReadOptions,
+  readRolloutLines,
+  responseItemOf,
+  type RolloutLine,
+} from './rollout-reader.ts';
 
 /** Response item kinds that carry what was said and done. Everything else is dropped. */
 export const KEPT_KINDS: ReadonlySet<string> = new Set([
-  'message',
-  'local_shell_call',
-  'function_call',
-  'function_call_output',
-  'custom_tool_call',
-  'custom_tool_call_output',
-  'web_search_call',
-  'tool_search_call',
-  'tool_search_output',
+  ...'message local_shell_call function_call function_call_output custom_tool_call custom_tool_call_output'.split(' '),
+  ...'web_search_call tool_search_call tool_search_output'.split(' '),
 ]);
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** Injected instruction blocks that may sit in a user message next to what the user typed. */
 function isInjectedInstructions(text: string): boolean {
@@ -38,23 +33,16 @@ function sanitizeUserMessage(item: Record<string, unknown>): Record<string, unkn
     (part) => !(isObject(part) && typeof part.text === 'string' && isInjectedInstructions(part.text)),
   );
   if (parts.length === 0) return null;
-  if (parts.length === item.content.length) return item;
-  return { ...item, content: parts };
+  return parts.length === item.content.length ? item : { ...item, content: parts };
 }
 
-/**
- * The response item to keep from one parsed rollout line, or null. Envelope lines give their
- * payload (so the line-level `metadata` is never included); old-format files hold bare items.
- */
+/** The response item to keep from one parsed line, or null; an envelope gives its payload, never its `metadata`. */
 export function memoryItemOf(line: unknown): Record<string, unknown> | null {
   if (!isObject(line)) return null;
   const item = responseItemOf(line as RolloutLine);
   if (item === null || typeof item.type !== 'string' || !KEPT_KINDS.has(item.type)) return null;
-  if (item.type === 'message') {
-    if (item.role === 'developer') return null;
-    if (item.role === 'user') return sanitizeUserMessage(item);
-  }
-  return item;
+  if (item.type === 'message' && item.role === 'developer') return null;
+  return item.type === 'message' && item.role === 'user' ? sanitizeUserMessage(item) : item;
 }
 
 export interface MemoryItems {
@@ -65,11 +53,7 @@ export interface MemoryItems {
   corruptLines: number;
 }
 
-/**
- * The kept items of a rollout, one at a time, so that a huge rollout is never held whole.
- * `counts` is filled in as lines are read. A file with no parsable line is an error (spec §2.3),
- * thrown once the file has been read.
- */
+/** The kept items one at a time (a huge rollout is never held whole); no parsable line is an error (spec §2.3). */
 export async function* readMemoryItems(
   path: string,
   counts: LineCounts = newLineCounts(),

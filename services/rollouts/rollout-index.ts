@@ -1,9 +1,8 @@
-// A cache of rollout metadata keyed by path, so that a rerun over thousands of unchanged
-// rollouts stats them but opens none. It is only a cache: every entry can be rebuilt from the
-// rollout itself, so an unreadable or corrupt index file is ignored and replaced, never an error.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+// A cache of rollout metadata keyed by path, so that a rerun over thousands of unchanged rollouts stats
+// them but opens none. Every entry can be rebuilt, so a corrupt index file is ignored, never an error.
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../files/atomic-write.ts';
 import type { RolloutMeta } from './rollout-reader.ts';
 
 export const ROLLOUT_INDEX_FILE = 'rollout_index.json';
@@ -23,15 +22,12 @@ export interface RolloutIndex {
 }
 
 function validEntry(value: unknown): value is RolloutIndexEntry {
-  if (value === null || typeof value !== 'object') return false;
-  const e = value as Record<string, unknown>;
-  const m = e.meta as Record<string, unknown> | null;
+  const e = value as Record<string, any> | null;
+  const m = e?.meta;
   return (
-    typeof e.mtimeMs === 'number' &&
+    typeof e?.mtimeMs === 'number' &&
     typeof e.size === 'number' &&
-    m !== null &&
-    typeof m === 'object' &&
-    typeof m.threadId === 'string' &&
+    typeof m?.threadId === 'string' &&
     typeof m.cwd === 'string' &&
     typeof m.source === 'string' &&
     (m.createdAt === null || typeof m.createdAt === 'number') &&
@@ -40,14 +36,11 @@ function validEntry(value: unknown): value is RolloutIndexEntry {
 }
 
 async function load(file: string): Promise<Map<string, RolloutIndexEntry>> {
+  // Missing or corrupt: start empty, the next save rewrites it.
+  const raw = await readFile(file, 'utf8')
+    .then((text) => JSON.parse(text)?.entries)
+    .catch(() => undefined);
   const entries = new Map<string, RolloutIndexEntry>();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch {
-    return entries; // missing or corrupt: start empty, the next save rewrites it
-  }
-  const raw = (parsed as { entries?: unknown } | null)?.entries;
   if (raw === null || typeof raw !== 'object') return entries;
   for (const [path, entry] of Object.entries(raw as Record<string, unknown>)) {
     if (validEntry(entry)) entries.set(path, entry);
@@ -67,32 +60,13 @@ export async function openRolloutIndex(stateDir: string): Promise<RolloutIndex> 
     },
     prune(keep) {
       for (const path of [...entries.keys()]) {
-        if (!keep(path)) {
-          entries.delete(path);
-          dirty = true;
-        }
+        if (!keep(path)) dirty = entries.delete(path) || dirty;
       }
     },
     async save() {
       if (!dirty) return;
       await mkdir(stateDir, { recursive: true, mode: 0o700 });
-      // A unique temp file in the same directory, then rename: readers and concurrent savers
-      // (another process) only ever see a complete old or complete new file, never a torn one.
-      const tmp = join(stateDir, `.${ROLLOUT_INDEX_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-      const body = JSON.stringify({ version: 1, entries: Object.fromEntries(entries) });
-      try {
-        const handle = await open(tmp, 'wx', 0o600);
-        try {
-          await handle.writeFile(body, 'utf8');
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(tmp, file);
-      } catch (error) {
-        await unlink(tmp).catch(() => undefined);
-        throw error;
-      }
+      await writeFileAtomic(file, JSON.stringify({ version: 1, entries: Object.fromEntries(entries) }));
       dirty = false;
     },
   };

@@ -1,10 +1,6 @@
-// Streaming access to rollout JSONL files. Rollouts reach tens of MB, and discovery only needs
-// the first few lines, so files are read in chunks and never held whole in memory.
-//
-// Reads are synchronous, a bounded chunk at a time, with a turn of the event loop after each MB:
-// through the thread pool each read costs a round trip that took more CPU than the read itself
-// with eight extractions in flight on two cores. Lines are cut in the raw bytes and only then
-// decoded, one at a time.
+// Streaming reads of rollout JSONL files (tens of MB; discovery needs only the first lines), in chunks.
+// Reads are synchronous with a turn of the event loop per MB: thread-pool round trips cost more CPU than
+// the reads with eight extractions on two cores. Lines are cut in raw bytes, then decoded one at a time.
 import { readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -34,22 +30,13 @@ const NEWLINE = 0x0a;
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 export interface ReadOptions {
-  /**
-   * Skip, without decoding or parsing them, the envelope lines that cannot hold a response item
-   * (events, turn contexts, session metadata, compaction markers: a third of a typical rollout's
-   * bytes). They still count in `lines`; a torn one is then not seen as corrupt.
-   */
+  /** Skip undecoded the envelope lines that hold no response item (a third of the bytes); they still count in `lines`. */
   responseItemsOnly?: boolean;
   /** Read no further than this many bytes (the size seen at discovery). */
   maxBytes?: number;
-  /** Default MAX_LINE_BYTES. */
-  maxLineBytes?: number;
 }
 
-/**
- * Opens a rollout without blocking or following a symlink: a FIFO swapped in for it would
- * otherwise block open(2) and the read for good. Anything but a regular file is bad input.
- */
+/** Opens without blocking or following links (a FIFO swapped in would block for good); not a regular file is bad input. */
 async function openRollout(path: string) {
   try {
     return await openRegularFile(path);
@@ -59,27 +46,23 @@ async function openRollout(path: string) {
   }
 }
 
-/**
- * Parsed lines of a rollout, in order. Blank lines are skipped; lines that are not a JSON object
- * are counted in `counts.corruptLines` and skipped, as are lines over the cap. Line breaks are
- * \n, \r\n or a lone \r (as readline splits them). Breaking out of the loop closes the file.
- */
-export async function* readRolloutLines(path: string, counts: LineCounts = newLineCounts(), options: ReadOptions = {}): AsyncGenerator<RolloutLine> {
+/** Parsed lines in order; non-object and oversized lines are counted and skipped. Breaks: \n, \r\n or a lone \r. */
+export async function* readRolloutLines(
+  path: string,
+  counts: LineCounts = newLineCounts(),
+  options: ReadOptions = {},
+): AsyncGenerator<RolloutLine> {
   const handle = await openRollout(path);
-  const maxLine = options.maxLineBytes ?? MAX_LINE_BYTES;
   const end = options.maxBytes ?? Number.POSITIVE_INFINITY;
   let buffer = Buffer.allocUnsafeSlow(FIRST_CHUNK);
   let position = 0;
   let lastTurn = 0;
-  /** The start of a line that continues in the next chunk (copied: the buffer is reused). */
+  // The start of a line continuing in the next chunk, copied as the buffer is reused.
   let carry: Buffer[] = [];
   let carryBytes = 0;
-  /** The current line passed the cap: the rest of it is skipped. */
-  let oversized = false;
+  let oversized = false; // the current line passed the cap: its rest is skipped
   let first = true;
   const parsed: RolloutLine[] = [];
-  // Lines are decoded and parsed one at a time, as they are asked for: discovery reads only the
-  // first few lines of a chunk.
   const take = (bytes: Buffer) => {
     if (oversized) {
       counts.lines++;
@@ -107,7 +90,7 @@ export async function* readRolloutLines(path: string, counts: LineCounts = newLi
       let start = 0;
       for (let nl = chunk.indexOf(NEWLINE); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
         const rest = chunk.subarray(start, nl);
-        if (carryBytes + rest.length > maxLine) oversized = true;
+        if (carryBytes + rest.length > MAX_LINE_BYTES) oversized = true;
         take(carry.length === 0 || oversized ? rest : Buffer.concat([...carry, rest], carryBytes + rest.length));
         carry = [];
         carryBytes = 0;
@@ -120,7 +103,7 @@ export async function* readRolloutLines(path: string, counts: LineCounts = newLi
       if (start < n && !oversized) {
         carry.push(Buffer.from(chunk.subarray(start)));
         carryBytes += n - start;
-        if (carryBytes > maxLine) {
+        if (carryBytes > MAX_LINE_BYTES) {
           oversized = true;
           carry = [];
           carryBytes = 0;
@@ -128,8 +111,7 @@ export async function* readRolloutLines(path: string, counts: LineCounts = newLi
       }
       if (n < buffer.length) continue; // the end of the file (or of maxBytes), as far as it is written
       if (buffer.length < MAX_CHUNK) buffer = Buffer.allocUnsafeSlow(buffer.length * 2);
-      // Other work gets a turn once per MB read: a rollout of a few hundred KB is read in one go,
-      // so that concurrent jobs finish one by one instead of all of them late.
+      // A turn per MB: small rollouts are read in one go, so concurrent jobs finish one by one, not all late.
       if (position - lastTurn >= MAX_CHUNK) {
         lastTurn = position;
         await nextTurn();
@@ -150,13 +132,15 @@ const TYPE_KEY = Buffer.from('"type":"');
 const TYPE_WITHIN = 128;
 
 /**
- * The `type` of an envelope line, read from its first bytes: `{"timestamp":"…",` then maybe other
- * plain fields (`"ordinal":3,`), then `"type":"…"`. Null when the line does not start that way.
- * Without a backslash, brace or bracket before it, the key is a top-level key: a quote inside a
- * string would have to be escaped.
+ * The `type` of an envelope line from its first bytes (`{"timestamp":"…",` maybe `"ordinal":3,` then `"type":"…"`).
+ * With no backslash, brace or bracket before it, the key is top-level (a quote in a string is escaped).
  */
 function envelopeType(line: Buffer): string | null {
-  if (line.length < ENVELOPE_START.length || line.compare(ENVELOPE_START, 0, ENVELOPE_START.length, 0, ENVELOPE_START.length) !== 0) return null;
+  if (
+    line.length < ENVELOPE_START.length ||
+    line.compare(ENVELOPE_START, 0, ENVELOPE_START.length, 0, ENVELOPE_START.length) !== 0
+  )
+    return null;
   const head = line.subarray(0, TYPE_WITHIN);
   const at = head.indexOf(TYPE_KEY, ENVELOPE_START.length);
   if (at === -1) return null;
@@ -171,9 +155,8 @@ function envelopeType(line: Buffer): string | null {
 
 /** Parses one line into `out`; a \r inside it (an old-Mac or torn \r\n break) splits it further. */
 function parseInto(line: string, counts: LineCounts, out: RolloutLine[]): void {
-  const cr = line.indexOf('\r');
-  if (cr !== -1) {
-    // Only a break can hold a raw \r: JSON escapes it inside strings.
+  // Only a break can hold a raw \r: JSON escapes it inside strings.
+  if (line.includes('\r')) {
     for (const part of line.split(/\r\n?/)) parseInto(part, counts, out);
     return;
   }
@@ -205,7 +188,7 @@ export interface RolloutMeta {
 
 const UUID_IN_NAME = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i;
 
-function isObject(value: unknown): value is Record<string, unknown> {
+export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
@@ -218,12 +201,8 @@ function toSeconds(value: unknown): number | null {
 /** Session sources are strings ('cli', 'exec', …) or, for sub-agents, an object like {subagent: …}. */
 function sourceOf(value: unknown): string | null {
   if (typeof value === 'string' && value !== '') return value;
-  if (isObject(value)) {
-    const keys = Object.keys(value);
-    if ('subagent' in value || keys.length === 0) return 'subagent';
-    return keys[0]!;
-  }
-  return null;
+  if (!isObject(value)) return null;
+  return 'subagent' in value ? 'subagent' : (Object.keys(value)[0] ?? 'subagent');
 }
 
 /** Text of each content part of a message (input_text / output_text / text). */
@@ -246,24 +225,19 @@ export function isInjectedUserText(text: string): boolean {
 
 /** The response item carried by a line: an envelope's payload, or an old-format bare item. */
 export function responseItemOf(line: RolloutLine): Record<string, unknown> | null {
-  if ('payload' in line) {
-    return line.type === 'response_item' && isObject(line.payload) ? line.payload : null;
-  }
+  if ('payload' in line) return line.type === 'response_item' && isObject(line.payload) ? line.payload : null;
   return typeof line.type === 'string' ? line : null;
 }
 
 function isRealUserMessage(line: RolloutLine): boolean {
   if (line.type === 'event_msg' && isObject(line.payload)) {
     const p = line.payload;
-    if (p.type === 'user_message') return true;
-    if (p.type === 'item_completed' && isObject(p.item) && p.item.type === 'UserMessage') return true;
-    return false;
+    return p.type === 'user_message' || (p.type === 'item_completed' && isObject(p.item) && p.item.type === 'UserMessage');
   }
   const item = responseItemOf(line);
   if (item === null || item.type !== 'message' || item.role !== 'user') return false;
-  const content = Array.isArray(item.content) ? item.content : [];
   if (typeof item.content === 'string') return item.content.trim() !== '' && !isInjectedUserText(item.content);
-  return content.some((part) => {
+  return (Array.isArray(item.content) ? item.content : []).some((part) => {
     if (!isObject(part)) return false;
     if (typeof part.text === 'string') return part.text.trim() !== '' && !isInjectedUserText(part.text);
     return part.type === 'input_image'; // a pasted image is something the user said too
@@ -281,10 +255,7 @@ function cwdFromEnvironmentContext(line: RolloutLine): string | null {
   return null;
 }
 
-/**
- * Reads only as much of a rollout as it takes to know its thread id, cwd, source, start time and
- * whether the user said anything. Returns null when no line of the file parses.
- */
+/** Reads only as far as it takes to know the rollout's meta; null when no line of the file parses. */
 export async function readRolloutMeta(path: string): Promise<RolloutMeta | null> {
   let threadId: string | null = null;
   let cwd: string | null = null;
@@ -305,8 +276,7 @@ export async function readRolloutMeta(path: string): Promise<RolloutMeta | null>
       source = sourceOf(p.source);
       createdAt = toSeconds(p.timestamp) ?? toSeconds(line.timestamp);
     } else if (!headerSeen && parsed === 1 && !('type' in line) && typeof line.id === 'string') {
-      // Pre-envelope format: a bare header {id, timestamp, instructions, git}. Only CLI builds
-      // wrote it, and it has no cwd (that comes from the first environment context).
+      // Pre-envelope bare header {id, timestamp, instructions, git}, written by CLI builds only; no cwd.
       headerSeen = true;
       threadId = line.id;
       createdAt = toSeconds(line.timestamp);
