@@ -1,17 +1,16 @@
-// Phase 1 in batch mode (`memories run --batch`): requests go through the OpenAI Batch API at half
-// price and a later run collects the answers. The CLI runs this machine in place of the
-// coordinator's phase 1, then the coordinator for phase 2.
+// Phase 1 in batch mode (`memories run --batch`): requests go through the OpenAI Batch API at half price
+// and a later run collects the answers. It replaces the coordinator's phase 1; phase 2 is unchanged.
 //
 //   collecting ─▶ scanning ─▶ claiming ─▶ submitting ─▶ done
 //       └───────────┴────────────┴─────(error)──────────▲
 //
-// Collecting comes first, so a rollout whose answer just arrived is up to date when claims are
-// made. `discover` and `claim` are the coordinator's actors; `collect` and `submit` talk to the
-// Batch API (services/batch/). Every answer is written with the ownership token of the claim it was
-// built for, so nothing is written twice and a late answer after a lost lease is dropped.
+// Collecting comes first, so a rollout whose answer just arrived is up to date when claims are made.
+// Each answer is written with its claim's ownership token: nothing is written twice, and a late answer
+// after a lost lease is dropped.
 import { assign, setup } from 'xstate';
 import type { BatchCollectResult } from '../services/batch/collect.ts';
 import type { BatchSubmitResult } from '../services/batch/submit.ts';
+import { errorMessage } from '../services/errors.ts';
 import type { ClaimStage1Batch } from '../services/store/port.ts';
 import type { SkipCounts, Stage1Claim, ThreadInfo } from '../services/types.ts';
 import { ZERO_USAGE } from '../services/usage.ts';
@@ -62,12 +61,7 @@ export const batchMachine = setup({
     submit: placeholder<BatchSubmitResult, { claims: Stage1Claim[] }>('batch', 'submit'),
   },
   actions: {
-    recordError: assign({
-      error: ({ event }) => {
-        const error = (event as { error?: unknown }).error;
-        return error instanceof Error ? error.message : String(error);
-      },
-    }),
+    recordError: assign({ error: ({ event }) => errorMessage((event as { error?: unknown }).error) }),
   },
 }).createMachine({
   id: 'batch',

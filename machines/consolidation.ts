@@ -1,14 +1,10 @@
-// The single global consolidation (phase 2). Only one runs at a time across all processes: the
-// global job's lease, claimed with an ownership token, decides.
+// The single global consolidation (phase 2): the global job's lease keeps it to one at a time across processes.
 //
 //   claiming ─▶ syncingArtifacts ─▶ runningAgent ─▶ validating ─▶ recordingSuccess ─▶ succeeded
 //      │              │ (no inputs) ───────────────────────────────────▲        └──▶ leaseLost
 //      ▼              ▼ (any step fails; the agent runs beside a lease heartbeat) ──────▲
 //   skipped        failed ─▶ backoff ─▶ syncingArtifacts
 //                     └──▶ recordingFailure ─▶ gaveUp
-//
-// The provided actors do the I/O: select inputs and write raw_memories.md + rollout_summaries/,
-// run the agent, validate MEMORY.md / memory_summary.md, and record the outcome in the store.
 import { assign, setup } from 'xstate';
 import { describeFailure, type Failure } from '../services/errors.ts';
 import type { GlobalClaimResult, TokenUsage } from '../services/types.ts';
@@ -21,7 +17,6 @@ export interface GlobalClaim {
   inputWatermark: number;
 }
 
-/** What the artifact sync prepared for the agent. */
 export interface PreparedConsolidation {
   /** The watermark a success will record: never below the claimed one (spec §4.1 step 4). */
   newWatermark: number;
@@ -29,7 +24,7 @@ export interface PreparedConsolidation {
   added: number;
   retained: number;
   removed: number;
-  /** True when there is nothing to consolidate: success without running the agent. */
+  /** Nothing to consolidate: success without running the agent. */
   noInputs: boolean;
 }
 
@@ -75,27 +70,19 @@ interface ConsolidationContext extends ConsolidationInput {
 }
 
 type ClaimInput = { claim: GlobalClaim };
+type SuccessInput = ClaimInput & { prepared: PreparedConsolidation; usage: TokenUsage | null };
+type FailureInput = ClaimInput & { reason: string; retryDelaySeconds: number };
 
 export const consolidationMachine = setup({
-  types: {
-    input: {} as ConsolidationInput,
-    context: {} as ConsolidationContext,
-    output: {} as ConsolidationOutput,
-  },
+  types: { input: {} as ConsolidationInput, context: {} as ConsolidationContext, output: {} as ConsolidationOutput },
   actors: {
     claimGlobal: placeholder<GlobalClaimResult, void>('consolidation', 'claimGlobal'),
     syncArtifacts: placeholder<PreparedConsolidation, ClaimInput>('consolidation', 'syncArtifacts'),
     runAgent: placeholder<AgentRunResult, ClaimInput & { prepared: PreparedConsolidation }>('consolidation', 'runAgent'),
     renewLease: placeholder<boolean, ClaimInput>('consolidation', 'renewLease'),
     validateArtifacts: placeholder<void, void>('consolidation', 'validateArtifacts'),
-    recordSuccess: placeholder<boolean, ClaimInput & { prepared: PreparedConsolidation; usage: TokenUsage | null }>(
-      'consolidation',
-      'recordSuccess',
-    ),
-    recordFailure: placeholder<boolean, ClaimInput & { reason: string; retryDelaySeconds: number }>(
-      'consolidation',
-      'recordFailure',
-    ),
+    recordSuccess: placeholder<boolean, SuccessInput>('consolidation', 'recordSuccess'),
+    recordFailure: placeholder<boolean, FailureInput>('consolidation', 'recordFailure'),
   },
   delays: {
     heartbeat: ({ context }) => context.heartbeatMs,
@@ -207,10 +194,7 @@ export const consolidationMachine = setup({
         src: 'recordSuccess',
         input: ({ context }) => ({ claim: context.claim!, prepared: context.prepared!, usage: context.agent?.usage ?? null }),
         onDone: [
-          {
-            guard: { type: 'leaseHeld', params: ({ event }) => event.output },
-            target: 'succeeded',
-          },
+          { guard: { type: 'leaseHeld', params: ({ event }) => event.output }, target: 'succeeded' },
           { target: 'leaseLost', actions: assign({ error: 'lost the global consolidation lease before recording success' }) },
         ],
         onError: { target: 'failed', actions: 'recordError' },

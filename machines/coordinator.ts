@@ -3,12 +3,11 @@
 //   starting ─▶ scanning ─▶ claiming ─▶ extracting ─▶ phase1Finished ─▶ consolidating ─▶ done
 //   starting (phase 2 only), scanning or claiming (error) ─▶ phase1Finished ─(phase 1 only)─▶ done
 //
-// Phase 2 runs after phase 1 even when phase 1 found nothing or failed to claim (Codex does the
-// same: the global job's dirty flag decides). Extraction children are spawned, capped, and stopped
-// once finished; their outcomes are collected in completion order. The cap is on model calls: a
-// child whose model has replied moves from `active` to `finishing` while its result is written, and
-// its slot goes to the next job.
+// Phase 2 runs even when phase 1 found nothing or failed to claim: as in Codex, the global job's dirty
+// flag decides. The cap is on model calls: a child whose model has replied moves from `active` to
+// `finishing` while its result is written, and its slot goes to the next job.
 import { assign, emit, enqueueActions, setup } from 'xstate';
+import { errorMessage } from '../services/errors.ts';
 import type { ClaimStage1Batch } from '../services/store/port.ts';
 import type { SkipCounts, Stage1Claim, ThreadInfo, TokenUsage } from '../services/types.ts';
 import { sumFinishedUsage } from '../services/usage.ts';
@@ -29,7 +28,6 @@ export interface CoordinatorInput {
   phases: { extract: boolean; consolidate: boolean };
   concurrency: number;
   policy: RetryPolicy;
-  /** Stage-1 lease heartbeat. */
   heartbeatMs: number;
   /** Phase-2 lease heartbeat (Codex: 90 s). */
   consolidationHeartbeatMs: number;
@@ -81,7 +79,6 @@ function isExtractionOutput(value: unknown): value is ExtractionOutput {
   return typeof shape?.threadId === 'string' && typeof shape.outcome === 'string';
 }
 
-
 export function summarizePhase1(context: CoordinatorContext): Phase1Summary | null {
   if (!context.phases.extract) return null;
   const count = (outcome: ExtractionOutput['outcome']) => context.outcomes.filter((o) => o.outcome === outcome).length;
@@ -117,7 +114,8 @@ export const coordinatorMachine = setup({
   guards: {
     extractsFirst: ({ context }) => context.phases.extract,
     consolidates: ({ context }) => context.phases.consolidate,
-    allJobsFinished: ({ context }) => context.pending.length === 0 && context.active.length === 0 && context.finishing.length === 0,
+    allJobsFinished: ({ context }) =>
+      context.pending.length === 0 && context.active.length === 0 && context.finishing.length === 0,
   },
   actions: {
     fillSlots: enqueueActions(({ context, enqueue }) => {
@@ -127,10 +125,7 @@ export const coordinatorMachine = setup({
       next.forEach((claim, offset) => {
         const id = `extraction-${context.spawned + offset + 1}`;
         ids.push(id);
-        enqueue.spawnChild('extraction', {
-          id,
-          input: { claim, policy: context.policy, heartbeatMs: context.heartbeatMs },
-        });
+        enqueue.spawnChild('extraction', { id, input: { claim, policy: context.policy, heartbeatMs: context.heartbeatMs } });
         enqueue.emit({ type: 'job.started', threadId: claim.thread.threadId });
       });
       enqueue.assign({
@@ -139,12 +134,7 @@ export const coordinatorMachine = setup({
         spawned: context.spawned + next.length,
       });
     }),
-    recordPhase1Error: assign({
-      phase1Error: ({ event }) => {
-        const error = (event as { error?: unknown }).error;
-        return error instanceof Error ? error.message : String(error);
-      },
-    }),
+    recordPhase1Error: assign({ phase1Error: ({ event }) => errorMessage((event as { error?: unknown }).error) }),
   },
 }).createMachine({
   id: 'coordinator',
@@ -184,10 +174,7 @@ export const coordinatorMachine = setup({
         onDone: {
           target: 'extracting',
           actions: [
-            assign({
-              pending: ({ event }) => event.output.claims,
-              skipped: ({ event }) => event.output.skipped,
-            }),
+            assign({ pending: ({ event }) => event.output.claims, skipped: ({ event }) => event.output.skipped }),
             emit(({ event }) => ({ type: 'phase1.claimed' as const, claims: event.output.claims })),
           ],
         },
@@ -251,4 +238,3 @@ export const coordinatorMachine = setup({
   },
   output: ({ context }) => ({ phase1: summarizePhase1(context), phase2: context.phase2 }),
 });
-

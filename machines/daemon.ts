@@ -12,6 +12,7 @@
 // `active` stops the watcher and the run in flight; `stopping` waits until their clean-up (lease
 // releases, closing the watcher) is written. No I/O here: services/daemon/actors.ts provides the actors.
 import { assign, emit, enqueueActions, fromCallback, setup } from 'xstate';
+import { errorMessage } from '../services/errors.ts';
 import type { CoordinatorOutput } from './coordinator.ts';
 import { placeholder } from './placeholder.ts';
 
@@ -117,13 +118,8 @@ export const daemonMachine = setup({
       enqueue.emit({ type: 'run.finished', report });
     }),
     reportRunFailure: enqueueActions(({ context, enqueue, event }) => {
-      const error = (event as unknown as { error: unknown }).error;
-      enqueue.emit({
-        type: 'run.failed',
-        run: context.current!.run,
-        trigger: context.current!.trigger,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      const error = errorMessage((event as unknown as { error: unknown }).error);
+      enqueue.emit({ type: 'run.failed', run: context.current!.run, trigger: context.current!.trigger, error });
       enqueue.assign({ current: null });
     }),
     queue: assign({

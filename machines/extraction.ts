@@ -8,13 +8,9 @@
 //   backoff ◀── failed ──────────────────────┘
 //                 └──▶ recordingFailure ──▶ gaveUp
 //
-// All I/O is in the provided actors: `confirmLease`, `request` (build the request, call the model),
-// `record` (the fenced store write), `renewLease` and `recordFailure` (durable retry_at).
-//
-// When the model has replied, the actor tells its parent (`extraction.replied`): the coordinator's
-// cap is on model calls in flight, so the next job starts while this one's result is written. The
-// reply is kept: a failed write is retried without asking (and paying) the model again, so a job
-// never comes back to its model call once it has told its parent.
+// Once the model has replied the parent is told (`extraction.replied`): the coordinator caps model calls
+// in flight, so the next job starts while this one's result is written. The reply is kept, so a failed
+// write is retried without paying for the model again and a job never returns to its model call.
 import { assign, enqueueActions, setup } from 'xstate';
 import { describeFailure, type Failure } from '../services/errors.ts';
 import type { Stage1Claim, Stage1Reply, TokenUsage } from '../services/types.ts';
@@ -52,34 +48,25 @@ export interface ExtractionOutput {
   usage: TokenUsage | null;
 }
 
-interface ExtractionContext {
-  claim: Stage1Claim;
-  policy: RetryPolicy;
-  heartbeatMs: number;
+interface ExtractionContext extends ExtractionInput {
   attempt: number;
   error: string | null;
   failure: Failure | null;
   usage: TokenUsage | null;
   outcome: ExtractionOutcome | null;
-  /** The model's answer, kept from requesting through every attempt at recording it. */
   reply: ExtractionReply | null;
 }
 
+type FailureInput = { claim: Stage1Claim; reason: string; retryDelaySeconds: number };
+
 export const extractionMachine = setup({
-  types: {
-    input: {} as ExtractionInput,
-    context: {} as ExtractionContext,
-    output: {} as ExtractionOutput,
-  },
+  types: { input: {} as ExtractionInput, context: {} as ExtractionContext, output: {} as ExtractionOutput },
   actors: {
     confirmLease: placeholder<boolean, { claim: Stage1Claim; attempt: number }>('extraction', 'confirmLease'),
     request: placeholder<ExtractionReply, { claim: Stage1Claim; attempt: number }>('extraction', 'request'),
     record: placeholder<ExtractionResult, { claim: Stage1Claim; reply: ExtractionReply }>('extraction', 'record'),
     renewLease: placeholder<boolean, { claim: Stage1Claim }>('extraction', 'renewLease'),
-    recordFailure: placeholder<boolean, { claim: Stage1Claim; reason: string; retryDelaySeconds: number }>(
-      'extraction',
-      'recordFailure',
-    ),
+    recordFailure: placeholder<boolean, FailureInput>('extraction', 'recordFailure'),
   },
   delays: {
     heartbeat: ({ context }) => context.heartbeatMs,
@@ -107,9 +94,7 @@ export const extractionMachine = setup({
 }).createMachine({
   id: 'extraction',
   context: ({ input }) => ({
-    claim: input.claim,
-    policy: input.policy,
-    heartbeatMs: input.heartbeatMs,
+    ...input,
     attempt: 0,
     error: null,
     failure: null,
@@ -130,10 +115,7 @@ export const extractionMachine = setup({
           { target: 'leaseLost' },
         ],
         // A store error while confirming still spends an attempt, so it cannot loop forever.
-        onError: {
-          target: 'failed',
-          actions: [assign({ attempt: ({ context }) => context.attempt + 1 }), 'recordError'],
-        },
+        onError: { target: 'failed', actions: [assign({ attempt: ({ context }) => context.attempt + 1 }), 'recordError'] },
       },
     },
     running: {

@@ -1,15 +1,10 @@
 // The `--events FILE` sink: one JSON object per line, every string redacted, file mode 0600.
-//
-// Inspection events carry machine context and raw events: rollout paths, error messages that
-// can quote a model reply, and live actor refs (cyclic). `redactDeep` assumes plain JSON, so
-// `loggable` does both jobs in one walk: it makes a value JSON-safe (cycles, Errors, functions,
-// depth) and passes every string, keys included, through `redactSecrets`.
+// Inspection events carry rollout paths, errors quoting model replies and cyclic actor refs; `redactDeep`
+// assumes plain JSON, so `loggable` makes values JSON-safe and redacts every string in one walk.
 import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
-import { redactSecrets } from '../redaction/redact.ts';
+import { redactSecrets as redact } from '../redaction/redact.ts';
 
 const MAX_DEPTH = 12;
-
-const redact = redactSecrets;
 
 /** A JSON-safe copy of `value` with every string redacted. */
 export function loggable(value: unknown): unknown {
@@ -54,7 +49,7 @@ function isActorRef(value: object): value is { id: unknown } {
 
 export interface EventLog {
   readonly path: string;
-  /** Appends one redacted JSON line. Synchronous, so a crash loses at most the current event. */
+  /** Synchronous, so a crash loses at most the current event. */
   write(event: unknown): void;
   close(): void;
 }

@@ -1,28 +1,19 @@
-// The local end of `--inspect`: an HTTP + WebSocket server on 127.0.0.1 that serves a bridge page
-// and pushes inspection events to it; the page forwards them into the hosted Stately inspector
-// (https://stately.ai/inspect) in an iframe, so viewing needs internet, relaying does not.
-//
-// Why not `createInspectorServer` from @statelyai/inspect/server (0.7.2): it listens on every
-// interface (events carry machine context), cannot use an ephemeral port (its page hard-codes the
-// port it was given), and its stop() leaves connected browser sockets open, which keeps the
-// process alive after the run. Why no `createWebSocketInspector` either: the relay runs in this
-// process, so events are handed over directly; a client socket would only add its reconnect
-// loop, which retries every 5 s forever once the server is gone.
+// The local end of `--inspect`: an HTTP + WebSocket server on 127.0.0.1 serving a bridge page that
+// forwards events into the hosted Stately inspector (an iframe), so viewing needs internet, relaying does not.
+// Not @statelyai/inspect's `createInspectorServer` (0.7.2): it listens on every interface (events carry
+// context), cannot use an ephemeral port, and its stop() leaves browser sockets open, keeping the process alive.
+// No `createWebSocketInspector` client either: the relay is in-process, and its reconnect loop retries forever.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 
 export interface RelayOptions {
-  /** Default 0: an ephemeral port. */
-  port?: number;
-  /** The viewer the bridge page embeds. */
-  viewerUrl?: string;
+  port?: number; // default 0: an ephemeral port
   /** Events of each kind (actor announcements, the rest) kept for a page that connects late. */
   replayLimit?: number;
 }
 
 export interface InspectorRelay {
-  /** The page to open. */
   url: string;
   port: number;
   /** Sends one serialized inspection event to every connected page (and keeps it for late ones). */
@@ -34,23 +25,19 @@ export interface InspectorRelay {
 }
 
 const HOST = '127.0.0.1';
+const VIEWER_URL = 'https://stately.ai/inspect';
 
 export async function startInspectorRelay(options: RelayOptions = {}): Promise<InspectorRelay> {
-  const viewerUrl = options.viewerUrl ?? 'https://stately.ai/inspect';
   const replayLimit = options.replayLimit ?? 2_000;
-  // The Stately viewer needs an actor's announcement before its snapshots make sense, so those
-  // are replayed in full; the rest is a bounded window of the latest events.
+  // The viewer needs an actor's announcement before its snapshots make sense: replayed in full, the rest bounded.
   const actors: string[] = [];
   const recent: string[] = [];
   const viewerWaiters = new Set<() => void>();
 
   const http = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '/') !== '/') {
-      res.writeHead(404).end();
-      return;
-    }
+    if (req.method !== 'GET' || (req.url ?? '/') !== '/') return void res.writeHead(404).end();
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-    res.end(bridgePage(viewerUrl));
+    res.end(BRIDGE_PAGE);
   });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -117,8 +104,7 @@ async function drain(wss: WebSocketServer, limitMs: number): Promise<void> {
 
 // Same protocol as @statelyai/inspect's bridge: hold events until the viewer iframe says
 // '@statelyai.connected', then post each one into it.
-function bridgePage(viewerUrl: string): string {
-  return `<!DOCTYPE html>
+const BRIDGE_PAGE = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -132,8 +118,8 @@ function bridgePage(viewerUrl: string): string {
 </head>
 <body>
 <header>memories-pipeline events: <span id="count">0</span> · <span id="status">connecting…</span>
-  · the viewer loads ${viewerUrl} and needs internet (offline: <code>memories machines --html FILE</code>, <code>memories run --events FILE</code>)</header>
-<iframe id="viewer" src="${viewerUrl}"></iframe>
+  · the viewer loads ${VIEWER_URL} and needs internet (offline: <code>memories machines --html FILE</code>, <code>memories run --events FILE</code>)</header>
+<iframe id="viewer" src="${VIEWER_URL}"></iframe>
 <script>
   const viewer = document.getElementById('viewer');
   const count = document.getElementById('count');
@@ -159,4 +145,3 @@ function bridgePage(viewerUrl: string): string {
 </body>
 </html>
 `;
-}

@@ -1,48 +1,35 @@
-// Opt-in inspection of a pipeline run: `--inspect` (the Stately inspector, through a relay on
-// 127.0.0.1) and `--events FILE` (a redacted JSONL log that works offline). Both take the events
-// XState reports through `createActor(..., { inspect })` and convert them with
-// @statelyai/inspect's `createInspector`, so the log holds exactly what the Stately viewer reads.
-//
-//   const inspection = await createInspection({ inspect: true, eventsFile: 'run.jsonl' });
-//   try { await runPipeline({ ..., inspect: inspection.inspect }); } finally { await inspection.close(); }
-//
-// close() ends every socket, timer and file handle, so a CLI run exits by itself afterwards.
+// Opt-in inspection of a run: `--inspect` (the Stately inspector, through a relay on 127.0.0.1) and
+// `--events FILE` (a redacted JSONL log that works offline). Both convert XState's inspection events
+// with @statelyai/inspect's `createInspector`, so the log holds exactly what the Stately viewer reads.
 import type { InspectionEvent } from 'xstate';
 import { type EventLog, loggable, openEventLog } from './event-log.ts';
 import { type InspectorRelay, startInspectorRelay } from './inspector-relay.ts';
 
 export interface InspectionOptions {
-  /** Relay events to the Stately inspector; prints the page to open. */
   inspect?: boolean;
-  /** Write every actor event to this file as JSONL (mode 0600, secrets redacted). */
   eventsFile?: string;
-  /** Relay port on 127.0.0.1 (default: an ephemeral port). */
-  port?: number;
   /** Before the run starts, wait up to this long for the inspector page to connect (default 0). */
   waitForViewerMs?: number;
-  /** Where the page address and notices go (default: stderr, so `--json` stdout stays clean). */
-  print?: (line: string) => void;
 }
 
 export interface Inspection {
   /** Pass to `runPipeline({ inspect })`; undefined when nothing was asked for. */
   inspect?: (event: InspectionEvent) => void;
-  /** The inspector page, when `inspect` was asked for. */
-  url?: string;
-  /** Flushes pending events, then closes the log and the relay. Safe to call twice. */
+  /** Flushes pending events, then closes the log and the relay, so a CLI run exits by itself. Safe to call twice. */
   close(): Promise<void>;
 }
 
 export async function createInspection(options: InspectionOptions): Promise<Inspection> {
   if (!options.inspect && !options.eventsFile) return { close: async () => {} };
-  const print = options.print ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  // stderr, so `--json` stdout stays clean.
+  const print = (line: string) => void process.stderr.write(`${line}\n`);
   // Loaded only on request: nothing of the inspector runs in an ordinary `memories run`.
   const { createInspector } = await import('@statelyai/inspect');
 
   const log: EventLog | undefined = options.eventsFile ? openEventLog(options.eventsFile) : undefined;
   let relay: InspectorRelay | undefined;
   try {
-    relay = options.inspect ? await startInspectorRelay({ port: options.port }) : undefined;
+    relay = options.inspect ? await startInspectorRelay() : undefined;
   } catch (error) {
     log?.close();
     throw error;
@@ -72,11 +59,9 @@ export async function createInspection(options: InspectionOptions): Promise<Insp
 
   return {
     inspect: (event) => inspector.inspect.next?.(event),
-    url: relay?.url,
     async close() {
       if (closed) return;
-      // createInspector converts each event in a setTimeout(0); a timer queued now runs after
-      // all of those, so nothing the run reported is lost.
+      // createInspector converts each event in a setTimeout(0); a timer queued now runs after them all.
       await new Promise((resolve) => setTimeout(resolve, 0));
       closed = true;
       log?.close();

@@ -1,9 +1,5 @@
-// Offline views of the statecharts: Mermaid `stateDiagram-v2` text, the JSON definition, and a
-// self-contained HTML page that renders the diagrams with a local copy of mermaid. The hosted
-// Stately viewer needs internet; these do not.
-//
-// `xstate/graph`'s toDirectedGraph() leaves out `always` edges, so the exporter walks each state
-// node itself: `transitions` (events, `after` timers, invoke done/error), `always`, `invoke`.
+// Offline views of the statecharts: Mermaid text, the JSON definition, and a self-contained HTML page.
+// The exporter walks state nodes itself because `xstate/graph`'s toDirectedGraph() leaves out `always` edges.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AnyStateMachine } from 'xstate';
@@ -20,8 +16,7 @@ export const PIPELINE_MACHINES: ReadonlyArray<{ name: string; machine: AnyStateM
   { name: 'batch', machine: batchMachine },
 ];
 
-// The slice of XState's StateNode the exporter reads. XState exposes these as public fields;
-// typing them here keeps the walker independent of XState's deep generic types.
+// The public fields of XState's StateNode the exporter reads, without XState's deep generic types.
 interface Node {
   id: string;
   key: string;
@@ -96,19 +91,15 @@ export function toMermaid(machine: AnyStateMachine): string {
   };
 
   declare(root, '  ');
-  // Edges go after every state is declared, so cross-region edges (e.g. from inside a parallel
-  // state to a top-level failure state) never create a stray top-level copy of a nested state.
+  // Edges last, so a cross-region edge never creates a stray top-level copy of a nested state.
   lines.push(...edges.map((e) => `  ${e}`));
   return `${lines.join('\n')}\n`;
 }
 
-function srcName(invoke: { id: string; src: unknown }): string {
-  return typeof invoke.src === 'string' ? invoke.src : invoke.id;
-}
+const srcName = ({ id, src }: { id: string; src: unknown }) => (typeof src === 'string' ? src : id);
 
 function guardName(guard: unknown): string | undefined {
-  if (guard === undefined) return undefined;
-  if (typeof guard === 'string') return guard;
+  if (guard === undefined || typeof guard === 'string') return guard;
   if (typeof guard === 'function') return guard.name || 'inline guard';
   const type = (guard as { type?: unknown }).type;
   return typeof type === 'string' ? type : 'guard';
@@ -118,11 +109,8 @@ function guardName(guard: unknown): string | undefined {
 function eventLabel(eventType: string, node: Node): string {
   const after = node.after.find((a) => a.eventType === eventType);
   if (after) return typeof after.delay === 'number' ? `after ${after.delay} ms` : `after ${after.delay}`;
-  const done = /^xstate\.done\.actor\.(.+)$/.exec(eventType);
-  if (done) return `done ${done[1]}`;
-  const error = /^xstate\.error\.actor\.(.+)$/.exec(eventType);
-  if (error) return `error ${error[1]}`;
-  return eventType;
+  const actor = /^xstate\.(done|error)\.actor\.(.+)$/.exec(eventType);
+  return actor ? `${actor[1]} ${actor[2]}` : eventType;
 }
 
 /** The machine definition as plain JSON (what Stately Studio imports). */
@@ -130,8 +118,7 @@ export function toDefinition(machine: AnyStateMachine): unknown {
   return JSON.parse(JSON.stringify(machine.toJSON()));
 }
 
-/** Where the browser bundle of mermaid is, or an error that says how to get it. */
-export function mermaidBundlePath(): string {
+function mermaidBundlePath(): string {
   try {
     return createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
   } catch {
@@ -139,10 +126,7 @@ export function mermaidBundlePath(): string {
   }
 }
 
-/**
- * A single HTML file that renders every diagram with no network: mermaid is inlined, not
- * fetched. When rendering has finished, `<body data-rendered>` is set to 'ok' or 'error'.
- */
+/** One HTML file rendering every diagram offline (mermaid inlined); sets `<body data-rendered>` to 'ok' or 'error'. */
 export async function offlinePage(machines = PIPELINE_MACHINES): Promise<string> {
   const mermaidJs = await readFile(mermaidBundlePath(), 'utf8');
   const sections = machines
