@@ -1,5 +1,6 @@
 // The small error taxonomy that decides retries. The machines read a failure only through
 // `describeFailure`; nothing inspects error messages.
+import { redactSecrets } from './redaction/redact.ts';
 
 /** A transient failure (rate limit, 5xx, timeout, dropped connection): worth an in-process retry. */
 export class RetryableError extends Error {
@@ -46,7 +47,6 @@ export class StoreCorruptError extends Error {
     readonly file: string,
     cause: unknown,
   ) {
-    // Each file's recovery loses no memory: jobs whose output went missing are extracted again.
     const recovery = file.endsWith('outputs.json')
       ? 'nothing is lost: every memory it held is extracted again on the next run'
       : 'no memory is lost (outputs.json keeps them); threads without a memory are extracted again';
@@ -70,17 +70,16 @@ export class ConfigError extends Error {
 /** What the machines' retry policy needs to know about a failure. */
 export interface Failure {
   message: string;
-  /** Another attempt may succeed (the `retryable` discriminant of the errors above). */
   retryable: boolean;
   /** Another worker owns the job: stop without writing or retrying. */
   leaseLost: boolean;
-  /** The server's requested wait, when it gave one. */
   retryAfterMs: number | null;
 }
 
 export function describeFailure(error: unknown): Failure {
   return {
-    message: errorMessage(error),
+    // Failure texts travel to stderr, --json, events and the store: an error body may quote a secret.
+    message: redactSecrets(errorMessage(error)),
     retryable: (error as { retryable?: unknown } | null)?.retryable === true,
     leaseLost: error instanceof LeaseLostError,
     retryAfterMs: error instanceof RetryableError ? error.retryAfterMs : null,

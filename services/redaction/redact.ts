@@ -117,7 +117,7 @@ const COMMAND_FLAGS: ReadonlyArray<readonly [string, string]> = [
 const COMMAND_FLAG: Rule = {
   hint: /mysql|mariadb|sshpass|login|mongo|redis-cli|sqlcmd|bcp|curl|smbclient|openssl/,
   re: new RegExp(
-    String.raw`\b(?:${COMMAND_FLAGS.map(([cmd, flag]) => String.raw`(?:${cmd})\b[^\n;|&]{0,200}?\s${flag}`).join('|')})\\?["']?([^\s"'\\]+)`,
+    String.raw`${START}(?:${COMMAND_FLAGS.map(([cmd, flag]) => String.raw`(?:${cmd})\b[^\n;|&]{0,200}?\s${flag}`).join('|')})\\?["']?([^\s"'\\]+)`,
     'g',
   ),
   to: (m: string, value: string, ...rest: any[]) => keepCode(m, value, '', after(m, rest)),
@@ -154,7 +154,7 @@ const GENERIC_RULES: Rule[] = [
   },
   {
     hint: /authorization/i,
-    re: /(?<![\w-])((?:proxy-)?authorization\\?["']?\s*[:=]\s*\\?["']?(?:(?:basic|token|bot|digest|apikey|key|bearer|oauth|ssws)\s+)?)([^\s"'\\,;]{8,})/gi,
+    re: /(?:(?<![\w-])|(?<=\\[nrtbf]))((?:proxy-)?authorization\\?["']?\s*[:=]\s*\\?["']?(?:(?:basic|token|bot|digest|apikey|key|bearer|oauth|ssws)\s+)?)([^\s"'\\,;]{8,})/gi,
     to: (m: string, _head: string, value: string, ...rest: any[]) => keepCode(m, value, '', after(m, rest)),
   },
   COMMAND_FLAG,

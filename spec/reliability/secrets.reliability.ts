@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLocalOpenAIServer, type LocalOpenAIServer } from '../../services/local-model/local-openai-server.ts';
 import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
+import { generatedSecrets, leaked } from '../support/secret-corpus.ts';
 import { allText, BIN, isAgent, isStage1, rng, seededUuid, tempHome, threadOfStage1, walk, writeRollout } from './support/harness.ts';
 
 /** [shape, the text as it would appear, the part that must never be seen again]. */
@@ -49,7 +50,10 @@ const SECRETS: Array<[string, string, string]> = [
   ['SendGrid key', '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', 'TwL2iGABf9DHoTf-09kqeF8tAmbihYzrnopKc'],
 ];
 
-const ALL = SECRETS.map(([, text]) => text).join('\n');
+// One value of every rule family (vendor tokens, quoted keys, flags, URLs, env names, PEM, Kubernetes…),
+// generated at random, beside the hand-written shapes above.
+const GENERATED = generatedSecrets(1, 4242);
+const ALL = [...SECRETS.map(([, text]) => text), ...GENERATED.map(([, p]) => p.text)].join('\n');
 let server: LocalOpenAIServer;
 const scripted = scriptedHandler();
 const failWith400 = new Set<string>();
@@ -83,7 +87,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-it(`${SECRETS.length} secret shapes never reach the store, the memory folder, the log or the model; every created path is private`, async () => {
+it(`${SECRETS.length} secret shapes and ${GENERATED.length} generated family values never reach the store, the memory folder, the log, the events file or the model; every created path is private`, async () => {
   expect(SECRETS.length).toBeGreaterThanOrEqual(30);
   const { home, cleanup } = await tempHome('memories-secrets-');
   try {
@@ -108,7 +112,7 @@ it(`${SECRETS.length} secret shapes never reach the store, the memory folder, th
 
     // The CLI as a user runs it, under the most permissive umask.
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('/bin/sh', ['-c', `umask 000; exec "${process.execPath}" "${BIN}" run --codex-home "${home}" --base-url "${server.url}" --json`], {
+      const child = spawn('/bin/sh', ['-c', `umask 000; exec "${process.execPath}" "${BIN}" run --codex-home "${home}" --base-url "${server.url}" --events "${home}/events.jsonl" --json`], {
         env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '' },
       });
       let stdout = '';
@@ -117,7 +121,8 @@ it(`${SECRETS.length} secret shapes never reach the store, the memory folder, th
       child.stderr.on('data', (d) => (stderr += d));
       child.on('exit', (code) => resolve({ code, stdout, stderr }));
     });
-    expect(result.code, result.stderr).toBe(0);
+    // Two jobs failed on purpose (a 400 and a malformed reply), so the run says so in its exit code.
+    expect(result.code, result.stderr).toBe(1);
     const summary = JSON.parse(result.stdout);
     expect(summary).toMatchObject({ claimed: 4, succeeded: 2, failed: 2, phase2: { status: 'succeeded' } });
 
@@ -128,6 +133,7 @@ it(`${SECRETS.length} secret shapes never reach the store, the memory folder, th
     const sent = server.requests.map((r) => ({ ...r.body, input: Array.isArray(r.body.input) ? r.body.input.filter((i: any) => i?.type !== 'function_call') : r.body.input }));
     places.set('<requests to the model>', JSON.stringify(sent));
     places.set('<cli stdout+stderr>', result.stdout + result.stderr);
+    places.set('<--events file>', await readFile(join(home, 'events.jsonl'), 'utf8'));
     const leaks: string[] = [];
     for (const [shape, , needle] of SECRETS) {
       for (const [where, text] of places) {
@@ -135,6 +141,7 @@ it(`${SECRETS.length} secret shapes never reach the store, the memory folder, th
         if (text.includes(needle) || text.includes(JSON.stringify(needle).slice(1, -1))) leaks.push(`${shape} in ${where}`);
       }
     }
+    for (const [family, p] of GENERATED) for (const [where, text] of places) if (leaked(p, text).length > 0) leaks.push(`${family} in ${where}`);
     expect(leaks).toEqual([]);
     // The redaction marker shows that the secrets were there and were removed, not lost by accident.
     expect(places.get('/memories/MEMORY.md')).toContain('[REDACTED_SECRET]');
