@@ -4,20 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { memoryRoot, rebuildRawMemories, syncArtifacts } from '../services/memory-folder/artifacts.ts';
-import type { Stage1Output } from '../services/types.ts';
+import { stage1Output } from './support/stage1-output.ts';
 
-const output: Stage1Output = {
-  threadId: '0194f5a6-1111-7000-8000-000000000001',
-  sourceUpdatedAt: 1_771_410_600,
-  cwd: '/home/dev/project',
-  rolloutPath: '/home/dev/.codex/sessions/rollout.jsonl',
-  generatedAt: 1_771_410_660,
-  usageCount: 0,
-  lastUsage: null,
-  rawMemory: 'raw memory',
-  rolloutSummary: 'summary',
-  rolloutSlug: null,
-};
+const output = stage1Output();
 
 let home: string;
 beforeEach(async () => {

@@ -8,7 +8,7 @@ import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { memoryRoot, rebuildRawMemories, syncArtifacts } from '../services/memory-folder/artifacts.ts';
 import { createModelClient } from '../services/model/model-client.ts';
 import { runPipeline } from '../services/pipeline.ts';
-import type { Stage1Output } from '../services/types.ts';
+import { stage1Output } from './support/stage1-output.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 
@@ -26,18 +26,7 @@ afterEach(async () => {
 });
 
 const longId = `019a93b9-${'f'.repeat(231)}`;
-const output = (threadId: string): Stage1Output => ({
-  threadId,
-  sourceUpdatedAt: 1_771_410_600,
-  cwd: '/home/dev/project',
-  rolloutPath: '/home/dev/.codex/sessions/rollout.jsonl',
-  generatedAt: 1_771_410_660,
-  usageCount: 0,
-  lastUsage: null,
-  rawMemory: 'raw memory',
-  rolloutSummary: 'summary',
-  rolloutSlug: 'a slug of twenty chars or more',
-});
+const output = (threadId: string) => stage1Output({ threadId, rolloutSlug: 'a slug of twenty chars or more' });
 
 it('names the summaries of two long ids with the same head apart, each name short enough', async () => {
   const root = memoryRoot(home);
