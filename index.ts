@@ -1,12 +1,6 @@
-// The package entry (`main`): everything a host needs to embed the memories pipeline.
-//
-//   const pipeline = createMemoriesPipeline({ codexHome, model });   // a started XState actor
-//   const result = await pipelineOutput(pipeline);                    // phase-1 and phase-2 summary
-//
-// The statecharts are exported unprovided (their I/O actors are placeholders) for hosts that want
-// to wire their own services, and provided (`providedCoordinator`) with the default ones. The
-// service interfaces — ModelClient, MemoryStore, Logger, the clocks — are what a host implements to
-// bring its own model client, store or time source.
+// The package entry: `await pipelineOutput(createMemoriesPipeline({ codexHome, model }))`. The statecharts come
+// unprovided (for hosts wiring their own services) and provided (`providedCoordinator`); a host may bring its own
+// ModelClient, MemoryStore, Logger or clocks.
 import { type AnyActorRef, toPromise } from 'xstate';
 import type { CoordinatorOutput } from './machines/coordinator.ts';
 import type { MemoriesPipeline, PipelineOptions } from './services/pipeline.ts';

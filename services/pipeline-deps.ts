@@ -25,14 +25,13 @@ export interface PipelineDeps {
   inflight: Inflight;
 }
 
+const ignore = () => undefined;
+
 export class Inflight {
   private readonly pending = new Set<Promise<unknown>>();
 
   track(work: Promise<unknown>): void {
-    const settled = work.then(
-      () => undefined,
-      () => undefined,
-    );
+    const settled = work.then(ignore, ignore);
     this.pending.add(settled);
     void settled.then(() => this.pending.delete(settled));
   }

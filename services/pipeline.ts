@@ -1,5 +1,4 @@
-// Wires the statecharts to their services. `createMemoriesPipeline` returns a started XState actor
-// (the embedded runtime); `runPipeline` awaits its output.
+// Wires the statecharts to their services: `createMemoriesPipeline` starts the actor, `runPipeline` awaits it.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -91,19 +90,14 @@ export type MemoriesPipeline = Actor<ReturnType<typeof providedCoordinator>>;
 
 const running = new WeakMap<MemoriesPipeline, PipelineDeps>();
 
-/**
- * Stops a running pipeline without losing work: in-flight model calls are aborted and their stage-1
- * leases released, so the next run (in any process) takes those rollouts at once. Resolves when the
- * releases are written.
- */
+/** Stops a pipeline, releasing its leases so the next run takes those rollouts at once; resolves once written. */
 export async function stopPipeline(actor: MemoriesPipeline): Promise<void> {
   const deps = running.get(actor);
   const unfinished = unfinishedClaims(actor);
   const consolidation = runningConsolidation(actor);
   actor.stop();
   if (!deps) return;
-  // Queued, leased or backing-off jobs hold leases too; a job whose model call was aborted also
-  // releases its own (a second release of the same token is a no-op).
+  // Queued and backing-off jobs hold leases too; releasing a token twice is a no-op.
   for (const { thread, ownershipToken } of unfinished) {
     deps.inflight.track(deps.store.releaseStage1Job(thread.threadId, ownershipToken));
   }

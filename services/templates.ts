@@ -2,7 +2,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-// services/ sits directly under the package root, so the templates folder is a sibling.
 const TEMPLATES_DIR = new URL('../templates/', import.meta.url);
 
 const cache = new Map<string, Promise<string>>();
@@ -19,15 +18,9 @@ export function loadTemplate(name: string): Promise<string> {
   return text;
 }
 
-/**
- * Replaces `{{ name }}` placeholders, one variable after another in the given order. Each step
- * only looks at the template pieces that are still template text, never at values inserted by an
- * earlier step, so a rollout that contains `{{ rollout_cwd }}` stays as it is. Put untrusted
- * values last anyway, as Codex does.
- */
+/** Replaces `{{ name }}` placeholders in order, never inside an inserted value (a rollout quoting `{{ rollout_cwd }}`). */
 export function renderTemplate(template: string, vars: ReadonlyArray<readonly [string, string]>): string {
-  // Alternating list: even indexes are template text, odd indexes are inserted values; splitting
-  // a text piece yields text, value, text, … so the alternation holds.
+  // Even indexes are template text, odd ones inserted values; splitting a text piece keeps the alternation.
   let pieces: string[] = [template];
   for (const [name, value] of vars) {
     const placeholder = `{{ ${name} }}`;

@@ -1,6 +1,4 @@
-// The I/O behind the daemon statechart (machines/daemon.ts): the rollout watcher, one pipeline run,
-// and the drain that shutdown waits for. `createDaemon` wires and starts it, as createMemoriesPipeline
-// does for one run.
+// The I/O behind machines/daemon.ts: the rollout watcher, one pipeline run, and the drain shutdown waits for.
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Actor, createActor, fromCallback, fromPromise, toPromise } from 'xstate';
@@ -14,12 +12,8 @@ import { createMemoriesPipeline, type MemoriesPipeline, type PipelineOptions, st
 import { watchRollouts } from './watcher.ts';
 
 export interface DaemonOptions {
-  /** What every run gets (codex home, model, config, concurrency, logger, …). */
   pipeline: Omit<PipelineOptions, 'minIdleMinutes'>;
-  /**
-   * The idle window in ms. The scheduler waits this long after a rollout's last write, and each
-   * run's eligibility check uses the same window (as PipelineOptions.minIdleMinutes).
-   */
+  /** The idle window: the scheduler's wait after a rollout's last write, and each run's minIdleMinutes. */
   idleMs: number;
   /** Run even without file events this often (failed jobs are retried once their backoff ends). */
   rescanMs?: number;
@@ -43,13 +37,11 @@ export function daemonActors(options: DaemonOptions) {
 
   return {
     watchRollouts: fromCallback<DaemonEvent>(({ sendBack }) => {
-      const startedAt = now();
       const watcher = watchRollouts({
         sessionsDir: join(options.pipeline.codexHome, 'sessions'),
         idleMs: options.idleMs,
         stabilityMs: options.stabilityMs,
         now,
-        coveredUntil: startedAt,
         onIdle: (path, mtimeMs) => {
           log.info({ path, mtimeMs }, 'rollout idle');
           sendBack({ type: 'ROLLOUT_IDLE', path });

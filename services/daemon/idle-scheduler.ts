@@ -1,17 +1,13 @@
-// One timer per rollout: "this file has been idle for the idle window". The deadline is computed from
-// the file's mtime (so a restarted daemon gets the same answer as a running one), every add/change
-// resets it, and when it fires the file is stat'ed again: if the mtime moved (an append the watcher
-// has not reported yet — awaitWriteFinish holds events back) the timer is rescheduled instead.
+// One timer per rollout, due at mtime + idle window (so a restarted daemon agrees with a running one). When it
+// fires the file is stat'ed again: an append not reported yet (awaitWriteFinish holds events) reschedules it.
 import { stat } from 'node:fs/promises';
 
 export interface IdleSchedulerOptions {
   /** The idle window in ms (min_rollout_idle_hours, or the daemon's override). */
   idleMs: number;
-  /** Called once per file each time it goes idle. */
   onIdle: (path: string, mtimeMs: number) => void;
   /** The file's current mtime, or null when it is gone. Default: fs.stat. */
   statMtime?: (path: string) => Promise<number | null>;
-  /** Wall clock in ms (default Date.now). */
   now?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (timer: unknown) => void;
@@ -27,12 +23,7 @@ interface Entry {
   generation: number;
 }
 
-/**
- * When a file last written at `mtimeMs` counts as idle for the pipeline as well. The pipeline's
- * eligibility check works in whole seconds (`floor(mtime) <= floor(now) - window`), so the deadline
- * is the next whole second after mtime + window, plus one second of slack for float rounding in the
- * window (a fractional --idle-minutes). Negligible against real windows (hours).
- */
+/** The pipeline's idle check works in whole seconds: the next whole second, plus 1 s slack for a fractional window. */
 export function idleDueAt(mtimeMs: number, idleMs: number): number {
   return Math.ceil((mtimeMs + idleMs) / 1000) * 1000 + 1000;
 }
@@ -76,8 +67,7 @@ export class IdleScheduler {
   /** The file is gone (or no longer ours): drop its timer. */
   forget(path: string): void {
     const entry = this.entries.get(path);
-    if (!entry) return;
-    this.clearTimer(entry.timer);
+    if (entry) this.clearTimer(entry.timer);
     this.entries.delete(path);
   }
 
@@ -110,16 +100,12 @@ export class IdleScheduler {
     }
     // Touched, forgotten or closed while the stat ran: that newer decision stands.
     if (this.closed || this.entries.get(path)?.generation !== generation) return;
-    if (mtimeMs === null) {
-      this.entries.delete(path);
-      return;
-    }
-    if (mtimeMs !== entry.mtimeMs || this.now() < entry.dueAt) {
+    if (mtimeMs !== null && (mtimeMs !== entry.mtimeMs || this.now() < entry.dueAt)) {
       // Written again since it was scheduled (or the timer ran early): wait for the new deadline.
       this.touch(path, mtimeMs);
       return;
     }
-    this.entries.delete(path);
-    this.options.onIdle(path, mtimeMs);
+    this.entries.delete(path); // gone, or idle
+    if (mtimeMs !== null) this.options.onIdle(path, mtimeMs);
   }
 }

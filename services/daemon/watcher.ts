@@ -1,51 +1,35 @@
-// Watches $CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl with chokidar 5 and reports each rollout
-// once it has been idle for the idle window (see idle-scheduler.ts).
-//
-// chokidar 5 has no globs: an `ignored` function drops every file that is not a rollout (directories
-// pass, since their stats say they are not files). `depth: 3` is the least that reaches the day
-// folders. `awaitWriteFinish` holds add/change events until the size is stable, so an appending
-// Codex session produces a few events rather than one per line.
+// Watches $CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl (chokidar 5, no globs: `ignored` drops non-rollout files,
+// depth 3 reaches the day folders) and reports each rollout once idle; awaitWriteFinish turns an appending session's
+// lines into a few events.
 import { mkdir } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Stats } from 'node:fs';
 import { IdleScheduler, idleDueAt } from './idle-scheduler.ts';
 
-const ROLLOUT_NAME = /^rollout-.*\.jsonl$/;
-
 export interface RolloutWatcherOptions {
   sessionsDir: string;
   idleMs: number;
-  /** A rollout went idle. */
   onIdle: (path: string, mtimeMs: number) => void;
   /** The initial scan is done. */
   onReady?: () => void;
   onError?: (error: unknown) => void;
-  /**
-   * Files found by the initial scan that were already idle at this time are left to the daemon's
-   * catch-up run, whose scan starts later. Default: when the watcher starts.
-   */
-  coveredUntil?: number;
   /** awaitWriteFinish's stability threshold; default min(2 s, idle window / 2). */
   stabilityMs?: number;
   now?: () => number;
-  /** For network file systems. */
-  usePolling?: boolean;
 }
 
 export interface RolloutWatcher {
   /** Stops the idle timers and the file watcher; resolves when chokidar has let go. */
   close(): Promise<void>;
-  readonly scheduler: IdleScheduler;
 }
 
-export function isRolloutPath(path: string): boolean {
-  return ROLLOUT_NAME.test(basename(path));
-}
+const isRolloutPath = (path: string) => /^rollout-.*\.jsonl$/.test(basename(path));
 
 export function watchRollouts(options: RolloutWatcherOptions): RolloutWatcher {
   const now = options.now ?? Date.now;
-  const coveredUntil = options.coveredUntil ?? now();
+  // Files already idle when watching starts are left to the daemon's catch-up run.
+  const coveredUntil = now();
   const scheduler = new IdleScheduler({
     idleMs: options.idleMs,
     now,
@@ -74,7 +58,6 @@ export function watchRollouts(options: RolloutWatcherOptions): RolloutWatcher {
       alwaysStat: true,
       ignoreInitial: false,
       awaitWriteFinish: { stabilityThreshold: stabilityMs, pollInterval: Math.min(100, stabilityMs) },
-      usePolling: options.usePolling ?? false,
     });
     watcher
       .on('add', touched)
@@ -88,7 +71,6 @@ export function watchRollouts(options: RolloutWatcherOptions): RolloutWatcher {
   })().catch((error: unknown) => options.onError?.(error));
 
   return {
-    scheduler,
     async close() {
       closed = true;
       scheduler.close();

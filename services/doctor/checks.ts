@@ -1,20 +1,18 @@
-// `memories doctor`: the checks behind it. Each check answers in one line: what it looked at, and
-// when something is wrong, what and how to fix it. No check throws or changes anything (the store
-// check takes the store's lock for the moment of one read).
+// `memories doctor`: one line per check, saying what is wrong and how to fix it. No check throws or changes anything.
 import { constants } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, loadMemoriesConfig, type MemoriesConfig } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { createLowdbStore } from '../store/lowdb-store.ts';
-import { parseWireApi, type WireApi } from '../model/model-endpoint.ts';
+import type { WireApi } from '../model/model-client.ts';
+import { parseWireApi } from '../model/model-endpoint.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface CheckResult {
   name: 'codex home' | 'sessions' | 'config' | 'endpoint' | 'store';
   status: CheckStatus;
-  /** One line. */
   message: string;
 }
 
@@ -30,36 +28,32 @@ export interface DoctorOptions {
 
 const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
+const NO_API_KEY =
+  'OPENAI_API_KEY is not set; set it, or pass --base-url of an OpenAI-compatible server (Ollama, vLLM, LM Studio)';
 
 export async function runDoctorChecks(options: DoctorOptions): Promise<CheckResult[]> {
   const home = await checkCodexHome(options.codexHome);
-  const results: CheckResult[] = [home];
-  results.push(
-    home.status === 'fail'
-      ? { name: 'sessions', status: 'skip', message: 'skipped: no usable Codex home' }
-      : await checkSessions(options.codexHome),
-  );
+  const usable = home.status !== 'fail';
+  const sessions = usable ? await checkSessions(options.codexHome) : check('sessions', 'skip', 'skipped: no usable Codex home');
   const config = await checkConfig(options.codexHome);
-  results.push(config.result);
-  results.push(await checkEndpoint(options, config.config ?? DEFAULT_CONFIG));
-  results.push(await checkStore(options.codexHome, home.status !== 'fail'));
-  return results;
+  const endpoint = await checkEndpoint(options, config.config ?? DEFAULT_CONFIG);
+  return [home, sessions, config.result, endpoint, await checkStore(options.codexHome, usable)];
 }
 
 export async function checkCodexHome(codexHome: string): Promise<CheckResult> {
   const name = 'codex home';
+  const fix = "set CODEX_HOME or --codex-home to Codex's home";
   try {
-    const info = await stat(codexHome);
-    if (!info.isDirectory()) return { name, status: 'fail', message: `${codexHome} is not a directory (set CODEX_HOME or --codex-home to Codex's home)` };
+    if (!(await stat(codexHome)).isDirectory()) return check(name, 'fail', `${codexHome} is not a directory (${fix})`);
   } catch (error) {
-    return { name, status: 'fail', message: `${codexHome} ${describeFsError(error)} (set CODEX_HOME or --codex-home to Codex's home, usually ~/.codex)` };
+    return check(name, 'fail', `${codexHome} ${describeFsError(error)} (${fix}, usually ~/.codex)`);
   }
   try {
     await access(codexHome, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch {
-    return { name, status: 'fail', message: `${codexHome} is not readable and writable by this user` };
+    return check(name, 'fail', `${codexHome} is not readable and writable by this user`);
   }
-  return { name, status: 'ok', message: codexHome };
+  return check(name, 'ok', codexHome);
 }
 
 export async function checkSessions(codexHome: string): Promise<CheckResult> {
@@ -69,15 +63,15 @@ export async function checkSessions(codexHome: string): Promise<CheckResult> {
   try {
     entries = await readdir(dir, { recursive: true });
   } catch (error) {
-    return {
+    return check(
       name,
-      status: 'fail',
-      message: `${dir} ${describeFsError(error)}: Codex has not recorded a session under this CODEX_HOME (wrong --codex-home?)`,
-    };
+      'fail',
+      `${dir} ${describeFsError(error)}: Codex has not recorded a session under this CODEX_HOME (wrong --codex-home?)`,
+    );
   }
   const rollouts = entries.filter((entry) => /(^|[\\/])rollout-[^\\/]*\.jsonl$/.test(entry)).length;
-  if (rollouts === 0) return { name, status: 'warn', message: `${dir} holds no rollout-*.jsonl files yet: nothing to extract` };
-  return { name, status: 'ok', message: `${rollouts} rollout file${rollouts === 1 ? '' : 's'} under ${dir}` };
+  if (rollouts === 0) return check(name, 'warn', `${dir} holds no rollout-*.jsonl files yet: nothing to extract`);
+  return check(name, 'ok', `${plural(rollouts, 'rollout file')} under ${dir}`);
 }
 
 export async function checkConfig(codexHome: string): Promise<{ result: CheckResult; config: MemoriesConfig | null }> {
@@ -85,25 +79,15 @@ export async function checkConfig(codexHome: string): Promise<{ result: CheckRes
   const file = join(codexHome, 'config.toml');
   try {
     const config = await loadMemoriesConfig(codexHome);
-    const present = await stat(file).then(
-      () => true,
-      () => false,
-    );
-    const where = present ? file : `${file} absent, defaults`;
-    return {
-      result: { name, status: 'ok', message: `${where}: phase-1 model ${config.phase1Model}, phase-2 model ${config.phase2Model}, ${config.maxRolloutsPerStartup} rollouts per run` },
-      config,
-    };
+    const where = (await stat(file).then(Boolean, () => false)) ? file : `${file} absent, defaults`;
+    const models = `phase-1 model ${config.phase1Model}, phase-2 model ${config.phase2Model}`;
+    return { result: check(name, 'ok', `${where}: ${models}, ${config.maxRolloutsPerStartup} rollouts per run`), config };
   } catch (error) {
-    return { result: { name, status: 'fail', message: firstLine(errorMessage(error)) }, config: null };
+    return { result: check(name, 'fail', firstLine(errorMessage(error))), config: null };
   }
 }
 
-/**
- * A tiny real request: GET /models (OpenAI, Ollama, vLLM and LM Studio answer it), and where a server
- * has no such route (404/405, e.g. the bundled local server), one minimal model call on the wire the
- * pipeline would use. Credentials are never printed.
- */
+/** GET /models (OpenAI, Ollama, vLLM, LM Studio), else (404/405) one minimal call on the pipeline's wire. */
 export async function checkEndpoint(options: DoctorOptions, config: MemoriesConfig): Promise<CheckResult> {
   const name = 'endpoint';
   const env = options.env ?? process.env;
@@ -111,28 +95,26 @@ export async function checkEndpoint(options: DoctorOptions, config: MemoriesConf
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   const explicit = options.baseUrl ?? (env.OPENAI_BASE_URL || undefined);
   if (explicit !== undefined && !/^https?:\/\//.test(explicit)) {
-    return { name, status: 'fail', message: `base URL must start with http:// or https://, got '${explicit}'` };
+    return check(name, 'fail', `base URL must start with http:// or https://, got '${explicit}'`);
   }
   let wire: WireApi;
   try {
     wire = parseWireApi(options.wireApi);
   } catch (error) {
-    return { name, status: 'fail', message: errorMessage(error) };
+    return check(name, 'fail', errorMessage(error));
   }
   const apiKey = env.OPENAI_API_KEY || undefined;
-  if (!apiKey && explicit === undefined) {
-    return {
-      name,
-      status: 'fail',
-      message: 'OPENAI_API_KEY is not set; set it, or pass --base-url of an OpenAI-compatible server (Ollama, vLLM, LM Studio)',
-    };
-  }
+  if (!apiKey && explicit === undefined) return check(name, 'fail', NO_API_KEY);
   const base = (explicit ?? DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, '');
   const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${apiKey ?? 'not-needed'}` };
 
   const request = async (path: string, init: RequestInit = {}) => {
     try {
-      return await doFetch(`${base}${path}`, { ...init, headers: { ...headers, ...init.headers }, signal: AbortSignal.timeout(timeoutMs) });
+      return await doFetch(`${base}${path}`, {
+        ...init,
+        headers: { ...headers, ...init.headers },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
     } catch (error) {
       throw new Error(unreachable(base, error, timeoutMs));
     }
@@ -144,15 +126,13 @@ export async function checkEndpoint(options: DoctorOptions, config: MemoriesConf
       const ids = await modelIds(models);
       const missing = [config.phase1Model, config.phase2Model].filter((m) => ids !== null && !ids.includes(m));
       if (ids !== null && ids.length > 0 && missing.length > 0) {
-        return {
-          name,
-          status: 'warn',
-          message: `${base} answers, but does not list model ${[...new Set(missing)].join(' or ')} (set phase_1_model / phase_2_model in [memories] or pass --model)`,
-        };
+        const fix = 'set phase_1_model / phase_2_model in [memories] or pass --model';
+        return check(name, 'warn', `${base} answers, but does not list model ${[...new Set(missing)].join(' or ')} (${fix})`);
       }
-      return { name, status: 'ok', message: `${base} answers (${ids === null ? 'models listed' : `${ids.length} model${ids.length === 1 ? '' : 's'} listed`})` };
+      const listed = ids === null ? 'models listed' : `${plural(ids.length, 'model')} listed`;
+      return check(name, 'ok', `${base} answers (${listed})`);
     }
-    if (models.status !== 404 && models.status !== 405) return { name, status: 'fail', message: await httpProblem(base, models) };
+    if (models.status !== 404 && models.status !== 405) return check(name, 'fail', await httpProblem(base, models));
 
     // No /models route: one minimal call with the phase-1 model.
     const body =
@@ -164,48 +144,43 @@ export async function checkEndpoint(options: DoctorOptions, config: MemoriesConf
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    if (!call.ok) return { name, status: 'fail', message: await httpProblem(base, call) };
+    if (!call.ok) return check(name, 'fail', await httpProblem(base, call));
     await call.body?.cancel();
-    return { name, status: 'ok', message: `${base} answered a minimal ${wire} request with model ${config.phase1Model}` };
+    return check(name, 'ok', `${base} answered a minimal ${wire} request with model ${config.phase1Model}`);
   } catch (error) {
-    return { name, status: 'fail', message: firstLine(errorMessage(error)) };
+    return check(name, 'fail', firstLine(errorMessage(error)));
   }
 }
 
 export async function checkStore(codexHome: string, homeUsable: boolean): Promise<CheckResult> {
   const name = 'store';
   const dir = join(codexHome, 'memories_state');
-  if (!homeUsable) return { name, status: 'skip', message: 'skipped: no usable Codex home' };
+  if (!homeUsable) return check(name, 'skip', 'skipped: no usable Codex home');
   try {
-    const info = await stat(dir);
-    if (!info.isDirectory()) return { name, status: 'fail', message: `${dir} is not a directory; move it aside` };
+    if (!(await stat(dir)).isDirectory()) return check(name, 'fail', `${dir} is not a directory; move it aside`);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { name, status: 'ok', message: `${dir} not created yet; the first run creates it` };
+      return check(name, 'ok', `${dir} not created yet; the first run creates it`);
     }
-    return { name, status: 'fail', message: `${dir} ${describeFsError(error)}` };
+    return check(name, 'fail', `${dir} ${describeFsError(error)}`);
   }
   try {
     await access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch {
-    return { name, status: 'fail', message: `${dir} is not readable and writable by this user` };
+    return check(name, 'fail', `${dir} is not readable and writable by this user`);
   }
   try {
-    const status = await createLowdbStore({ dir }).status();
-    const failed = status.jobs.filter((j) => j.status === 'error').length;
-    return {
+    const { jobs, outputs } = await createLowdbStore({ dir }).status();
+    const failed = jobs.filter((j) => j.status === 'error').length;
+    return check(
       name,
-      status: 'ok',
-      message:
-        `${dir}: ${status.jobs.length} stage-1 job${status.jobs.length === 1 ? '' : 's'} (${failed} failed), ` +
-        `${status.outputs.length} output${status.outputs.length === 1 ? '' : 's'}`,
-    };
+      'ok',
+      `${dir}: ${plural(jobs.length, 'stage-1 job')} (${failed} failed), ${plural(outputs.length, 'output')}`,
+    );
   } catch (error) {
-    return { name, status: 'fail', message: firstLine(errorMessage(error)) };
+    return check(name, 'fail', firstLine(errorMessage(error)));
   }
 }
-
-// ---- helpers ----------------------------------------------------------------------------------------
 
 async function modelIds(response: Response): Promise<string[] | null> {
   try {
@@ -218,18 +193,13 @@ async function modelIds(response: Response): Promise<string[] | null> {
 }
 
 async function httpProblem(base: string, response: Response): Promise<string> {
-  let detail = '';
+  let detail = await response.text().catch(() => '');
   try {
-    const text = await response.text();
-    try {
-      const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
-      const message = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message);
-      detail = typeof message === 'string' ? message : '';
-    } catch {
-      detail = text;
-    }
+    const parsed = JSON.parse(detail) as { error?: { message?: unknown } | string; message?: unknown };
+    const message = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message);
+    detail = typeof message === 'string' ? message : '';
   } catch {
-    // no body
+    // not JSON: the text itself is the detail
   }
   const label = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
   const hint =
@@ -255,6 +225,14 @@ function describeFsError(error: unknown): string {
   if (code === 'EACCES' || code === 'EPERM') return 'is not accessible (permission denied)';
   if (code === 'ENOTDIR') return 'is not a directory';
   return `cannot be read (${firstLine(errorMessage(error))})`;
+}
+
+function check(name: CheckResult['name'], status: CheckStatus, message: string): CheckResult {
+  return { name, status, message };
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function firstLine(text: string): string {

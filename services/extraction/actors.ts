@@ -30,20 +30,22 @@ export function phase1Actors(deps: PipelineDeps) {
       return { candidates, filesSeen: found.filesSeen, ineligible: found.threads.length - candidates.length };
     }),
 
-    claim: fromPromise(async ({ input, signal }: { input: { candidates: DiscoveryResult['candidates'] }; signal: AbortSignal }) => {
-      const batch = await store.claimStage1Jobs({
-        candidates: input.candidates,
-        workerId: deps.workerId,
-        maxClaimed: config.maxRolloutsPerStartup,
-        leaseSeconds: STAGE1_LEASE_SECONDS,
-      });
-      // Stopped while the claim was being written: nobody will run these jobs, so give them back.
-      if (signal.aborted) {
-        const releases = batch.claims.map((c) => store.releaseStage1Job(c.thread.threadId, c.ownershipToken));
-        deps.inflight.track(Promise.all(releases));
-      }
-      return batch;
-    }),
+    claim: fromPromise(
+      async ({ input, signal }: { input: { candidates: DiscoveryResult['candidates'] }; signal: AbortSignal }) => {
+        const batch = await store.claimStage1Jobs({
+          candidates: input.candidates,
+          workerId: deps.workerId,
+          maxClaimed: config.maxRolloutsPerStartup,
+          leaseSeconds: STAGE1_LEASE_SECONDS,
+        });
+        // Stopped while the claim was being written: nobody will run these jobs, so give them back.
+        if (signal.aborted) {
+          const releases = batch.claims.map((c) => store.releaseStage1Job(c.thread.threadId, c.ownershipToken));
+          deps.inflight.track(Promise.all(releases));
+        }
+        return batch;
+      },
+    ),
   };
 }
 
@@ -52,7 +54,6 @@ export function extractionActors(deps: PipelineDeps) {
   const renew = ({ input }: { input: { claim: Stage1Claim } }) =>
     store.heartbeatStage1Job(input.claim.thread.threadId, input.claim.ownershipToken, STAGE1_LEASE_SECONDS);
 
-  /** Builds the request and calls the model. */
   async function requestOne(claim: Stage1Claim, signal: AbortSignal): Promise<ExtractionReply> {
     const request = await buildStageOneRequest({ thread: claim.thread, model: config.phase1Model });
     const { reply, usage } = await deps.model.extractStage1({
@@ -81,18 +82,18 @@ export function extractionActors(deps: PipelineDeps) {
       ? await store.markStage1SucceededNoOutput(thread.threadId, ownershipToken, usage)
       : await store.markStage1Succeeded(thread, ownershipToken, clean, usage);
     if (!written) throw new LeaseLostError(`lease on ${thread.threadId} was taken by another worker`);
+    const kind = noOutput ? 'noOutput' : 'output';
+    const { truncated, droppedItems } = notes;
     deps.log.info(
-      // droppedItems > 0: items too deeply nested to process were left out (say so in the log).
-      { threadId: thread.threadId, outcome: noOutput ? 'noOutput' : 'output', truncated: notes.truncated, droppedItems: notes.droppedItems, citedMemories: cited, usage },
+      { threadId: thread.threadId, outcome: kind, truncated, droppedItems, citedMemories: cited, usage },
       'phase 1 job finished',
     );
-    return { kind: noOutput ? 'noOutput' : 'output', usage };
+    return { kind, usage };
   }
 
   return {
-    // Before the first attempt the claim was written moments ago by this process, so a store round
-    // trip would only confirm it; the fenced final write still catches a lease lost later. After a
-    // backoff the lease is renewed, which also tells whether it is still ours.
+    // The first attempt's claim was just written (the fenced write still catches a later loss); after a backoff,
+    // renewing also tells whether the lease is still ours.
     confirmLease: fromPromise(async ({ input }: { input: { claim: Stage1Claim; attempt: number } }) =>
       input.attempt === 0 ? true : renew({ input }),
     ),

@@ -18,12 +18,14 @@ export function parseStage1Reply(text: string): Stage1Reply {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new MalformedReplyError(`stage-1 reply is not valid JSON (${(error as Error).message}): ${quote(text)}`, { cause: error });
+    const reason = (error as Error).message;
+    throw new MalformedReplyError(`stage-1 reply is not valid JSON (${reason}): ${quote(text)}`, { cause: error });
   }
   const result = Stage1Wire.safeParse(value);
   if (!result.success) {
     const reasons = result.error.issues.map(describeIssue).join('; ');
-    throw new MalformedReplyError(`stage-1 reply does not match the schema (${reasons}): ${quote(text)}`, { cause: result.error });
+    const cause = result.error;
+    throw new MalformedReplyError(`stage-1 reply does not match the schema (${reasons}): ${quote(text)}`, { cause });
   }
   return {
     rolloutSummary: result.data.rollout_summary,

@@ -1,13 +1,11 @@
-// Builds the phase-1 request for one rollout (spec §2.3 steps 1–3, §2.5, §6.1–§6.2).
-// Unlike the spec's target (4 bytes per token, rollout sent unredacted), the rollout is redacted
-// before it leaves the machine and is truncated by real o200k token count, as it is read: a
-// rollout of tens of MB is never held whole.
+// Builds the phase-1 request for one rollout (spec §2.3, §2.5, §6.1–§6.2), unlike the spec redacted and truncated
+// by real o200k token count as it is read, so a rollout of tens of MB is never held whole.
 import { citedThreadIds } from '../rollouts/citations.ts';
 import { readMemoryItems } from '../rollouts/memory-items.ts';
 import { redactedJson } from '../redaction/redact.ts';
-import { type LineCounts, newLineCounts, partTexts } from '../rollouts/rollout-reader.ts';
+import { newLineCounts, partTexts } from '../rollouts/rollout-reader.ts';
 import { loadTemplate, renderTemplate } from '../templates.ts';
-import { HeadTailWindow, type StreamedTruncation } from '../tokens/truncation.ts';
+import { HeadTailWindow } from '../tokens/truncation.ts';
 import type { ThreadInfo } from '../types.ts';
 
 /** Context windows (tokens) of the models we know; others fall back to the default limit. */
@@ -39,7 +37,7 @@ export function stageOneTokenLimit(model: string): number {
   return Math.max(1, Math.floor((usable * ROLLOUT_WINDOW_PERCENT) / 100));
 }
 
-/** The phase-1 system instructions (the template is used as is: it has no variables). */
+/** The phase-1 system instructions (a template without variables). */
 export function stageOneInstructions(): Promise<string> {
   return loadTemplate('stage_one_system');
 }
@@ -70,46 +68,11 @@ export async function buildStageOneRequest({
 }: {
   thread: ThreadInfo;
   model: string;
-  /** Defaults to the model's limit. */
   tokenLimit?: number;
 }): Promise<StageOneRequest> {
-  // The templates first: read once per process, their reads would otherwise wait behind this
-  // job's (synchronous) rollout work and that of every job started with it.
+  // Templates first: otherwise their reads wait behind the synchronous rollout work of every job started now.
   const [instructions, inputTemplate] = await Promise.all([stageOneInstructions(), loadTemplate('stage_one_input')]);
-  const contents = await truncatedContents(thread, tokenLimit);
-  const input = renderTemplate(inputTemplate, [
-    ['rollout_path', thread.rolloutPath],
-    ['rollout_cwd', thread.cwd],
-    ['rollout_contents', contents.truncation.text], // untrusted and long: inserted last
-  ]);
-  return {
-    instructions,
-    input,
-    tokenLimit,
-    truncated: contents.truncation.truncated,
-    items: contents.items,
-    corruptLines: contents.counts.corruptLines,
-    oversizedLines: contents.counts.oversizedLines,
-    droppedItems: contents.droppedItems + contents.counts.oversizedLines,
-    retainedBytes: contents.truncation.retainedBytes,
-    citedThreadIds: contents.cited,
-  };
-}
-
-interface TruncatedContents {
-  truncation: StreamedTruncation;
-  cited: string[];
-  items: number;
-  droppedItems: number;
-  counts: LineCounts;
-}
-
-/**
- * The rollout's kept items as one JSON array, `[item,item,…]`, cut to `tokenLimit` tokens. Items
- * are read, redacted and serialized one at a time, and only a head window and a tail ring of the
- * text are held (HeadTailWindow), so a rollout of any size costs memory bounded by the limit.
- */
-async function truncatedContents(thread: ThreadInfo, tokenLimit: number): Promise<TruncatedContents> {
+  // The rollout's items as one JSON array cut to `tokenLimit` tokens, holding only a head and tail window.
   const counts = newLineCounts();
   const window = new HeadTailWindow(tokenLimit);
   let items = 0;
@@ -121,11 +84,8 @@ async function truncatedContents(thread: ThreadInfo, tokenLimit: number): Promis
     if (item.type === 'message' && item.role === 'assistant') {
       for (const text of partTexts(item)) if (text !== null) for (const id of citedThreadIds(text)) cited.add(id);
     }
-    // Secrets are removed from every string before anything is serialized, so neither the model
-    // provider nor a truncation marker boundary can expose one.
-    // Item by item, so that one item nested too deeply to walk (a hostile or corrupt line: redaction
-    // and JSON.stringify recurse and overflow the stack) is dropped alone instead of failing the
-    // whole rollout with "Maximum call stack size exceeded". Same text as stringifying the array.
+    // Redacted before serializing, so no truncation boundary can expose a secret; item by item, so an item nested
+    // too deeply to walk (stack overflow) is dropped alone instead of failing the whole rollout.
     let part: string;
     try {
       part = redactedJson(item);
@@ -139,5 +99,23 @@ async function truncatedContents(thread: ThreadInfo, tokenLimit: number): Promis
     items++;
   }
   window.append(']');
-  return { truncation: window.finish(), cited: [...cited], items, droppedItems, counts };
+  const { text, truncated, retainedBytes } = window.finish();
+  const input = renderTemplate(inputTemplate, [
+    ['rollout_path', thread.rolloutPath],
+    ['rollout_cwd', thread.cwd],
+    ['rollout_contents', text], // untrusted and long: inserted last
+  ]);
+  const { corruptLines, oversizedLines } = counts;
+  return {
+    instructions,
+    input,
+    tokenLimit,
+    truncated,
+    items,
+    corruptLines,
+    oversizedLines,
+    droppedItems: droppedItems + oversizedLines,
+    retainedBytes,
+    citedThreadIds: [...cited],
+  };
 }

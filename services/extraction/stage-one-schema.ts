@@ -1,5 +1,4 @@
-// The stage-1 structured-output contract: the JSON schema we send to the API. The strict parser for
-// what comes back is stage-one-parse.ts (it loads zod, which a run with nothing to do never needs).
+// The stage-1 JSON schema sent to the API; the parser (stage-one-parse.ts) is apart so an idle run never loads zod.
 
 export const STAGE1_SCHEMA_NAME = 'codex_output_schema';
 

@@ -4,11 +4,11 @@ import { STATUS_CODES } from 'node:http';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ResponseCreateParamsBase, ResponseInputItem } from 'openai/resources/responses/responses';
-import { BadInputError, MalformedReplyError, RetryableError } from '../errors.ts';
+import { BadInputError, errorMessage, MalformedReplyError, RetryableError } from '../errors.ts';
 import { parseStage1Reply } from '../extraction/stage-one-parse.ts';
 import { stage1ResponseFormat, stage1TextFormat } from '../extraction/stage-one-schema.ts';
 import type { Stage1Reply, TokenUsage } from '../types.ts';
-import { type CallContext, callChat, callResponses } from './wire-calls.ts';
+import { callChat, callResponses } from './wire-calls.ts';
 
 export { MAX_REPLY_CHARS } from './wire-calls.ts';
 
@@ -83,25 +83,24 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   // The machines' RetryPolicy is the only retry loop: SDK retries inside it would multiply attempts.
   const { apiKey, baseURL } = options;
   const sdk = new OpenAI({ apiKey, baseURL, timeout: timeoutMs, maxRetries: 0, logLevel: 'off' });
-  const responses = options.wireApi === 'responses';
-  const call = async <T>(signal: AbortSignal | undefined, run: (ctx: CallContext) => Promise<T>): Promise<T> => {
+  const call = async <R extends { signal?: AbortSignal }>(
+    req: R,
+    responsesBody: (req: R) => ResponseCreateParamsBase,
+    chatBody: (req: R) => ChatCompletionCreateParamsBase,
+  ): Promise<AgentTurnResult> => {
+    const ctx = { sdk, stream: options.stream ?? true, timeoutMs, signal: req.signal };
     try {
-      return await run({ sdk, stream: options.stream ?? true, timeoutMs, signal });
+      return await (options.wireApi === 'responses' ? callResponses(ctx, responsesBody(req)) : callChat(ctx, chatBody(req)));
     } catch (error) {
-      throw classify(error, signal);
+      throw classify(error, req.signal);
     }
   };
   return {
     async extractStage1(req) {
-      const { text, usage } = await call(req.signal, (ctx) =>
-        responses ? callResponses(ctx, stage1ResponsesParams(req)) : callChat(ctx, stage1ChatParams(req)),
-      );
+      const { text, usage } = await call(req, stage1ResponsesParams, stage1ChatParams);
       return { reply: parseStage1Reply(text), usage, rawText: text };
     },
-    agentTurn: (req) =>
-      call(req.signal, (ctx) =>
-        responses ? callResponses(ctx, agentResponsesParams(req)) : callChat(ctx, agentChatParams(req)),
-      ),
+    agentTurn: (req) => call(req, agentResponsesParams, agentChatParams),
   };
 }
 
@@ -198,9 +197,8 @@ function classify(error: unknown, signal: AbortSignal | undefined): unknown {
   if (error instanceof APIConnectionTimeoutError) return new RetryableError('model request timed out', { cause: error });
   if (error instanceof APIConnectionError) {
     const cause = error.cause as { message?: string; cause?: { code?: string } } | undefined;
-    return new RetryableError(`could not reach the model server: ${cause?.cause?.code ?? cause?.message ?? error.message}`, {
-      cause: error,
-    });
+    const reason = cause?.cause?.code ?? cause?.message ?? error.message;
+    return new RetryableError(`could not reach the model server: ${reason}`, { cause: error });
   }
   if (error instanceof APIError) {
     const { status } = error;
@@ -214,11 +212,8 @@ function classify(error: unknown, signal: AbortSignal | undefined): unknown {
     }
     return new BadInputError(`model request rejected (${label}): ${serverMessage}`, { cause: error });
   }
-  // Anything else comes from the transport or a body decoder after the headers arrived (socket reset,
-  // truncated JSON or SSE event): the answer never arrived whole, which a later attempt can fix.
-  return new RetryableError(`model answer was cut off or unreadable: ${error instanceof Error ? error.message : String(error)}`, {
-    cause: error,
-  });
+  // Anything else broke after the headers (socket reset, truncated JSON or SSE): a later attempt can fix it.
+  return new RetryableError(`model answer was cut off or unreadable: ${errorMessage(error)}`, { cause: error });
 }
 
 function retryAfterFrom(headers: Headers | undefined): number | null {

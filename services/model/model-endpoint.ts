@@ -1,8 +1,6 @@
 // Where the model lives: OPENAI_API_KEY / OPENAI_BASE_URL or --base-url, and which wire protocol.
 import { ConfigError } from '../errors.ts';
-import { createModelClient, type ModelClient } from './model-client.ts';
-
-export type WireApi = 'responses' | 'chat';
+import { createModelClient, type ModelClient, type WireApi } from './model-client.ts';
 
 export interface EndpointOptions {
   baseUrl?: string;

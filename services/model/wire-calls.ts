@@ -16,7 +16,6 @@ const END_GRACE_MS = 1_000;
 export interface CallContext {
   sdk: OpenAI;
   stream: boolean;
-  /** Also the longest silence tolerated inside a stream. */
   timeoutMs: number;
   signal: AbortSignal | undefined;
 }
@@ -167,10 +166,8 @@ function refused(refusal: string): MalformedReplyError {
   return new MalformedReplyError(`model refused: ${refusal.slice(0, 200)}`);
 }
 
-/**
- * Feeds events to `onEvent` until it returns true. The SDK's timeout ends at the headers, so a stall
- * after them is cut here; the SDK's stream ends quietly when aborted, so the abort or stall is rethrown.
- */
+// Feeds events to `onEvent` until it returns true; cuts a stall (the SDK's timeout ends at the headers) and rethrows
+// an abort (the SDK's stream ends quietly).
 async function consume<T>(
   ctx: CallContext,
   stream: AsyncIterable<T> & { controller: AbortController },
