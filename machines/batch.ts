@@ -5,8 +5,7 @@
 //       └───────────┴────────────┴─────(error)──────────▲
 //
 // Collecting comes first, so a rollout whose answer just arrived is up to date when claims are made.
-// Each answer is written with its claim's ownership token: nothing is written twice, and a late answer
-// after a lost lease is dropped.
+// Answers are written with their claim's ownership token, so a late answer after a lost lease is dropped.
 import { assign, setup } from 'xstate';
 import type { BatchCollectResult } from '../services/batch/collect.ts';
 import type { BatchSubmitResult } from '../services/batch/submit.ts';
@@ -18,16 +17,13 @@ import type { DiscoveryResult } from './coordinator.ts';
 import { placeholder } from './placeholder.ts';
 
 export interface BatchPhase1Summary {
-  /** What this run collected from earlier batches (first). */
   collected: BatchCollectResult;
   filesSeen: number;
   eligible: number;
   ineligible: number;
   claimed: number;
   skipped: SkipCounts;
-  /** What this run submitted (after collecting). */
   submitted: BatchSubmitResult;
-  /** The failure that ended the run early, if any. */
   error: string | null;
 }
 

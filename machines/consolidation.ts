@@ -10,7 +10,7 @@ import { describeFailure, type Failure } from '../services/errors.ts';
 import type { GlobalClaimResult, TokenUsage } from '../services/types.ts';
 import { leaseRegion } from './lease-region.ts';
 import { placeholder } from './placeholder.ts';
-import { backoffDelayMs, type RetryPolicy } from './retry-policy.ts';
+import { backoffDelayMs, type RetryPolicy, retryStates } from './retry-policy.ts';
 
 export interface GlobalClaim {
   ownershipToken: string;
@@ -97,7 +97,6 @@ export const consolidationMachine = setup({
   },
   actions: {
     noteLeaseLost: assign({ error: 'lost the global consolidation lease during heartbeat' }),
-    // Reads the error of the xstate.error.actor.* event that triggered it.
     recordError: assign(({ event }) => {
       const failure = describeFailure((event as { error?: unknown }).error);
       return { failure, error: failure.message };
@@ -204,24 +203,7 @@ export const consolidationMachine = setup({
       description: 'Decides: retry after a backoff, or record the failure.',
       always: [{ guard: 'hasRetriesLeft', target: 'backoff' }, { target: 'recordingFailure' }],
     },
-    backoff: {
-      description: 'Waits the policy delay (or the server retry-after) before the next attempt.',
-      after: { retryDelay: 'syncingArtifacts' },
-    },
-    recordingFailure: {
-      description: 'Stores the failure with a durable retry time for a later run.',
-      invoke: {
-        id: 'recordFailure',
-        src: 'recordFailure',
-        input: ({ context }) => ({
-          claim: context.claim!,
-          reason: context.error ?? 'failed_agent',
-          retryDelaySeconds: context.policy.durableRetryDelaySeconds,
-        }),
-        onDone: { target: 'gaveUp' },
-        onError: { target: 'gaveUp' },
-      },
-    },
+    ...retryStates('syncingArtifacts', (context: ConsolidationContext) => context.claim!, 'failed_agent'),
     skipped: { type: 'final', description: 'Nothing to do now (not dirty, already running, or the claim failed).' },
     succeeded: {
       type: 'final',

@@ -17,8 +17,7 @@ import { placeholder } from './placeholder.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 
 export interface DiscoveryResult {
-  /** Eligible threads, newest first. */
-  candidates: ThreadInfo[];
+  candidates: ThreadInfo[]; // newest first
   filesSeen: number;
   /** Rollouts seen but not eligible (age, idle, source, no user message). */
   ineligible: number;
@@ -62,9 +61,8 @@ interface CoordinatorContext extends CoordinatorInput {
   discovery: DiscoveryResult | null;
   skipped: SkipCounts;
   pending: Stage1Claim[];
-  /** Children before or in their model call: these count against the cap. */
+  /** Children before or in their model call (these count against the cap); `finishing` ones write their result. */
   active: string[];
-  /** Children writing their result. */
   finishing: string[];
   spawned: number;
   outcomes: ExtractionOutput[];

@@ -6,11 +6,8 @@
 //                   settled ─(nothing to do)─▶ idle ─ROLLOUT_IDLE─▶ gathering ─(coalesce)─▶ running
 //                                              idle ─(rescan)─▶ running
 //
-// Runs never overlap: a ROLLOUT_IDLE that arrives while a run is in progress only queues the file,
-// and `settled` starts one more run for everything queued meanwhile (so a burst coalesces into one
-// run). A run that hit max_rollouts_per_startup reports a backlog, which also runs again. Leaving
-// `active` stops the watcher and the run in flight; `stopping` waits until their clean-up (lease
-// releases, closing the watcher) is written. No I/O here: services/daemon/actors.ts provides the actors.
+// Runs never overlap: a ROLLOUT_IDLE during a run only queues the file, so a burst coalesces into one
+// more run. A run that hit max_rollouts_per_startup reports a backlog, which also runs again.
 import { assign, emit, enqueueActions, fromCallback, setup } from 'xstate';
 import { errorMessage } from '../services/errors.ts';
 import type { CoordinatorOutput } from './coordinator.ts';
@@ -72,7 +69,6 @@ function triggerFor(context: DaemonContext, startup: boolean): RunTrigger {
   return { kind: 'rescan' };
 }
 
-/** One pipeline run, the same in `catchingUp` and `running`; either way it ends in `settled`. */
 const runInvoke = {
   id: 'run',
   src: 'runPipeline',
@@ -90,7 +86,6 @@ export const daemonMachine = setup({
     output: {} as DaemonOutput,
   },
   actors: {
-    /** Watches the sessions folder; sends ROLLOUT_IDLE, WATCH_READY, WATCH_ERROR. */
     watchRollouts: fromCallback<DaemonEvent>(() => {
       throw new Error("daemon actor 'watchRollouts' was not provided");
     }),
@@ -111,7 +106,6 @@ export const daemonMachine = setup({
       enqueue.assign({ runs: current.run, current, queued: [], backlog: false });
       enqueue.emit({ type: 'run.started', run: current.run, trigger: current.trigger });
     }),
-    // Handlers of the `run` invoke (xstate.done.actor.run / xstate.error.actor.run).
     recordRun: enqueueActions(({ enqueue, event }) => {
       const report = (event as unknown as { output: RunReport }).output;
       enqueue.assign({ lastRun: report, backlog: report.backlog, current: null });

@@ -16,7 +16,7 @@ import { describeFailure, type Failure } from '../services/errors.ts';
 import type { Stage1Claim, Stage1Reply, TokenUsage } from '../services/types.ts';
 import { leaseRegion } from './lease-region.ts';
 import { placeholder } from './placeholder.ts';
-import { backoffDelayMs, type RetryPolicy } from './retry-policy.ts';
+import { backoffDelayMs, type RetryPolicy, retryStates } from './retry-policy.ts';
 
 export type ExtractionOutcome = 'succeeded' | 'succeededNoOutput' | 'gaveUp' | 'leaseLost';
 
@@ -80,7 +80,6 @@ export const extractionMachine = setup({
     hasRetriesLeft: ({ context }) => context.failure?.retryable === true && context.attempt < context.policy.maxAttempts,
   },
   actions: {
-    // Reads the error of the xstate.error.actor.* event that triggered it.
     recordError: assign(({ event }) => {
       const failure = describeFailure((event as { error?: unknown }).error);
       return { failure, error: failure.message };
@@ -173,24 +172,7 @@ export const extractionMachine = setup({
         { target: 'recordingFailure' },
       ],
     },
-    backoff: {
-      description: 'Waits the policy delay (or the server retry-after) before the next attempt.',
-      after: { retryDelay: 'leased' },
-    },
-    recordingFailure: {
-      description: 'Stores the failure with a durable retry time for a later run.',
-      invoke: {
-        id: 'recordFailure',
-        src: 'recordFailure',
-        input: ({ context }) => ({
-          claim: context.claim,
-          reason: context.error ?? 'unknown error',
-          retryDelaySeconds: context.policy.durableRetryDelaySeconds,
-        }),
-        onDone: { target: 'gaveUp' },
-        onError: { target: 'gaveUp' },
-      },
-    },
+    ...retryStates('leased', (context: ExtractionContext) => context.claim, 'unknown error'),
     succeeded: {
       type: 'final',
       description: 'The memory is stored.',

@@ -1,9 +1,5 @@
-// The lease heartbeat that runs beside a job's work in a parallel state (extraction and
-// consolidation): every `heartbeat` delay the `renewLease` actor renews the lease; a renewal that
-// finds the lease gone ends the job in `#<machine>.leaseLost` (after the `noteLeaseLost` action),
-// and a failed renewal is tried again at the next beat (the lease outlasts a few missed ones).
-// The machine provides the `heartbeat` delay, the `renewLease` actor, the `leaseHeld` guard and
-// the `noteLeaseLost` action.
+// The lease heartbeat beside a job's work in a parallel state. A failed renewal is tried at the next beat
+// (the lease outlasts a few missed ones). The machine provides `heartbeat`, `renewLease`, `leaseHeld`, `noteLeaseLost`.
 
 export function leaseRegion<C, Claim>(machineId: string, claimOf: (context: C) => Claim) {
   return {

@@ -2,11 +2,8 @@
 // retry_at in the store (Codex's 3,600 s) that a later run honours. Timers are never the durable truth.
 
 export interface RetryPolicy {
-  /** First in-process wait after a transient failure. */
   initialDelayMs: number;
-  /** Each further wait is multiplied by this. */
   backoffCoefficient: number;
-  /** Upper bound of one in-process wait. */
   maxDelayMs: number;
   /** Attempts in this process, the first included, before the failure is recorded in the store. */
   maxAttempts: number;
@@ -27,4 +24,37 @@ export function backoffDelayMs(policy: RetryPolicy, attempt: number, serverRetry
   const exponential = policy.initialDelayMs * policy.backoffCoefficient ** Math.max(0, attempt - 1);
   const planned = Math.min(policy.maxDelayMs, exponential);
   return Math.max(planned, Math.min(policy.maxDelayMs, serverRetryAfterMs ?? 0));
+}
+
+interface RetryingContext {
+  policy: RetryPolicy;
+  error: string | null;
+}
+
+/** The `backoff` and `recordingFailure` states of a retrying machine; `gaveUp` follows either way. */
+export function retryStates<C extends RetryingContext, Claim>(
+  nextAttempt: string,
+  claimOf: (context: C) => Claim,
+  reason: string,
+) {
+  return {
+    backoff: {
+      description: 'Waits the policy delay (or the server retry-after) before the next attempt.',
+      after: { retryDelay: nextAttempt },
+    },
+    recordingFailure: {
+      description: 'Stores the failure with a durable retry time for a later run.',
+      invoke: {
+        id: 'recordFailure',
+        src: 'recordFailure',
+        input: ({ context }: { context: C }) => ({
+          claim: claimOf(context),
+          reason: context.error ?? reason,
+          retryDelaySeconds: context.policy.durableRetryDelaySeconds,
+        }),
+        onDone: { target: 'gaveUp' },
+        onError: { target: 'gaveUp' },
+      },
+    },
+  } as const;
 }
