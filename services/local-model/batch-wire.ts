@@ -1,13 +1,11 @@
-// The Files and Batch APIs as batch mode uses them: upload a JSONL file, create a batch from it,
-// retrieve the batch, read its output and error files. A batch stays `in_progress` until the test (or
-// `autoCompleteBatches`) settles it through this control; settling runs every line through the
-// model handler, so the scripted model answers batch lines too.
+// The Files and Batch APIs as batch mode uses them. A batch stays `in_progress` until the test (or
+// `autoCompleteBatches`) settles it; settling runs each line through the model handler, as the scripted model.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Batch, BatchError } from 'openai/resources/batches';
 import { chatObject } from './chat-wire.ts';
 import type { Reply, Wire } from './local-openai-server.ts';
 import { responsesObject } from './responses-wire.ts';
-import { answerOf, errorBody, parseBody, rid, sendError, sendJson, validate } from './wire-common.ts';
+import { answerOf, errorBody, parseBody, rid, sendError, sendJson, validate, wireOf } from './wire-common.ts';
 
 /** The batch object as GET /v1/batches/:id returns it; this server always counts its requests. */
 export type LocalBatch = Batch & Required<Pick<Batch, 'request_counts'>>;
@@ -17,11 +15,7 @@ export type StoredFile = { id: string; filename: string; purpose: string; conten
 /** One request line of a batch's input file; `line` is its 0-based position. */
 export type BatchLine = { customId: string; body: any; line: number };
 
-/**
- * How one batch line is answered: a handler Reply (text and tool calls → an output line, `status` → a
- * line with that HTTP status, `raw` → that text verbatim, a hang or a drop → an error line), or a
- * request-level error (`lineError`) in the error file.
- */
+/** A handler Reply (a hang or a drop → an error line), or a request-level error (`lineError`) in the error file. */
 export type BatchLineReply = Reply | { lineError: { code: string; message: string } };
 
 export interface SettleOptions {
@@ -34,21 +28,17 @@ export interface SettleOptions {
 export type Ask = (wire: Wire, body: any) => Promise<Reply>;
 type Recorder = (body: unknown) => void;
 
-export function isBatchApiPath(path: string): boolean {
-  return /^\/v1\/(files|batches)(\/|$)/.test(path);
-}
+export const BATCH_API_PATH = /^\/v1\/(files|batches)(\/|$)/;
 
 export class LocalBatches {
   /** Uploaded and generated files by id. */
   readonly files = new Map<string, StoredFile>();
   readonly #batches = new Map<string, LocalBatch>();
-  readonly #ask: Ask;
-  readonly #autoComplete: boolean;
 
-  constructor(ask: Ask, autoComplete: boolean) {
-    this.#ask = ask;
-    this.#autoComplete = autoComplete;
-  }
+  constructor(
+    private readonly ask: Ask,
+    private readonly autoComplete: boolean,
+  ) {}
 
   /** Every batch created, in creation order (copies). */
   list = () => [...this.#batches.values()].map((batch) => structuredClone(batch));
@@ -90,8 +80,7 @@ export class LocalBatches {
       record(undefined);
       return sendError(res, 400, 'file upload must be multipart/form-data');
     }
-    const purpose = form.get('purpose');
-    const file = form.get('file');
+    const [purpose, file] = [form.get('purpose'), form.get('file')];
     if (typeof purpose !== 'string' || typeof file === 'string' || file === null) {
       record({ purpose });
       return sendError(res, 400, "missing required parameters: 'file' and 'purpose'");
@@ -131,7 +120,7 @@ export class LocalBatches {
       metadata: body.metadata ?? null,
     };
     this.#batches.set(batch.id, batch);
-    if (this.#autoComplete && batch.status === 'in_progress') await this.complete(batch.id);
+    if (this.autoComplete && batch.status === 'in_progress') await this.complete(batch.id);
     sendJson(res, 200, batch);
   }
 
@@ -139,13 +128,13 @@ export class LocalBatches {
   async #settle(id: string, status: Batch['status'], limit: number, options?: SettleOptions): Promise<LocalBatch> {
     const batch = this.#batch(id);
     const lines = linesOf(this.files.get(batch.input_file_id)!);
-    const wire: Wire = batch.endpoint === '/v1/chat/completions' ? 'chat' : 'responses';
+    const wire = wireOf(batch.endpoint)!;
     const output: string[] = [];
     const failures: string[] = [];
     for (const [i, text] of lines.slice(0, limit).entries()) {
       const request = JSON.parse(text);
       const line: BatchLine = { customId: request.custom_id, body: request.body, line: i };
-      const reply = (await options?.reply?.(line)) ?? (await this.#ask(wire, request.body));
+      const reply = (await options?.reply?.(line)) ?? (await this.ask(wire, request.body));
       const result = batchResultLine(wire, line, reply);
       (result.ok ? output : failures).push(`${result.text}\n`);
     }
@@ -167,9 +156,7 @@ export class LocalBatches {
     return batch;
   }
 
-  #update(id: string, fields: Partial<LocalBatch>): LocalBatch {
-    return structuredClone(Object.assign(this.#batch(id), fields));
-  }
+  #update = (id: string, fields: Partial<LocalBatch>) => structuredClone(Object.assign(this.#batch(id), fields));
 }
 
 function linesOf(file: StoredFile): string[] {
@@ -178,9 +165,7 @@ function linesOf(file: StoredFile): string[] {
 
 function batchRequestProblem(body: any, input: StoredFile | undefined): string | null {
   if (typeof body !== 'object' || body === null) return 'request body must be a JSON object';
-  if (body.endpoint !== '/v1/responses' && body.endpoint !== '/v1/chat/completions') {
-    return `unsupported endpoint: ${String(body.endpoint)}`;
-  }
+  if (!wireOf(body.endpoint)) return `unsupported endpoint: ${String(body.endpoint)}`;
   if (body.completion_window !== '24h') return "completion_window must be '24h'";
   if (!input) return `No such File object: ${String(body.input_file_id)}`;
   if (input.purpose !== 'batch') return "the input file must be uploaded with purpose 'batch'";
@@ -200,7 +185,7 @@ function inputLineProblem(text: string, endpoint: string, seen: Set<string>): st
   if (line.method !== 'POST') return "'method' must be POST";
   if (line.url !== endpoint) return `'url' ${String(line.url)} does not match the batch endpoint ${endpoint}`;
   if (line.body?.stream === true) return 'streaming is not supported in batches';
-  return validate(endpoint === '/v1/chat/completions' ? 'chat' : 'responses', line.body);
+  return validate(wireOf(endpoint)!, line.body);
 }
 
 /** One output-file (ok) or error-file line for a batch request answered with `reply`. */

@@ -1,5 +1,4 @@
-// The Chat Completions wire (POST /v1/chat/completions): the completion object, and the chunk stream
-// ending in `[DONE]`, with a final usage-only chunk when the request asks for one.
+// The Chat Completions wire: the completion object, and the chunk stream ending in `[DONE]` (usage last, if asked).
 import { pieces, rid, type Answer } from './wire-common.ts';
 
 export function chatObject(body: any, answer: Answer) {
@@ -13,7 +12,7 @@ export function chatObject(body: any, answer: Answer) {
     created: Math.floor(Date.now() / 1000),
     model: body.model,
     choices: [{ index: 0, message, finish_reason: hasCalls ? 'tool_calls' : 'stop', logprobs: null }],
-    ...(answer.usage ? { usage: chatUsage(answer) } : {}),
+    ...(answer.usage ? { usage: chatUsage(answer.usage) } : {}),
   };
 }
 
@@ -34,12 +33,11 @@ export function chatChunks(body: any, answer: Answer): string {
     for (const piece of pieces(call.arguments)) chunks.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
   });
   chunks.push(chunk({}, answer.toolCalls.length > 0 ? 'tool_calls' : 'stop'));
-  if (includeUsage && answer.usage) chunks.push({ ...head, choices: [], usage: chatUsage(answer) });
+  if (includeUsage && answer.usage) chunks.push({ ...head, choices: [], usage: chatUsage(answer.usage) });
   return `${chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('')}data: [DONE]\n\n`;
 }
 
-function chatUsage({ usage }: Answer) {
-  if (!usage) return null;
+function chatUsage(usage: NonNullable<Answer['usage']>) {
   return {
     prompt_tokens: usage.input,
     completion_tokens: usage.output,

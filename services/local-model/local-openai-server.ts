@@ -1,15 +1,12 @@
-// The bundled local OpenAI-compatible server. The demo and the benchmarks run the pipeline against it,
-// and the tests use it as the only stand-in for an LLM, so it speaks the wire protocol closely enough
-// for the real `openai` SDK (JSON and SSE, Responses and Chat Completions, and the Files and Batch
-// APIs batch mode uses) and can inject the faults real providers produce: HTTP errors, hangs and
-// connections dropped mid-stream. This file is the HTTP core; each wire renders its own answers.
+// The local OpenAI-compatible server: the demo, benchmarks and tests' only LLM, so it speaks the wire closely enough for the
+// real `openai` SDK and injects real providers' faults (HTTP errors, hangs, drops mid-stream). The HTTP core; wires render.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { buffer } from 'node:stream/consumers';
-import { isBatchApiPath, LocalBatches, type Ask } from './batch-wire.ts';
+import { BATCH_API_PATH, LocalBatches, type Ask } from './batch-wire.ts';
 import { chatChunks, chatObject } from './chat-wire.ts';
 import { responsesEvents, responsesObject } from './responses-wire.ts';
-import { answerOf, errorBody, parseBody, sendError, validate, type Answer } from './wire-common.ts';
+import { answerOf, errorBody, parseBody, sendError, validate, wireOf, type Answer } from './wire-common.ts';
 
 export type Wire = 'responses' | 'chat';
 
@@ -19,8 +16,7 @@ export type UsageSpec = { input: number; output: number; cachedInput?: number; r
 export type ToolCallSpec = { id?: string; name: string; arguments: string };
 
 export type Reply =
-  /** `endAfterMs`: the whole answer is written, and the body ended that much later (a provider
-   * whose closing chunk comes in a packet of its own). */
+  /** `endAfterMs`: the body ends that much after the answer (a closing chunk in a packet of its own). */
   | { text: string; usage?: UsageSpec | null; endAfterMs?: number }
   | { toolCalls: ToolCallSpec[]; text?: string; usage?: UsageSpec | null }
   | { status: number; headers?: Record<string, string>; body?: unknown }
@@ -29,12 +25,8 @@ export type Reply =
   | { dropAfterBytes: number; text: string; stallMs?: number }
   | { raw: string };
 
-export interface HandlerRequest {
-  wire: Wire;
-  body: any;
-  /** 0-based position of this request among all model requests the server received. */
-  index: number;
-}
+/** `index`: 0-based position of this request among all model requests the server received. */
+export type HandlerRequest = { wire: Wire; body: any; index: number };
 
 export type Handler = (req: HandlerRequest) => Reply | Promise<Reply>;
 
@@ -50,12 +42,9 @@ export interface LocalOpenAIServerOptions {
   recordRequests?: boolean;
 }
 
-const WIRES: Record<string, Wire | undefined> = { '/v1/responses': 'responses', '/v1/chat/completions': 'chat' };
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 
-export function startLocalOpenAIServer(options: LocalOpenAIServerOptions): Promise<LocalOpenAIServer> {
-  return LocalOpenAIServer.start(options);
-}
+export const startLocalOpenAIServer = (options: LocalOpenAIServerOptions) => LocalOpenAIServer.start(options);
 
 /** One running server: its sockets, its pending timers and what it has recorded. */
 export class LocalOpenAIServer {
@@ -73,8 +62,8 @@ export class LocalOpenAIServer {
   #closed = false;
   #nextIndex = 0;
   readonly #http = createServer((req, res) => {
+    // Whatever went wrong, the server keeps serving other requests.
     this.#serve(req, res).catch((error: unknown) => {
-      // Whatever went wrong, the server keeps serving other requests.
       if (res.headersSent || res.destroyed) return void res.destroy();
       sendError(res, 500, `local server failure: ${error instanceof Error ? error.message : String(error)}`);
     });
@@ -135,11 +124,11 @@ export class LocalOpenAIServer {
     const record = (body: unknown) => {
       if (this.#options.recordRequests !== false) this.requests.push({ path, body, headers: { ...req.headers } });
     };
-    if (isBatchApiPath(path)) return this.batches.serve(req, res, path, bytes, record);
+    if (BATCH_API_PATH.test(path)) return this.batches.serve(req, res, path, bytes, record);
     const raw = bytes.toString('utf8');
-    const body = parseBody(raw) as any;
+    const body: any = parseBody(raw);
     record(body);
-    const wire = req.method === 'POST' ? WIRES[path] : undefined;
+    const wire = req.method === 'POST' ? wireOf(path) : undefined;
     if (!wire) return sendError(res, 404, `no route for ${req.method} ${path}`);
     const problem = validate(wire, body);
     if (problem) return sendError(res, 400, problem);
@@ -152,8 +141,7 @@ export class LocalOpenAIServer {
   async #reply(res: ServerResponse, wire: Wire, body: any, reply: Reply, requestChars: number): Promise<void> {
     if ('hangMs' in reply) {
       await this.#sleep(reply.hangMs);
-      if (this.#writable(res)) sendError(res, 504, `no answer within ${reply.hangMs} ms`);
-      return;
+      return this.#writable(res) ? sendError(res, 504, `no answer within ${reply.hangMs} ms`) : undefined;
     }
     if ('status' in reply) {
       const payload = reply.body ?? errorBody(reply.status);

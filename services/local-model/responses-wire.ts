@@ -1,11 +1,9 @@
-// The Responses wire (POST /v1/responses): the response object, and the SSE event sequence the SDK's
-// stream helper rebuilds it from. That helper needs every `output_item.added` and `content_part.added`
-// before the deltas that fill them, so none of the events may be skipped.
+// The Responses wire: the response object and the SSE events the SDK's stream helper rebuilds it from; the helper
+// needs every `output_item.added` and `content_part.added` before the deltas filling them, so none may be skipped.
 import type { ToolCallSpec } from './local-openai-server.ts';
 import { pieces, rid, type Answer } from './wire-common.ts';
 
 type ItemStatus = 'in_progress' | 'completed';
-
 type Ids = { response: string; message: string };
 
 export function responsesObject(body: any, answer: Answer, ids = newIds(), status: ItemStatus = 'completed') {
@@ -57,9 +55,7 @@ export function responsesEvents(body: any, answer: Answer): string {
   return events.map((event, i) => `event: ${event.type}\ndata: ${JSON.stringify({ ...event, sequence_number: i })}\n\n`).join('');
 }
 
-function newIds(): Ids {
-  return { response: `resp_${rid()}`, message: `msg_${rid()}` };
-}
+const newIds = (): Ids => ({ response: `resp_${rid()}`, message: `msg_${rid()}` });
 
 /** A reply with neither text nor tool calls is still one (empty) message. */
 function hasMessage(answer: Answer): boolean {

@@ -1,6 +1,5 @@
-// The deterministic "model" behind the demo and the benchmarks. It answers the two kinds of request
-// the pipeline makes, from nothing but the request itself, so a run without an API key still produces
-// a memory folder a reader can check against the fixture rollouts.
+// The deterministic "model" behind the demo and benchmarks: it answers the pipeline's two request kinds from the
+// request alone, so a run without an API key still yields a memory folder checkable against the fixture rollouts.
 import { STAGE1_SCHEMA_NAME } from '../extraction/stage-one-schema.ts';
 import type { Handler, HandlerRequest, Reply } from './local-openai-server.ts';
 
@@ -22,8 +21,6 @@ export function scriptedHandler(): Handler {
   };
 }
 
-// ---- Stage 1 -------------------------------------------------------------------------------------
-
 function isStage1(body: any): boolean {
   return body?.text?.format?.name === STAGE1_SCHEMA_NAME || body?.response_format?.json_schema?.name === STAGE1_SCHEMA_NAME;
 }
@@ -32,19 +29,14 @@ function isStage1(body: any): boolean {
 function userText({ wire, body }: HandlerRequest): string {
   if (wire === 'responses' && typeof body.input === 'string') return body.input;
   const items: any[] = wire === 'chat' ? body.messages : body.input;
-  return items
-    .filter((item) => item?.role === 'user')
-    .map((item) => contentText(item.content))
-    .join('\n');
+  const texts = items.filter((item) => item?.role === 'user').map((item) => contentText(item.content));
+  return texts.join('\n');
 }
 
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content
-    .filter((part) => typeof part?.text === 'string')
-    .map((part) => part.text as string)
-    .join('\n');
+  return content.flatMap((part) => (typeof part?.text === 'string' ? [part.text as string] : [])).join('\n');
 }
 
 function stage1Reply(input: string): Reply {
@@ -81,10 +73,7 @@ function rolloutUserRequests(input: string): string[] {
   return found;
 }
 
-/**
- * The rendered input embeds the rollout as one JSON array. It is located by trying each line that
- * opens with `[` against the closing brackets near the end, since the prose around it may hold more.
- */
+/** The rollout JSON array in the input: each line opening with `[` tried against the last `]`s (prose may hold more). */
 function responseItems(input: string): any[] {
   const closers: number[] = [];
   for (let at = input.lastIndexOf(']'); at >= 0 && closers.length < 32; at = input.lastIndexOf(']', at - 1)) closers.push(at);
@@ -117,16 +106,12 @@ function keywordsOf(text: string): string[] {
   for (const word of text.toLowerCase().match(/[a-z][a-z0-9_-]{3,}/g) ?? []) {
     if (!STOPWORDS.has(word)) counts.set(word, (counts.get(word) ?? 0) + 1);
   }
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 5)
-    .map(([word]) => word);
+  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+  return ranked.slice(0, 5).map(([word]) => word);
 }
 
-// ---- Consolidation agent -------------------------------------------------------------------------
-
 /** The tool calls made so far, and their results by call id, read back from the conversation. */
-function transcriptOf({ wire, body }: HandlerRequest): { calls: { id: string; name: string }[]; outputs: Map<string, string> } {
+function transcriptOf({ wire, body }: HandlerRequest) {
   const calls: { id: string; name: string }[] = [];
   const outputs = new Map<string, string>();
   const items = wire === 'responses' ? body.input : body.messages;
@@ -154,13 +139,7 @@ function consolidationTurn(req: HandlerRequest): Reply {
   };
 }
 
-interface ThreadMemory {
-  threadId: string;
-  cwd: string;
-  description: string;
-  keywords: string;
-  bullets: string[];
-}
+type ThreadMemory = { threadId: string; cwd: string; description: string; keywords: string; bullets: string[] };
 
 /** Splits raw_memories.md into its `## Thread` blocks. */
 function parseThreads(raw: string): ThreadMemory[] {
@@ -195,20 +174,19 @@ function handbook(threads: ThreadMemory[]): string {
 function summary(threads: ThreadMemory[]): string {
   const topic = (t: ThreadMemory) =>
     `- ${t.description || t.threadId}${t.cwd ? ` (cwd: ${t.cwd})` : ''}${t.keywords ? `: ${t.keywords}` : ''}`;
-  return [
-    '# Memory Summary',
-    '',
-    '## User Profile',
-    '',
-    `A developer with ${threads.length} remembered session(s).`,
-    '',
-    '## General Tips',
-    '',
-    '- Look up the matching section in MEMORY.md before repeating past work.',
-    '',
-    "## What's in Memory",
-    '',
-    ...(threads.length > 0 ? threads.map(topic) : ['- Nothing yet.']),
-    '',
-  ].join('\n');
+  const topics = threads.length > 0 ? threads.map(topic).join('\n') : '- Nothing yet.';
+  return `# Memory Summary
+
+## User Profile
+
+A developer with ${threads.length} remembered session(s).
+
+## General Tips
+
+- Look up the matching section in MEMORY.md before repeating past work.
+
+## What's in Memory
+
+${topics}
+`;
 }

@@ -1,5 +1,4 @@
-// What the model wires and the Batch API share: the answer a handler's reply stands for, the checks a
-// request must pass, and OpenAI-style error bodies.
+// What the model wires and the Batch API share: a reply's answer, request checks, OpenAI-style error bodies.
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { ToolCallSpec, UsageSpec, Wire } from './local-openai-server.ts';
 
@@ -20,6 +19,11 @@ export function answerOf(reply: { text?: string; toolCalls?: ToolCallSpec[]; usa
   const usage = reply.usage === null ? null : { cachedInput: 0, reasoningOutput: 0, ...(reply.usage ?? estimate) };
   return { text, toolCalls, usage };
 }
+
+const WIRES: Record<string, Wire | undefined> = { '/v1/responses': 'responses', '/v1/chat/completions': 'chat' };
+
+/** The wire an endpoint path speaks, if any. */
+export const wireOf = (path: string): Wire | undefined => WIRES[path];
 
 /** Why the body is not a request of this wire, or null. */
 export function validate(wire: Wire, body: any): string | null {
@@ -51,7 +55,7 @@ export function parseBody(text: string): unknown {
   try {
     return text === '' ? undefined : JSON.parse(text);
   } catch {
-    return text;
+    return text; // not JSON
   }
 }
 

@@ -22,8 +22,8 @@ export interface RolloutIndex {
 }
 
 function validEntry(value: unknown): value is RolloutIndexEntry {
-  const e = value as Record<string, any> | null;
-  const m = e?.meta;
+  const e = value as Partial<RolloutIndexEntry> | null;
+  const m: Partial<RolloutMeta> | null | undefined = e?.meta;
   return (
     typeof e?.mtimeMs === 'number' &&
     typeof e.size === 'number' &&
