@@ -1,7 +1,5 @@
-// `npm run bench:phase1`: phase 1 over 1,000 rollouts (the fixture corpus copied with fresh thread
-// ids) against the bundled local server answering instantly, in its own process so the numbers
-// here are the pipeline's. Prints rollouts/s, peak RSS, and a no-op rerun's time, in process and
-// as a fresh `memories run`.
+// `npm run bench:phase1`: phase 1 over 1,000 fixture rollouts against the bundled local server (its own
+// process, answering instantly): rollouts/s, peak RSS, and a no-op rerun in process and as `memories run`.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -15,31 +13,33 @@ import { startServerProcess } from './bench/server-process.ts';
 const COUNT = Number(process.env.BENCH_ROLLOUTS ?? 1_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
-
 const home = await mkdtemp(join(tmpdir(), 'memories-bench-'));
 const server = await startServerProcess();
 try {
   await installFixtureRollouts(home, { count: COUNT });
   const model = createModelClient({ apiKey: 'bench', baseURL: server.url, wireApi: 'responses' });
-  // Codex caps max_rollouts_per_startup at 128 when it reads config.toml; the benchmark asks for the
-  // whole corpus in one run to measure throughput.
-  const options = { codexHome: home, model, phase: '1' as const, concurrency: CONCURRENCY, config: { maxRolloutsPerStartup: COUNT } };
+  // Codex caps max_rollouts_per_startup at 128; the whole corpus in one run measures throughput.
+  const options = {
+    codexHome: home,
+    model,
+    phase: '1' as const,
+    concurrency: CONCURRENCY,
+    config: { maxRolloutsPerStartup: COUNT },
+  };
 
   const t0 = performance.now();
-  const first = await runPipeline(options);
+  const p1 = (await runPipeline(options)).phase1!;
   const firstMs = performance.now() - t0;
-  const p1 = first.phase1!;
 
   const t1 = performance.now();
   const second = await runPipeline(options);
   const noopMs = performance.now() - t1;
 
   // The same no-op rerun as a user types it: a fresh `memories run` process, startup included.
-  const bin = join(import.meta.dirname, 'memories.js');
+  const args = [join(import.meta.dirname, 'memories.js'), 'run', '--codex-home', home, '--phase', '1'];
+  args.push('--max-rollouts', String(COUNT), '--base-url', server.url, '--json');
   const t2 = performance.now();
-  const cli = await promisify(execFile)(process.execPath, [bin, 'run', '--codex-home', home, '--phase', '1', '--max-rollouts', String(COUNT), '--base-url', server.url, '--json'], {
-    env: { ...process.env, OPENAI_API_KEY: 'bench' },
-  });
+  const cli = await promisify(execFile)(process.execPath, args, { env: { ...process.env, OPENAI_API_KEY: 'bench' } });
   const cliMs = performance.now() - t2;
   const cliClaimed = (JSON.parse(cli.stdout) as { claimed: number }).claimed;
 
@@ -55,7 +55,7 @@ try {
     ['no-op rerun (`memories run` process, wall)', `${cliMs.toFixed(0)} ms, claimed ${cliClaimed}`],
     ['machine', `${cpus().length} cores, node ${process.version}, concurrency ${CONCURRENCY}`],
   ];
-  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(42)} ${v}\n`);
+  for (const [k, v] of rows) process.stdout.write(`${k!.padEnd(42)} ${v}\n`);
 } finally {
   await server.stop();
   await rm(home, { recursive: true, force: true });

@@ -1,6 +1,5 @@
-// `npm run bench:phase2`: phase 2 over 1,024 stage-1 outputs. Measures the artifact sync
-// (selection + rollout_summaries/ + raw_memories.md), the whole consolidation against the bundled
-// local server answering instantly (in its own process), and this process's peak RSS.
+// `npm run bench:phase2`: phase 2 over 1,024 stage-1 outputs: the artifact sync, the whole consolidation
+// against the bundled local server (its own process, answering instantly), and peak RSS.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +12,6 @@ import { startServerProcess } from './bench/server-process.ts';
 
 const OUTPUTS = Number(process.env.BENCH_OUTPUTS ?? 1_024);
 
-
-
 const home = await mkdtemp(join(tmpdir(), 'memories-bench2-'));
 const server = await startServerProcess();
 try {
@@ -23,21 +20,22 @@ try {
 
   const root = memoryRoot(home);
   const t0 = performance.now();
-  const selection = await store.getPhase2Selection(OUTPUTS, 30);
+  const { selected } = await store.getPhase2Selection(OUTPUTS, 30);
   const selectMs = performance.now() - t0;
-  await syncArtifacts(root, { retained: selection.selected });
-  await rebuildRawMemories(root, selection.selected);
+  const sync = async () => {
+    await syncArtifacts(root, { retained: selected });
+    await rebuildRawMemories(root, selected);
+  };
+  await sync();
   const syncMs = performance.now() - t0;
   const t1 = performance.now();
-  await syncArtifacts(root, { retained: selection.selected });
-  await rebuildRawMemories(root, selection.selected);
+  await sync();
   const resyncMs = performance.now() - t1;
 
   const model = createModelClient({ apiKey: 'bench', baseURL: server.url, wireApi: 'responses' });
   const t2 = performance.now();
-  const result = await runPipeline({ codexHome: home, model, phase: '2', config: { maxRawMemoriesForGlobal: OUTPUTS } });
+  const p2 = (await runPipeline({ codexHome: home, model, phase: '2', config: { maxRawMemoriesForGlobal: OUTPUTS } })).phase2!;
   const phase2Ms = performance.now() - t2;
-  const p2 = result.phase2!;
 
   const rows = [
     ['stage-1 outputs', String(OUTPUTS)],

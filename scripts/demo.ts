@@ -1,6 +1,5 @@
-// `npm run demo`: the whole pipeline on the fixture rollouts, against the bundled scripted model.
-// No API key, no network: the "model" is a local OpenAI-compatible server on 127.0.0.1 whose
-// answers are scripted, so the memory folder shows the pipeline's formats, not real insight.
+// `npm run demo`: the whole pipeline on the fixture rollouts, with no API key or network: the "model" is a
+// scripted local server, so the memory folder shows the pipeline's formats, not real insight.
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -30,9 +29,8 @@ try {
   const root = join(codexHome, 'memories');
   const files = (await readdir(root, { recursive: true })).map((f) => relative(root, join(root, f))).sort();
   process.stdout.write(`memory folder ${root}:\n${files.map((f) => `  ${f}`).join('\n')}\n`);
-  const failed = (result.phase1?.failed ?? 0) > 0 || result.phase2?.status !== 'succeeded';
-  if (failed) {
-    process.stderr.write('demo: the pipeline did not complete cleanly; see the log under ' + join(codexHome, 'log') + '\n');
+  if ((result.phase1?.failed ?? 0) > 0 || result.phase2?.status !== 'succeeded') {
+    process.stderr.write(`demo: the pipeline did not complete cleanly; see the log under ${join(codexHome, 'log')}\n`);
     process.exitCode = 1;
   }
 } finally {

@@ -2,30 +2,24 @@
 // many copies with fresh thread ids, with mtimes set so they are idle and recent.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-export const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'spec', 'fixtures', 'rollouts');
+export const FIXTURE_DIR = join(import.meta.dirname, '..', 'spec', 'fixtures', 'rollouts');
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
-export interface CorpusOptions {
-  /** Total rollouts to write (fixtures are cycled); default one of each. */
-  count?: number;
-  /** How long ago the files were last written (default 7 h: idle past Codex's 6 h). */
-  idleHours?: number;
-  sourceDir?: string;
-  now?: number;
-}
+type CorpusOptions = { count?: number; sourceDir?: string; now?: number };
 
-/** Returns the paths written. Copies get a fresh thread id everywhere the original id appeared. */
+/**
+ * Writes `count` rollouts (fixtures cycled; default one of each) and returns their paths. Copies get a fresh
+ * thread id everywhere the original id appeared. Files were last written 7 h ago: idle past Codex's 6 h.
+ */
 export async function installFixtureRollouts(codexHome: string, options: CorpusOptions = {}): Promise<string[]> {
   const sourceDir = options.sourceDir ?? FIXTURE_DIR;
   const names = (await readdir(sourceDir)).filter((n) => n.endsWith('.jsonl')).sort();
   const texts = await Promise.all(names.map((n) => readFile(join(sourceDir, n), 'utf8')));
   const count = options.count ?? names.length;
-  const now = options.now ?? Date.now();
-  const mtime = new Date(now - (options.idleHours ?? 7) * 3_600_000);
+  const mtime = new Date((options.now ?? Date.now()) - 7 * 3_600_000);
   const day = mtime.toISOString().slice(0, 10).split('-');
   const dir = join(codexHome, 'sessions', day[0], day[1], day[2]);
   await mkdir(dir, { recursive: true });
@@ -43,4 +37,3 @@ export async function installFixtureRollouts(codexHome: string, options: CorpusO
   }
   return written;
 }
-

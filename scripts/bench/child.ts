@@ -1,16 +1,13 @@
 // Runs one phase1-child.ts scenario in a fresh Node process and returns its JSON result.
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { ChildResult, ChildSpec } from './phase1-child.ts';
 
 export async function runChild<S extends ChildSpec>(spec: S): Promise<Extract<ChildResult, { scenario: S['scenario'] }>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'phase1-child.ts'), JSON.stringify(spec)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let stdout = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`bench child (${spec.scenario}) exited with ${code}`);
+  const args = ['--import', 'tsx', join(import.meta.dirname, 'phase1-child.ts'), JSON.stringify(spec)];
+  // A failed child rejects with its exit code and stderr.
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 });
   const last = stdout.trim().split('\n').at(-1)!;
   return JSON.parse(last) as Extract<ChildResult, { scenario: S['scenario'] }>;
 }

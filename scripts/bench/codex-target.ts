@@ -1,22 +1,15 @@
-// COMPARISON ONLY — what Codex's target pipeline would send for one rollout (spec §2.3–§2.5), so the
-// bench can put it next to ours. It is not used by the pipeline. Differences from ours, on purpose:
-// * the same item table (§2.4), but injected AGENTS.md / <user_instructions> / <skill> parts are
-//   NOT dropped from user messages;
-// * the rollout is NOT redacted before it is sent;
-// * truncation estimates 4 bytes per token: byte budget B = limit × 4, head floor(B/2) bytes + tail,
-//   snapped to UTF-8 character boundaries, marker `…N tokens truncated…` with N = ceil((bytes − B)/4).
+// COMPARISON ONLY: what Codex's target pipeline would send for one rollout (spec §2.3–§2.5). Unlike ours it keeps
+// injected AGENTS.md / <skill> parts, does not redact, and truncates by bytes at an estimated 4 bytes per token.
 import { readRolloutLines, responseItemOf } from '../../services/rollouts/rollout-reader.ts';
 import { stageOneInstructions, stageOneTokenLimit } from '../../services/extraction/stage-one-prompt.ts';
 import { loadTemplate, renderTemplate } from '../../services/templates.ts';
 import type { ThreadInfo } from '../../services/types.ts';
-// Codex's item table (spec §2.4) is the one our filter uses; Codex differs in sanitising and budgeting.
 import { KEPT_KINDS } from '../../services/rollouts/memory-items.ts';
 
-
-export const CODEX_BYTES_PER_TOKEN = 4;
+const CODEX_BYTES_PER_TOKEN = 4;
 
 /** Codex's item filter: the kind table and "no developer messages", nothing else. */
-export async function codexItems(path: string): Promise<Record<string, unknown>[]> {
+async function codexItems(path: string): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   for await (const line of readRolloutLines(path)) {
     const item = responseItemOf(line);
@@ -28,7 +21,7 @@ export async function codexItems(path: string): Promise<Record<string, unknown>[
 }
 
 /** Codex's byte-based head+tail truncation with a 4 bytes/token estimate (truncate.rs). */
-export function codexTruncate(text: string, limitTokens: number): { text: string; truncated: boolean; estimatedTokens: number } {
+function codexTruncate(text: string, limitTokens: number) {
   const bytes = Buffer.from(text, 'utf8');
   const budget = limitTokens * CODEX_BYTES_PER_TOKEN;
   const estimatedTokens = Math.ceil(bytes.length / CODEX_BYTES_PER_TOKEN);
@@ -46,27 +39,18 @@ export function codexTruncate(text: string, limitTokens: number): { text: string
   return { text: out, truncated: true, estimatedTokens: Math.ceil(budget / CODEX_BYTES_PER_TOKEN) };
 }
 
-export interface CodexRequest {
-  instructions: string;
-  input: string;
-  tokenLimit: number;
-  truncated: boolean;
-  /** What Codex believes the rollout costs: bytes / 4 after truncation. */
-  estimatedRolloutTokens: number;
-}
-
-export async function buildCodexStageOneRequest({ thread, model }: { thread: ThreadInfo; model: string }): Promise<CodexRequest> {
+/** estimatedRolloutTokens: what Codex believes the rollout costs, bytes / 4 after truncation. */
+export async function buildCodexStageOneRequest(thread: ThreadInfo, model: string) {
   const [instructions, template, items] = await Promise.all([
     stageOneInstructions(),
     loadTemplate('stage_one_input'),
     codexItems(thread.rolloutPath),
   ]);
-  const tokenLimit = stageOneTokenLimit(model);
-  const truncation = codexTruncate(JSON.stringify(items), tokenLimit);
+  const truncation = codexTruncate(JSON.stringify(items), stageOneTokenLimit(model));
   const input = renderTemplate(template, [
     ['rollout_path', thread.rolloutPath],
     ['rollout_cwd', thread.cwd],
     ['rollout_contents', truncation.text],
   ]);
-  return { instructions, input, tokenLimit, truncated: truncation.truncated, estimatedRolloutTokens: truncation.estimatedTokens };
+  return { instructions, input, truncated: truncation.truncated, estimatedRolloutTokens: truncation.estimatedTokens };
 }

@@ -1,12 +1,10 @@
-// Consolidation cost: the agent loop with our diff-based prompt (the selection block names the
-// inputs by file; the agent reads them through its tools) against a variant, built here only, that
-// sends every memory inline in the prompt. The scripted server runs in this process so that every
-// request body it received can be counted with the real tokenizer.
+// Consolidation cost: our diff-based prompt (inputs named by file, read through tools) against a bench-only
+// variant with every memory inline. The scripted server runs in-process so request bodies can be tokenized.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { memoryRoot, RAW_MEMORIES_FILE, rolloutSummaryStem } from '../../services/memory-folder/artifacts.ts';
 import { buildConsolidationPrompt, renderSelectionBlock } from '../../services/consolidation/prompt.ts';
-import { startLocalOpenAIServer, type RecordedRequest } from '../../services/local-model/local-openai-server.ts';
+import { startLocalOpenAIServer } from '../../services/local-model/local-openai-server.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import { createModelClient } from '../../services/model/model-client.ts';
 import { runPipeline } from '../../services/pipeline.ts';
@@ -14,27 +12,7 @@ import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
 import { countTokens } from '../../services/tokens/tokens.ts';
 import { benchReply, seedStage1Outputs } from './seed-outputs.ts';
 
-/** A realistic stage-1 output (as in scripts/bench-phase2.ts): a few hundred words, a dozen bullets. */
-
-export interface ConsolidationRun {
-  label: string;
-  selected: number;
-  added: number;
-  retained: number;
-  /** The prompt the agent got (first user message), real tokens. */
-  diffPromptTokens: number;
-  /** Same prompt with the full raw_memories.md appended (bench-only variant), real tokens. */
-  inlinePromptTokens: number;
-  rawMemoriesBytes: number;
-  turns: number;
-  toolCalls: number;
-  /** Sum over the run's model requests of the real tokens of everything sent (instructions, messages, tool specs). */
-  agentInputTokens: number;
-  /** What the server reported as usage (its chars/4 estimate), summed by the agent loop. */
-  serverUsageTotal: number;
-  status: string;
-  wallMs: number;
-}
+export type ConsolidationRun = Awaited<ReturnType<typeof consolidationCost>>[number];
 
 function textOf(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -53,12 +31,7 @@ function requestTokens(body: any): number {
   return n + countTokens(JSON.stringify(body.tools ?? []));
 }
 
-function promptOf(request: RecordedRequest): string {
-  const first = (request.body.input as any[]).find((item) => item?.role === 'user');
-  return textOf(first?.content);
-}
-
-export async function consolidationCost(home: string, outputs: number): Promise<ConsolidationRun[]> {
+export async function consolidationCost(home: string, outputs: number) {
   const server = await startLocalOpenAIServer({ handler: scriptedHandler() });
   try {
     const store = createLowdbStore({ dir: join(home, 'memories_state') });
@@ -66,18 +39,15 @@ export async function consolidationCost(home: string, outputs: number): Promise<
 
     const model = createModelClient({ apiKey: 'bench', baseURL: server.url, wireApi: 'responses' });
     const root = memoryRoot(home);
-    const runs: ConsolidationRun[] = [];
 
     const consolidate = async (label: string) => {
       const before = server.requests.length;
       const t0 = performance.now();
-      const result = await runPipeline({ codexHome: home, model, phase: '2', config: { maxRawMemoriesForGlobal: outputs } });
+      const config = { maxRawMemoriesForGlobal: outputs };
+      const p2 = (await runPipeline({ codexHome: home, model, phase: '2', config })).phase2!;
       const wallMs = performance.now() - t0;
-      const p2 = result.phase2!;
       const requests = server.requests.slice(before);
-      const diffPrompt = requests.length > 0 ? promptOf(requests[0]!) : '';
       const raw = await readFile(join(root, RAW_MEMORIES_FILE), 'utf8');
-      // Sanity: the bench's rendering of our prompt is the one the agent received.
       const selection = await store.getPhase2Selection(outputs, 30);
       const block = renderSelectionBlock({
         selected: selection.selected,
@@ -87,30 +57,32 @@ export async function consolidationCost(home: string, outputs: number): Promise<
       });
       // The inline variant: the same template, with every memory pasted after the selection block.
       const inlinePrompt = await buildConsolidationPrompt(root, `${block}\n\n### All raw memories (inline)\n\n${raw}`);
-      runs.push({
+      return {
         label,
         selected: p2.selected,
         added: p2.added,
         retained: p2.retained,
-        diffPromptTokens: countTokens(diffPrompt),
+        // Our prompt as the agent got it, and the same template with the full raw_memories.md inline.
+        diffPromptTokens: countTokens(textOf(requests[0]?.body.input.find((item: any) => item?.role === 'user')?.content)),
         inlinePromptTokens: countTokens(inlinePrompt),
         rawMemoriesBytes: Buffer.byteLength(raw),
         turns: p2.turns,
-        toolCalls: requests.length > 0 ? (requests.at(-1)!.body.input as any[]).filter((i) => i?.type === 'function_call').length : 0,
+        toolCalls:
+          requests.length > 0 ? (requests.at(-1)!.body.input as any[]).filter((i) => i?.type === 'function_call').length : 0,
+        // Real tokens of everything sent, next to the server's own chars/4 usage estimate.
         agentInputTokens: requests.reduce((n, r) => n + requestTokens(r.body), 0),
         serverUsageTotal: p2.usage?.total ?? 0,
         status: p2.status,
         wallMs,
-      });
+      };
     };
 
-    await consolidate(`first run: ${outputs} new memories`);
+    const first = await consolidate(`first run: ${outputs} new memories`);
     // One rollout changed and was re-extracted: the next consolidation has 1 added, the rest retained.
     const changed = { ...threads[0]!, updatedAt: Math.floor(Date.now() / 1000) - 6 * 3_600 };
     const again = await store.claimStage1Jobs({ candidates: [changed], workerId: 'bench', maxClaimed: 1, leaseSeconds: 3_600 });
     for (const c of again.claims) await store.markStage1Succeeded(c.thread, c.ownershipToken, benchReply(0, 1), null);
-    await consolidate('rerun: 1 memory changed');
-    return runs;
+    return [first, await consolidate('rerun: 1 memory changed')];
   } finally {
     await server.close();
   }

@@ -1,6 +1,5 @@
-// Rollout corpora for the bench: the shared corpus (../shared relative to the repo root), a source
-// folder of the fixture rollouts phase 1 will take (interactive, with a user message), a generated
-// 50 MB rollout, and an in-place "the user came back to this session" change.
+// Rollout corpora for the bench: the shared corpus (../shared), the fixture rollouts phase 1 claims,
+// a generated big rollout, and an in-place "the user came back to this session" change.
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -13,18 +12,12 @@ import { FIXTURE_DIR } from '../fixture-corpus.ts';
 import { threadInfoOf } from '../../services/rollouts/discovery.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
-export const SHARED_DIR = resolve(REPO_ROOT, '..', 'shared');
-export const SHARED_FOLDERS = ['real-rollouts', 'codex-0.169-rollouts'] as const;
-
-export interface SharedRollout {
-  folder: string;
-  name: string;
-  thread: ThreadInfo;
-}
+const SHARED_DIR = resolve(REPO_ROOT, '..', 'shared');
+const SHARED_FOLDERS = ['real-rollouts', 'codex-0.169-rollouts'] as const;
 
 /** Every rollout of both shared folders, as the ThreadInfo phase 1 would build the request from. */
-export async function sharedRollouts(): Promise<SharedRollout[]> {
-  const out: SharedRollout[] = [];
+export async function sharedRollouts() {
+  const out: { folder: string; name: string; thread: ThreadInfo }[] = [];
   for (const folder of SHARED_FOLDERS) {
     const dir = join(SHARED_DIR, folder);
     for (const name of (await readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort()) {
@@ -40,10 +33,7 @@ export async function threadOf(path: string): Promise<ThreadInfo> {
   return threadInfoOf(path, meta, st);
 }
 
-/**
- * A folder holding only the fixture rollouts phase 1 claims (interactive source, the user said
- * something), so that `installFixtureRollouts(home, { count: N, sourceDir })` gives N claimable rollouts.
- */
+/** Copies only the fixture rollouts phase 1 claims (interactive, with a user message) into `into`. */
 export async function eligibleFixtureDir(into: string): Promise<string[]> {
   await mkdir(into, { recursive: true });
   const names: string[] = [];
@@ -76,26 +66,28 @@ function pseudoRandom(seed: number, length: number): Buffer {
 function toolOutput(i: number, bytes: number): string {
   const lines: string[] = [];
   let size = 0;
-  let n = 0;
-  while (size < bytes / 2) {
+  for (let n = 0; size < bytes / 2; n++) {
     const hash = pseudoRandom(i * 100_003 + n, 20).toString('hex');
-    const line = `[${String(n).padStart(5, '0')}] step ${i}.${n} compile src/module_${n % 97}.ts ok sha1=${hash} ${(n * 7) % 1000} ms`;
+    const step = `[${String(n).padStart(5, '0')}] step ${i}.${n}`;
+    const line = `${step} compile src/module_${n % 97}.ts ok sha1=${hash} ${(n * 7) % 1000} ms`;
     lines.push(line);
     size += line.length + 1;
-    n++;
   }
   const blob = pseudoRandom(i + 1, Math.floor((bytes - size) * 0.74)).toString('base64');
   return `${lines.join('\n')}\nartifact.bin (base64):\n${blob}`;
 }
 
-/**
- * Writes a valid interactive rollout of about `targetBytes` made of many large tool outputs, with
- * sentinels in the first user message and the last assistant message (both must survive truncation).
- */
-export async function writeBigRollout(dir: string, targetBytes: number, mtime: Date): Promise<{ path: string; threadId: string; bytes: number }> {
+const message = (ts: string, role: 'user' | 'assistant', text: string) => ({
+  timestamp: ts,
+  type: 'response_item',
+  payload: { type: 'message', role, content: [{ type: role === 'user' ? 'input_text' : 'output_text', text }] },
+});
+const item = (ts: string, payload: object) => ({ timestamp: ts, type: 'response_item', payload });
+
+/** A valid interactive rollout of about `targetBytes` of large tool outputs; both sentinels must survive truncation. */
+export async function writeBigRollout(dir: string, targetBytes: number, mtime: Date) {
   const threadId = randomUUID();
-  const stamp = mtime.toISOString().slice(0, 19).replaceAll(':', '-');
-  const path = join(dir, `rollout-${stamp}-${threadId}.jsonl`);
+  const path = join(dir, `rollout-${mtime.toISOString().slice(0, 19).replaceAll(':', '-')}-${threadId}.jsonl`);
   const out = createWriteStream(path);
   let bytes = 0;
   const write = async (value: unknown) => {
@@ -104,24 +96,24 @@ export async function writeBigRollout(dir: string, targetBytes: number, mtime: D
     if (!out.write(line)) await once(out, 'drain');
   };
   const ts = mtime.toISOString();
-  const cwd = '/home/user/big-build';
-  await write({ timestamp: ts, type: 'session_meta', payload: { id: threadId, timestamp: ts, cwd, originator: 'codex_cli_rs', cli_version: '0.169.0', source: 'cli' } });
-  await write({
+  const meta = {
+    id: threadId,
     timestamp: ts,
-    type: 'response_item',
-    payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: `${HEAD_SENTINEL}: the nightly build is flaky, find out which module fails and why.` }] },
-  });
+    cwd: '/home/user/big-build',
+    originator: 'codex_cli_rs',
+    cli_version: '0.169.0',
+    source: 'cli',
+  };
+  await write({ timestamp: ts, type: 'session_meta', payload: meta });
+  await write(message(ts, 'user', `${HEAD_SENTINEL}: the nightly build is flaky, find out which module fails and why.`));
   const perOutput = 128 * 1024;
   for (let i = 0; bytes < targetBytes - perOutput; i++) {
-    const callId = `call_big_${i}`;
-    await write({ timestamp: ts, type: 'response_item', payload: { type: 'function_call', name: 'shell', arguments: JSON.stringify({ command: ['bash', '-lc', `cat logs/build-${i}.log`] }), call_id: callId } });
-    await write({ timestamp: ts, type: 'response_item', payload: { type: 'function_call_output', call_id: callId, output: toolOutput(i, perOutput) } });
+    const call_id = `call_big_${i}`;
+    const args = JSON.stringify({ command: ['bash', '-lc', `cat logs/build-${i}.log`] });
+    await write(item(ts, { type: 'function_call', name: 'shell', arguments: args, call_id }));
+    await write(item(ts, { type: 'function_call_output', call_id, output: toolOutput(i, perOutput) }));
   }
-  await write({
-    timestamp: ts,
-    type: 'response_item',
-    payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `${TAIL_SENTINEL}: module_42 fails when the cache is cold; pinned the cache key.` }] },
-  });
+  await write(message(ts, 'assistant', `${TAIL_SENTINEL}: module_42 fails when the cache is cold; pinned the cache key.`));
   out.end();
   await once(out, 'close');
   await utimes(path, mtime, mtime);
@@ -132,8 +124,8 @@ export async function writeBigRollout(dir: string, targetBytes: number, mtime: D
 export async function touchRollout(path: string, mtime: Date): Promise<void> {
   const ts = mtime.toISOString();
   const lines = [
-    { timestamp: ts, type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'One more thing: also add a regression test for the fix.' }] } },
-    { timestamp: ts, type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Added spec/regression.test.ts; it fails before the fix and passes after.' }] } },
+    message(ts, 'user', 'One more thing: also add a regression test for the fix.'),
+    message(ts, 'assistant', 'Added spec/regression.test.ts; it fails before the fix and passes after.'),
   ];
   await appendFile(path, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
   await utimes(path, mtime, mtime);

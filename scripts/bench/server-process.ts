@@ -1,15 +1,9 @@
-// The bundled scripted server in its own process (scripts/local-model-server.ts), so that the
-// pipeline's numbers are not mixed with the server's work. LATENCY_MS delays every answer.
+// The bundled scripted server in its own process, so the pipeline's numbers exclude the server's work.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export interface ServerProcess {
-  url: string;
-  stop(): Promise<void>;
-}
-
-export async function startServerProcess(latencyMs = 0): Promise<ServerProcess> {
+export async function startServerProcess(latencyMs = 0) {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'local-model-server.ts')], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, LATENCY_MS: String(latencyMs) },
