@@ -13,7 +13,7 @@ afterEach(async () => {
 
 async function serve(handler: Handler, latencyMs?: number) {
   server = await startLocalOpenAIServer({ handler, latencyMs });
-  const sdk = new OpenAI({ apiKey: 'test-key', baseURL: server.url, timeout: 5_000 });
+  const sdk = new OpenAI({ apiKey: 'test-key', baseURL: server.url, maxRetries: 0, timeout: 5_000 });
   return { server, sdk };
 }
 
@@ -50,7 +50,7 @@ describe('Responses wire', () => {
 
   it('keeps no requests when told not to, and still answers them', async () => {
     server = await startLocalOpenAIServer({ handler: () => ({ text: 'ok' }), recordRequests: false });
-    const sdk = new OpenAI({ apiKey: 'test-key', baseURL: server.url, timeout: 5_000 });
+    const sdk = new OpenAI({ apiKey: 'test-key', baseURL: server.url, maxRetries: 0, timeout: 5_000 });
     for (let i = 0; i < 3; i++)
       expect((await sdk.responses.create({ model: 'm', input: 'x'.repeat(10_000) })).output_text).toBe('ok');
     expect(server.requests).toHaveLength(0);
