@@ -1,7 +1,6 @@
-// The two store documents, checked with zod whenever a file is read from disk. A document that is
-// not what we wrote is a StoreCorruptError, never taken for an empty store; one bad row inside a
-// good document is skipped with a logged reason, so it cannot stop everything else. Keyed
-// collections have no prototype: `__proto__` is a thread id like any other.
+// The two store documents, checked with zod on every read: a foreign document is a StoreCorruptError
+// (never an empty store), a bad row is skipped and logged. Keyed collections have no prototype:
+// `__proto__` is a thread id like any other.
 import { z } from 'zod';
 import { StoreCorruptError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -14,7 +13,6 @@ export const threadIdSchema = z
   .max(128, 'a thread id is at most 128 characters')
   .regex(/^(?!\.\.?$)[\w.:-]+$/, 'a thread id is made of A-Z a-z 0-9 _ . : -');
 
-/** A collection keyed by id, without a prototype. */
 export type Keyed<T> = Record<string, T>;
 export const keyed = <T>(): Keyed<T> => Object.create(null) as Keyed<T>;
 

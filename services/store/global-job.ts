@@ -2,19 +2,9 @@
 // is above its last success.
 import { randomUUID } from 'node:crypto';
 import type { GlobalClaimResult } from '../types.ts';
-import { DEFAULT_RETRY_REMAINING, fail, heartbeat, isLive, owned, release, runningFields } from './job-rows.ts';
+import { DEFAULT_RETRY_REMAINING, fail, finish, heartbeat, isLive, owned, release, runningFields } from './job-rows.ts';
 import type { MemoryStore } from './port.ts';
 import type { Transact, Tx } from './transaction.ts';
-
-type GlobalJobMethods = Pick<
-  MemoryStore,
-  | 'enqueueGlobalConsolidation'
-  | 'claimGlobalJob'
-  | 'releaseGlobalJob'
-  | 'heartbeatGlobalJob'
-  | 'markGlobalSucceeded'
-  | 'markGlobalFailed'
->;
 
 /** §5.6 enqueue: every call strictly raises the dirty watermark, even for back-filled inputs. */
 export function enqueueInTx(tx: Tx, watermark: number): void {
@@ -47,7 +37,7 @@ export function enqueueInTx(tx: Tx, watermark: number): void {
   job.inputWatermark = watermark > existing ? watermark : existing + 1;
 }
 
-export function globalJobMethods(transact: Transact): GlobalJobMethods {
+export function globalJobMethods(transact: Transact) {
   const ownedGlobal = (tx: Tx, token: string) => owned(tx.jobs.global, token);
   return {
     async enqueueGlobalConsolidation(watermark) {
@@ -84,17 +74,9 @@ export function globalJobMethods(transact: Transact): GlobalJobMethods {
         const job = ownedGlobal(tx, token);
         if (!job) return false;
         // retry_remaining is not touched (§5.8); enqueue restores it.
-        Object.assign(job, {
-          status: 'done',
-          finishedAt: tx.now,
-          leaseUntil: null,
-          lastError: null,
-          lastSuccessWatermark: Math.max(job.lastSuccessWatermark ?? 0, watermark),
-          usage,
-        });
+        finish(tx, job, Math.max(job.lastSuccessWatermark ?? 0, watermark), usage);
         // Exactly the consumed snapshots become "selected" (§4.6).
         tx.jobs.lastSelection = selection.map(({ threadId, sourceUpdatedAt }) => ({ threadId, sourceUpdatedAt }));
-        tx.jobsDirty = true;
         return true;
       });
     },
@@ -102,5 +84,5 @@ export function globalJobMethods(transact: Transact): GlobalJobMethods {
     async markGlobalFailed(token, reason, retryDelaySeconds) {
       return transact(false, (tx) => fail(tx, ownedGlobal(tx, token), reason, retryDelaySeconds));
     },
-  };
+  } satisfies Partial<MemoryStore>;
 }

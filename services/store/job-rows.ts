@@ -1,6 +1,6 @@
 // Lease and retry rules shared by the stage-1 jobs and the global job (shared spec §5.3–§5.8).
 // Times are Unix seconds, as in Codex's columns.
-import type { JobRow } from '../types.ts';
+import type { JobRow, TokenUsage } from '../types.ts';
 import type { Tx } from './transaction.ts';
 
 /** Codex's DEFAULT_RETRY_REMAINING: attempts per input snapshot. */
@@ -38,6 +38,26 @@ export function heartbeat(tx: Tx, job: JobRow | null, leaseSeconds: number): boo
   return true;
 }
 
+/** §5.4 / §5.8: the job is done and `watermark` is its new success watermark. */
+export function finish(
+  tx: Tx,
+  job: JobRow,
+  watermark: number | null,
+  usage: TokenUsage | null,
+  outcome?: JobRow['outcome'],
+): void {
+  Object.assign(job, {
+    status: 'done',
+    finishedAt: tx.now,
+    leaseUntil: null,
+    lastError: null,
+    lastSuccessWatermark: watermark,
+    usage,
+    ...(outcome && { outcome }),
+  });
+  tx.jobsDirty = true;
+}
+
 /** §5.5 / §5.8: an owned running job failed; it is retried after the delay, one retry spent. */
 export function fail(tx: Tx, job: JobRow | null, reason: string, retryDelaySeconds: number): boolean {
   if (!job) return false;
@@ -54,10 +74,8 @@ export function fail(tx: Tx, job: JobRow | null, reason: string, retryDelaySecon
 }
 
 /**
- * Gives an owned running job back untouched (graceful shutdown): not live, no retry_at, budget
- * kept (a running row has at least one retry), so the next claim takes it at once; the input
- * watermark stays, so a global job stays dirty. The token is cleared: the releasing worker can no
- * longer finalise it.
+ * Gives an owned running job back (graceful shutdown): claimable at once with its budget and input
+ * watermark (a global job stays dirty); the cleared token stops the releasing worker finalising it.
  */
 export function release(tx: Tx, job: JobRow | null): boolean {
   if (!job) return false;

@@ -1,5 +1,4 @@
-// MemoryStore on two lowdb JSON files, safe across processes (shared spec §5, §4.6): the
-// transaction core (transaction.ts) and one file per aggregate.
+// MemoryStore on two lowdb JSON files, safe across processes (shared spec §5, §4.6): one file per aggregate.
 import path from 'node:path';
 import type { Logger } from '../logger.ts';
 import { batchMethods } from './batches.ts';

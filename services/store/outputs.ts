@@ -5,11 +5,6 @@ import { enqueueInTx } from './global-job.ts';
 import type { MemoryStore, Phase2Selection, StoreStatus } from './port.ts';
 import type { Transact } from './transaction.ts';
 
-type OutputMethods = Pick<
-  MemoryStore,
-  'listStage1OutputsForGlobal' | 'getPhase2Selection' | 'forgetThread' | 'recordCitations' | 'status'
->;
-
 const DAY_SECONDS = 86_400;
 
 /** §5.7: rows whose memory or summary is blank are stored but never consolidated. */
@@ -22,7 +17,7 @@ function compareDesc(a: string, b: string): number {
   return a < b ? 1 : a > b ? -1 : 0;
 }
 
-export function outputMethods(transact: Transact): OutputMethods {
+export function outputMethods(transact: Transact) {
   return {
     async listStage1OutputsForGlobal(n) {
       if (n <= 0) return [];
@@ -103,5 +98,5 @@ export function outputMethods(transact: Transact): OutputMethods {
         batches: Object.values(tx.jobs.batches ?? {}),
       }));
     },
-  };
+  } satisfies Partial<MemoryStore>;
 }

@@ -1,6 +1,5 @@
-// The store port. The lowdb implementation lives in lowdb-store.ts; a SQL backend can implement
-// the same interface later. Semantics follow Codex's state DB (shared spec §5); every method is
-// one atomic read-modify-write under an inter-process lock.
+// The store port (lowdb-store.ts implements it). Semantics follow Codex's state DB (shared spec §5);
+// every method is one atomic read-modify-write under an inter-process lock.
 import type {
   GlobalClaimResult,
   JobRow,
@@ -51,8 +50,6 @@ export interface StoreStatus {
   batches?: BatchRecord[];
 }
 
-// ---- batch mode (beyond Codex) --------------------------------------------------------------------
-
 /** One stage-1 job a submitted batch holds: enough to finalise it without re-reading the rollout. */
 export interface BatchJobRef {
   /** The request's `custom_id` in the batch input file. */
@@ -71,20 +68,15 @@ export interface BatchRecord {
   endpoint: string;
   model: string;
   workerId: string;
-  /** Unix seconds. */
+  /** Unix seconds, as is `expiresAt` (the provider's deadline, when it told us). */
   submittedAt: number;
-  /** The provider's deadline for the batch (Unix seconds), when it told us. */
   expiresAt: number | null;
   jobs: BatchJobRef[];
 }
 
-export interface PendingBatchJob extends BatchJobRef {
-  /** Whether the job is still running under this token (false: finalised already, or its lease was taken). */
-  owned: boolean;
-}
-
 export interface PendingBatch extends Omit<BatchRecord, 'jobs'> {
-  jobs: PendingBatchJob[];
+  /** `owned`: still running under its token (false: finalised already, or its lease was taken). */
+  jobs: Array<BatchJobRef & { owned: boolean }>;
 }
 
 export interface RecordBatchResult {
@@ -94,33 +86,19 @@ export interface RecordBatchResult {
   lost: string[];
 }
 
-/**
- * The store side of batch mode. Separate from MemoryStore so a host's own store keeps compiling;
- * the lowdb store implements both. Same discipline: every method is one atomic transaction.
- */
+/** The store side of batch mode; apart from MemoryStore so a host's own store keeps compiling. */
 export interface BatchStore {
-  /**
-   * Records a submitted batch and, in the same transaction, extends the lease of every job it holds
-   * (still owned under its token) to `leaseSeconds` from now. Jobs no longer owned are left out.
-   * Nothing is recorded when no job is held.
-   */
+  /** Records a batch and extends its still-owned jobs' leases to `leaseSeconds`; nothing recorded when none is held. */
   recordBatch(record: BatchRecord, leaseSeconds: number): Promise<RecordBatchResult>;
   /** Every recorded batch, oldest first, each job annotated with whether its token still owns it. */
   pendingBatches(): Promise<PendingBatch[]>;
-  /** Extends the leases of owned running jobs to `leaseSeconds` from now; returns the thread ids extended. */
-  extendStage1Leases(jobs: Array<{ threadId: string; ownershipToken: string }>, leaseSeconds: number): Promise<string[]>;
   /** Forgets a collected (or abandoned) batch; false when it was not recorded (already finished). */
   finishBatch(batchId: string): Promise<boolean>;
 }
 
 export function isBatchStore(store: object): store is BatchStore {
   const s = store as Partial<BatchStore>;
-  return (
-    typeof s.recordBatch === 'function' &&
-    typeof s.pendingBatches === 'function' &&
-    typeof s.extendStage1Leases === 'function' &&
-    typeof s.finishBatch === 'function'
-  );
+  return [s.recordBatch, s.pendingBatches, s.finishBatch].every((method) => typeof method === 'function');
 }
 
 export interface MemoryStore {
@@ -136,10 +114,7 @@ export interface MemoryStore {
   markStage1Failed(threadId: string, token: string, reason: string, retryDelaySeconds: number): Promise<boolean>;
   /** Gives an owned running job back untouched (graceful shutdown): claimable again at once, no retry spent. */
   releaseStage1Job(threadId: string, token: string): Promise<boolean>;
-  /**
-   * Makes every stage-1 job whose last attempt failed claimable now (`run --retry-failed`): clears
-   * its retry_at and restores an exhausted retry budget. Returns how many jobs changed.
-   */
+  /** `run --retry-failed`: every failed stage-1 job claimable now, exhausted budgets restored; returns the count. */
   retryFailedStage1Jobs(): Promise<number>;
 
   enqueueGlobalConsolidation(watermark: number): Promise<void>;
@@ -156,11 +131,7 @@ export interface MemoryStore {
   getPhase2Selection(n: number, maxUnusedDays: number): Promise<Phase2Selection>;
   /** Removes a thread's output (and marks consolidation dirty when one existed). */
   forgetThread(threadId: string): Promise<boolean>;
-  /**
-   * Counts a use of each cited thread's memory by the session `citingThreadId`, at `atSeconds`:
-   * usage_count + 1 and last_usage, once per citing session however often it is read again.
-   * Returns the number of memories whose usage changed.
-   */
+  /** usage_count + 1 and last_usage for each cited memory, once per citing session; returns how many changed. */
   recordCitations(citingThreadId: string, citedThreadIds: string[], atSeconds: number): Promise<number>;
 
   status(): Promise<StoreStatus>;

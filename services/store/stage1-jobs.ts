@@ -3,34 +3,25 @@
 import { randomUUID } from 'node:crypto';
 import { BadInputError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { JobRow, SkipCounts, Stage1ClaimResult, ThreadInfo, TokenUsage } from '../types.ts';
+import type { JobRow, SkipCounts, Stage1ClaimResult, ThreadInfo } from '../types.ts';
 import { type JobsDoc, threadIdSchema } from './documents.ts';
 import { enqueueInTx } from './global-job.ts';
-import { DEFAULT_RETRY_REMAINING, fail, heartbeat, isLive, owned, release, runningFields } from './job-rows.ts';
+import { DEFAULT_RETRY_REMAINING, fail, finish, heartbeat, isLive, owned, release, runningFields } from './job-rows.ts';
 import type { ClaimStage1Batch, MemoryStore } from './port.ts';
 import type { Transact, Tx } from './transaction.ts';
-
-type Stage1Methods = Pick<
-  MemoryStore,
-  | 'claimStage1Jobs'
-  | 'tryClaimStage1Job'
-  | 'heartbeatStage1Job'
-  | 'markStage1Succeeded'
-  | 'markStage1SucceededNoOutput'
-  | 'markStage1Failed'
-  | 'releaseStage1Job'
-  | 'retryFailedStage1Jobs'
->;
 
 /** The owned running stage-1 row, or null. */
 export function ownedStage1(tx: Tx, threadId: string, token: string): JobRow | null {
   return owned(tx.jobs.stage1[threadId], token);
 }
 
-/**
- * Live running stage-1 jobs, the running cap's count. Jobs a submitted batch holds are not counted:
- * their lease spans the batch window (a day) while no worker of ours is busy with them.
- */
+/** Why a thread id is refused, or null. */
+function refusal(threadId: string): string | null {
+  const id = threadIdSchema.safeParse(threadId);
+  return id.success ? null : id.error.issues[0].message;
+}
+
+/** The running cap's count: live stage-1 jobs, except those a batch holds (leased for its day, no worker busy). */
 function countLiveStage1(jobs: JobsDoc, now: number): number {
   const inBatch = new Set<string>();
   for (const record of Object.values(jobs.batches ?? {})) {
@@ -99,20 +90,6 @@ function claimInTx(
   return { kind: 'skippedRunning' };
 }
 
-/** §5.4 common part: the job is done and its input is the new success watermark. */
-function finish(tx: Tx, job: JobRow, usage: TokenUsage | null, outcome: JobRow['outcome']): void {
-  Object.assign(job, {
-    status: 'done',
-    finishedAt: tx.now,
-    leaseUntil: null,
-    lastError: null,
-    lastSuccessWatermark: job.inputWatermark,
-    usage,
-    outcome,
-  });
-  tx.jobsDirty = true;
-}
-
 const SKIP_KEY = {
   skippedUpToDate: 'upToDate',
   skippedRunning: 'running',
@@ -120,19 +97,15 @@ const SKIP_KEY = {
   skippedRetryExhausted: 'retryExhausted',
 } as const satisfies Record<Exclude<Stage1ClaimResult['kind'], 'claimed'>, keyof SkipCounts>;
 
-export function stage1Methods(transact: Transact, log?: Logger): Stage1Methods {
+export function stage1Methods(transact: Transact, log?: Logger) {
   return {
     async claimStage1Jobs(params): Promise<ClaimStage1Batch> {
       const skipped: SkipCounts = { upToDate: 0, running: 0, retryBackoff: 0, retryExhausted: 0 };
       if (params.maxClaimed <= 0 || params.candidates.length === 0) return { claims: [], skipped };
       const candidates = params.candidates.filter((thread) => {
-        const id = threadIdSchema.safeParse(thread.threadId);
-        if (!id.success)
-          log?.warn(
-            { thread: thread.threadId, rollout: thread.rolloutPath },
-            `store: not claimed: ${id.error.issues[0].message}`,
-          );
-        return id.success;
+        const why = refusal(thread.threadId);
+        if (why) log?.warn({ thread: thread.threadId, rollout: thread.rolloutPath }, `store: not claimed: ${why}`);
+        return !why;
       });
       // One transaction for the whole pass (one read, at most one write), not one per try_claim.
       return transact(true, (tx) => {
@@ -149,11 +122,8 @@ export function stage1Methods(transact: Transact, log?: Logger): Stage1Methods {
     },
 
     async tryClaimStage1Job(thread, workerId, leaseSeconds, maxRunning) {
-      const id = threadIdSchema.safeParse(thread.threadId);
-      if (!id.success)
-        throw new BadInputError(
-          `thread id ${JSON.stringify(thread.threadId.slice(0, 40))} refused: ${id.error.issues[0].message}`,
-        );
+      const why = refusal(thread.threadId);
+      if (why) throw new BadInputError(`thread id ${JSON.stringify(thread.threadId.slice(0, 40))} refused: ${why}`);
       return transact(true, (tx) =>
         claimInTx(tx, thread, workerId, leaseSeconds, maxRunning, { count: countLiveStage1(tx.jobs, tx.now) }),
       );
@@ -167,7 +137,7 @@ export function stage1Methods(transact: Transact, log?: Logger): Stage1Methods {
       return transact(true, (tx) => {
         const job = ownedStage1(tx, thread.threadId, token);
         if (!job) return false; // a stolen lease: the new owner will write its own result
-        finish(tx, job, usage, 'output');
+        finish(tx, job, job.inputWatermark, usage, 'output');
         const existing = tx.outputs.outputs[thread.threadId];
         // Never let an older snapshot overwrite a newer one (§5.4).
         if (!existing || thread.updatedAt >= existing.sourceUpdatedAt) {
@@ -196,7 +166,7 @@ export function stage1Methods(transact: Transact, log?: Logger): Stage1Methods {
         const job = ownedStage1(tx, threadId, token);
         if (!job) return false;
         // The watermark still advances, so the thread is not re-extracted until it changes.
-        finish(tx, job, usage, 'noOutput');
+        finish(tx, job, job.inputWatermark, usage, 'noOutput');
         if (tx.outputs.outputs[threadId]) {
           delete tx.outputs.outputs[threadId];
           tx.outputsDirty = true;
@@ -229,5 +199,5 @@ export function stage1Methods(transact: Transact, log?: Logger): Stage1Methods {
         return changed;
       });
     },
-  };
+  } satisfies Partial<MemoryStore>;
 }

@@ -1,14 +1,7 @@
-// The store's transaction core: two documents, one lock, group commit, audit.
-//
-//   jobs.json    — stage-1 job rows, the global job, the last phase-2 selection, batches. Small:
-//                  every claim rewrites it.
-//   outputs.json — stage-1 outputs keyed by thread id. Large (memory bodies): only methods that
-//                  change outputs rewrite it.
-//
-// Every transaction is lock → read fresh → mutate → write → unlock. The one lock is jobs.json's;
-// outputs.json is only touched under it. When both files change, outputs.json is written first: a
-// crash in between leaves a stored output with its job still running, and the next claim after
-// the lease sees the output and counts the thread up to date. The other order could mark a job
+// The store's transaction core: lock jobs.json → read fresh → mutate → write → unlock. jobs.json (job
+// rows, last selection, batches) is small and rewritten on every claim; outputs.json (memory bodies)
+// only when outputs change. outputs.json is written first: a crash in between leaves a stored output
+// with its job running, which the next claim counts up to date; the other order could mark a job
 // done whose output was never stored.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,11 +31,7 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-/**
- * Group commit: transactions that arrive while a commit is in flight wait for the next one, and
- * each commit applies all waiting mutators, in order, to one fresh read under one lock, then
- * writes each changed file once. Concurrent jobs thereby share the lock and the fsyncs.
- */
+/** Group commit: transactions arriving during a commit all run in the next one, sharing its lock and fsyncs. */
 export function createTransact(dir: string, nowMs: () => number, log?: Logger): Transact {
   const jobsFile = path.join(dir, 'jobs.json');
   const outputsFile = path.join(dir, 'outputs.json');
@@ -73,13 +62,10 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
           outputsDirty: false,
         };
         results = batch.map((p) => p.fn(tx));
-        if (tx.outputsDirty && outputsDb) {
+        for (const db of [tx.outputsDirty && outputsDb, tx.jobsDirty && jobsDb]) {
+          if (!db) continue;
           lock.assertHeld();
-          await outputsDb.write();
-        }
-        if (tx.jobsDirty) {
-          lock.assertHeld();
-          await jobsDb.write();
+          await db.write();
         }
       });
     } catch (error) {
