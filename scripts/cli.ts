@@ -16,7 +16,7 @@ const program = new Command()
   .showHelpAfterError()
   .addHelpText(
     'after',
-    '\nRun `memories <command> --help` for a command\'s options and examples.\n' +
+    "\nRun `memories <command> --help` for a command's options and examples.\n" +
       'Structured logs (JSON lines) go to $CODEX_HOME/log/memories.log; the terminal gets human output.\n',
   );
 
@@ -31,7 +31,11 @@ program
   .option('--wire-api <api>', "'responses' or 'chat'", 'responses')
   .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', integer('--concurrency'))
   .option('--max-rollouts <n>', 'claim at most this many rollouts (max_rollouts_per_startup)', integer('--max-rollouts'))
-  .option('--idle-minutes <n>', 'idle time before a rollout is eligible, overriding min_rollout_idle_hours', integer('--idle-minutes'))
+  .option(
+    '--idle-minutes <n>',
+    'idle time before a rollout is eligible, overriding min_rollout_idle_hours',
+    integer('--idle-minutes'),
+  )
   .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', integer('--max-turns'))
   .option('--max-agent-tokens <n>', 'consolidation agent token cap (default 400000)', integer('--max-agent-tokens'))
   .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
@@ -63,7 +67,10 @@ program
   .command('read-path')
   .description('print the memory instructions an agent loads at start (memory_summary.md cut to 5,000 tokens)')
   .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
-  .addHelpText('after', '\nExits 1 when there is no memory_summary.md yet.\n\nExample:\n  $ memories read-path > /tmp/memory-instructions.md\n')
+  .addHelpText(
+    'after',
+    '\nExits 1 when there is no memory_summary.md yet.\n\nExample:\n  $ memories read-path > /tmp/memory-instructions.md\n',
+  )
   .action(readPathCommand);
 
 // Further commands register themselves here: `registerX(program)` from scripts/commands/x.ts.

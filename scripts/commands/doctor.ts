@@ -1,18 +1,8 @@
-// `memories doctor`: is this machine ready to run the pipeline? One line per check — Codex home,
-// sessions, config.toml, the model endpoint (a tiny real request), the store — and a non-zero exit
-// when any check fails.
+// `memories doctor`: is this machine ready to run the pipeline? One line per check, exit 1 if any fails.
 import type { Command } from 'commander';
 import { defaultCodexHome } from '../../services/config.ts';
 import { type CheckResult, runDoctorChecks } from '../../services/doctor/checks.ts';
 import { integer } from './options.ts';
-
-export interface DoctorFlags {
-  codexHome?: string;
-  baseUrl?: string;
-  wireApi: string;
-  timeoutMs?: number;
-  json?: boolean;
-}
 
 export function registerDoctor(program: Command): void {
   program
@@ -32,9 +22,20 @@ export function registerDoctor(program: Command): void {
 
 const LABEL: Record<CheckResult['status'], string> = { ok: 'ok', warn: 'WARN', fail: 'FAIL', skip: '-' };
 
-export async function doctorCommand(flags: DoctorFlags): Promise<void> {
+async function doctorCommand(flags: {
+  codexHome?: string;
+  baseUrl?: string;
+  wireApi: string;
+  timeoutMs?: number;
+  json?: boolean;
+}): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  const results = await runDoctorChecks({ codexHome, baseUrl: flags.baseUrl, wireApi: flags.wireApi, timeoutMs: flags.timeoutMs });
+  const results = await runDoctorChecks({
+    codexHome,
+    baseUrl: flags.baseUrl,
+    wireApi: flags.wireApi,
+    timeoutMs: flags.timeoutMs,
+  });
   const failed = results.filter((r) => r.status === 'fail').length;
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ ok: failed === 0, checks: results }, null, 2)}\n`);

@@ -1,6 +1,5 @@
-// `memories forget <thread-id>`: drop one rollout's stage-1 output and mark consolidation dirty, so
-// the next phase 2 takes its memory out of the memory folder. The job row stays (with its success
-// watermark), so the rollout is not extracted again unless it changes.
+// `memories forget <thread-id>`: drop a stage-1 output and mark consolidation dirty, so the next phase 2
+// drops its memory. The job row (and its watermark) stays, so the rollout is not re-extracted unless it changes.
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { defaultCodexHome } from '../../services/config.ts';
@@ -8,23 +7,18 @@ import { StoreCorruptError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 
-export interface ForgetFlags {
-  codexHome?: string;
-  json?: boolean;
-}
-
 export function registerForget(program: Command): void {
   program
     .command('forget')
     .description("remove a thread's stage-1 output and mark consolidation dirty (the next phase 2 drops its memory)")
-    .argument('<thread-id>', 'the rollout\'s thread id (see `memories status`)')
+    .argument('<thread-id>', "the rollout's thread id (see `memories status`)")
     .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExample:\n  $ memories forget 019a0c3e-7b4f-7d21-9c55-2f1e0b6a4d10 && memories run --phase 2\n')
     .action(forgetCommand);
 }
 
-export async function forgetCommand(threadId: string, flags: ForgetFlags): Promise<void> {
+async function forgetCommand(threadId: string, flags: { codexHome?: string; json?: boolean }): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
   const store = createLowdbStore({ dir: join(codexHome, 'memories_state') });
   const fail = (message: string) => {

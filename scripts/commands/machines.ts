@@ -5,11 +5,6 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../services/errors.ts';
 import { offlinePage, PIPELINE_MACHINES, toDefinition, toMermaid } from '../../services/inspect/machine-export.ts';
 
-export interface MachinesFlags {
-  format: string;
-  html?: string;
-}
-
 export function registerMachinesCommand(program: Command): void {
   program
     .command('machines')
@@ -19,7 +14,7 @@ export function registerMachinesCommand(program: Command): void {
     .action(machinesCommand);
 }
 
-export async function machinesCommand(flags: MachinesFlags): Promise<void> {
+async function machinesCommand(flags: { format: string; html?: string }): Promise<void> {
   if (flags.format !== 'mermaid' && flags.format !== 'json') {
     throw new ConfigError(`--format must be mermaid or json, not '${flags.format}'`);
   }

@@ -10,11 +10,22 @@ export function integer(name: string) {
   };
 }
 
-/** The [memories] config of a Codex home, with the model and claim flags `run` and `watch` share. */
-export async function configWithFlags(
-  codexHome: string,
-  flags: { model?: string; phase2Model?: string; maxRollouts?: number },
-): Promise<MemoriesConfig> {
+/** The flags `run` and `watch` share. */
+export interface PipelineFlags {
+  codexHome?: string;
+  model?: string;
+  phase2Model?: string;
+  baseUrl?: string;
+  wireApi: string;
+  concurrency?: number;
+  maxRollouts?: number;
+  idleMinutes?: number;
+  maxTurns?: number;
+  timeoutMs?: number;
+}
+
+/** The [memories] config of a Codex home, with the model and claim flags applied. */
+export async function configWithFlags(codexHome: string, flags: PipelineFlags): Promise<MemoriesConfig> {
   const config = await loadMemoriesConfig(codexHome);
   if (flags.model) config.phase1Model = flags.model;
   if (flags.phase2Model) config.phase2Model = flags.phase2Model;

@@ -1,6 +1,6 @@
 // The run summary, as the JSON object of `--json` and as a few human lines.
 import { join } from 'node:path';
-import type { CoordinatorOutput } from '../../machines/coordinator.ts';
+import type { CoordinatorOutput, Phase1Summary } from '../../machines/coordinator.ts';
 import type { ExtractionOutput } from '../../machines/extraction.ts';
 
 export const jobFailed = (job: ExtractionOutput) => job.outcome === 'gaveUp' || job.outcome === 'leaseLost';
@@ -20,15 +20,17 @@ export function runFailures(result: CoordinatorOutput): string[] {
   return lines;
 }
 
-export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2Ms = 0) {
+/** Phase-1 jobs skipped for any reason. */
+export const skippedTotal = (s: Phase1Summary['skipped']) => s.upToDate + s.running + s.retryBackoff + s.retryExhausted;
+
+export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2Ms: number) {
   const p1 = result.phase1;
-  const skipped = p1 ? p1.skipped.upToDate + p1.skipped.running + p1.skipped.retryBackoff + p1.skipped.retryExhausted : 0;
   return {
     claimed: p1?.claimed ?? 0,
     succeeded: p1?.succeeded ?? 0,
     succeededNoOutput: p1?.succeededNoOutput ?? 0,
     failed: p1?.failed ?? 0,
-    skipped,
+    skipped: p1 ? skippedTotal(p1.skipped) : 0,
     skippedBy: p1?.skipped ?? null,
     rollouts: p1 ? { seen: p1.filesSeen, eligible: p1.eligible, ineligible: p1.ineligible } : null,
     tokens: p1?.usage ?? null,

@@ -14,24 +14,14 @@ import {
   runPipeline,
   stopPipeline,
 } from '../../services/pipeline.ts';
-import { configWithFlags } from './options.ts';
+import { configWithFlags, type PipelineFlags } from './options.ts';
 import { formatBatchPhase1 } from './batch-summary.ts';
 import { failedAnything, formatSummary, jobFailed, jobFailure, runFailures, summaryJson } from './run-summary.ts';
 import { exitOnSignal, handleStopSignals, signalExitCode } from './stop-signals.ts';
 
-export interface RunFlags {
-  codexHome?: string;
+interface RunFlags extends PipelineFlags {
   phase: string;
-  model?: string;
-  phase2Model?: string;
-  baseUrl?: string;
-  wireApi: string;
-  concurrency?: number;
-  maxRollouts?: number;
-  idleMinutes?: number;
-  maxTurns?: number;
   maxAgentTokens?: number;
-  timeoutMs?: number;
   json?: boolean;
   inspect?: boolean;
   inspectWait?: number;
@@ -63,11 +53,8 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     stopped = stopPipeline(actor);
   });
 
-  const inspection = await createInspection({
-    inspect: flags.inspect,
-    eventsFile: flags.events,
-    waitForViewerMs: (flags.inspectWait ?? 0) * 1000,
-  });
+  const waitForViewerMs = (flags.inspectWait ?? 0) * 1000;
+  const inspection = await createInspection({ inspect: flags.inspect, eventsFile: flags.events, waitForViewerMs });
   const options: PipelineOptions = {
     inspect: inspection.inspect,
     codexHome,
@@ -87,23 +74,24 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   // --batch: phase 1 goes through the Batch API (collect earlier batches, then submit new ones);
   // the coordinator then runs phase 2 only, on the same store and worker id.
   let batch: BatchPhase1Summary | null = null;
-  let coordinatorRuns = true;
   if (flags.batch) {
-    // Imported here: the Batch API client loads the openai SDK, which a plain run loads only if it
-    // has a request to send.
+    // Imported lazily: the Batch API client loads the openai SDK, which a plain run may never need.
     const { createBatchApi } = await import('../../services/batch/batch-api.ts');
     const { runBatchPhase1 } = await import('../../services/batch/batch-mode.ts');
     const deps = pipelineDeps(options);
     // modelClientFromEnvironment above has checked the base URL and the key.
     const { OPENAI_API_KEY, OPENAI_BASE_URL } = process.env;
-    const api = createBatchApi({ apiKey: OPENAI_API_KEY || 'not-needed', baseURL: flags.baseUrl ?? (OPENAI_BASE_URL || undefined), timeoutMs: flags.timeoutMs });
+    const api = createBatchApi({
+      apiKey: OPENAI_API_KEY || 'not-needed',
+      baseURL: flags.baseUrl ?? (OPENAI_BASE_URL || undefined),
+      timeoutMs: flags.timeoutMs,
+    });
     batch = await runBatchPhase1(deps, api, inspection.inspect);
     if (!flags.json) for (const line of formatBatchPhase1(batch)) process.stdout.write(`${line}\n`);
     Object.assign(options, { phase: '2', store: deps.store, workerId: deps.workerId });
-    coordinatorRuns = flags.phase !== '1';
   }
   const result: CoordinatorOutput =
-    !coordinatorRuns
+    flags.batch && flags.phase === '1'
       ? await inspection.close().then(() => ({ phase1: null, phase2: null }))
       : await runPipeline(options, (pipeline) => {
           actor = pipeline;
@@ -128,7 +116,8 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     return;
   }
   const elapsedMs = Math.round(performance.now() - started);
-  if (flags.json) process.stdout.write(`${JSON.stringify({ ...summaryJson(result, elapsedMs, phase2Ms), ...(batch ? { batch } : {}) })}\n`);
+  if (flags.json)
+    process.stdout.write(`${JSON.stringify({ ...summaryJson(result, elapsedMs, phase2Ms), ...(batch ? { batch } : {}) })}\n`);
   else process.stdout.write(formatSummary(result, elapsedMs, codexHome));
   for (const line of runFailures(result)) warn(line);
   // Any failure fails a cron job or CI step, so a dead endpoint or a bad key never goes unnoticed.

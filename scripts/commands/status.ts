@@ -9,57 +9,13 @@ import type { JobRow, JobStatus } from '../../services/types.ts';
 
 const STATES: JobStatus[] = ['pending', 'running', 'done', 'error'];
 
-export interface StatusFlags {
-  codexHome?: string;
-  json?: boolean;
-}
-
-export interface LeaseOwner {
-  workerId: string;
-  jobs: number;
-  /** Latest lease end among the owner's jobs (ISO 8601). */
-  leaseUntil: string;
-  /** True when every one of the owner's leases has run out (a crashed or stopped worker). */
-  expired: boolean;
-}
+const iso = (seconds: number | null | undefined) =>
+  seconds ? new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
 
 /** The `--json` shape. Derived times are ISO 8601; `stage1.jobs` are the store rows as stored (Unix seconds). */
-export interface StatusReport {
-  store: string;
-  now: string;
-  stage1: {
-    total: number;
-    byState: Record<JobStatus, number>;
-    nextRetryAt: string | null;
-    retryExhausted: number;
-    leaseOwners: LeaseOwner[];
-    jobs: JobRow[];
-  };
-  outputs: {
-    count: number;
-    withContent: number;
-    newestSourceUpdatedAt: string | null;
-    threads: Array<{ threadId: string; slug: string | null; sourceUpdatedAt: string; generatedAt: string; usageCount: number }>;
-  };
-  consolidation: {
-    status: JobStatus;
-    /** True when inputs changed since the last successful consolidation: the next phase 2 runs. */
-    dirty: boolean;
-    inputWatermark: number;
-    lastSuccessWatermark: number;
-    lastFinishedAt: string | null;
-    lastError: string | null;
-    nextRetryAt: string | null;
-    retriesLeft: number;
-    leaseOwner: string | null;
-    leaseUntil: string | null;
-    lastSelected: number;
-  } | null;
-}
+type StatusReport = ReturnType<typeof statusReport>;
 
-const iso = (seconds: number | null | undefined) => (seconds ? new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : null);
-
-export function statusReport(status: StoreStatus, location: string, nowMs = Date.now()): StatusReport {
+function statusReport(status: StoreStatus, location: string, nowMs = Date.now()) {
   const now = Math.floor(nowMs / 1000);
   const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<JobStatus, number>;
   for (const job of status.jobs) byState[job.status] += 1;
@@ -67,19 +23,19 @@ export function statusReport(status: StoreStatus, location: string, nowMs = Date
   const retries = status.jobs
     .filter((j) => j.status === 'error' && j.retryRemaining > 0 && j.retryAt !== null)
     .map((j) => j.retryAt as number);
+  // Per worker: its running jobs and the latest lease end among them.
   const owners = new Map<string, { jobs: number; until: number }>();
-  for (const job of status.jobs) {
-    if (job.status !== 'running' || !job.workerId) continue;
-    const owner = owners.get(job.workerId) ?? { jobs: 0, until: 0 };
-    owner.jobs += 1;
-    owner.until = Math.max(owner.until, job.leaseUntil ?? 0);
-    owners.set(job.workerId, owner);
+  for (const { status: state, workerId, leaseUntil } of status.jobs) {
+    if (state !== 'running' || !workerId) continue;
+    const o = owners.get(workerId) ?? { jobs: 0, until: 0 };
+    owners.set(workerId, { jobs: o.jobs + 1, until: Math.max(o.until, leaseUntil ?? 0) });
   }
 
   const g = status.globalJob;
-  const consolidation: StatusReport['consolidation'] = g
+  const consolidation = g
     ? {
         status: g.status,
+        // Inputs changed since the last successful consolidation: the next phase 2 runs.
         dirty: (g.inputWatermark ?? 0) > (g.lastSuccessWatermark ?? 0),
         inputWatermark: g.inputWatermark ?? 0,
         lastSuccessWatermark: g.lastSuccessWatermark ?? 0,
@@ -93,7 +49,8 @@ export function statusReport(status: StoreStatus, location: string, nowMs = Date
       }
     : null;
 
-  const outputs = [...status.outputs].sort((a, b) => b.sourceUpdatedAt - a.sourceUpdatedAt || a.threadId.localeCompare(b.threadId));
+  const outputs = [...status.outputs];
+  outputs.sort((a, b) => b.sourceUpdatedAt - a.sourceUpdatedAt || a.threadId.localeCompare(b.threadId));
   return {
     store: location,
     now: iso(now) as string,
@@ -102,8 +59,9 @@ export function statusReport(status: StoreStatus, location: string, nowMs = Date
       byState,
       nextRetryAt: retries.length > 0 ? iso(Math.min(...retries)) : null,
       retryExhausted: status.jobs.filter((j) => j.status === 'error' && j.retryRemaining <= 0).length,
-      leaseOwners: [...owners].map(([workerId, o]) => ({
-        workerId,
+      // expired: every lease of the owner ran out (a crashed or stopped worker).
+      leaseOwners: [...owners].map(([id, o]) => ({
+        workerId: id,
         jobs: o.jobs,
         leaseUntil: iso(o.until) ?? '-',
         expired: o.until <= now,
@@ -145,43 +103,40 @@ const visible = (text: string) =>
   text.replace(/[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. Every cell made visible. */
-export function table(cells: string[][]): string[] {
+function table(cells: string[][]): string[] {
   const rows = cells.map((row) => row.map(visible));
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  const pad = (row: string[]) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)));
+  return rows.map((row) => pad(row).join('  ').trimEnd());
 }
 
-export function formatStatus(report: StatusReport): string {
+function formatStatus(report: StatusReport): string {
   const s = report.stage1;
   const c = report.consolidation;
-  const owners =
-    s.leaseOwners.length === 0
-      ? '-'
-      : s.leaseOwners
-          .map((o) => `${o.workerId} (${o.jobs} job${o.jobs === 1 ? '' : 's'}, ${o.expired ? 'lease expired' : `until ${o.leaseUntil}`})`)
-          .join('; ');
-  const lastConsolidation = !c ? 'never (nothing enqueued yet)' : describeConsolidation(c, report.now);
-  const watermark = !c
-    ? '-'
-    : `input ${c.inputWatermark}, consolidated ${c.lastSuccessWatermark} ` +
-      (c.dirty ? '(dirty: the next phase 2 consolidates)' : '(clean)');
+  const owner = (o: (typeof s.leaseOwners)[number]) =>
+    `${o.workerId} (${o.jobs} job${o.jobs === 1 ? '' : 's'}, ${o.expired ? 'lease expired' : `until ${o.leaseUntil}`})`;
+  const owners = s.leaseOwners.map(owner).join('; ') || '-';
+  const dirty = c?.dirty ? '(dirty: the next phase 2 consolidates)' : '(clean)';
+  const byState = STATES.map((st) => `${st} ${s.byState[st]}`).join(', ');
+  const outputs = report.outputs.count;
 
   const lines = table([
     ['store', report.store],
-    ['stage-1 jobs', `${s.total} total: ${STATES.map((st) => `${st} ${s.byState[st]}`).join(', ')}` + (s.retryExhausted ? ` (${s.retryExhausted} out of retries)` : '')],
+    ['stage-1 jobs', `${s.total} total: ${byState}${s.retryExhausted ? ` (${s.retryExhausted} out of retries)` : ''}`],
     ['next retry', when(s.nextRetryAt, report.now)],
     ['lease owners', owners],
-    ['outputs', `${report.outputs.count} stage-1 output${report.outputs.count === 1 ? '' : 's'} (${report.outputs.withContent} with content)`],
-    ['last consolidation', lastConsolidation],
-    ['watermark', watermark],
+    ['outputs', `${outputs} stage-1 output${outputs === 1 ? '' : 's'} (${report.outputs.withContent} with content)`],
+    ['last consolidation', c ? describeConsolidation(c, report.now) : 'never (nothing enqueued yet)'],
+    ['watermark', c ? `input ${c.inputWatermark}, consolidated ${c.lastSuccessWatermark} ${dirty}` : '-'],
   ]);
 
   if (s.jobs.length > 0) {
     const now = Date.parse(report.now) / 1000;
     const rows = [['THREAD', 'STATE', 'RETRIES LEFT', 'LEASE OWNER', 'LEASE UNTIL', 'RETRY AT', 'LAST ERROR']];
-    const jobs = [...s.jobs].sort((a, b) => STATES.indexOf(a.status) - STATES.indexOf(b.status) || a.jobKey.localeCompare(b.jobKey));
-    for (const job of jobs) {
+    const order = (a: JobRow, b: JobRow) =>
+      STATES.indexOf(a.status) - STATES.indexOf(b.status) || a.jobKey.localeCompare(b.jobKey);
+    for (const job of [...s.jobs].sort(order)) {
       const running = job.status === 'running';
       rows.push([
         job.jobKey,
@@ -206,10 +161,8 @@ function describeConsolidation(c: NonNullable<StatusReport['consolidation']>, no
     case 'done':
       return `succeeded at ${c.lastFinishedAt ?? '-'}, ${c.lastSelected} memor${c.lastSelected === 1 ? 'y' : 'ies'} consolidated`;
     case 'error':
-      return (
-        `failed at ${c.lastFinishedAt ?? '-'}${error}; ` +
-        (c.nextRetryAt ? `retry ${when(c.nextRetryAt, now)}` : c.retriesLeft <= 0 ? 'out of retries until new input arrives' : 'retry due')
-      );
+      if (c.nextRetryAt) return `failed at ${c.lastFinishedAt ?? '-'}${error}; retry ${when(c.nextRetryAt, now)}`;
+      return `failed at ${c.lastFinishedAt ?? '-'}${error}; ${c.retriesLeft <= 0 ? 'out of retries until new input arrives' : 'retry due'}`;
     case 'pending':
       return `queued; ${c.lastFinishedAt ? `previous run ended at ${c.lastFinishedAt}${error}` : 'never run'}`;
   }
@@ -220,18 +173,15 @@ function oneLine(text: string, max: number): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-export async function statusCommand(flags: StatusFlags): Promise<void> {
+export async function statusCommand(flags: { codexHome?: string; json?: boolean }): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
   const store = createLowdbStore({ dir: join(codexHome, 'memories_state') });
-  let status: StoreStatus;
-  try {
-    status = await store.status();
-  } catch (error) {
+  const status = await store.status().catch((error: unknown) => {
     if (!(error instanceof StoreCorruptError)) throw error;
     process.stderr.write(`memories: ${error.message}\n`);
     process.exitCode = 1;
-    return;
-  }
+  });
+  if (!status) return;
   const report = statusReport(status, store.location);
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
 }

@@ -3,17 +3,14 @@
 // period, so nothing (a blocked open, a store lock held elsewhere) keeps the process alive.
 import { constants } from 'node:os';
 
-export const STOP_GRACE_MS = 5_000;
+const STOP_GRACE_MS = 5_000;
 
 const warn = (line: string) => process.stderr.write(`memories: ${line}\n`);
 
 /** The exit status of a process ended by `signal`, as shells report it. */
 export const signalExitCode = (signal: NodeJS.Signals) => 128 + (constants.signals[signal] ?? 0);
 
-/**
- * Ends the process now. Not process.exit(): that waits for the thread pool, which an open of a FIFO
- * holds for good; the signal's default action ends the process whatever its threads are doing.
- */
+/** Ends the process now by the signal's default action: process.exit() waits for a thread pool a FIFO open may hold for good. */
 export function exitOnSignal(signal: NodeJS.Signals): void {
   process.removeAllListeners('SIGINT').removeAllListeners('SIGTERM');
   process.kill(process.pid, signal);

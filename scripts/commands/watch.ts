@@ -9,22 +9,13 @@ import { createDaemon } from '../../services/daemon/actors.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { modelClientFromEnvironment } from '../../services/model/model-endpoint.ts';
-import { configWithFlags, integer } from './options.ts';
+import { configWithFlags, integer, type PipelineFlags } from './options.ts';
+import { skippedTotal } from './run-summary.ts';
 import { handleStopSignals } from './stop-signals.ts';
 
-export interface WatchFlags {
-  codexHome?: string;
-  model?: string;
-  phase2Model?: string;
-  baseUrl?: string;
-  wireApi: string;
-  concurrency?: number;
-  maxRollouts?: number;
-  idleMinutes?: number;
+interface WatchFlags extends PipelineFlags {
   idleSeconds?: number;
   rescanMinutes?: number;
-  maxTurns?: number;
-  timeoutMs?: number;
 }
 
 /** setTimeout cannot wait longer than this (a longer delay fires at once). */
@@ -48,29 +39,35 @@ export function registerWatchCommand(program: Command): void {
     .option('--base-url <url>', 'OpenAI-compatible endpoint (default $OPENAI_BASE_URL or api.openai.com)')
     .option('--wire-api <api>', "'responses' or 'chat'", 'responses')
     .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', integer('--concurrency'))
-    .option('--max-rollouts <n>', 'claim at most this many rollouts per run (max_rollouts_per_startup)', integer('--max-rollouts'))
+    .option(
+      '--max-rollouts <n>',
+      'claim at most this many rollouts per run (max_rollouts_per_startup)',
+      integer('--max-rollouts'),
+    )
     .option(
       '--idle-minutes <n>',
       'idle time before a rollout is extracted, overriding min_rollout_idle_hours (fractions allowed)',
       positiveNumber('--idle-minutes'),
     )
-    .addOption(new Option('--idle-seconds <n>', 'idle window in seconds (tests)').argParser(positiveNumber('--idle-seconds')).hideHelp())
-    .option('--rescan-minutes <n>', 'also run after this long without one, to retry failed jobs (default 60)', positiveNumber('--rescan-minutes'))
+    .addOption(
+      new Option('--idle-seconds <n>', 'idle window in seconds (tests)').argParser(positiveNumber('--idle-seconds')).hideHelp(),
+    )
+    .option(
+      '--rescan-minutes <n>',
+      'also run after this long without one, to retry failed jobs (default 60)',
+      positiveNumber('--rescan-minutes'),
+    )
     .option('--max-turns <n>', 'consolidation agent turn cap', integer('--max-turns'))
     .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
     .action(watchCommand);
 }
 
-export async function watchCommand(flags: WatchFlags): Promise<void> {
+async function watchCommand(flags: WatchFlags): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
   const config = await configWithFlags(codexHome, flags);
-  const idleMs = Math.round(
-    flags.idleSeconds !== undefined
-      ? flags.idleSeconds * 1_000
-      : flags.idleMinutes !== undefined
-        ? flags.idleMinutes * 60_000
-        : config.minRolloutIdleHours * 3_600_000,
-  );
+  const idleMinutes =
+    flags.idleSeconds !== undefined ? flags.idleSeconds / 60 : (flags.idleMinutes ?? config.minRolloutIdleHours * 60);
+  const idleMs = Math.round(idleMinutes * 60_000);
   if (idleMs > MAX_TIMER_MS) throw new ConfigError('the idle window must be under 24 days');
   const rescanMs = Math.min(MAX_TIMER_MS, Math.round((flags.rescanMinutes ?? 60) * 60_000));
   const model = modelClientFromEnvironment({ baseUrl: flags.baseUrl, wireApi: flags.wireApi, timeoutMs: flags.timeoutMs });
@@ -78,24 +75,21 @@ export async function watchCommand(flags: WatchFlags): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const err = (line: string) => process.stderr.write(`memories: ${line}\n`);
 
-  const daemon = createDaemon({
-    pipeline: { codexHome, model, config, concurrency: flags.concurrency, agent: { maxTurns: flags.maxTurns }, log },
-    idleMs,
-    rescanMs,
-  });
+  const pipeline = { codexHome, model, config, concurrency: flags.concurrency, agent: { maxTurns: flags.maxTurns }, log };
+  const daemon = createDaemon({ pipeline, idleMs, rescanMs });
   daemon.on('watch.ready', () =>
-    out(`watching ${join(codexHome, 'sessions')} (pid ${process.pid}): a rollout is extracted once idle for ${formatDuration(idleMs)}`),
+    out(
+      `watching ${join(codexHome, 'sessions')} (pid ${process.pid}): a rollout is extracted once idle for ${formatDuration(idleMs)}`,
+    ),
   );
   daemon.on('watch.error', ({ message }) => err(`watcher: ${message}`));
   daemon.on('run.finished', ({ report }) => out(formatRun(report)));
   daemon.on('run.failed', ({ run, trigger, error }) => err(`run ${run} (${describeTrigger(trigger)}) failed: ${error}`));
-  daemon.on('stopping', ({ runInFlight }) =>
-    err(
-      runInFlight === null
-        ? 'stopping'
-        : `stopping: run ${runInFlight} is releasing its in-flight jobs (signal again to exit at once)`,
-    ),
-  );
+  daemon.on('stopping', ({ runInFlight }) => {
+    const releasing =
+      runInFlight === null ? '' : `: run ${runInFlight} is releasing its in-flight jobs (signal again to exit at once)`;
+    err(`stopping${releasing}`);
+  });
 
   handleStopSignals(() => daemon.send({ type: 'STOP' }));
   const result = await toPromise(daemon);
@@ -113,7 +107,9 @@ function describeTrigger(trigger: RunTrigger): string {
     case 'startup':
       return 'startup catch-up';
     case 'idle':
-      return trigger.paths.length === 1 ? `idle: ${trigger.paths[0]!.split(/[\\/]/).pop()}` : `${trigger.paths.length} rollouts idle`;
+      return trigger.paths.length === 1
+        ? `idle: ${trigger.paths[0]!.split(/[\\/]/).pop()}`
+        : `${trigger.paths.length} rollouts idle`;
     case 'backlog':
       return 'backlog';
     case 'rescan':
@@ -121,14 +117,13 @@ function describeTrigger(trigger: RunTrigger): string {
   }
 }
 
-export function formatRun(report: RunReport): string {
+function formatRun(report: RunReport): string {
   const parts: string[] = [];
   const p1 = report.output.phase1;
   if (p1) {
-    const skipped = p1.skipped.upToDate + p1.skipped.running + p1.skipped.retryBackoff + p1.skipped.retryExhausted;
     let text =
       `phase 1 claimed ${p1.claimed} of ${p1.eligible} eligible: ${p1.succeeded} with output, ` +
-      `${p1.succeededNoOutput} no output, ${p1.failed} failed, ${skipped} skipped`;
+      `${p1.succeededNoOutput} no output, ${p1.failed} failed, ${skippedTotal(p1.skipped)} skipped`;
     if (p1.usage.total > 0) text += `, ${p1.usage.total} tokens`;
     if (p1.error) text += ` (error: ${p1.error})`;
     parts.push(text);
