@@ -265,8 +265,9 @@ export async function readRolloutMeta(path: string): Promise<RolloutMeta | null>
   let headerSeen = false;
   let hasUserMessage = false;
   let parsed = 0;
+  const counts = newLineCounts();
 
-  for await (const line of readRolloutLines(path)) {
+  for await (const line of readRolloutLines(path, counts)) {
     parsed++;
     if (!headerSeen && line.type === 'session_meta' && isObject(line.payload)) {
       headerSeen = true;
@@ -286,6 +287,10 @@ export async function readRolloutMeta(path: string): Promise<RolloutMeta | null>
     if (headerSeen && hasUserMessage && (cwd !== null || envCwd !== null)) break;
   }
   if (parsed === 0) return null;
+  // Said out loud: otherwise a session whose only message was too long to read would vanish silently.
+  if (!hasUserMessage && counts.oversizedLines > 0) {
+    throw new BadInputError(`no user message left after skipping ${counts.oversizedLines} line(s) over ${MAX_LINE_BYTES / 2 ** 20} MB`);
+  }
   return {
     threadId: threadId ?? UUID_IN_NAME.exec(basename(path))?.[1] ?? basename(path).replace(/\.jsonl$/, ''),
     cwd: cwd ?? envCwd ?? '',
