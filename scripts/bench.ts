@@ -58,7 +58,11 @@ try {
   log('tokens per rollout (shared corpus)');
   const rows: RolloutTokens[] = [];
   for (const r of await sharedRollouts()) rows.push(await rolloutTokens(`${r.folder}/${r.name}`, r.thread, PHASE1_MODEL));
-  const bigTokens = await rolloutTokens('generated 50 MB rollout (not in the shared corpus)', await threadOf(big.path), PHASE1_MODEL);
+  const bigTokens = await rolloutTokens(
+    'generated 50 MB rollout (not in the shared corpus)',
+    await threadOf(big.path),
+    PHASE1_MODEL,
+  );
   const window = MODEL_WINDOWS[PHASE1_MODEL]!;
   const usable = effectiveWindow(window);
   const all = [...rows, bigTokens];
@@ -76,11 +80,23 @@ try {
       'Ours: real o200k tokens of exactly what `buildStageOneRequest` returns (instructions + input). ' +
         "Codex's target (`scripts/bench/codex-target.ts`, comparison only): same item table but AGENTS.md / `<user_instructions>` parts kept, " +
         'no redaction, truncated at 4 bytes/token (budget = limit × 4 bytes), counted with the same tokenizer. ' +
-        "\"Codex rollout vs budget\" is the real token count of the truncated rollout Codex sends against the limit it believes it kept to. " +
+        '"Codex rollout vs budget" is the real token count of the truncated rollout Codex sends against the limit it believes it kept to. ' +
         'Cacheable share = instruction tokens / total input tokens (the instructions are a constant prefix).',
       '',
       table(
-        ['Rollout', 'Source', 'Size', 'Ours: instr + input = total', 'Ours truncated', 'Cacheable share', 'Ours fits window', 'Codex total (real)', 'Codex rollout vs budget', 'Codex fits window', 'Ours vs Codex (tokens)'],
+        [
+          'Rollout',
+          'Source',
+          'Size',
+          'Ours: instr + input = total',
+          'Ours truncated',
+          'Cacheable share',
+          'Ours fits window',
+          'Codex total (real)',
+          'Codex rollout vs budget',
+          'Codex fits window',
+          'Ours vs Codex (tokens)',
+        ],
         all.map((r) => [
           r.label,
           r.source,
@@ -115,7 +131,12 @@ try {
       `ours ${oursOverflow}; Codex ${codexOverflow.length} (${codexOverUsable.length} over the 95 % usable window, ${codexOverBudget.length} over its own rollout budget)`,
       verdict(oursOverflow === 0),
     ],
-    ['Cacheable share of phase-1 input (instructions / total)', 'report', `${pct(instrTotal / oursTotal)} overall; ${pct(Math.min(...rows.map((r) => r.ours.instructions / r.ours.total)))}–${pct(Math.max(...rows.map((r) => r.ours.instructions / r.ours.total)))} per rollout`, '—'],
+    [
+      'Cacheable share of phase-1 input (instructions / total)',
+      'report',
+      `${pct(instrTotal / oursTotal)} overall; ${pct(Math.min(...rows.map((r) => r.ours.instructions / r.ours.total)))}–${pct(Math.max(...rows.map((r) => r.ours.instructions / r.ours.total)))} per rollout`,
+      '—',
+    ],
   );
 
   // ---- 2. Incremental work + zero-latency throughput over 1,000 rollouts ------------------------
@@ -149,7 +170,19 @@ try {
         'State = `memories_state/`, memory = `memories/`, other = anything else (templates, config). Times are in-process `runPipeline` time.',
       '',
       table(
-        ['Run', 'Time', 'Claimed', 'Extraction requests', 'Agent requests', 'Rollout files opened', 'Rollout bytes read', 'State files / bytes', 'Memory files / bytes', 'Other files / bytes', 'rchar'],
+        [
+          'Run',
+          'Time',
+          'Claimed',
+          'Extraction requests',
+          'Agent requests',
+          'Rollout files opened',
+          'Rollout bytes read',
+          'State files / bytes',
+          'Memory files / bytes',
+          'Other files / bytes',
+          'rchar',
+        ],
         [
           readRow('first run, phase 1 (all new)', inc.first),
           readRow('phase 2 (consolidate them)', inc.consolidate),
@@ -163,7 +196,8 @@ try {
         `State files read — nothing new: ${inc.noop.reads.stateDetail || 'none'}; one changed: ${inc.changed.reads.stateDetail || 'none'}.`,
     ].join('\n'),
   );
-  const onlyChanged = inc.changed.reads.rolloutFilesOpened === 1 && inc.changed.reads.changedRolloutOpens > 0 && inc.changed.extractRequests === 1;
+  const onlyChanged =
+    inc.changed.reads.rolloutFilesOpened === 1 && inc.changed.reads.changedRolloutOpens > 0 && inc.changed.extractRequests === 1;
   summary.push(
     [
       'Rerun after one rollout changed',
@@ -186,7 +220,9 @@ try {
     log(`throughput: ${LATENCY_ROLLOUTS} rollouts, ${LATENCY_MS} ms latency, concurrency ${concurrency}`);
     const home = join(tmp, `latency-${concurrency}`);
     await installFixtureRollouts(home, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
-    const r = await withServer(LATENCY_MS, (url) => runChild({ scenario: 'throughput', home, url, concurrency, maxRollouts: LATENCY_ROLLOUTS }));
+    const r = await withServer(LATENCY_MS, (url) =>
+      runChild({ scenario: 'throughput', home, url, concurrency, maxRollouts: LATENCY_ROLLOUTS }),
+    );
     const ideal = concurrency / (LATENCY_MS / 1000);
     const e2e = r.run.claimed / (r.run.wallMs / 1000) / ideal;
     const inWindow = r.run.extractingMs ? r.run.claimed / (r.run.extractingMs / 1000) / ideal : 0;
@@ -199,20 +235,41 @@ try {
     log(`throughput: ${LATENCY_ROLLOUTS} rollouts, 0 ms latency, concurrency 8 (run ${i + 1} of ${ZERO_LATENCY_RUNS})`);
     const zeroHome = join(tmp, `latency-0-${i}`);
     await installFixtureRollouts(zeroHome, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
-    const r = await withServer(0, (url) => runChild({ scenario: 'throughput', home: zeroHome, url, concurrency: 8, maxRollouts: LATENCY_ROLLOUTS }));
+    const r = await withServer(0, (url) =>
+      runChild({ scenario: 'throughput', home: zeroHome, url, concurrency: 8, maxRollouts: LATENCY_ROLLOUTS }),
+    );
     zeroRuns.push({ ...r, rate: r.run.claimed / (r.run.wallMs / 1000) });
   }
   zeroRuns.sort((a, b) => a.rate - b.rate);
   const zeroSmall = zeroRuns[Math.floor(zeroRuns.length / 2)]!;
-  throughputRows.push(throughputRow(`0 ms latency (median of ${ZERO_LATENCY_RUNS} runs)`, 8, zeroSmall.run, null, zeroSmall.maxRssMB));
+  throughputRows.push(
+    throughputRow(`0 ms latency (median of ${ZERO_LATENCY_RUNS} runs)`, 8, zeroSmall.run, null, zeroSmall.maxRssMB),
+  );
   // The daemon's runs after its first one find the process warm (its code compiled and optimised).
   log(`throughput: ${LATENCY_ROLLOUTS} rollouts, 0 ms latency, concurrency 8, after a first run in the same process`);
   const warmHome = join(tmp, 'latency-0-warm');
   const warmUpHome = join(tmp, 'latency-0-warm-up');
   await installFixtureRollouts(warmHome, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
   await installFixtureRollouts(warmUpHome, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
-  const zeroWarm = await withServer(0, (url) => runChild({ scenario: 'throughput', home: warmHome, warmHome: warmUpHome, url, concurrency: 8, maxRollouts: LATENCY_ROLLOUTS }));
-  throughputRows.push(throughputRow('0 ms latency, a second run in the same process (warm, as the daemon\'s later runs)', 8, zeroWarm.run, null, zeroWarm.maxRssMB));
+  const zeroWarm = await withServer(0, (url) =>
+    runChild({
+      scenario: 'throughput',
+      home: warmHome,
+      warmHome: warmUpHome,
+      url,
+      concurrency: 8,
+      maxRollouts: LATENCY_ROLLOUTS,
+    }),
+  );
+  throughputRows.push(
+    throughputRow(
+      "0 ms latency, a second run in the same process (warm, as the daemon's later runs)",
+      8,
+      zeroWarm.run,
+      null,
+      zeroWarm.maxRssMB,
+    ),
+  );
   const zeroWarmRate = zeroWarm.run.claimed / (zeroWarm.run.wallMs / 1000);
   const zero = inc.first;
   throughputRows.push(throughputRow('0 ms latency (the first run of §2)', 8, zero, null, null));
@@ -232,12 +289,38 @@ try {
         'Every run is in a fresh process (cold: its code not yet compiled and optimised, as a `memories run`), except the warm row: ' +
         `there the child first runs over ${LATENCY_ROLLOUTS} other rollouts, unmeasured, as the daemon has before its later runs.`,
       '',
-      table(['Scenario', 'Concurrency', 'Rollouts', 'Wall', 'To first request', 'Rollouts/s', 'Ideal /s', 'Fraction end to end', 'Fraction in extraction window', 'Store wait per job (confirm + mark)', 'Pipeline CPU', 'Peak RSS'], throughputRows),
+      table(
+        [
+          'Scenario',
+          'Concurrency',
+          'Rollouts',
+          'Wall',
+          'To first request',
+          'Rollouts/s',
+          'Ideal /s',
+          'Fraction end to end',
+          'Fraction in extraction window',
+          'Store wait per job (confirm + mark)',
+          'Pipeline CPU',
+          'Peak RSS',
+        ],
+        throughputRows,
+      ),
     ].join('\n'),
   );
   summary.push(
-    [`Throughput, ${LATENCY_MS} ms latency, ${LATENCY_ROLLOUTS} rollouts, concurrency 8`, '≥ 90 % of ideal', `${pct(fractions[8]!.e2e)} end to end (${pct(fractions[8]!.window)} in the extraction window)`, verdict(fractions[8]!.e2e >= 0.9)],
-    [`Throughput, ${LATENCY_MS} ms latency, ${LATENCY_ROLLOUTS} rollouts, concurrency 16`, '≥ 90 % of ideal', `${pct(fractions[16]!.e2e)} end to end (${pct(fractions[16]!.window)} in the extraction window)`, verdict(fractions[16]!.e2e >= 0.9)],
+    [
+      `Throughput, ${LATENCY_MS} ms latency, ${LATENCY_ROLLOUTS} rollouts, concurrency 8`,
+      '≥ 90 % of ideal',
+      `${pct(fractions[8]!.e2e)} end to end (${pct(fractions[8]!.window)} in the extraction window)`,
+      verdict(fractions[8]!.e2e >= 0.9),
+    ],
+    [
+      `Throughput, ${LATENCY_MS} ms latency, ${LATENCY_ROLLOUTS} rollouts, concurrency 16`,
+      '≥ 90 % of ideal',
+      `${pct(fractions[16]!.e2e)} end to end (${pct(fractions[16]!.window)} in the extraction window)`,
+      verdict(fractions[16]!.e2e >= 0.9),
+    ],
     [
       `Throughput, 0 ms latency, ${cpus().length} cores (pipeline and server share them)`,
       '≥ 100 rollouts/s over 200',
@@ -250,21 +333,67 @@ try {
   // ---- 4. Peak RSS with a 50 MB rollout in the batch --------------------------------------------------
   log(`peak RSS: ${BIG_BATCH} rollouts incl. a ${mb(big.bytes)} one (child process)`);
   const bigRun = await withServer(0, (url) =>
-    runChild({ scenario: 'bigRollout', home: bigHome, url, concurrency: 8, maxRollouts: BIG_BATCH, bigThreadId: big.threadId, model: PHASE1_MODEL }),
+    runChild({
+      scenario: 'bigRollout',
+      home: bigHome,
+      url,
+      concurrency: 8,
+      maxRollouts: BIG_BATCH,
+      bigThreadId: big.threadId,
+      model: PHASE1_MODEL,
+    }),
   );
   log(`peak RSS baseline: the same ${BIG_BATCH - 1} rollouts without it`);
-  const baseline = await withServer(0, (url) => runChild({ scenario: 'throughput', home: baselineHome, url, concurrency: 8, maxRollouts: BIG_BATCH }));
+  const baseline = await withServer(0, (url) =>
+    runChild({ scenario: 'throughput', home: baselineHome, url, concurrency: 8, maxRollouts: BIG_BATCH }),
+  );
   const b = bigRun.big;
-  const truncatedOk = b.sent && b.truncated && b.headKept && b.tailKept && b.contentsTokens <= b.tokenLimit && b.instructionTokens + b.inputTokens <= window;
+  const truncatedOk =
+    b.sent &&
+    b.truncated &&
+    b.headKept &&
+    b.tailKept &&
+    b.contentsTokens <= b.tokenLimit &&
+    b.instructionTokens + b.inputTokens <= window;
   sections.push(
     [
       `## 4. Peak RSS with a ${mb(big.bytes)} rollout in the batch (generated at bench time: ${int(Math.round(big.bytes / (128 * 1024)))} tool outputs of ~128 KB: build logs with hashes and base64)`,
       '',
       table(
-        ['Batch', 'Rollouts', 'Wall', 'Peak RSS (pipeline process)', 'Big rollout sent', 'Truncation marker', 'Head / tail sentinels kept', 'Rollout tokens sent vs limit', 'Request tokens vs window'],
         [
-          [`with the ${mb(big.bytes)} rollout`, bigRun.run.claimed, secs(bigRun.run.wallMs), `${bigRun.maxRssMB.toFixed(0)} MB`, yes(b.sent), yes(b.truncated), `${yes(b.headKept)} / ${yes(b.tailKept)}`, `${int(b.contentsTokens)} / ${int(b.tokenLimit)}`, `${int(b.instructionTokens + b.inputTokens)} / ${int(window)}`],
-          ['same batch without it', baseline.run.claimed, secs(baseline.run.wallMs), `${baseline.maxRssMB.toFixed(0)} MB`, '—', '—', '—', '—', '—'],
+          'Batch',
+          'Rollouts',
+          'Wall',
+          'Peak RSS (pipeline process)',
+          'Big rollout sent',
+          'Truncation marker',
+          'Head / tail sentinels kept',
+          'Rollout tokens sent vs limit',
+          'Request tokens vs window',
+        ],
+        [
+          [
+            `with the ${mb(big.bytes)} rollout`,
+            bigRun.run.claimed,
+            secs(bigRun.run.wallMs),
+            `${bigRun.maxRssMB.toFixed(0)} MB`,
+            yes(b.sent),
+            yes(b.truncated),
+            `${yes(b.headKept)} / ${yes(b.tailKept)}`,
+            `${int(b.contentsTokens)} / ${int(b.tokenLimit)}`,
+            `${int(b.instructionTokens + b.inputTokens)} / ${int(window)}`,
+          ],
+          [
+            'same batch without it',
+            baseline.run.claimed,
+            secs(baseline.run.wallMs),
+            `${baseline.maxRssMB.toFixed(0)} MB`,
+            '—',
+            '—',
+            '—',
+            '—',
+            '—',
+          ],
         ],
       ),
     ].join('\n'),
@@ -288,11 +417,22 @@ try {
       'Diff-based (ours): the prompt names every input by file and tags it `[added]`/`[retained]`; the agent reads through its tools. ' +
         'Inline (bench-only variant): the same prompt with the whole `raw_memories.md` appended; an agent then needs at least 2 turns ' +
         '(write, then finish), each resending the prompt, so 2 × prompt is a lower bound on its input tokens. ' +
-        'Agent tokens used: real o200k tokens of everything sent over all turns (from the server\'s recorded requests), and the usage the ' +
+        "Agent tokens used: real o200k tokens of everything sent over all turns (from the server's recorded requests), and the usage the " +
         "scripted server reported (its chars/4 estimate) as summed by the agent loop. The scripted agent reads `raw_memories.md` once (first 64 KB: read_file's cap).",
       '',
       table(
-        ['Run', 'Selected / added / retained', 'Diff prompt', 'Inline prompt', 'Inline fits window', 'Inline lower bound (2 turns)', 'Agent turns', 'Agent input tokens (real, all turns)', 'Server-reported usage', 'Phase 2 time'],
+        [
+          'Run',
+          'Selected / added / retained',
+          'Diff prompt',
+          'Inline prompt',
+          'Inline fits window',
+          'Inline lower bound (2 turns)',
+          'Agent turns',
+          'Agent input tokens (real, all turns)',
+          'Server-reported usage',
+          'Phase 2 time',
+        ],
         runs.map((r: ConsolidationRun) => [
           r.label,
           `${r.selected} / ${r.added} / ${r.retained}`,
@@ -336,7 +476,10 @@ try {
         'a leak is any secret still present after redaction. False positives: every string of ../shared/real-rollouts and ' +
         '../shared/codex-0.169-rollouts plus a benign-code corpus (code references, placeholders, words containing `sk-`) that redaction changed.',
       '',
-      table(['Planted secrets', 'Leaks', 'Benign strings', 'False positives'], [[int(red.planted), red.leaks, int(red.stringsChecked), red.falsePositives]]),
+      table(
+        ['Planted secrets', 'Leaks', 'Benign strings', 'False positives'],
+        [[int(red.planted), red.leaks, int(red.stringsChecked), red.falsePositives]],
+      ),
     ].join('\n'),
   );
   summary.push([
@@ -370,7 +513,13 @@ try {
   await rm(tmp, { recursive: true, force: true });
 }
 
-function throughputRow(label: string, concurrency: number, f: RunFigures, ideal: number | null, rssMB: number | null): Array<string | number> {
+function throughputRow(
+  label: string,
+  concurrency: number,
+  f: RunFigures,
+  ideal: number | null,
+  rssMB: number | null,
+): Array<string | number> {
   const rate = f.claimed / (f.wallMs / 1000);
   return [
     label,
@@ -401,7 +550,11 @@ function gitRevision(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
     // The report this run replaces does not make the tree dirty for it.
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', '.', ':!bench/results.md'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', '.', ':!bench/results.md'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      }).trim() !== '';
     return `${head}${dirty ? ' (working tree has uncommitted changes)' : ''}`;
   } catch {
     return 'unknown revision';

@@ -2,7 +2,12 @@
 // model's own mistakes), and the loop ends on a plain answer or a budget.
 import { afterEach, describe, expect, it } from 'vitest';
 import { runAgentLoop, type AgentTool } from '../services/consolidation/agent-loop.ts';
-import { startLocalOpenAIServer, type Handler, type LocalOpenAIServer, type Reply } from '../services/local-model/local-openai-server.ts';
+import {
+  startLocalOpenAIServer,
+  type Handler,
+  type LocalOpenAIServer,
+  type Reply,
+} from '../services/local-model/local-openai-server.ts';
 import { createModelClient } from '../services/model/model-client.ts';
 
 let server: LocalOpenAIServer | undefined;
@@ -48,7 +53,10 @@ describe.each(['responses', 'chat'] as const)('over the %s wire', (wireApi) => {
     const seen: [string, unknown, string][] = [];
     const { server, client } = await clientFor(
       script(
-        { toolCalls: [{ id: 'c1', name: 'echo', arguments: '{"text":"one"}' }], usage: { input: 100, output: 10, cachedInput: 20 } },
+        {
+          toolCalls: [{ id: 'c1', name: 'echo', arguments: '{"text":"one"}' }],
+          usage: { input: 100, output: 10, cachedInput: 20 },
+        },
         {
           toolCalls: [
             { id: 'c2', name: 'echo', arguments: '{"text":"two"}' },
@@ -145,7 +153,10 @@ describe.each(['responses', 'chat'] as const)('over the %s wire', (wireApi) => {
 });
 
 it('stops once the token budget is spent', async () => {
-  const { server, client } = await clientFor(() => ({ toolCalls: [{ name: 'echo', arguments: '{"text":"x"}' }], usage: { input: 400, output: 100 } }));
+  const { server, client } = await clientFor(() => ({
+    toolCalls: [{ name: 'echo', arguments: '{"text":"x"}' }],
+    usage: { input: 400, output: 100 },
+  }));
   const result = await runAgentLoop(client, {
     model: 'm',
     instructions: 'i',

@@ -86,7 +86,9 @@ describe('escape attempts are refused and leave the outside untouched', () => {
       ['apply_patch', { patch: `*** Begin Patch\n*** Add File: ${bad}\n+pwned\n*** End Patch` }],
     ];
     for (const [tool, args] of attempts) {
-      await expect(run(tool, args), `${tool} ${JSON.stringify(args)}`).rejects.toThrow(/path escapes the memory root|missing its path/);
+      await expect(run(tool, args), `${tool} ${JSON.stringify(args)}`).rejects.toThrow(
+        /path escapes the memory root|missing its path/,
+      );
     }
     expect(await fingerprint(outside)).toBe(before);
     expect(await readFile(path.join(outside, 'secret.txt'), 'utf8')).toBe('TOP SECRET\n');
@@ -163,7 +165,7 @@ describe('normal work inside the root', () => {
   });
 
   it('reads with offset/limit and says when output was truncated', async () => {
-    const body = Array.from({ length: 100 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
+    const body = `${Array.from({ length: 100 }, (_, i) => `line ${i + 1}`).join('\n')}\n`;
     await writeFile(path.join(root, 'raw_memories.md'), body);
     expect(await run('read_file', { path: 'raw_memories.md', offset: 10, limit: 2 })).toMatch(/^line 10\nline 11\n/);
     const small = createMemoryTools(root, { maxReadBytes: 50 }).find((t) => t.name === 'read_file')!;

@@ -67,7 +67,10 @@ for (let i = 0; ; i++) await writeFileAtomic(${JSON.stringify(target)}, i % 2 ? 
 
     for (let round = 0; round < 4; round++) {
       await writeFileAtomic(target, 'old');
-      const proc = spawn(process.execPath, ['--import', 'tsx', child], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      const proc = spawn(process.execPath, ['--import', 'tsx', child], {
+        cwd: PROJECT_ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       await new Promise<void>((ok, fail) => {
         proc.stdout.once('data', () => ok());
         proc.once('exit', (code) => fail(new Error(`child exited early with ${code}`)));

@@ -121,7 +121,10 @@ describe('batch mode: submit', () => {
     const t = await setup();
     await runBatchPhase1(t.deps(), t.api);
     const input = t.server.batches.files.get(t.server.batches.latest()!.input_file_id)!;
-    const lines = input.content.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = input.content
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(INTERACTIVE);
 
     const sync = await synchronousRun();
@@ -133,9 +136,7 @@ describe('batch mode: submit', () => {
           .replaceAll(home, '<HOME>')
           .replace(/sessions\/\d{4}\/\d\d\/\d\d\/rollout-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-/g, 'sessions/<DAY>/rollout-<STAMP>-'),
       );
-    const syncBodies = sync.server.requests
-      .filter((r) => r.path === '/v1/responses')
-      .map((r) => normalise(r.body, sync.home));
+    const syncBodies = sync.server.requests.filter((r) => r.path === '/v1/responses').map((r) => normalise(r.body, sync.home));
     expect(syncBodies).toHaveLength(INTERACTIVE);
     for (const line of lines) {
       expect(line).toMatchObject({ custom_id: expect.any(String), method: 'POST', url: '/v1/responses' });
@@ -150,7 +151,10 @@ describe('batch mode: submit', () => {
 
   it('releases the jobs untouched when the upload fails, so the next run takes them at once', async () => {
     const t = await setup();
-    const broken: BatchApi = { ...t.api, uploadBatchFile: async () => Promise.reject(new Error('upload refused (sk-proj-abcdefghijklmnopqrstuvwxyz0123456789)')) };
+    const broken: BatchApi = {
+      ...t.api,
+      uploadBatchFile: async () => Promise.reject(new Error('upload refused (sk-proj-abcdefghijklmnopqrstuvwxyz0123456789)')),
+    };
     const summary = await runBatchPhase1(t.deps(), broken);
     expect(summary.submitted.submitted).toBe(0);
     expect(summary.submitted.released).toHaveLength(INTERACTIVE);
@@ -206,7 +210,9 @@ describe('batch mode: collect', () => {
     expect(third.claimed).toBe(0);
     expect(third.skipped.upToDate).toBe(INTERACTIVE);
     expect(t.modelCalls()).toBe(0);
-    expect(formatBatchPhase1(third).join('\n')).toMatch(/collected 5 succeeded .* 0 failed from 1 batch\(es\); 0 batch\(es\) still running/);
+    expect(formatBatchPhase1(third).join('\n')).toMatch(
+      /collected 5 succeeded .* 0 failed from 1 batch\(es\); 0 batch\(es\) still running/,
+    );
 
     const status = await t.store().status();
     const sync = await synchronousRun();
@@ -251,7 +257,9 @@ describe('batch mode: collect', () => {
     expect(reasons).toContainEqual(expect.stringMatching(/batch request failed \(HTTP 500\): upstream overloaded/));
     expect(reasons).toContainEqual(expect.stringMatching(/batch request failed: model_not_found: The model does not exist/));
     expect(reasons).toContainEqual(expect.stringMatching(/not valid JSON/));
-    expect(reasons).toContainEqual(expect.stringMatching(/completed without a result for this request \(1 result line\(s\) could not be read\)/));
+    expect(reasons).toContainEqual(
+      expect.stringMatching(/completed without a result for this request \(1 result line\(s\) could not be read\)/),
+    );
     for (const job of jobs.filter((j) => j.status === 'error')) {
       expect(job.retryRemaining).toBe(2);
       expect(job.retryAt).toBeGreaterThanOrEqual(before + 3_600);
@@ -276,7 +284,9 @@ describe('batch mode: collect', () => {
 
     const u = await setup();
     await runBatchPhase1(u.deps(), u.api);
-    u.server.batches.fail(u.server.batches.latest()!.id, [{ code: 'token_limit_exceeded', message: 'Enqueued token limit reached' }]);
+    u.server.batches.fail(u.server.batches.latest()!.id, [
+      { code: 'token_limit_exceeded', message: 'Enqueued token limit reached' },
+    ]);
     const failed = await collectBatches(u.deps(), u.api);
     expect(failed.failed).toBe(INTERACTIVE);
     for (const job of (await u.store().status()).jobs) {
@@ -402,13 +412,27 @@ describe('batch mode: collect', () => {
     expect(t.server.requests).toEqual([]);
 
     const thread = (updatedAt: number, id: string, rolloutPath: string) => ({
-      threadId: id, rolloutPath, cwd: '/w', source: 'cli', updatedAt, createdAt: null, hasUserMessage: true, sizeBytes: 1,
+      threadId: id,
+      rolloutPath,
+      cwd: '/w',
+      source: 'cli',
+      updatedAt,
+      createdAt: null,
+      hasUserMessage: true,
+      sizeBytes: 1,
     });
     const gone = thread(1_000, '00000000-0000-4000-8000-000000000001', `${t.home}/sessions/missing.jsonl`);
-    const { claims } = await deps.store.claimStage1Jobs({ candidates: [gone], workerId: 'host', maxClaimed: 4, leaseSeconds: 600 });
+    const { claims } = await deps.store.claimStage1Jobs({
+      candidates: [gone],
+      workerId: 'host',
+      maxClaimed: 4,
+      leaseSeconds: 600,
+    });
     const result = await submitBatch(deps, t.api, claims);
     expect(result.submitted).toBe(0);
-    expect(result.failed).toEqual([{ threadId: gone.threadId, reason: expect.stringMatching(/could not build the stage-1 request/) }]);
+    expect(result.failed).toEqual([
+      { threadId: gone.threadId, reason: expect.stringMatching(/could not build the stage-1 request/) },
+    ]);
     expect(t.server.requests).toEqual([]);
     const job = (await t.store().status()).jobs[0]!;
     expect(job).toMatchObject({ status: 'error', retryRemaining: 2 });
@@ -420,7 +444,12 @@ describe('the local server Batch API', () => {
     const server = await newServer();
     const api = createBatchApi({ apiKey: 'test', baseURL: server.url });
     const good = JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/responses', body: { model: 'm', input: 'hi' } });
-    const wrongUrl = JSON.stringify({ custom_id: 'b', method: 'POST', url: '/v1/chat/completions', body: { model: 'm', input: 'hi' } });
+    const wrongUrl = JSON.stringify({
+      custom_id: 'b',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'm', input: 'hi' },
+    });
     const file = await api.uploadBatchFile(`${good}\n${wrongUrl}\nnot json\n`, 'bad.jsonl');
     const batch = await api.createBatch(file);
     expect(batch.status).toBe('failed');
@@ -434,15 +463,25 @@ describe('the local server Batch API', () => {
   });
 
   it('answers batch lines through the handler and serves the output file', async () => {
-    const server = await startLocalOpenAIServer({ handler: () => ({ text: 'hello', usage: { input: 3, output: 1 } }), autoCompleteBatches: true });
+    const server = await startLocalOpenAIServer({
+      handler: () => ({ text: 'hello', usage: { input: 3, output: 1 } }),
+      autoCompleteBatches: true,
+    });
     servers.push(server);
     const api = createBatchApi({ apiKey: 'test', baseURL: server.url });
     const line = JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/responses', body: { model: 'm', input: 'hi' } });
     const batch = await api.createBatch(await api.uploadBatchFile(`${line}\n`, 'one.jsonl'));
     expect(batch.status).toBe('completed');
     expect(batch.requestCounts).toEqual({ total: 1, completed: 1, failed: 0 });
-    const [result] = (await api.fileContent(batch.outputFileId!)).trim().split('\n').map((l) => JSON.parse(l));
-    expect(result).toMatchObject({ custom_id: 'a', error: null, response: { status_code: 200, body: { object: 'response', status: 'completed' } } });
+    const [result] = (await api.fileContent(batch.outputFileId!))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(result).toMatchObject({
+      custom_id: 'a',
+      error: null,
+      response: { status_code: 200, body: { object: 'response', status: 'completed' } },
+    });
     expect(result.response.body.output[0].content[0].text).toBe('hello');
     expect(result.response.body.usage).toMatchObject({ input_tokens: 3, output_tokens: 1, total_tokens: 4 });
     expect(batch.errorFileId).toBeNull();
@@ -461,7 +500,13 @@ describe('memories run --batch (the CLI)', () => {
       await installFixtureRollouts(home);
       const env = { ...process.env, OPENAI_API_KEY: 'test' };
       const run = async () =>
-        JSON.parse((await exec(process.execPath, [bin, 'run', '--codex-home', home, '--base-url', server.url, '--batch', '--json'], { env })).stdout);
+        JSON.parse(
+          (
+            await exec(process.execPath, [bin, 'run', '--codex-home', home, '--base-url', server.url, '--batch', '--json'], {
+              env,
+            })
+          ).stdout,
+        );
       const first = await run();
       expect(first.batch.submitted.submitted).toBe(5);
       expect(first.phase2.status).toBe('skippedNotDirty');

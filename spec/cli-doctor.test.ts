@@ -9,8 +9,6 @@ import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 import { memories } from './support/cli.ts';
 
-
-
 const lines = (text: string) => text.trim().split('\n');
 const failures = (text: string) => lines(text).filter((l) => l.startsWith('FAIL'));
 
@@ -73,7 +71,13 @@ describe('memories doctor', () => {
       expect(again.code).toBe(0);
       const report = JSON.parse(again.stdout);
       expect(report.ok).toBe(true);
-      expect(report.checks.map((c: { name: string }) => c.name)).toEqual(['codex home', 'sessions', 'config', 'endpoint', 'store']);
+      expect(report.checks.map((c: { name: string }) => c.name)).toEqual([
+        'codex home',
+        'sessions',
+        'config',
+        'endpoint',
+        'store',
+      ]);
       expect(report.checks.find((c: { name: string }) => c.name === 'store').message).toMatch(/\d+ stage-1 jobs/);
       expect(server.requests.at(-1)?.path).toBe('/v1/chat/completions');
     } finally {
@@ -106,9 +110,13 @@ describe('memories doctor', () => {
     });
     try {
       await installFixtureRollouts(home);
-      const { code, stdout } = await memories(['doctor', '--codex-home', home, '--base-url', strict.url], { OPENAI_API_KEY: 'sk-wrong' });
+      const { code, stdout } = await memories(['doctor', '--codex-home', home, '--base-url', strict.url], {
+        OPENAI_API_KEY: 'sk-wrong',
+      });
       expect(code).not.toBe(0);
-      expect(failures(stdout)).toEqual([expect.stringMatching(/endpoint\s+.*401.*API key was rejected.*Incorrect API key provided/)]);
+      expect(failures(stdout)).toEqual([
+        expect.stringMatching(/endpoint\s+.*401.*API key was rejected.*Incorrect API key provided/),
+      ]);
       expect(stdout).not.toContain('sk-wrong');
     } finally {
       await strict.close();

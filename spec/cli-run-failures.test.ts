@@ -38,7 +38,8 @@ describe('memories run with failing model calls', () => {
     const summary = JSON.parse(stdout);
     expect(summary).toMatchObject({ claimed: 5, failed: 5 });
     expect(summary.failures).toHaveLength(5);
-    for (const failure of summary.failures) expect(failure).toMatchObject({ outcome: 'gaveUp', reason: expect.stringMatching(/401/) });
+    for (const failure of summary.failures)
+      expect(failure).toMatchObject({ outcome: 'gaveUp', reason: expect.stringMatching(/401/) });
     const lines = stderr.trim().split('\n');
     expect(lines.filter((l) => THREAD_ID.test(l) && /401/.test(l))).toHaveLength(5);
   });

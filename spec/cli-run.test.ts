@@ -8,8 +8,6 @@ import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 import { memories } from './support/cli.ts';
 
-
-
 let server: Awaited<ReturnType<typeof startLocalOpenAIServer>>;
 beforeAll(async () => {
   server = await startLocalOpenAIServer({ handler: scriptedHandler() });
@@ -29,7 +27,9 @@ describe('memories run', () => {
       expect(summary.tokens.total).toBeGreaterThan(0);
       expect(summary.elapsedMs).toBeGreaterThan(0);
 
-      const again = JSON.parse((await memories(['run', '--codex-home', home, '--phase', '1', '--base-url', server.url, '--json'])).stdout);
+      const again = JSON.parse(
+        (await memories(['run', '--codex-home', home, '--phase', '1', '--base-url', server.url, '--json'])).stdout,
+      );
       expect(again).toMatchObject({ claimed: 0, skipped: 5 });
     } finally {
       await cleanup();

@@ -8,8 +8,6 @@ import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 import { memories } from './support/cli.ts';
 
-
-
 let server: Awaited<ReturnType<typeof startLocalOpenAIServer>>;
 beforeAll(async () => {
   server = await startLocalOpenAIServer({ handler: scriptedHandler() });
@@ -103,14 +101,20 @@ describe('memories forget', () => {
 
       const phase2 = await memories(['run', '--codex-home', home, '--phase', '2', '--base-url', server.url, '--json']);
       expect(phase2.code).toBe(0);
-      expect(JSON.parse(phase2.stdout).phase2).toMatchObject({ status: 'succeeded', removed: 1, selected: before.outputs.count - 1 });
+      expect(JSON.parse(phase2.stdout).phase2).toMatchObject({
+        status: 'succeeded',
+        removed: 1,
+        selected: before.outputs.count - 1,
+      });
       expect((await readdir(summaries)).some((f) => f.startsWith(victim))).toBe(false);
       expect(await readFile(join(home, 'memories', 'raw_memories.md'), 'utf8')).not.toContain(victim);
       const settled = JSON.parse((await memories(['status', '--codex-home', home, '--json'])).stdout);
       expect(settled.consolidation.dirty).toBe(false);
 
       // Forgotten is forgotten: phase 1 does not extract the unchanged rollout again.
-      const rerun = JSON.parse((await memories(['run', '--codex-home', home, '--phase', '1', '--base-url', server.url, '--json'])).stdout);
+      const rerun = JSON.parse(
+        (await memories(['run', '--codex-home', home, '--phase', '1', '--base-url', server.url, '--json'])).stdout,
+      );
       expect(rerun.claimed).toBe(0);
 
       const log = await readFile(join(home, 'log', 'memories.log'), 'utf8');

@@ -101,7 +101,9 @@ describe('buildConsolidationPrompt', () => {
     expect(prompt).toContain(
       '- [added] thread_id={{ memory_root }}, rollout_summary_file=rollout_summaries/{{ memory_root }}-{{ selection }}.md',
     );
-    expect(prompt).toContain('- thread_id={{ selection }}, rollout_summary_file=rollout_summaries/{{ selection }}-{{ memory_root }}.md');
+    expect(prompt).toContain(
+      '- thread_id={{ selection }}, rollout_summary_file=rollout_summaries/{{ selection }}-{{ memory_root }}.md',
+    );
     expect(prompt.split(root).length - 1).toBe(1); // the root appears only where the template put it
   });
 });

@@ -182,7 +182,9 @@ it('SIGTERM mid-run exits promptly, releases the in-flight leases, and a restart
   const fast = await startLocalOpenAIServer({ handler: scriptedHandler() });
   try {
     const daemon = startDaemon(home, fast.url);
-    expect(await daemon.line(/^run 1 /)).toMatch(/claimed 5 of 5 eligible: 5 with output, 0 no output, 0 failed.*phase 2 succeeded/);
+    expect(await daemon.line(/^run 1 /)).toMatch(
+      /claimed 5 of 5 eligible: 5 with output, 0 no output, 0 failed.*phase 2 succeeded/,
+    );
     const { jobs, outputs, globalJob } = await createLowdbStore({ dir: join(home, 'memories_state') }).status();
     expect(jobs.every((j) => j.status === 'done' && j.leaseUntil === null)).toBe(true);
     expect(new Set(outputs.map((o) => o.threadId))).toEqual(new Set(jobs.map((j) => j.jobKey)));

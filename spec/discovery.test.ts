@@ -34,13 +34,29 @@ async function writeRollout(
   const id = uuid(n);
   const path = join(dir, `rollout-${day.replaceAll('/', '-')}T10-00-00-${id}.jsonl`);
   const lines: unknown[] = [
-    { timestamp: '2026-03-01T10:00:00.000Z', type: 'session_meta', payload: { id, timestamp: '2026-03-01T10:00:00.000Z', cwd: opts.cwd ?? `/work/${n}`, source: opts.source ?? 'cli' } },
-    { timestamp: '2026-03-01T10:00:01.000Z', type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: `<environment_context>\n  <cwd>/work/${n}</cwd>\n</environment_context>` }] } },
+    {
+      timestamp: '2026-03-01T10:00:00.000Z',
+      type: 'session_meta',
+      payload: { id, timestamp: '2026-03-01T10:00:00.000Z', cwd: opts.cwd ?? `/work/${n}`, source: opts.source ?? 'cli' },
+    },
+    {
+      timestamp: '2026-03-01T10:00:01.000Z',
+      type: 'response_item',
+      payload: {
+        type: 'message',
+        role: 'user',
+        content: [{ type: 'input_text', text: `<environment_context>\n  <cwd>/work/${n}</cwd>\n</environment_context>` }],
+      },
+    },
   ];
   if (opts.user !== false) {
-    lines.push({ timestamp: '2026-03-01T10:00:02.000Z', type: 'event_msg', payload: { type: 'user_message', message: 'run the tests' } });
+    lines.push({
+      timestamp: '2026-03-01T10:00:02.000Z',
+      type: 'event_msg',
+      payload: { type: 'user_message', message: 'run the tests' },
+    });
   }
-  await writeFile(path, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  await writeFile(path, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
   const mtime = opts.mtime ?? 1_770_000_000;
   await utimes(path, mtime, mtime);
   return path;
@@ -53,11 +69,17 @@ describe('discoverRollouts', () => {
     const b = await writeRollout(home, '2025/12/31', 2, { source: 'vscode', cwd: '/srv/b' });
     // A rollout directly in sessions/.
     const flat = join(home, 'sessions', `rollout-flat-${uuid(3)}.jsonl`);
-    await writeFile(flat, JSON.stringify({ type: 'session_meta', payload: { id: uuid(3), cwd: '/c', source: 'exec' } }) + '\n');
+    await writeFile(flat, `${JSON.stringify({ type: 'session_meta', payload: { id: uuid(3), cwd: '/c', source: 'exec' } })}\n`);
     // Not day folders, or not rollout names: ignored.
-    for (const p of ['sessions/notes/rollout-x.jsonl', 'sessions/2026/3/01/rollout-x.jsonl', 'sessions/2026/03/1/rollout-x.jsonl', 'sessions/2026/03/01/notes.jsonl', 'sessions/2026/03/01/rollout-x.json']) {
+    for (const p of [
+      'sessions/notes/rollout-x.jsonl',
+      'sessions/2026/3/01/rollout-x.jsonl',
+      'sessions/2026/03/1/rollout-x.jsonl',
+      'sessions/2026/03/01/notes.jsonl',
+      'sessions/2026/03/01/rollout-x.json',
+    ]) {
       await mkdir(join(home, p, '..'), { recursive: true });
-      await writeFile(join(home, p), JSON.stringify({ type: 'session_meta', payload: { id: 'bogus' } }) + '\n');
+      await writeFile(join(home, p), `${JSON.stringify({ type: 'session_meta', payload: { id: 'bogus' } })}\n`);
     }
     // A rollout with no parsable line is reported, not fatal.
     const broken = join(home, 'sessions', '2026', '03', '01', 'rollout-broken.jsonl');
@@ -114,7 +136,8 @@ describe('discoverRollouts', () => {
     const home = await tempDir();
     const state = await tempDir();
     const writes: Promise<string>[] = [];
-    for (let i = 0; i < 1000; i++) writes.push(writeRollout(home, `2026/${String((i % 3) + 1).padStart(2, '0')}/${String((i % 28) + 1).padStart(2, '0')}`, i));
+    for (let i = 0; i < 1000; i++)
+      writes.push(writeRollout(home, `2026/${String((i % 3) + 1).padStart(2, '0')}/${String((i % 28) + 1).padStart(2, '0')}`, i));
     await Promise.all(writes);
     const index = await openRolloutIndex(state);
     await discoverRollouts(home, { cache: index });
@@ -150,10 +173,23 @@ describe('the rollout index', () => {
     const saves: Promise<void>[] = [];
     const reads: Promise<void>[] = [];
     for (let i = 0; i < 20; i++) {
-      a.set(`/x/a${i}`, { mtimeMs: i, size: i, meta: { threadId: `a${i}`, cwd: '/', source: 'cli', createdAt: null, hasUserMessage: true } });
-      b.set(`/x/b${i}`, { mtimeMs: i, size: i, meta: { threadId: `b${i}`, cwd: '/', source: 'cli', createdAt: null, hasUserMessage: true } });
+      a.set(`/x/a${i}`, {
+        mtimeMs: i,
+        size: i,
+        meta: { threadId: `a${i}`, cwd: '/', source: 'cli', createdAt: null, hasUserMessage: true },
+      });
+      b.set(`/x/b${i}`, {
+        mtimeMs: i,
+        size: i,
+        meta: { threadId: `b${i}`, cwd: '/', source: 'cli', createdAt: null, hasUserMessage: true },
+      });
       saves.push(a.save(), b.save());
-      reads.push(readFile(join(state, ROLLOUT_INDEX_FILE), 'utf8').then((t) => void JSON.parse(t), () => undefined));
+      reads.push(
+        readFile(join(state, ROLLOUT_INDEX_FILE), 'utf8').then(
+          (t) => void JSON.parse(t),
+          () => undefined,
+        ),
+      );
     }
     await Promise.all([...saves, ...reads]);
     const text = await readFile(join(state, ROLLOUT_INDEX_FILE), 'utf8');
@@ -210,7 +246,11 @@ describe('selectEligible', () => {
   });
 
   it('skips sessions where the user said nothing, and the excluded current thread', () => {
-    const threads = [thread('silent', now - day, { hasUserMessage: false }), thread('current', now - day), thread('other', now - day)];
+    const threads = [
+      thread('silent', now - day, { hasUserMessage: false }),
+      thread('current', now - day),
+      thread('other', now - day),
+    ];
     expect(ids(selectEligible(threads, { ...base, excludeThreadId: 'current' }))).toEqual(['other']);
   });
 

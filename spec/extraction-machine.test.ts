@@ -44,7 +44,9 @@ function run(script: {
     actors: {
       confirmLease: fromPromise(async () => true),
       request: fromPromise(async ({ input }) => (script.request ? script.request(input.attempt) : answer)),
-      record: fromPromise(async ({ input }) => (script.record ? script.record(input.reply) : { kind: 'output' as const, usage: null })),
+      record: fromPromise(async ({ input }) =>
+        script.record ? script.record(input.reply) : { kind: 'output' as const, usage: null },
+      ),
       renewLease: fromPromise(async () => (script.renew ? script.renew() : true)),
       recordFailure: fromPromise(async ({ input }) => {
         failures.push(`${input.reason} (retry in ${input.retryDelaySeconds}s)`);
@@ -107,7 +109,11 @@ describe('an extraction actor', () => {
       clock.increment(60_000);
     }
     const done = actor.getSnapshot();
-    expect(done.output).toMatchObject({ outcome: 'gaveUp', attempts: DEFAULT_RETRY_POLICY.maxAttempts, error: 'HTTP 429 rate limited' });
+    expect(done.output).toMatchObject({
+      outcome: 'gaveUp',
+      attempts: DEFAULT_RETRY_POLICY.maxAttempts,
+      error: 'HTTP 429 rate limited',
+    });
     expect(failures).toEqual([`HTTP 429 rate limited (retry in ${DEFAULT_RETRY_POLICY.durableRetryDelaySeconds}s)`]);
   });
 

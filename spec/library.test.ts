@@ -28,7 +28,11 @@ function fakeModel() {
     async extractStage1(req) {
       stage1.push(req);
       return {
-        reply: { rawMemory: `memory #${stage1.length}`, rolloutSummary: `summary #${stage1.length}`, rolloutSlug: `fake ${stage1.length}` },
+        reply: {
+          rawMemory: `memory #${stage1.length}`,
+          rolloutSummary: `summary #${stage1.length}`,
+          rolloutSlug: `fake ${stage1.length}`,
+        },
         usage: { input: 100, cachedInput: 0, output: 10, reasoningOutput: 0, total: 110 },
         rawText: '{}',
       };
@@ -87,7 +91,11 @@ describe('the package entry (index.ts)', () => {
     ] as const) {
       expect(lib[name], name).toBeTypeOf('function');
     }
-    expect(lib.DEFAULT_CONFIG).toMatchObject({ maxRolloutsPerStartup: 16, phase1Model: 'gpt-5.3-codex-spark', phase2Model: 'gpt-5.3-codex' });
+    expect(lib.DEFAULT_CONFIG).toMatchObject({
+      maxRolloutsPerStartup: 16,
+      phase1Model: 'gpt-5.3-codex-spark',
+      phase2Model: 'gpt-5.3-codex',
+    });
   });
 
   it('createMemoriesPipeline returns a started actor that runs with the host model, store and clock', async () => {
@@ -99,7 +107,13 @@ describe('the package entry (index.ts)', () => {
       const { model, stage1, turns } = fakeModel();
       const { store, calls } = recordingStore(join(home, 'host-state'), () => fixedNow);
 
-      const pipeline = createMemoriesPipeline({ codexHome: home, model, store, now: () => fixedNow, stateDir: join(home, 'host-state') });
+      const pipeline = createMemoriesPipeline({
+        codexHome: home,
+        model,
+        store,
+        now: () => fixedNow,
+        stateDir: join(home, 'host-state'),
+      });
       expect(pipeline.getSnapshot().status).toBe('active');
       const finished: string[] = [];
       pipeline.on('job.finished', ({ output }) => finished.push(output.outcome));
@@ -113,7 +127,9 @@ describe('the package entry (index.ts)', () => {
       expect(turns.length).toBeGreaterThanOrEqual(2);
 
       // The host's store and clock were the ones used.
-      expect(calls).toEqual(expect.arrayContaining(['claimStage1Jobs', 'markStage1Succeeded', 'claimGlobalJob', 'markGlobalSucceeded']));
+      expect(calls).toEqual(
+        expect.arrayContaining(['claimStage1Jobs', 'markStage1Succeeded', 'claimGlobalJob', 'markGlobalSucceeded']),
+      );
       const status = await store.status();
       expect(new Set(status.outputs.map((o) => o.generatedAt))).toEqual(new Set([fixedNow / 1000]));
       expect(await readdir(join(home, 'memories_state')).catch(() => [])).not.toContain('jobs.json');

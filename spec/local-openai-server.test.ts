@@ -91,7 +91,7 @@ describe('Responses wire', () => {
   it('returns function calls, streamed and not', async () => {
     const calls = [
       { id: 'call_1', name: 'read_file', arguments: '{"path":"a.md"}' },
-      { name: 'write_file', arguments: '{"path":"b.md","content":"' + 'z'.repeat(300) + '"}' },
+      { name: 'write_file', arguments: `{"path":"b.md","content":"${'z'.repeat(300)}"}` },
     ];
     const { sdk } = await serve(() => ({ toolCalls: calls }));
 

@@ -66,8 +66,12 @@ describe('toMermaid', () => {
 
   it('shows the extraction job: parallel lease region, nested work states, guarded retries, named delays, invokes', () => {
     const text = toMermaid(extractionMachine);
-    expect(text).toMatch(/state running \{\n\s+state "work" as running_work\n\s+state running_work \{\n\s+\[\*\] --> running_work_starting\n/);
-    expect(text).toMatch(/running_work_requesting : invoke request\n[\s\S]*running_work_recording : invoke record\n\s+\}\n\s+--\n\s+state "lease"/);
+    expect(text).toMatch(
+      /state running \{\n\s+state "work" as running_work\n\s+state running_work \{\n\s+\[\*\] --> running_work_starting\n/,
+    );
+    expect(text).toMatch(
+      /running_work_requesting : invoke request\n[\s\S]*running_work_recording : invoke record\n\s+\}\n\s+--\n\s+state "lease"/,
+    );
     expect(text).toContain('running_work_starting --> running_work_recording : always [hasReply]');
     expect(text).toContain('running_work_requesting --> running_work_recording : done request');
     expect(text).toContain('failed --> leaseLost : always [leaseWasLost]');

@@ -21,7 +21,13 @@ const cache = new Map<string, Line[]>();
 async function linesOf(path: string): Promise<Line[]> {
   if (!cache.has(path)) {
     const text = await readFile(path, 'utf8');
-    cache.set(path, text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l)));
+    cache.set(
+      path,
+      text
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l)),
+    );
   }
   return cache.get(path)!;
 }
@@ -33,13 +39,22 @@ async function firstLine(path: string, match: (line: Line) => boolean): Promise<
 const envelope = (type: string) => (l: Line) => l.type === type;
 const item = (type: string, role?: string) => (l: Line) =>
   l.type === 'response_item' && l.payload?.type === type && (role === undefined || l.payload.role === role);
-const bare = (type: string, role?: string) => (l: Line) => l.type === type && !('payload' in l) && (role === undefined || l.role === role);
+const bare = (type: string, role?: string) => (l: Line) =>
+  l.type === type && !('payload' in l) && (role === undefined || l.role === role);
 
 describe('kept: the conversation and its tool traffic', () => {
   it.each([
     ['assistant message (0.169)', SINGLE, item('message', 'assistant')],
-    ['user prompt (0.169)', SINGLE, (l: Line) => item('message', 'user')(l) && l.payload.content[0].text.startsWith('MOCK-PROMPT')],
-    ['environment context user message', SINGLE, (l: Line) => item('message', 'user')(l) && l.payload.content[0].text.startsWith('<environment_context>')],
+    [
+      'user prompt (0.169)',
+      SINGLE,
+      (l: Line) => item('message', 'user')(l) && l.payload.content[0].text.startsWith('MOCK-PROMPT'),
+    ],
+    [
+      'environment context user message',
+      SINGLE,
+      (l: Line) => item('message', 'user')(l) && l.payload.content[0].text.startsWith('<environment_context>'),
+    ],
     ['custom_tool_call', SINGLE, item('custom_tool_call')],
     ['custom_tool_call_output', SINGLE, item('custom_tool_call_output')],
     ['function_call', GPT55, item('function_call')],
@@ -62,7 +77,10 @@ describe('kept: the conversation and its tool traffic', () => {
   });
 
   it.each([
-    ['local_shell_call', { type: 'local_shell_call', call_id: 'c1', status: 'completed', action: { type: 'exec', command: ['ls'] } }],
+    [
+      'local_shell_call',
+      { type: 'local_shell_call', call_id: 'c1', status: 'completed', action: { type: 'exec', command: ['ls'] } },
+    ],
     ['tool_search_call', { type: 'tool_search_call', call_id: 'c2', arguments: { query: 'x' } }],
     ['tool_search_output', { type: 'tool_search_output', call_id: 'c2', tools: [] }],
     ['system message', { type: 'message', role: 'system', content: [{ type: 'input_text', text: 'hi' }] }],
@@ -105,8 +123,9 @@ describe('dropped: scaffolding, reasoning and bookkeeping', () => {
 
 describe('user messages lose injected instructions', () => {
   it('AGENTS.md instructions are cut from a user message; the rest of it stays', async () => {
-    const line = await firstLine(CODEMIE_EXEC, (l) =>
-      item('message', 'user')(l) && l.payload.content.some((p: Line) => p.text?.startsWith('# AGENTS.md instructions')),
+    const line = await firstLine(
+      CODEMIE_EXEC,
+      (l) => item('message', 'user')(l) && l.payload.content.some((p: Line) => p.text?.startsWith('# AGENTS.md instructions')),
     );
     const kept = memoryItemOf(line);
     const texts = ((kept?.content as Line[] | undefined) ?? []).map((p) => p.text);
@@ -135,8 +154,16 @@ describe('user messages lose injected instructions', () => {
       const { items } = await loadMemoryItems(path);
       for (const it of items.filter((i) => i.type === 'message' && i.role === 'user')) {
         for (const part of it.content as Line[]) {
-          expect(String(part.text ?? '').trimStart().startsWith('# AGENTS.md instructions')).toBe(false);
-          expect(String(part.text ?? '').trimStart().startsWith('<user_instructions>')).toBe(false);
+          expect(
+            String(part.text ?? '')
+              .trimStart()
+              .startsWith('# AGENTS.md instructions'),
+          ).toBe(false);
+          expect(
+            String(part.text ?? '')
+              .trimStart()
+              .startsWith('<user_instructions>'),
+          ).toBe(false);
         }
       }
     }

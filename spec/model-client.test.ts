@@ -81,7 +81,7 @@ describe.each(variants)('stage 1 over $wireApi (stream: $stream)', ({ wireApi, s
 
   it('turns non-JSON, a missing field and an extra key into MalformedReplyError', async () => {
     const replies = [
-      'Sure! Here is the memory you asked for: ' + 'blah '.repeat(100),
+      `Sure! Here is the memory you asked for: ${'blah '.repeat(100)}`,
       JSON.stringify({ rollout_summary: 's', rollout_slug: null }),
       JSON.stringify({ ...GOOD, confidence: 0.9 }),
     ];
@@ -214,7 +214,7 @@ describe('parseStage1Reply', () => {
   });
 
   it('does not strip code fences', () => {
-    expect(() => parseStage1Reply('```json\n' + JSON.stringify(GOOD) + '\n```')).toThrow(MalformedReplyError);
+    expect(() => parseStage1Reply(`\`\`\`json\n${JSON.stringify(GOOD)}\n\`\`\``)).toThrow(MalformedReplyError);
   });
 
   it('rejects a non-string field and quotes at most 200 characters of the reply', () => {

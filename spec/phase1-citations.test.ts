@@ -40,7 +40,11 @@ describe('memory citations', () => {
       await run();
 
       // Two newer sessions: one cites the first memory, one does not.
-      const citer = await writeRollout(home, { user: ['fix the build again'], assistant: [citing(cited.threadId)], idleHours: 20 });
+      const citer = await writeRollout(home, {
+        user: ['fix the build again'],
+        assistant: [citing(cited.threadId)],
+        idleHours: 20,
+      });
       const other = await writeRollout(home, { user: ['rename a variable'], idleHours: 10 });
       await run();
 

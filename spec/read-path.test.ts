@@ -76,7 +76,7 @@ describe('buildReadPathInstructions', () => {
   });
 
   it('leaves template-looking and replacement-pattern text in the summary literal', async () => {
-    const tricky = 'Paths live under {{ base_path }}; see {{ memory_summary }}.\nCosts $$5, regex $& and $1 and $\' too.';
+    const tricky = "Paths live under {{ base_path }}; see {{ memory_summary }}.\nCosts $$5, regex $& and $1 and $' too.";
     await writeSummary(tricky);
     const instructions = (await buildReadPathInstructions(home))!;
     expect(summaryBlock(instructions)).toBe(tricky);

@@ -26,7 +26,7 @@ const SECRETS: Array<[string, string, string]> = [
   ['OpenAI project key', 'sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst', 'export OPENAI_KEY_X {s} now'],
   ['OpenAI service-account key', 'sk-svcacct-Zx9_Yw8-Vu7Ts6Rq5Po4Nm3Lk2Ji1', 'key {s} here'],
   ['Anthropic key', 'sk-ant-api03-abc_DEF-ghi_jklmnopqrstuvwxyz0123456789-AAAA', 'use {s} for claude'],
-  ['legacy OpenAI key', 'sk-' + 'A1b2C3d4'.repeat(6), 'key: {s}'],
+  ['legacy OpenAI key', `sk-${'A1b2C3d4'.repeat(6)}`, 'key: {s}'],
   ['GitHub classic token', 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB', 'git clone https://{s}@github.com/o/r'],
   ['GitHub OAuth token', 'gho_16C7e42F292c6912E7710c838347Ae178B4a', 'oauth {s}'],
   ['GitHub user-to-server token', 'ghu_16C7e42F292c6912E7710c838347Ae178B4a', 'got {s}'],
@@ -36,7 +36,11 @@ const SECRETS: Array<[string, string, string]> = [
   ['GitLab token', 'glpat-xXxXxXxXxXxXxXxXxXxX', 'token {s}'],
   ['Slack bot token', 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx', 'slack {s}'],
   ['Slack user token', 'xoxp-123456789012-123456789012-123456789012-abcdef0123456789abcdef0123456789', 'slack {s}'],
-  ['Slack webhook', 'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX', 'curl -X POST {s} -d @msg.json'],
+  [
+    'Slack webhook',
+    'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX',
+    'curl -X POST {s} -d @msg.json',
+  ],
   ['Google API key', 'AIzaSyA-1234567890abcdefghijklmnopqrstu', 'maps key={s}&q=x'],
   ['Stripe live secret key', 'sk_live_51HxYzAbCdEfGhIjKlMnOpQr', 'stripe {s}'],
   ['Stripe restricted key', 'rk_live_51HxYzAbCdEfGhIjKlMnOpQr', 'stripe {s}'],
@@ -44,7 +48,11 @@ const SECRETS: Array<[string, string, string]> = [
   ['AWS access key id', 'AKIAIOSFODNN7EXAMPLE', 'aws_access_key_id = {s}'],
   ['AWS secret access key', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'aws_secret_access_key = {s}'],
   ['AWS secret in env style', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'AWS_SECRET_ACCESS_KEY={s}'],
-  ['JWT', 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c', 'cookie session={s}; path=/'],
+  [
+    'JWT',
+    'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+    'cookie session={s}; path=/',
+  ],
   ['Bearer header', 'abcDEF123456ghiJKL789', 'curl -H "Authorization: Bearer {s}" https://api.example.com'],
   ['basic auth header', 'dXNlcjpodW50ZXIyMnNlY3JldA==', 'Authorization: Basic {s}'],
   ['password in a URL', 'Sup3rS3cret!', 'DATABASE_URL=postgres://app:{s}@db.internal:5432/app'],
@@ -53,12 +61,12 @@ const SECRETS: Array<[string, string, string]> = [
   ['JSON client secret', 'Zq8-r7Tq_9xYv', '{"client_secret": "{s}"}'],
   ['camelCase token in code', 'a8f5f167f44f4964e6c998dee827110c', "const accessToken = '{s}';"],
   ['HTTP API key header', 'abcd1234efgh5678', 'X-Api-Key: {s}'],
-  ['npm token', 'npm_' + 'a1B2c3D4e5'.repeat(4), '//registry.npmjs.org/:_authToken={s}'],
-  ['Hugging Face token', 'hf_' + 'AbCdEfGhIj'.repeat(4), 'HF={s}'],
+  ['npm token', `npm_${'a1B2c3D4e5'.repeat(4)}`, '//registry.npmjs.org/:_authToken={s}'],
+  ['Hugging Face token', `hf_${'AbCdEfGhIj'.repeat(4)}`, 'HF={s}'],
   // Contexts without any other secret word, so that each shape's own literal must let it through
   // the quick pre-check in redact.ts.
   ['GitLab token with no keyword near', 'glpat-xXxXxXxXxXxXxXxXxXxX', 'pushed with {s}'],
-  ['npm token with no keyword near', 'npm_' + 'a1B2c3D4e5'.repeat(4), 'echo {s}'],
+  ['npm token with no keyword near', `npm_${'a1B2c3D4e5'.repeat(4)}`, 'echo {s}'],
   ['AWS temporary access key id', 'ASIAIOSFODNN7EXAMPLE', 'id {s} in use'],
   ['Google OAuth access token', 'ya29.a0AfH6SMBx1234567890abcdefghij', 'gcloud printed {s}'],
   ['SendGrid key', 'SG.abcdefghijklmnop.ABCDEFGHIJKLMNOPqrstuvwx', 'mail via {s}'],
@@ -79,7 +87,12 @@ describe('more secret shapes', () => {
   });
 
   it('a PEM private key block is removed whole, and the text after it kept', () => {
-    const key = ['-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW', 'QyNTUxOQAAACBxyz0123456789', '-----END OPENSSH PRIVATE KEY-----'].join('\n');
+    const key = [
+      '-----BEGIN OPENSSH PRIVATE KEY-----',
+      'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW',
+      'QyNTUxOQAAACBxyz0123456789',
+      '-----END OPENSSH PRIVATE KEY-----',
+    ].join('\n');
     const out = redactSecrets(`before\n${key}\nafter`);
     expect(out).toBe(`before\n${R}\nafter`);
     const cut = redactSecrets(`x -----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0123\nabc`);
@@ -87,7 +100,9 @@ describe('more secret shapes', () => {
   });
 
   it('keeps the user and host of a URL with a password', () => {
-    expect(redactSecrets('mongodb+srv://admin:p4ssw0rd@cluster0.example.net/db')).toBe(`mongodb+srv://admin:${R}@cluster0.example.net/db`);
+    expect(redactSecrets('mongodb+srv://admin:p4ssw0rd@cluster0.example.net/db')).toBe(
+      `mongodb+srv://admin:${R}@cluster0.example.net/db`,
+    );
   });
 });
 
@@ -159,9 +174,22 @@ describe('redactedJson', () => {
   // the one a full walk gives.
   it.each([
     ['no secret at all', { type: 'message', content: [{ type: 'output_text', text: 'all tests pass' }] }],
-    ['a secret deep inside', { type: 'function_call_output', output: { lines: ['ok', 'export OPENAI_API_KEY=sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst'] } }],
+    [
+      'a secret deep inside',
+      {
+        type: 'function_call_output',
+        output: { lines: ['ok', 'export OPENAI_API_KEY=sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst'] },
+      },
+    ],
     ['a secret word only in a key', { token_count: 12, note: 'no credentials here' }],
-    ['a JSON-escaped secret', { arguments: JSON.stringify({ cmd: 'curl -H "Authorization: Bearer abcDEF123456ghiJKL789"\nsk-ant-api03-abc_DEF-ghi_jklmnopqrstuvwxyz0123456789-AAAA' }) }],
+    [
+      'a JSON-escaped secret',
+      {
+        arguments: JSON.stringify({
+          cmd: 'curl -H "Authorization: Bearer abcDEF123456ghiJKL789"\nsk-ant-api03-abc_DEF-ghi_jklmnopqrstuvwxyz0123456789-AAAA',
+        }),
+      },
+    ],
   ])('%s', (_name, item) => {
     expect(redactedJson(item)).toBe(JSON.stringify(redactDeep(item)));
   });

@@ -27,7 +27,16 @@ const user = (text: string) =>
 
 async function threadOf(path: string): Promise<ThreadInfo> {
   const { size } = await stat(path);
-  return { threadId: '0199aaaa-0000-7000-8000-00000000000e', rolloutPath: path, cwd: '/w', source: 'cli', updatedAt: 1, createdAt: null, hasUserMessage: true, sizeBytes: size };
+  return {
+    threadId: '0199aaaa-0000-7000-8000-00000000000e',
+    rolloutPath: path,
+    cwd: '/w',
+    source: 'cli',
+    updatedAt: 1,
+    createdAt: null,
+    hasUserMessage: true,
+    sizeBytes: size,
+  };
 }
 
 describe('reading a rollout', () => {
@@ -35,7 +44,9 @@ describe('reading a rollout', () => {
     const path = await rolloutPath();
     const out = createWriteStream(path);
     out.write(user('BEFORE the huge output'));
-    out.write('{"timestamp":"2026-03-01T10:00:02Z","type":"response_item","payload":{"type":"function_call_output","call_id":"c","output":"');
+    out.write(
+      '{"timestamp":"2026-03-01T10:00:02Z","type":"response_item","payload":{"type":"function_call_output","call_id":"c","output":"',
+    );
     const block = 'x'.repeat(1024 * 1024);
     for (let mb = 0; mb <= MAX_LINE_BYTES / block.length; mb++) out.write(block);
     out.write('"}}\n');

@@ -18,8 +18,16 @@ afterAll(async () => {
 });
 
 const ROLLOUT = [
-  { timestamp: '2026-03-01T10:00:00Z', type: 'session_meta', payload: { id: '0199aaaa-0000-7000-8000-00000000000f', cwd: '/w', source: 'cli' } },
-  { timestamp: '2026-03-01T10:00:01Z', type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'fix the build' }] } },
+  {
+    timestamp: '2026-03-01T10:00:00Z',
+    type: 'session_meta',
+    payload: { id: '0199aaaa-0000-7000-8000-00000000000f', cwd: '/w', source: 'cli' },
+  },
+  {
+    timestamp: '2026-03-01T10:00:01Z',
+    type: 'response_item',
+    payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'fix the build' }] },
+  },
 ]
   .map((line) => JSON.stringify(line))
   .join('\n');
@@ -36,7 +44,16 @@ async function swappedForFifo(): Promise<ThreadInfo> {
   // Should a reader block on the FIFO after all, this writer frees it after a while, so that the
   // test fails on a wrong answer instead of hanging.
   writers.push(spawn('sh', ['-c', `sleep 5; echo > "${path}"`], { stdio: 'ignore' }));
-  return { threadId: '0199aaaa-0000-7000-8000-00000000000f', rolloutPath: path, cwd: '/w', source: 'cli', updatedAt: 1, createdAt: null, hasUserMessage: true, sizeBytes: size };
+  return {
+    threadId: '0199aaaa-0000-7000-8000-00000000000f',
+    rolloutPath: path,
+    cwd: '/w',
+    source: 'cli',
+    updatedAt: 1,
+    createdAt: null,
+    hasUserMessage: true,
+    sizeBytes: size,
+  };
 }
 
 describe('a rollout that is not a regular file', () => {

@@ -14,20 +14,75 @@ const V169 = V169_ROLLOUTS;
 
 // Values read by hand from each file's first lines (session_meta / old header, user messages).
 const FIXTURES = [
-  [`${REAL}/AcidicSoil__codex-session-view__rollout-2025-11-17T15-30-28-019a93b9-f380-7600-98ff-940e6b99603c.jsonl`, '019a93b9-f380-7600-98ff-940e6b99603c', '/home/user/projects/temp/chatbot-ui', 'cli'],
+  [
+    `${REAL}/AcidicSoil__codex-session-view__rollout-2025-11-17T15-30-28-019a93b9-f380-7600-98ff-940e6b99603c.jsonl`,
+    '019a93b9-f380-7600-98ff-940e6b99603c',
+    '/home/user/projects/temp/chatbot-ui',
+    'cli',
+  ],
   // Old pre-envelope format: no source (→ cli), cwd only inside <environment_context>.
-  [`${REAL}/AcidicSoil__codex-session-viewer__example.jsonl`, 'cf4def41-21e0-4b91-adb4-5397c1492084', '/home/user/projects/codex-session-viewer', 'cli'],
-  [`${REAL}/codemie-ai__codemie-code__rollout-2026-01-02T18-39-45-019b7f94-51b4-7593-922e-ba12b5b73b52.jsonl`, '019b7f94-51b4-7593-922e-ba12b5b73b52', '/Users/Nikita_Levyankov/repos/EPMCDME/codemie-ai/codemie-code', 'exec'],
-  [`${REAL}/codemie-ai__codemie-code__rollout-2026-05-11T11-26-55-019e1625-789d-76c0-80ab-3724b5ddb799.jsonl`, '019e1625-789d-76c0-80ab-3724b5ddb799', '/Users/Sample_User/repos/codemie-ai/codemie-code', 'cli'],
+  [
+    `${REAL}/AcidicSoil__codex-session-viewer__example.jsonl`,
+    'cf4def41-21e0-4b91-adb4-5397c1492084',
+    '/home/user/projects/codex-session-viewer',
+    'cli',
+  ],
+  [
+    `${REAL}/codemie-ai__codemie-code__rollout-2026-01-02T18-39-45-019b7f94-51b4-7593-922e-ba12b5b73b52.jsonl`,
+    '019b7f94-51b4-7593-922e-ba12b5b73b52',
+    '/Users/Nikita_Levyankov/repos/EPMCDME/codemie-ai/codemie-code',
+    'exec',
+  ],
+  [
+    `${REAL}/codemie-ai__codemie-code__rollout-2026-05-11T11-26-55-019e1625-789d-76c0-80ab-3724b5ddb799.jsonl`,
+    '019e1625-789d-76c0-80ab-3724b5ddb799',
+    '/Users/Sample_User/repos/codemie-ai/codemie-code',
+    'cli',
+  ],
   // No response-item user message at all: the user_message events say the user spoke.
-  [`${REAL}/codemie-ai__codemie-code__rollout-2026-05-11T13-28-45-019e1695-0522-7c83-8b39-0dd379793f80.jsonl`, '019e1695-0522-7c83-8b39-0dd379793f80', '/Users/Sample_User/naya', 'vscode'],
-  [`${REAL}/kvsankar__agent-history__session-01.jsonl`, '019e9625-802f-7e91-840a-cfe88d14117a', '/tmp/agent-history-real-agent/codex/workspace', 'exec'],
-  [`${REAL}/madshn__localpush__rollout-2026-02-23T12-54-34-019c8a59-e9dd-71f0-9ae3-4079fe9726a9.jsonl`, '019c8a59-e9dd-71f0-9ae3-4079fe9726a9', '/redacted/path/59b923df4d', 'vscode'],
-  [`${REAL}/madshn__localpush__rollout-2026-02-23T13-19-38-019c8a70-dda7-7f33-98ea-f30553347322.jsonl`, '019c8a70-dda7-7f33-98ea-f30553347322', '/redacted/path/da0ba47443', 'vscode'],
+  [
+    `${REAL}/codemie-ai__codemie-code__rollout-2026-05-11T13-28-45-019e1695-0522-7c83-8b39-0dd379793f80.jsonl`,
+    '019e1695-0522-7c83-8b39-0dd379793f80',
+    '/Users/Sample_User/naya',
+    'vscode',
+  ],
+  [
+    `${REAL}/kvsankar__agent-history__session-01.jsonl`,
+    '019e9625-802f-7e91-840a-cfe88d14117a',
+    '/tmp/agent-history-real-agent/codex/workspace',
+    'exec',
+  ],
+  [
+    `${REAL}/madshn__localpush__rollout-2026-02-23T12-54-34-019c8a59-e9dd-71f0-9ae3-4079fe9726a9.jsonl`,
+    '019c8a59-e9dd-71f0-9ae3-4079fe9726a9',
+    '/redacted/path/59b923df4d',
+    'vscode',
+  ],
+  [
+    `${REAL}/madshn__localpush__rollout-2026-02-23T13-19-38-019c8a70-dda7-7f33-98ea-f30553347322.jsonl`,
+    '019c8a70-dda7-7f33-98ea-f30553347322',
+    '/redacted/path/da0ba47443',
+    'vscode',
+  ],
   [`${V169}/exec-source-session.jsonl`, '01a20de4-90c2-7ea0-9b2b-c7efc03a069a', '/tmp/codex-anchor.r6gsL3/v1/work', 'exec'],
-  [`${V169}/function-call-tools-gpt-5.5.jsonl`, '01a20de4-8f6e-7540-8b1e-bc0cd3501fc8', '/tmp/codex-anchor.r6gsL3/v1/work', 'vscode'],
-  [`${V169}/single-turn-with-tool-call.jsonl`, '01a20de4-84d9-7002-a6b8-430537eb75c6', '/tmp/codex-anchor.r6gsL3/v1/work', 'vscode'],
-  [`${V169}/two-turns-with-tool-calls.jsonl`, '01a20de4-884e-78b3-9214-06e8a8c089a0', '/tmp/codex-anchor.r6gsL3/v1/work', 'vscode'],
+  [
+    `${V169}/function-call-tools-gpt-5.5.jsonl`,
+    '01a20de4-8f6e-7540-8b1e-bc0cd3501fc8',
+    '/tmp/codex-anchor.r6gsL3/v1/work',
+    'vscode',
+  ],
+  [
+    `${V169}/single-turn-with-tool-call.jsonl`,
+    '01a20de4-84d9-7002-a6b8-430537eb75c6',
+    '/tmp/codex-anchor.r6gsL3/v1/work',
+    'vscode',
+  ],
+  [
+    `${V169}/two-turns-with-tool-calls.jsonl`,
+    '01a20de4-884e-78b3-9214-06e8a8c089a0',
+    '/tmp/codex-anchor.r6gsL3/v1/work',
+    'vscode',
+  ],
 ] as const;
 
 const dirs: string[] = [];
@@ -97,18 +152,44 @@ describe('damaged rollouts', () => {
     const path = join(await tempDir(), 'rollout-2026-02-02T10-00-00-0199aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee.jsonl');
     await writeFile(
       path,
-      JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: '<environment_context>\n  <cwd>/srv/app</cwd>\n</environment_context>' }] } }) + '\n',
+      `${JSON.stringify({
+        type: 'response_item',
+        payload: {
+          type: 'message',
+          role: 'user',
+          content: [{ type: 'input_text', text: '<environment_context>\n  <cwd>/srv/app</cwd>\n</environment_context>' }],
+        },
+      })}\n`,
     );
     let meta = await readRolloutMeta(path);
-    expect(meta).toEqual({ threadId: '0199aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee', cwd: '/srv/app', source: 'cli', createdAt: null, hasUserMessage: false });
-    await appendFile(path, JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'fix the build' }] } }) + '\n');
+    expect(meta).toEqual({
+      threadId: '0199aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee',
+      cwd: '/srv/app',
+      source: 'cli',
+      createdAt: null,
+      hasUserMessage: false,
+    });
+    await appendFile(
+      path,
+      `${JSON.stringify({
+        type: 'response_item',
+        payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'fix the build' }] },
+      })}\n`,
+    );
     meta = await readRolloutMeta(path);
     expect(meta!.hasUserMessage).toBe(true);
   });
 
   it('a sub-agent source object reads as "subagent"', async () => {
     const path = join(await tempDir(), 'rollout-sub.jsonl');
-    await writeFile(path, JSON.stringify({ timestamp: '2026-01-01T00:00:00Z', type: 'session_meta', payload: { id: 't-1', cwd: '/w', timestamp: '2026-01-01T00:00:00Z', source: { subagent: 'review' } } }) + '\n');
+    await writeFile(
+      path,
+      `${JSON.stringify({
+        timestamp: '2026-01-01T00:00:00Z',
+        type: 'session_meta',
+        payload: { id: 't-1', cwd: '/w', timestamp: '2026-01-01T00:00:00Z', source: { subagent: 'review' } },
+      })}\n`,
+    );
     expect((await readRolloutMeta(path))!.source).toBe('subagent');
   });
 });
@@ -120,7 +201,7 @@ describe('line splitting', () => {
     const line = (i: number, pad: number) => JSON.stringify({ i, text: `é日本👍🏽 ${'x'.repeat(pad)}` });
     const lines = [line(0, 10), line(1, 65_530), line(2, 3), line(3, 2_500_000), line(4, 1), line(5, 131_000), line(6, 7)];
     const breaks = ['\n', '\r\n', '\n', '\r', '\n\n  \n', '\r\n'];
-    const text = '\uFEFF' + lines.map((l, i) => l + (breaks[i] ?? '')).join(''); // BOM first; no break after the last line
+    const text = `\uFEFF${lines.map((l, i) => l + (breaks[i] ?? '')).join('')}`; // BOM first; no break after the last line
     const path = join(await tempDir(), 'rollout-chunks.jsonl');
     await writeFile(path, text);
     const counts = newLineCounts();
@@ -137,13 +218,16 @@ describe('line splitting', () => {
     const files = await Promise.all(
       ['a', 'b', 'c'].map(async (name) => {
         const path = join(dir, `interleaved-${name}.jsonl`);
-        await writeFile(path, Array.from({ length: 1_000 }, (_, i) => JSON.stringify({ name, i, pad: name.repeat(3_000) })).join('\n'));
+        await writeFile(
+          path,
+          Array.from({ length: 1_000 }, (_, i) => JSON.stringify({ name, i, pad: name.repeat(3_000) })).join('\n'),
+        );
         return path;
       }),
     );
     const readers = files.map((path) => readRolloutLines(path));
     const seen: Array<Array<{ name: string; i: number; pad: string }>> = files.map(() => []);
-    for (let step = 0, done = 0; done < readers.length; step++) {
+    for (let _step = 0, done = 0; done < readers.length; _step++) {
       done = 0;
       for (const [k, reader] of readers.entries()) {
         const next = await reader.next();
@@ -188,8 +272,19 @@ describe('responseItemsOnly', () => {
 
   it('skips a torn event line unparsed, but still reads a torn response item as corrupt', async () => {
     const path = join(await tempDir(), 'rollout-torn.jsonl');
-    const item = { timestamp: '2026-01-01T00:00:00Z', type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] } };
-    await writeFile(path, [JSON.stringify(item), '{"timestamp":"2026-01-01T00:00:01Z","type":"event_msg","payload":{"ty', '{"timestamp":"2026-01-01T00:00:02Z","type":"response_item","payload":{"ty'].join('\n'));
+    const item = {
+      timestamp: '2026-01-01T00:00:00Z',
+      type: 'response_item',
+      payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
+    };
+    await writeFile(
+      path,
+      [
+        JSON.stringify(item),
+        '{"timestamp":"2026-01-01T00:00:01Z","type":"event_msg","payload":{"ty',
+        '{"timestamp":"2026-01-01T00:00:02Z","type":"response_item","payload":{"ty',
+      ].join('\n'),
+    );
     const loaded = await loadMemoryItems(path);
     expect(loaded.items).toEqual([item.payload]);
     expect(loaded).toMatchObject({ lines: 3, corruptLines: 1 });

@@ -49,7 +49,7 @@ const STAGE1 = { model: 'demo', instructions: 'Return one JSON object.' };
 describe.each(['responses', 'chat'] as const)('over the %s wire', (wireApi) => {
   it('writes a schema-valid memory quoting the first real user request and the cwd', async () => {
     const client = await scriptedClient(wireApi);
-    const request = 'Make the invoice export handle negative amounts and add a regression test. ' + 'Context. '.repeat(40);
+    const request = `Make the invoice export handle negative amounts and add a regression test. ${'Context. '.repeat(40)}`;
     const { reply } = await client.extractStage1({
       ...STAGE1,
       input: stage1Input([

@@ -20,9 +20,7 @@ describe('rolloutSummaryStem', () => {
   });
 
   it('lower-cases, maps other characters to _, keeps 20 bytes and strips trailing _', () => {
-    expect(rolloutSummaryStem(ID, 'Unsafe Slug/With Spaces & Symbols + EXTRA_LONG_12345')).toBe(
-      `${ID}-unsafe_slug_with_spa`,
-    );
+    expect(rolloutSummaryStem(ID, 'Unsafe Slug/With Spaces & Symbols + EXTRA_LONG_12345')).toBe(`${ID}-unsafe_slug_with_spa`);
     expect(rolloutSummaryStem(ID, 'fix-ci')).toBe(`${ID}-fix_ci`);
     expect(rolloutSummaryStem(ID, 'trailing   ')).toBe(`${ID}-trailing`);
     expect(rolloutSummaryStem(ID, '__lead')).toBe(`${ID}-__lead`);
@@ -36,9 +34,7 @@ describe('rolloutSummaryStem', () => {
   });
 
   it('leaves real (UUID) thread ids untouched', () => {
-    expect(rolloutSummaryStem('019c6e27-e55b-73d1-87d8-4e01f1f75043', 'x')).toBe(
-      '019c6e27-e55b-73d1-87d8-4e01f1f75043-x',
-    );
+    expect(rolloutSummaryStem('019c6e27-e55b-73d1-87d8-4e01f1f75043', 'x')).toBe('019c6e27-e55b-73d1-87d8-4e01f1f75043-x');
   });
 });
 

@@ -26,12 +26,35 @@ afterAll(async () => {
 });
 
 function threadFor(path: string, cwd = '/home/me/project'): ThreadInfo {
-  return { threadId: '0199aaaa-0000-7000-8000-000000000001', rolloutPath: path, cwd, source: 'cli', updatedAt: 1_770_000_000, createdAt: null, hasUserMessage: true, sizeBytes: sizeOf(path) };
+  return {
+    threadId: '0199aaaa-0000-7000-8000-000000000001',
+    rolloutPath: path,
+    cwd,
+    source: 'cli',
+    updatedAt: 1_770_000_000,
+    createdAt: null,
+    hasUserMessage: true,
+    sizeBytes: sizeOf(path),
+  };
 }
 
-const userLine = (text: string) => JSON.stringify({ timestamp: '2026-03-01T10:00:00Z', type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
-const assistantLine = (text: string) => JSON.stringify({ timestamp: '2026-03-01T10:00:01Z', type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] } });
-const META = JSON.stringify({ timestamp: '2026-03-01T10:00:00Z', type: 'session_meta', payload: { id: '0199aaaa-0000-7000-8000-000000000001', cwd: '/home/me/project', source: 'cli' } });
+const userLine = (text: string) =>
+  JSON.stringify({
+    timestamp: '2026-03-01T10:00:00Z',
+    type: 'response_item',
+    payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+  });
+const assistantLine = (text: string) =>
+  JSON.stringify({
+    timestamp: '2026-03-01T10:00:01Z',
+    type: 'response_item',
+    payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] },
+  });
+const META = JSON.stringify({
+  timestamp: '2026-03-01T10:00:00Z',
+  type: 'session_meta',
+  payload: { id: '0199aaaa-0000-7000-8000-000000000001', cwd: '/home/me/project', source: 'cli' },
+});
 
 /** The serialized rollout inside a rendered input. */
 function contentsOf(input: string): string {
@@ -63,7 +86,10 @@ describe('stageOneTokenLimit', () => {
 describe('buildStageOneRequest', () => {
   it('renders path, cwd, the items as one JSON array and the closing warning', async () => {
     const path = `${V169_ROLLOUTS}/two-turns-with-tool-calls.jsonl`;
-    const req = await buildStageOneRequest({ thread: threadFor(path, '/tmp/codex-anchor.r6gsL3/v1/work'), model: 'gpt-5.3-codex-spark' });
+    const req = await buildStageOneRequest({
+      thread: threadFor(path, '/tmp/codex-anchor.r6gsL3/v1/work'),
+      model: 'gpt-5.3-codex-spark',
+    });
     expect(req.input).toContain(`- rollout_path: ${path}\n`);
     expect(req.input).toContain('- rollout_cwd: /tmp/codex-anchor.r6gsL3/v1/work\n');
     const items = JSON.parse(contentsOf(req.input));
@@ -80,7 +106,10 @@ describe('buildStageOneRequest', () => {
 
   it('leaves placeholder-looking text inside the rollout as it is', async () => {
     const path = join(await tempDir(), 'rollout-placeholders.jsonl');
-    await writeFile(path, [META, userLine('echo {{ rollout_cwd }} and {{ rollout_path }} and {{ rollout_contents }}')].join('\n'));
+    await writeFile(
+      path,
+      [META, userLine('echo {{ rollout_cwd }} and {{ rollout_path }} and {{ rollout_contents }}')].join('\n'),
+    );
     const req = await buildStageOneRequest({ thread: threadFor(path), model: 'gpt-5' });
     expect(req.input).toContain('echo {{ rollout_cwd }} and {{ rollout_path }} and {{ rollout_contents }}');
     // A cwd that looks like a placeholder is not expanded either.
@@ -90,10 +119,25 @@ describe('buildStageOneRequest', () => {
   });
 
   it('never sends a secret planted in the rollout', async () => {
-    const secrets = ['sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst', 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB', 'hunter2hunter2'];
+    const secrets = [
+      'sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst',
+      'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB',
+      'hunter2hunter2',
+    ];
     const path = join(await tempDir(), 'rollout-secret.jsonl');
-    const call = JSON.stringify({ type: 'response_item', payload: { type: 'function_call', name: 'shell', call_id: 'c1', arguments: JSON.stringify({ cmd: `export GITHUB_TOKEN=${secrets[1]}` }) } });
-    await writeFile(path, [META, userLine(`my key is ${secrets[0]}`), call, assistantLine(`set DB_PASSWORD=${secrets[2]}`)].join('\n'));
+    const call = JSON.stringify({
+      type: 'response_item',
+      payload: {
+        type: 'function_call',
+        name: 'shell',
+        call_id: 'c1',
+        arguments: JSON.stringify({ cmd: `export GITHUB_TOKEN=${secrets[1]}` }),
+      },
+    });
+    await writeFile(
+      path,
+      [META, userLine(`my key is ${secrets[0]}`), call, assistantLine(`set DB_PASSWORD=${secrets[2]}`)].join('\n'),
+    );
     const req = await buildStageOneRequest({ thread: threadFor(path), model: 'gpt-5' });
     for (const s of secrets) expect(req.input).not.toContain(s);
     expect(req.input).toContain('[REDACTED_SECRET]');
@@ -111,7 +155,9 @@ describe('buildStageOneRequest', () => {
     expect(countTokens(contents)).toBeLessThanOrEqual(85_120);
     expect(countTokens(contents)).toBeGreaterThan(84_000);
     expect(contents).toMatch(/…\d+ tokens truncated…/);
-    expect(contents.startsWith('[{"type":"message","role":"user","content":[{"type":"input_text","text":"START alpha0 alpha1')).toBe(true);
+    expect(
+      contents.startsWith('[{"type":"message","role":"user","content":[{"type":"input_text","text":"START alpha0 alpha1'),
+    ).toBe(true);
     expect(contents.endsWith('zulu69999 END"}]}]')).toBe(true);
   });
 

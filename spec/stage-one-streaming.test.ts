@@ -24,7 +24,11 @@ const enc = tiktoken.get_encoding('o200k_base');
 const realCount = (text: string) => enc.encode(text, [], []).length;
 
 const BROKEN_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const SHARED = [REAL_ROLLOUTS, V169_ROLLOUTS].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => `${dir}/${f}`));
+const SHARED = [REAL_ROLLOUTS, V169_ROLLOUTS].flatMap((dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .map((f) => `${dir}/${f}`),
+);
 const LARGEST_SHARED = `${REAL_ROLLOUTS}/AcidicSoil__codex-session-viewer__example.jsonl`;
 
 const dirs: string[] = [];
@@ -33,7 +37,16 @@ afterAll(async () => {
 });
 
 function threadFor(path: string): ThreadInfo {
-  return { threadId: '0199aaaa-0000-7000-8000-000000000002', rolloutPath: path, cwd: '/home/me/project', source: 'cli', updatedAt: 1_770_000_000, createdAt: null, hasUserMessage: true, sizeBytes: sizeOf(path) };
+  return {
+    threadId: '0199aaaa-0000-7000-8000-000000000002',
+    rolloutPath: path,
+    cwd: '/home/me/project',
+    source: 'cli',
+    updatedAt: 1_770_000_000,
+    createdAt: null,
+    hasUserMessage: true,
+    sizeBytes: sizeOf(path),
+  };
 }
 
 /** The request as it was built before streaming: every item in memory, joined, then truncated. */
@@ -56,7 +69,14 @@ async function builtInMemory(thread: ThreadInfo, tokenLimit: number) {
     ['rollout_cwd', thread.cwd],
     ['rollout_contents', truncation.text],
   ]);
-  return { input, wholeBytes: Buffer.byteLength(whole), truncated: truncation.truncated, items: parts.length, droppedItems, corruptLines: loaded.corruptLines };
+  return {
+    input,
+    wholeBytes: Buffer.byteLength(whole),
+    truncated: truncation.truncated,
+    items: parts.length,
+    droppedItems,
+    corruptLines: loaded.corruptLines,
+  };
 }
 
 /** The serialized rollout inside a rendered input. */
@@ -88,13 +108,50 @@ async function writeBigRollout(outputs: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'stage-one-streaming-'));
   dirs.push(dir);
   const item = (payload: unknown) => JSON.stringify({ timestamp: '2026-03-01T10:00:00Z', type: 'response_item', payload });
-  const lines = [JSON.stringify({ timestamp: '2026-03-01T10:00:00Z', type: 'session_meta', payload: { id: '0199aaaa-0000-7000-8000-000000000002', cwd: '/home/me/project', source: 'cli' } })];
-  lines.push(item({ type: 'message', role: 'user', content: [{ type: 'input_text', text: `${HEAD_SENTINEL}: the build fails; my key is sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst` }] }));
+  const lines = [
+    JSON.stringify({
+      timestamp: '2026-03-01T10:00:00Z',
+      type: 'session_meta',
+      payload: { id: '0199aaaa-0000-7000-8000-000000000002', cwd: '/home/me/project', source: 'cli' },
+    }),
+  ];
+  lines.push(
+    item({
+      type: 'message',
+      role: 'user',
+      content: [
+        {
+          type: 'input_text',
+          text: `${HEAD_SENTINEL}: the build fails; my key is sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst`,
+        },
+      ],
+    }),
+  );
   for (let i = 0; i < outputs; i++) {
-    lines.push(item({ type: 'function_call', name: 'shell', call_id: `call_${i}`, arguments: JSON.stringify({ command: ['bash', '-lc', `cat logs/build-${i}.log`] }) }));
-    lines.push(item({ type: 'function_call_output', call_id: `call_${i}`, output: toolOutput(i, 64 * 1024 + ((i * 7919) % (64 * 1024))) }));
+    lines.push(
+      item({
+        type: 'function_call',
+        name: 'shell',
+        call_id: `call_${i}`,
+        arguments: JSON.stringify({ command: ['bash', '-lc', `cat logs/build-${i}.log`] }),
+      }),
+    );
+    lines.push(
+      item({ type: 'function_call_output', call_id: `call_${i}`, output: toolOutput(i, 64 * 1024 + ((i * 7919) % (64 * 1024))) }),
+    );
   }
-  lines.push(item({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `set GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB; ${TAIL_SENTINEL}: module_42 fails when the cache is cold.` }] }));
+  lines.push(
+    item({
+      type: 'message',
+      role: 'assistant',
+      content: [
+        {
+          type: 'output_text',
+          text: `set GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB; ${TAIL_SENTINEL}: module_42 fails when the cache is cold.`,
+        },
+      ],
+    }),
+  );
   const path = join(dir, 'rollout-2026-03-01T10-00-00-0199aaaa-0000-7000-8000-000000000002.jsonl');
   await writeFile(path, `${lines.join('\n')}\n`);
   return path;
@@ -103,12 +160,21 @@ async function writeBigRollout(outputs: number): Promise<string> {
 describe('the streamed phase-1 request', () => {
   it.each(SHARED)('is the one built in memory, at 2,000 and 20,000 tokens and at the real model limits, for %s', async (path) => {
     const thread = threadFor(path);
-    const limits = [2_000, 20_000, ...new Set(['gpt-5.3-codex-spark', 'gpt-5.3-codex', 'gpt-4.1', 'some-local-model'].map(stageOneTokenLimit))];
+    const limits = [
+      2_000,
+      20_000,
+      ...new Set(['gpt-5.3-codex-spark', 'gpt-5.3-codex', 'gpt-4.1', 'some-local-model'].map(stageOneTokenLimit)),
+    ];
     for (const tokenLimit of limits) {
       const req = await buildStageOneRequest({ thread, model: 'gpt-5', tokenLimit });
       const expected = await builtInMemory(thread, tokenLimit);
       expect(req.input).toBe(expected.input);
-      expect({ truncated: req.truncated, items: req.items, droppedItems: req.droppedItems, corruptLines: req.corruptLines }).toEqual({
+      expect({
+        truncated: req.truncated,
+        items: req.items,
+        droppedItems: req.droppedItems,
+        corruptLines: req.corruptLines,
+      }).toEqual({
         truncated: expected.truncated,
         items: expected.items,
         droppedItems: expected.droppedItems,
@@ -137,11 +203,14 @@ describe('the streamed phase-1 request', () => {
     expect(realCount(contents)).toBeLessThanOrEqual(8_000);
     expect(realCount(contents)).toBeGreaterThan(7_800);
     expect(contents).toMatch(/…\d+ tokens truncated…/);
-    expect(contents.startsWith(`[{"type":"message","role":"user","content":[{"type":"input_text","text":"${HEAD_SENTINEL}`)).toBe(true);
+    expect(contents.startsWith(`[{"type":"message","role":"user","content":[{"type":"input_text","text":"${HEAD_SENTINEL}`)).toBe(
+      true,
+    );
     expect(contents).toContain(TAIL_SENTINEL);
     expect(contents.endsWith('when the cache is cold."}]}]')).toBe(true);
     expect(contents).not.toMatch(BROKEN_SURROGATE);
-    for (const secret of ['sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst', 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB']) expect(req.input).not.toContain(secret);
+    for (const secret of ['sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst', 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB'])
+      expect(req.input).not.toContain(secret);
     // The serialized text held at once: a head window and a tail ring sized by the limit.
     expect(req.retainedBytes).toBeLessThan(2_000_000);
     expect(req.retainedBytes).toBeLessThan(fileBytes / 5);
@@ -153,8 +222,19 @@ describe('the streamed phase-1 request', () => {
     dirs.push(dir);
     const path = join(dir, 'rollout-deep.jsonl');
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
-    const user = (text: string) => JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
-    await writeFile(path, [user('before'), `{"type":"response_item","payload":{"type":"function_call_output","call_id":"c","output":${deep}}}`, user('after')].join('\n'));
+    const user = (text: string) =>
+      JSON.stringify({
+        type: 'response_item',
+        payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+      });
+    await writeFile(
+      path,
+      [
+        user('before'),
+        `{"type":"response_item","payload":{"type":"function_call_output","call_id":"c","output":${deep}}}`,
+        user('after'),
+      ].join('\n'),
+    );
     const req = await buildStageOneRequest({ thread: threadFor(path), model: 'gpt-5' });
     expect(req).toMatchObject({ items: 2, droppedItems: 1, truncated: false });
     expect(contentsOf(req.input)).toMatch(/^\[\{.*"before".*\},\{.*"after".*\}\]$/);

@@ -25,16 +25,22 @@ describe('token counts', () => {
 
   // Ours split pieces with V8's regex engine and cache each piece's count; any difference from
   // tiktoken's own pre-tokenizer would show as a different total.
-  it.each([REAL_ROLLOUTS, V169_ROLLOUTS].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => `${dir}/${f}`)))(
-    'match tiktoken exactly on the shared rollout %s',
-    async (file) => {
-      const text = await readFile(file, 'utf8');
-      expect(countTokens(text)).toBe(realCount(text));
-    },
-  );
+  it.each(
+    [REAL_ROLLOUTS, V169_ROLLOUTS].flatMap((dir) =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .map((f) => `${dir}/${f}`),
+    ),
+  )('match tiktoken exactly on the shared rollout %s', async (file) => {
+    const text = await readFile(file, 'utf8');
+    expect(countTokens(text)).toBe(realCount(text));
+  });
 
   it.each([
-    ['Unicode white space (NEL, NBSP, ideographic space) and a BOM', 'a\u0085 b\u00a0\u00a0c\u3000\u3000d \ufeff\ufeffe\n\u0085\n a\ufeff\ufeffb 1\ufeff\ufeff2 !!\ufeff\ufeff!!'],
+    [
+      'Unicode white space (NEL, NBSP, ideographic space) and a BOM',
+      'a\u0085 b\u00a0\u00a0c\u3000\u3000d \ufeff\ufeffe\n\u0085\n a\ufeff\ufeffb 1\ufeff\ufeff2 !!\ufeff\ufeff!!',
+    ],
     ['contractions in any case, with the long s', "it's IT'S we'RE they'Ve I'M you'LL he'D ca\u017f'\u017f it'\u017f"],
     ['marks, titlecase and scripts', 'e\u0301te\u0301 \u01c5ungla Ǆ日本語のテキスト Привет мир مرحبا 👩‍👩‍👧 ½ ⅷ 12345678'],
     ['line breaks and runs of spaces', 'x\r\n\r\n   \n\t\t y  \n\n  z\r  /\n//\n'],
@@ -70,18 +76,21 @@ describe('truncateToTokens', () => {
     expect(r).toEqual({ text: 'hello world', truncated: false, keptTokens: null, removedTokens: 0 });
   });
 
-  it.each([1_000, 10_000, 50_000])('keeps a real rollout within %i tokens, marker included, keeping head and tail', async (limit) => {
-    const text = await readFile(ROLLOUT, 'utf8');
-    const r = truncateToTokens(text, limit);
-    expect(r.truncated).toBe(true);
-    expect(countTokens(r.text)).toBeLessThanOrEqual(limit);
-    expect(realCount(r.text)).toBeLessThanOrEqual(limit);
-    expect(realCount(r.text)).toBeGreaterThan(limit * 0.98); // the budget is used, not wasted
-    const [head, tail] = r.text.split(MARKER.exec(r.text)![0]);
-    expect(text.startsWith(head!)).toBe(true);
-    expect(text.endsWith(tail!)).toBe(true);
-    expect(Math.abs(realCount(head!) - realCount(tail!))).toBeLessThanOrEqual(limit * 0.02);
-  });
+  it.each([1_000, 10_000, 50_000])(
+    'keeps a real rollout within %i tokens, marker included, keeping head and tail',
+    async (limit) => {
+      const text = await readFile(ROLLOUT, 'utf8');
+      const r = truncateToTokens(text, limit);
+      expect(r.truncated).toBe(true);
+      expect(countTokens(r.text)).toBeLessThanOrEqual(limit);
+      expect(realCount(r.text)).toBeLessThanOrEqual(limit);
+      expect(realCount(r.text)).toBeGreaterThan(limit * 0.98); // the budget is used, not wasted
+      const [head, tail] = r.text.split(MARKER.exec(r.text)![0]);
+      expect(text.startsWith(head!)).toBe(true);
+      expect(text.endsWith(tail!)).toBe(true);
+      expect(Math.abs(realCount(head!) - realCount(tail!))).toBeLessThanOrEqual(limit * 0.02);
+    },
+  );
 
   it('reports the exact removed count in the marker when the middle is short', () => {
     const text = Array.from({ length: 1500 }, (_, i) => `line ${i}: the quick brown fox`).join('\n');
@@ -129,11 +138,33 @@ describe('truncateToTokens', () => {
 // Deterministic pseudo-random text, so that a failure can be replayed.
 function generator(seed: number) {
   let x = seed;
-  const next = () => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const next = () => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return x / 0x7fffffff;
+  };
   return { next, pick: <T>(list: T[]): T => list[Math.floor(next() * list.length)]! };
 }
 
-const WORDS = ['alpha', 'Beta', ' ', '  ', '\n', '\r\n', '日本語', '👍🏽', 'e\u0301', '{"a":1}', '\\n', '0123456789', 'x'.repeat(3000), ' '.repeat(700), '\t\t', 'Привет', '<|endoftext|>', "it's"];
+const WORDS = [
+  'alpha',
+  'Beta',
+  ' ',
+  '  ',
+  '\n',
+  '\r\n',
+  '日本語',
+  '👍🏽',
+  'e\u0301',
+  '{"a":1}',
+  '\\n',
+  '0123456789',
+  'x'.repeat(3000),
+  ' '.repeat(700),
+  '\t\t',
+  'Привет',
+  '<|endoftext|>',
+  "it's",
+];
 
 /** Serialized tool outputs: prose-like mixes, runs of spaces (128-byte tokens), runs with no split place, emoji and CJK. */
 function outputs(kind: 'mixed' | 'spaces' | 'letters' | 'wide', count: number, size: number, seed: number): string[] {
@@ -167,7 +198,10 @@ describe('HeadTailWindow', () => {
     ['runs with no place to split', outputs('letters', 60, 50_000, 0)],
     ['emoji and CJK', outputs('wide', 100, 20_000, 0)],
     ['one huge item', outputs('mixed', 1, 4_000_000, 12)],
-    ['a huge item between small ones', [...outputs('mixed', 20, 2_000, 13), ...outputs('wide', 1, 2_000_000, 0), ...outputs('mixed', 20, 2_000, 14)]],
+    [
+      'a huge item between small ones',
+      [...outputs('mixed', 20, 2_000, 13), ...outputs('wide', 1, 2_000_000, 0), ...outputs('mixed', 20, 2_000, 14)],
+    ],
   ])('truncates %s fed piece by piece exactly as truncateToTokens does the whole text', (_name, parts) => {
     const whole = `[${parts.join(',')}]`;
     for (const limit of [0, 500, 5_000]) {
@@ -194,7 +228,12 @@ describe('HeadTailWindow', () => {
     const g = generator(3);
     const window = new HeadTailWindow(20_000);
     window.append('HEAD-SENTINEL ');
-    for (let i = 0; i < 240; i++) window.append(`${Array.from({ length: 1_500 }, () => g.pick(['build', 'step', 'ok', '0x1f3a', '日本', ' ', '\n'])).join(' ')}\n`.repeat(20));
+    for (let i = 0; i < 240; i++)
+      window.append(
+        `${Array.from({ length: 1_500 }, () => g.pick(['build', 'step', 'ok', '0x1f3a', '日本', ' ', '\n'])).join(' ')}\n`.repeat(
+          20,
+        ),
+      );
     window.append(' TAIL-SENTINEL');
     const r = window.finish();
     expect(r.skippedBytes).toBeGreaterThan(25_000_000);

@@ -50,5 +50,7 @@ export async function redactionSection(): Promise<RedactionFigures> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const figures = await redactionSection();
-  console.log(`redaction: ${figures.leaks} leaks of ${figures.planted} planted secrets; ${figures.falsePositives} false positives over ${figures.stringsChecked} benign strings`);
+  console.log(
+    `redaction: ${figures.leaks} leaks of ${figures.planted} planted secrets; ${figures.falsePositives} false positives over ${figures.stringsChecked} benign strings`,
+  );
 }

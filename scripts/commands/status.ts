@@ -106,7 +106,7 @@ const visible = (text: string) =>
 function table(cells: string[][]): string[] {
   const rows = cells.map((row) => row.map(visible));
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
   const pad = (row: string[]) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)));
   return rows.map((row) => pad(row).join('  ').trimEnd());
 }

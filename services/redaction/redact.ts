@@ -47,15 +47,20 @@ const K8S_DATA = new RegExp(
 );
 function redactKubernetesSecrets(text: string): string {
   if (!/kind\\?["']?\s*:\s*\\?["']?Secret\b/.test(text)) return text;
-  return text.replace(K8S_DATA, (_m, head: string, body: string) =>
-    head + body.replace(/(:\s*\\?["']?)[^\s"'\\,}]+/g, (_v, sep: string) => sep + REDACTED),
+  return text.replace(
+    K8S_DATA,
+    (_m, head: string, body: string) => head + body.replace(/(:\s*\\?["']?)[^\s"'\\,}]+/g, (_v, sep: string) => sep + REDACTED),
   );
 }
 
 /** `hint`: a cheap test that every match passes, so that most texts skip `re`. */
 type Rule = { hint: RegExp; re: RegExp; to: (match: string, ...args: any[]) => string };
 const whole = (): string => REDACTED;
-const literals = (hint: string): string => hint.split('|').map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+const literals = (hint: string): string =>
+  hint
+    .split('|')
+    .map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|');
 
 /** Keeps `match` up to `value`, and the value too if it is code or a placeholder. */
 function keepCode(match: string, value: string, name: string, after: string): string {
@@ -167,7 +172,7 @@ const applyAll = (text: string, rules: Rule[]): string =>
 
 /** A text that passes neither test holds no match of any rule (a JSON text neither, once parsed). */
 const MAY_HOLD_SECRET = new RegExp(
-  [...SPEC_RULES, ...GENERIC_RULES].map((rule) => rule.hint.source).join('|') + '|private key|kind',
+  `${[...SPEC_RULES, ...GENERIC_RULES].map((rule) => rule.hint.source).join('|')}|private key|kind`,
   'i',
 );
 const mayHoldSecret = (text: string): boolean => MAY_HOLD_SECRET.test(text) || ANY_FAMILY.test(text);

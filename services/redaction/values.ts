@@ -4,14 +4,18 @@
 
 /** Type names and literals that stand where a value would be declared. */
 const TYPE_WORDS = new Set(
-  'str string int integer number float bool boolean bytes any unknown object none null nil undefined true false optional required text varchar secretstr'.split(' '),
+  'str string int integer number float bool boolean bytes any unknown object none null nil undefined true false optional required text varchar secretstr'.split(
+    ' ',
+  ),
 );
 
 /** Words that mark a made-up value: `test-key`, `proxy-handled`, `REDACTED_API_KEY`, `your-token-here`. */
 const PLACEHOLDER_WORDS = new Set(
-  ('test testing fake dummy example sample placeholder your my redacted changeme change mock todo proxy handled ' +
+  (
+    'test testing fake dummy example sample placeholder your my redacted changeme change mock todo proxy handled ' +
     'none dev local demo foo bar baz here insert replace secret key token password pass api not needed unused ' +
-    'default value empty invalid wrong bad some random xxx abc').split(' '),
+    'default value empty invalid wrong bad some random xxx abc'
+  ).split(' '),
 );
 
 const ENV_LOOKUP = /(?:process\.env|import\.meta\.env|os\.environ|getenv|System\.getenv|Deno\.env|ENV\[|ENV\.fetch|env\()/;
@@ -48,7 +52,11 @@ export function looksRandom(value: string, minLength = 16): boolean {
   if (value.length < minLength || !/\d/.test(value) || !/[A-Za-z]/.test(value)) return false;
   // Changes between digit, upper and lower case: about 6 in 10 characters of a random token, few
   // in words, names and paths (symbols are skipped, so `a/b/c` does not count).
-  const classes = value.replace(/[^A-Za-z0-9]/g, '').replace(/[0-9]/g, '0').replace(/[A-Z]/g, 'A').replace(/[a-z]/g, 'a');
+  const classes = value
+    .replace(/[^A-Za-z0-9]/g, '')
+    .replace(/[0-9]/g, '0')
+    .replace(/[A-Z]/g, 'A')
+    .replace(/[a-z]/g, 'a');
   let changes = 0;
   for (let i = 1; i < classes.length; i++) if (classes[i] !== classes[i - 1]) changes++;
   return changes >= value.length / 4;

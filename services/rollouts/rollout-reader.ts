@@ -289,7 +289,9 @@ export async function readRolloutMeta(path: string): Promise<RolloutMeta | null>
   if (parsed === 0) return null;
   // Said out loud: otherwise a session whose only message was too long to read would vanish silently.
   if (!hasUserMessage && counts.oversizedLines > 0) {
-    throw new BadInputError(`no user message left after skipping ${counts.oversizedLines} line(s) over ${MAX_LINE_BYTES / 2 ** 20} MB`);
+    throw new BadInputError(
+      `no user message left after skipping ${counts.oversizedLines} line(s) over ${MAX_LINE_BYTES / 2 ** 20} MB`,
+    );
   }
   return {
     threadId: threadId ?? UUID_IN_NAME.exec(basename(path))?.[1] ?? basename(path).replace(/\.jsonl$/, ''),

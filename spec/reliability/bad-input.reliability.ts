@@ -12,10 +12,32 @@ import { startLocalOpenAIServer, type LocalOpenAIServer, type Reply } from '../.
 import { createModelClient } from '../../services/model/model-client.ts';
 import { runPipeline } from '../../services/pipeline.ts';
 import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
-import { allText, isAgent, isStage1, rng, ROOT, seededUuid, tempHome, threadOfStage1, walk, writeRollout } from './support/harness.ts';
+import {
+  allText,
+  isAgent,
+  isStage1,
+  rng,
+  ROOT,
+  seededUuid,
+  tempHome,
+  threadOfStage1,
+  walk,
+  writeRollout,
+} from './support/harness.ts';
 
 const BAD = join(ROOT, 'spec', 'fixtures', 'bad');
-const HOSTILE_SLUGS = ['../../../../etc/passwd', '..', '/abs/path', 'a\u0000b', 'x'.repeat(10_000), '🔥💀'.repeat(50), '__proto__', 'CON', 'rm -rf ~; echo', '<|endoftext|>'];
+const HOSTILE_SLUGS = [
+  '../../../../etc/passwd',
+  '..',
+  '/abs/path',
+  'a\u0000b',
+  'x'.repeat(10_000),
+  '🔥💀'.repeat(50),
+  '__proto__',
+  'CON',
+  'rm -rf ~; echo',
+  '<|endoftext|>',
+];
 const OUTSIDE_MARKER = 'EVIL-WRITE-CONTENT-3b9e'; // only the attacking tool calls carry it
 
 let server: LocalOpenAIServer;
@@ -62,7 +84,14 @@ beforeAll(async () => {
     handler: (req) => {
       if (isStage1(req.body)) {
         const slug = slugFor.get(threadOfStage1(req.body) ?? '');
-        if (slug !== undefined) return { text: JSON.stringify({ rollout_summary: `summary ${slug.slice(0, 20)}`, rollout_slug: slug, raw_memory: '- hostile slug' }) };
+        if (slug !== undefined)
+          return {
+            text: JSON.stringify({
+              rollout_summary: `summary ${slug.slice(0, 20)}`,
+              rollout_slug: slug,
+              raw_memory: '- hostile slug',
+            }),
+          };
         return scripted(req);
       }
       if (isAgent(req.body)) return compromisedAgent(req) ?? scripted(req);
@@ -89,8 +118,13 @@ it('every hostile rollout gets a clear, logged outcome and none blocks the other
     }
     // Generated: a 50 MB single line (one user message), and an item nested 20,000 levels deep.
     const huge = seededUuid(next);
-    const words = 'refactor the parser module and add tests for the tokenizer edge cases '.repeat(Math.ceil(50_000_000 / 72)).slice(0, 50_000_000);
-    await writeRollout(home, { threadId: huge, raw: `${JSON.stringify({ type: 'session_meta', payload: { id: huge, source: 'cli', cwd: '/w' } })}\n${JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: words }] } })}\n` });
+    const words = 'refactor the parser module and add tests for the tokenizer edge cases '
+      .repeat(Math.ceil(50_000_000 / 72))
+      .slice(0, 50_000_000);
+    await writeRollout(home, {
+      threadId: huge,
+      raw: `${JSON.stringify({ type: 'session_meta', payload: { id: huge, source: 'cli', cwd: '/w' } })}\n${JSON.stringify({ type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text: words }] } })}\n`,
+    });
     planted.set(huge, '50 MB single line');
     const deep = seededUuid(next);
     const nested = '['.repeat(20_000) + ']'.repeat(20_000);
@@ -107,7 +141,8 @@ it('every hostile rollout gets a clear, logged outcome and none blocks the other
       planted.set(id, `hostile slug ${JSON.stringify(slug.slice(0, 24))}`);
     }
     const healthy: string[] = [];
-    for (let i = 0; i < 3; i++) healthy.push((await writeRollout(home, { threadId: seededUuid(next), user: [`healthy task ${i}`] })).threadId);
+    for (let i = 0; i < 3; i++)
+      healthy.push((await writeRollout(home, { threadId: seededUuid(next), user: [`healthy task ${i}`] })).threadId);
     // Files the injected agent wants to read: they must never reach the model.
     await writeFile(join(home, 'auth.json'), '{"OPENAI_API_KEY":"AUTH-FILE-CONTENT-91c2"}');
     await writeFile(join(home, 'config.toml'), '# CONFIG-FILE-CONTENT-55d1\n');
@@ -115,7 +150,13 @@ it('every hostile rollout gets a clear, logged outcome and none blocks the other
 
     const started = Date.now();
     const model = createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses', timeoutMs: 60_000 });
-    const out = await runPipeline({ codexHome: home, model, config: { maxRolloutsPerStartup: 64 }, retryPolicy: { initialDelayMs: 10, maxDelayMs: 50 }, log: fileLogger(home) });
+    const out = await runPipeline({
+      codexHome: home,
+      model,
+      config: { maxRolloutsPerStartup: 64 },
+      retryPolicy: { initialDelayMs: 10, maxDelayMs: 50 },
+      log: fileLogger(home),
+    });
     const elapsed = Date.now() - started;
     expect(out.phase1?.error).toBeNull();
     expect(out.phase2?.status).toBe('succeeded');
@@ -127,20 +168,28 @@ it('every hostile rollout gets a clear, logged outcome and none blocks the other
     for (const [id, what] of planted) {
       const job = jobs.get(id);
       const skipped = log.split('\n').find((l) => l.includes('rollout skipped') && l.includes(id));
-      const outcome = job ? `${job.status}${job.lastError ? ` (${job.lastError.slice(0, 80)})` : ''}` : skipped ? `skipped: ${JSON.parse(skipped).reason}` : 'NO OUTCOME';
+      const outcome = job
+        ? `${job.status}${job.lastError ? ` (${job.lastError.slice(0, 80)})` : ''}`
+        : skipped
+          ? `skipped: ${JSON.parse(skipped).reason}`
+          : 'NO OUTCOME';
       table.push(`${what}: ${outcome}`);
     }
     console.log(`bad input outcomes (${elapsed} ms):\n  ${table.join('\n  ')}`);
     for (const [id, what] of planted) {
       // A clear outcome: stored, failed with a reason, or skipped with a logged reason.
-      expect(table.find((t) => t.startsWith(`${what}:`)), what).not.toMatch(/NO OUTCOME$/);
+      expect(
+        table.find((t) => t.startsWith(`${what}:`)),
+        what,
+      ).not.toMatch(/NO OUTCOME$/);
       if (jobs.get(id)?.status === 'error') expect(log, what).toContain(`Phase 1 job failed for thread ${id}`);
     }
     for (const id of healthy) expect(jobs.get(id)?.status).toBe('done');
     // The special-token rollout is extracted, not failed. The 50 MB line is over the 16 MB line cap
     // (memory stays bounded for a line of any size), so its only message is skipped, and said so.
     for (const [id, what] of planted) {
-      if (/special-tokens|invalid-utf8|unknown-items|deep nesting|hostile slug|prompt-injection/.test(what)) expect(jobs.get(id)?.status, what).toBe('done');
+      if (/special-tokens|invalid-utf8|unknown-items|deep nesting|hostile slug|prompt-injection/.test(what))
+        expect(jobs.get(id)?.status, what).toBe('done');
     }
     expect(table).toContain('50 MB single line: skipped: no user message left after skipping 1 line(s) over 16 MB');
 
@@ -151,7 +200,13 @@ it('every hostile rollout gets a clear, logged outcome and none blocks the other
 
     // The injected agent reached nothing outside the memory folder.
     const after = (await walk(home)).map((e) => e.path).filter((p) => !before.has(p));
-    const outside = after.filter((p) => p !== join(home, 'memories') && !p.startsWith(join(home, 'memories') + '/') && !p.startsWith(join(home, 'memories_state')) && !p.startsWith(join(home, 'log')));
+    const outside = after.filter(
+      (p) =>
+        p !== join(home, 'memories') &&
+        !p.startsWith(`${join(home, 'memories')}/`) &&
+        !p.startsWith(join(home, 'memories_state')) &&
+        !p.startsWith(join(home, 'log')),
+    );
     expect(outside).toEqual([]);
     for (const p of ['/tmp/pwned-by-rollout.txt', '/tmp/pwned-absolute.txt']) expect(existsSync(p)).toBe(false);
     for (const [path, text] of await allText(join(home, 'memories'))) {

@@ -47,7 +47,9 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 async function together(home: string, extra: string[] = []) {
-  const runs = Array.from({ length: 4 }, () => spawnMemories(['run', '--codex-home', home, '--base-url', server.url, '--json', ...extra]));
+  const runs = Array.from({ length: 4 }, () =>
+    spawnMemories(['run', '--codex-home', home, '--base-url', server.url, '--json', ...extra]),
+  );
   const results = await Promise.all(runs.map((r) => r.done));
   for (const r of results) expect(r.code, r.stderr).toBe(0);
   return results.map((r) => JSON.parse(r.stdout));

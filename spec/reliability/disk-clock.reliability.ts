@@ -89,7 +89,9 @@ describe('disk', () => {
     expect(out.phase2?.reason).toMatch(/failed_sync_artifacts: .*EROFS/);
     expect(await readFile(join(h, 'memories', 'MEMORY.md'), 'utf8')).toBe(before);
     expect((await state(h).status()).outputs).toHaveLength(5);
-    expect(await readFile(join(h, 'log', 'memories.log'), 'utf8')).toMatch(/"reason":"failed_sync_artifacts: [^"]*EROFS[^"]*","msg":"phase 2 failed"/);
+    expect(await readFile(join(h, 'log', 'memories.log'), 'utf8')).toMatch(
+      /"reason":"failed_sync_artifacts: [^"]*EROFS[^"]*","msg":"phase 2 failed"/,
+    );
 
     execFileSync('mount', ['-o', 'remount,rw', join(h, 'memories')]);
     const later = await runPipeline({ codexHome: h, model: model(), now: () => Date.now() + 2 * HOUR });
@@ -132,7 +134,9 @@ describe('disk', () => {
     expect(out.phase2?.status).toBe('failed');
     expect(out.phase2?.reason).toMatch(/ENOSPC/);
     const { readdir } = await import('node:fs/promises');
-    const left = (await readdir(join(h, 'memories'), { recursive: true })).filter((n) => n !== 'filler' && !n.endsWith('rollout_summaries'));
+    const left = (await readdir(join(h, 'memories'), { recursive: true })).filter(
+      (n) => n !== 'filler' && !n.endsWith('rollout_summaries'),
+    );
     expect(left).toEqual([]);
   });
 });
@@ -209,7 +213,16 @@ describe('clock', () => {
       const rival = createLowdbStore({ dir: join(h, 'memories_state'), now });
       const { jobs } = await rival.status();
       expect(jobs[0]!.leaseUntil!).toBeGreaterThan(Math.floor(now() / 1000));
-      const thread = { threadId: id!, rolloutPath: '', cwd: '', source: 'cli', updatedAt: jobs[0]!.inputWatermark!, createdAt: null, hasUserMessage: true, sizeBytes: 1 };
+      const thread = {
+        threadId: id!,
+        rolloutPath: '',
+        cwd: '',
+        source: 'cli',
+        updatedAt: jobs[0]!.inputWatermark!,
+        createdAt: null,
+        hasUserMessage: true,
+        sizeBytes: 1,
+      };
       expect((await rival.tryClaimStage1Job(thread, 'rival', 3_600, 64)).kind).toBe('skippedRunning');
       release();
       const out = await toPromise(actor);
@@ -231,11 +244,25 @@ describe('clock', () => {
     stage1Arrived = arrivals();
     try {
       // The slow worker never renews (heartbeat far beyond the lease).
-      const slow = createMemoriesPipeline({ codexHome: h, model: model(), phase: '1', clock, now, heartbeatMs: 10 * HOUR, workerId: 'slow' });
+      const slow = createMemoriesPipeline({
+        codexHome: h,
+        model: model(),
+        phase: '1',
+        clock,
+        now,
+        heartbeatMs: 10 * HOUR,
+        workerId: 'slow',
+      });
       await stage1Arrived.all;
       clock.increment(2 * HOUR);
       holdStage1 = null; // the rival's request is answered at once
-      const rival = await runPipeline({ codexHome: h, model: model(), phase: '1', now: () => start + 2 * HOUR, workerId: 'rival' });
+      const rival = await runPipeline({
+        codexHome: h,
+        model: model(),
+        phase: '1',
+        now: () => start + 2 * HOUR,
+        workerId: 'rival',
+      });
       expect(rival.phase1?.succeeded).toBe(1);
       release();
       const late = await toPromise(slow);

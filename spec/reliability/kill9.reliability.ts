@@ -6,7 +6,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { memoryRoot, renderRawMemories, renderRolloutSummary, rolloutSummaryStem } from '../../services/memory-folder/artifacts.ts';
+import {
+  memoryRoot,
+  renderRawMemories,
+  renderRolloutSummary,
+  rolloutSummaryStem,
+} from '../../services/memory-folder/artifacts.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import { createModelClient } from '../../services/model/model-client.ts';
 import { runPipeline } from '../../services/pipeline.ts';
@@ -90,7 +95,11 @@ function doneThreads(): Set<string> {
   const file = join(stateDir(), 'jobs.json');
   if (!existsSync(file)) return new Set();
   const jobs = JSON.parse(readFileSync(file, 'utf8'));
-  return new Set(Object.entries(jobs.stage1 as Record<string, { status: string }>).filter(([, j]) => j.status === 'done').map(([id]) => id));
+  return new Set(
+    Object.entries(jobs.stage1 as Record<string, { status: string }>)
+      .filter(([, j]) => j.status === 'done')
+      .map(([id]) => id),
+  );
 }
 
 /** Fires `kill` once the child takes its first store lock (the claim transaction). */
@@ -113,13 +122,15 @@ function watchClaim(startedAt: number, kill: (why: string) => void, delayMs: num
 function watchSync(kill: (why: string) => void, delayMs: number): () => void {
   const dirs = [memoryRoot(home), join(memoryRoot(home), 'rollout_summaries')];
   // Temp files an earlier killed round left do not count: only one this worker creates.
-  const old = new Set(dirs.flatMap((dir) => {
-    try {
-      return readdirSync(dir);
-    } catch {
-      return [];
-    }
-  }));
+  const old = new Set(
+    dirs.flatMap((dir) => {
+      try {
+        return readdirSync(dir);
+      } catch {
+        return [];
+      }
+    }),
+  );
   const timer = setInterval(() => {
     for (const dir of dirs) {
       let names: string[] = [];
@@ -169,7 +180,15 @@ async function checkFolder(): Promise<string[]> {
 it(`survives ${ROUNDS} kill -9 rounds (seed ${SEED}) and a fresh run then completes every rollout exactly once`, async () => {
   const ids = await writeCorpus(home, ROLLOUTS, SEED);
   const next = rng(SEED);
-  const table: { ms: number; round: number; mode: Mode; killed: string; storedAfter: number; duplicates: number; problems: string[] }[] = [];
+  const table: {
+    ms: number;
+    round: number;
+    mode: Mode;
+    killed: string;
+    storedAfter: number;
+    duplicates: number;
+    problems: string[];
+  }[] = [];
 
   for (round = 0; round < ROUNDS; round++) {
     mode = MODES[round % MODES.length]!;
@@ -195,7 +214,8 @@ it(`survives ${ROUNDS} kill -9 rounds (seed ${SEED}) and a fresh run then comple
       worker.child.kill('SIGKILL');
     };
     trigger = kill;
-    const stopWatch = mode === 'claim' ? watchClaim(startedAt, kill, delay) : mode === 'sync' ? watchSync(kill, delay) : () => undefined;
+    const stopWatch =
+      mode === 'claim' ? watchClaim(startedAt, kill, delay) : mode === 'sync' ? watchSync(kill, delay) : () => undefined;
     const fallback = setTimeout(() => kill('fallback timer (20 s)'), 20_000);
     const result = await worker.done;
     clearTimeout(fallback);
@@ -214,12 +234,17 @@ it(`survives ${ROUNDS} kill -9 rounds (seed ${SEED}) and a fresh run then comple
     const problems = await checkFolder();
     table.push({ ms, round, mode, killed: killedWhy, storedAfter: doneThreads().size, duplicates, problems });
   }
-  console.log(`kill -9 rounds (seed ${SEED}):\n${table.map((r) => `  ${r.round} ${r.mode.padEnd(7)} ${r.killed} → ${r.storedAfter} stored, ${r.duplicates} dup, ${r.ms} ms`).join('\n')}`);
+  console.log(
+    `kill -9 rounds (seed ${SEED}):\n${table.map((r) => `  ${r.round} ${r.mode.padEnd(7)} ${r.killed} → ${r.storedAfter} stored, ${r.duplicates} dup, ${r.ms} ms`).join('\n')}`,
+  );
   expect(table.flatMap((r) => r.problems)).toEqual([]);
   expect(table.reduce((n, r) => n + r.duplicates, 0)).toBe(0);
   // The seeded kill points really hit what they aim at.
   for (const wanted of ['claim', 'extraction', 'artifact sync', 'tool call']) {
-    expect(table.some((r) => r.killed.includes(wanted)), `no round was killed ${wanted}`).toBe(true);
+    expect(
+      table.some((r) => r.killed.includes(wanted)),
+      `no round was killed ${wanted}`,
+    ).toBe(true);
   }
 
   // A fresh run, after every lease a killed worker held has expired.
@@ -230,7 +255,12 @@ it(`survives ${ROUNDS} kill -9 rounds (seed ${SEED}) and a fresh run then comple
   mode = 'claim'; // no trigger is armed: nothing is killed
   const model = createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses' });
   const offsetMs = (ROUNDS + 1) * ROUND_MS;
-  const out = await runPipeline({ codexHome: home, model, now: () => Date.now() + offsetMs, config: { maxRolloutsPerStartup: 128 } });
+  const out = await runPipeline({
+    codexHome: home,
+    model,
+    now: () => Date.now() + offsetMs,
+    config: { maxRolloutsPerStartup: 128 },
+  });
   expect(out.phase1?.failed).toBe(0);
   expect(['succeeded', 'skippedNotDirty']).toContain(out.phase2?.status);
 

@@ -39,8 +39,14 @@ export function spawnMemories(args: string[], env: NodeJS.ProcessEnv = {}): Spaw
   const wake = () => {
     for (const waiter of waiters) waiter();
   };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => ((text.stdout += chunk), wake()));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => ((text.stderr += chunk), wake()));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    text.stdout += chunk;
+    wake();
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    text.stderr += chunk;
+    wake();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );

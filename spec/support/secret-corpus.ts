@@ -106,7 +106,8 @@ export const FAMILY_SAMPLES: Record<string, (p: Pick) => Planted> = {
   mapbox: (p) => plant(`sk.eyJ${p(URLSAFE, 52)}${p(ALNUM, 8)}.${p(URLSAFE, 14)}${p(ALNUM, 8)}`),
   alibaba: (p) => plant(`LTAI${p(ALNUM, 20)}`),
   'azure-ad-client-secret': (p) => plant(`${p(ALNUM, 3)}${p('0123456789', 1)}Q~${p(ALNUM, 34)}`),
-  'azure-sas-signature': (p) => plant(`https://acct.blob.core.windows.net/c/b?sv=2022-11-02&sig=${p(ALNUM, 40)}%2B${p(ALNUM, 6)}%3D`),
+  'azure-sas-signature': (p) =>
+    plant(`https://acct.blob.core.windows.net/c/b?sv=2022-11-02&sig=${p(ALNUM, 40)}%2B${p(ALNUM, 6)}%3D`),
   jwt: (p) => plant(`eyJ${p(URLSAFE, 30)}${p(ALNUM, 6)}.eyJ${p(URLSAFE, 60)}${p(ALNUM, 6)}.${p(URLSAFE, 35)}${p(ALNUM, 8)}`),
 };
 
@@ -120,12 +121,32 @@ const b64 = (text: string) => Buffer.from(text).toString('base64');
 export const GENERIC_SAMPLES: Record<string, (p: Pick) => Planted> = {
   'json quoted key': (p) => {
     const v = p(ALNUM, 24);
-    const key = choose(p, ['password', 'token', 'secret', 'api_key', 'apiKey', 'private_key', 'client_secret', 'refresh_token', 'access_token', 'passwd']);
+    const key = choose(p, [
+      'password',
+      'token',
+      'secret',
+      'api_key',
+      'apiKey',
+      'private_key',
+      'client_secret',
+      'refresh_token',
+      'access_token',
+      'passwd',
+    ]);
     return plant(`{"user": "deploy", "${key}": "${v}", "region": "eu-west-1"}`, v);
   },
   'env assignment': (p) => {
     const v = p(ALNUM, 20);
-    const name = choose(p, ['SECRET_KEY', 'ACCESS_KEY', 'PRIVATE_KEY', 'PASSWD', 'PGPASSWORD', 'DB_PASSWORD', 'GITHUB_TOKEN', 'AUTH_TOKEN']);
+    const name = choose(p, [
+      'SECRET_KEY',
+      'ACCESS_KEY',
+      'PRIVATE_KEY',
+      'PASSWD',
+      'PGPASSWORD',
+      'DB_PASSWORD',
+      'GITHUB_TOKEN',
+      'AUTH_TOKEN',
+    ]);
     return plant(`export ${name}=${v}\nnpm start`, v);
   },
   'yaml value': (p) => {
@@ -170,12 +191,19 @@ export const GENERIC_SAMPLES: Record<string, (p: Pick) => Planted> = {
   },
   'azure account key': (p) => {
     const v = `${p(`${ALNUM}+/`, 80)}${p(ALNUM, 6)}==`;
-    return plant(`DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${v};EndpointSuffix=core.windows.net`, v.slice(0, 40));
+    return plant(
+      `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${v};EndpointSuffix=core.windows.net`,
+      v.slice(0, 40),
+    );
   },
   'kubernetes secret data': (p) => {
     const a = b64(p(ALNUM, 18));
     const b = b64(p(ALNUM, 12));
-    return plant(`apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n  password: ${a}\n  username: ${b}\n`, a, b);
+    return plant(
+      `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n  password: ${a}\n  username: ${b}\n`,
+      a,
+      b,
+    );
   },
   'aws secret key without its name': (p) => {
     const v = p(`${ALNUM}+/`, 36) + p(ALNUM, 4);
@@ -196,9 +224,18 @@ export const GENERIC_SAMPLES: Record<string, (p: Pick) => Planted> = {
 
 /** Where a secret sits in a rollout: user text, tool output, function-call arguments (JSON). */
 export const CONTEXTS: Record<string, (text: string) => unknown> = {
-  'user text': (text) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text: `please use this:\n${text}\nthanks` }] }),
+  'user text': (text) => ({
+    type: 'message',
+    role: 'user',
+    content: [{ type: 'input_text', text: `please use this:\n${text}\nthanks` }],
+  }),
   'tool output': (text) => ({ type: 'function_call_output', call_id: 'call_1', output: `Exit code: 0\nOutput:\n${text}\n` }),
-  'function-call arguments': (text) => ({ type: 'function_call', name: 'shell', call_id: 'call_1', arguments: JSON.stringify({ command: ['bash', '-lc', text] }) }),
+  'function-call arguments': (text) => ({
+    type: 'function_call',
+    name: 'shell',
+    call_id: 'call_1',
+    arguments: JSON.stringify({ command: ['bash', '-lc', text] }),
+  }),
 };
 
 /** Every family × `perFamily` random values, as [family, planted] pairs. */
@@ -216,7 +253,9 @@ export function generatedSecrets(perFamily: number, seed = 12): Array<[string, P
 
 /** The needles of `planted` still readable in `output`, raw or JSON-escaped. */
 export function leaked(planted: Planted, output: string): string[] {
-  return planted.needles.filter((n) => output.includes(n) || output.includes(JSON.stringify(n).slice(1, -1)) || output.includes(n.slice(-12)));
+  return planted.needles.filter(
+    (n) => output.includes(n) || output.includes(JSON.stringify(n).slice(1, -1)) || output.includes(n.slice(-12)),
+  );
 }
 
 /** Code and config that name secrets without holding one: references, types, placeholders. */

@@ -34,7 +34,12 @@ if (mode === 'hold') {
     };
     const claim = await store.tryClaimStage1Job(thread, 'crash-worker', 3_600, 1_000_000);
     if (claim.kind !== 'claimed') throw new Error(`unexpected ${claim.kind}`);
-    await store.markStage1Succeeded(thread, claim.ownershipToken, { rawMemory: `${i} ${body}`, rolloutSummary: 's', rolloutSlug: null }, null);
+    await store.markStage1Succeeded(
+      thread,
+      claim.ownershipToken,
+      { rawMemory: `${i} ${body}`, rolloutSummary: 's', rolloutSlug: null },
+      null,
+    );
     process.send!({ done: i });
   }
 }

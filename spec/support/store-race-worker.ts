@@ -39,7 +39,12 @@ async function race(): Promise<Array<{ thread: ThreadInfo; token: string }>> {
     // Many overlapping batch passes over random windows, all with a large cap.
     for (let pass = 0; pass < 40; pass += 1) {
       const window = shuffled(candidates).slice(0, 25);
-      const batch = await store.claimStage1Jobs({ candidates: window, workerId: workerId!, maxClaimed: 10_000, leaseSeconds: 3_600 });
+      const batch = await store.claimStage1Jobs({
+        candidates: window,
+        workerId: workerId!,
+        maxClaimed: 10_000,
+        leaseSeconds: 3_600,
+      });
       for (const c of batch.claims) won.push({ thread: c.thread, token: c.ownershipToken });
     }
     const rest = await store.claimStage1Jobs({ candidates, workerId: workerId!, maxClaimed: 10_000, leaseSeconds: 3_600 });

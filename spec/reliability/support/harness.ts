@@ -53,7 +53,11 @@ export interface RolloutSpec {
 }
 
 /** Writes one rollout into $CODEX_HOME/sessions/YYYY/MM/DD with an idle mtime; returns its path. */
-export async function writeRollout(home: string, spec: RolloutSpec, now = Date.now()): Promise<{ path: string; threadId: string }> {
+export async function writeRollout(
+  home: string,
+  spec: RolloutSpec,
+  now = Date.now(),
+): Promise<{ path: string; threadId: string }> {
   const threadId = spec.threadId ?? randomUUID();
   const mtime = new Date(now - (spec.idleHours ?? 7) * HOUR);
   const [y, m, d] = mtime.toISOString().slice(0, 10).split('-');
@@ -68,16 +72,35 @@ export async function writeRollout(home: string, spec: RolloutSpec, now = Date.n
       JSON.stringify({
         timestamp: ts,
         type: 'session_meta',
-        payload: { id: threadId, timestamp: ts, cwd: spec.cwd ?? '/work/project', originator: 'codex_cli_rs', cli_version: '0.58.0', source: spec.source ?? 'cli' },
+        payload: {
+          id: threadId,
+          timestamp: ts,
+          cwd: spec.cwd ?? '/work/project',
+          originator: 'codex_cli_rs',
+          cli_version: '0.58.0',
+          source: spec.source ?? 'cli',
+        },
       }),
     ];
     for (const [i, text] of (spec.user ?? ['please fix the flaky build']).entries()) {
-      lines.push(JSON.stringify({ timestamp: ts, type: 'response_item', payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } }));
+      lines.push(
+        JSON.stringify({
+          timestamp: ts,
+          type: 'response_item',
+          payload: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+        }),
+      );
       const answer = spec.assistant?.[i] ?? 'Done: I changed the retry loop.';
-      lines.push(JSON.stringify({ timestamp: ts, type: 'response_item', payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: answer }] } }));
+      lines.push(
+        JSON.stringify({
+          timestamp: ts,
+          type: 'response_item',
+          payload: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: answer }] },
+        }),
+      );
     }
     lines.push(...(spec.extraLines ?? []));
-    body = lines.join('\n') + '\n';
+    body = `${lines.join('\n')}\n`;
   }
   await writeFile(path, body);
   await utimes(path, mtime, mtime);

@@ -30,7 +30,10 @@ const result = await runPipeline({
   // WORKER_TRACE=1: every state change on stderr with its time, to see where a slow run waits.
   inspect: process.env.WORKER_TRACE
     ? (e) => {
-        if (e.type === '@xstate.snapshot') process.stderr.write(`${Date.now() - started} ${e.actorRef.sessionId} ${JSON.stringify((e.snapshot as { value?: unknown }).value)}\n`);
+        if (e.type === '@xstate.snapshot')
+          process.stderr.write(
+            `${Date.now() - started} ${e.actorRef.sessionId} ${JSON.stringify((e.snapshot as { value?: unknown }).value)}\n`,
+          );
       }
     : undefined,
 });
