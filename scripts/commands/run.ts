@@ -71,25 +71,8 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     const retried = await options.store.retryFailedStage1Jobs();
     if (!flags.json) process.stdout.write(`--retry-failed: ${retried} failed job(s) claimable now\n`);
   }
-  // --batch: phase 1 goes through the Batch API (collect earlier batches, then submit new ones);
-  // the coordinator then runs phase 2 only, on the same store and worker id.
-  let batch: BatchPhase1Summary | null = null;
-  if (flags.batch) {
-    // Imported lazily: the Batch API client loads the openai SDK, which a plain run may never need.
-    const { createBatchApi } = await import('../../services/batch/batch-api.ts');
-    const { runBatchPhase1 } = await import('../../services/batch/batch-mode.ts');
-    const deps = pipelineDeps(options);
-    // modelClientFromEnvironment above has checked the base URL and the key.
-    const { OPENAI_API_KEY, OPENAI_BASE_URL } = process.env;
-    const api = createBatchApi({
-      apiKey: OPENAI_API_KEY || 'not-needed',
-      baseURL: flags.baseUrl ?? (OPENAI_BASE_URL || undefined),
-      timeoutMs: flags.timeoutMs,
-    });
-    batch = await runBatchPhase1(deps, api, inspection.inspect);
-    if (!flags.json) for (const line of formatBatchPhase1(batch)) process.stdout.write(`${line}\n`);
-    Object.assign(options, { phase: '2', store: deps.store, workerId: deps.workerId });
-  }
+  // --batch: phase 1 goes through the Batch API; the coordinator then runs phase 2 only.
+  const batch = flags.batch ? await batchPhase1(options, flags, inspection.inspect) : null;
   const result: CoordinatorOutput =
     flags.batch && flags.phase === '1'
       ? await inspection.close().then(() => ({ phase1: null, phase2: null }))
@@ -122,4 +105,23 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   for (const line of runFailures(result)) warn(line);
   // Any failure fails a cron job or CI step, so a dead endpoint or a bad key never goes unnoticed.
   if (failedAnything(result)) process.exitCode = 1;
+}
+
+/** Collects earlier batches and submits new ones; then points `options` at phase 2 on the same store and worker id. */
+async function batchPhase1(options: PipelineOptions, flags: RunFlags, inspect: PipelineOptions['inspect']) {
+  // Imported lazily: the Batch API client loads the openai SDK, which a plain run may never need.
+  const { createBatchApi } = await import('../../services/batch/batch-api.ts');
+  const { runBatchPhase1 } = await import('../../services/batch/batch-mode.ts');
+  const deps = pipelineDeps(options);
+  // modelClientFromEnvironment has checked the base URL and the key.
+  const { OPENAI_API_KEY, OPENAI_BASE_URL } = process.env;
+  const api = createBatchApi({
+    apiKey: OPENAI_API_KEY || 'not-needed',
+    baseURL: flags.baseUrl ?? (OPENAI_BASE_URL || undefined),
+    timeoutMs: flags.timeoutMs,
+  });
+  const batch: BatchPhase1Summary = await runBatchPhase1(deps, api, inspect);
+  if (!flags.json) for (const line of formatBatchPhase1(batch)) process.stdout.write(`${line}\n`);
+  Object.assign(options, { phase: '2', store: deps.store, workerId: deps.workerId });
+  return batch;
 }

@@ -50,46 +50,9 @@ export function phase1Actors(deps: PipelineDeps) {
 }
 
 export function extractionActors(deps: PipelineDeps) {
-  const { store, config } = deps;
+  const { store } = deps;
   const renew = ({ input }: { input: { claim: Stage1Claim } }) =>
     store.heartbeatStage1Job(input.claim.thread.threadId, input.claim.ownershipToken, STAGE1_LEASE_SECONDS);
-
-  async function requestOne(claim: Stage1Claim, signal: AbortSignal): Promise<ExtractionReply> {
-    const request = await buildStageOneRequest({ thread: claim.thread, model: config.phase1Model });
-    const { reply, usage } = await deps.model.extractStage1({
-      model: config.phase1Model,
-      instructions: request.instructions,
-      input: request.input,
-      signal,
-      promptCacheKey: 'memories-stage1',
-    });
-    return {
-      reply,
-      usage,
-      notes: { truncated: request.truncated, droppedItems: request.droppedItems, citedThreadIds: request.citedThreadIds },
-    };
-  }
-
-  /** The fenced store write of a reply, redacted. */
-  async function recordOne(claim: Stage1Claim, { reply, usage, notes }: ExtractionReply): Promise<ExtractionResult> {
-    const { thread, ownershipToken } = claim;
-    const clean = redactReply(reply);
-    // Codex: an exactly-empty raw memory or summary means "nothing worth remembering".
-    const noOutput = clean.rawMemory === '' || clean.rolloutSummary === '';
-    // Before the fenced write: counting a citation again is a no-op, so a lost lease costs nothing.
-    const cited = await store.recordCitations(thread.threadId, notes.citedThreadIds, thread.updatedAt);
-    const written = noOutput
-      ? await store.markStage1SucceededNoOutput(thread.threadId, ownershipToken, usage)
-      : await store.markStage1Succeeded(thread, ownershipToken, clean, usage);
-    if (!written) throw new LeaseLostError(`lease on ${thread.threadId} was taken by another worker`);
-    const kind = noOutput ? 'noOutput' : 'output';
-    const { truncated, droppedItems } = notes;
-    deps.log.info(
-      { threadId: thread.threadId, outcome: kind, truncated, droppedItems, citedMemories: cited, usage },
-      'phase 1 job finished',
-    );
-    return { kind, usage };
-  }
 
   return {
     // The first attempt's claim was just written (the fenced write still catches a later loss); after a backoff,
@@ -100,7 +63,7 @@ export function extractionActors(deps: PipelineDeps) {
     renewLease: fromPromise(renew),
 
     request: fromPromise<ExtractionReply, { claim: Stage1Claim; attempt: number }>(({ input, signal }) => {
-      const work = requestOne(input.claim, signal);
+      const work = requestOne(deps, input.claim, signal);
       // Stopped mid-call (shutdown): give the lease back so the next run takes the job at once.
       const released = work.catch(async (error) => {
         if (!signal.aborted) throw error;
@@ -114,7 +77,7 @@ export function extractionActors(deps: PipelineDeps) {
 
     record: fromPromise<ExtractionResult, { claim: Stage1Claim; reply: ExtractionReply }>(({ input }) => {
       // Not abortable: a shutdown waits for the write rather than lose a reply it paid for.
-      const written = recordOne(input.claim, input.reply);
+      const written = recordOne(deps, input.claim, input.reply);
       deps.inflight.track(written);
       return written;
     }),
@@ -129,6 +92,47 @@ export function extractionActors(deps: PipelineDeps) {
       },
     ),
   };
+}
+
+async function requestOne({ config, model }: PipelineDeps, claim: Stage1Claim, signal: AbortSignal): Promise<ExtractionReply> {
+  const request = await buildStageOneRequest({ thread: claim.thread, model: config.phase1Model });
+  const { reply, usage } = await model.extractStage1({
+    model: config.phase1Model,
+    instructions: request.instructions,
+    input: request.input,
+    signal,
+    promptCacheKey: 'memories-stage1',
+  });
+  return {
+    reply,
+    usage,
+    notes: { truncated: request.truncated, droppedItems: request.droppedItems, citedThreadIds: request.citedThreadIds },
+  };
+}
+
+/** The fenced store write of a reply, redacted. */
+async function recordOne(
+  deps: PipelineDeps,
+  claim: Stage1Claim,
+  { reply, usage, notes }: ExtractionReply,
+): Promise<ExtractionResult> {
+  const { thread, ownershipToken } = claim;
+  const clean = redactReply(reply);
+  // Codex: an exactly-empty raw memory or summary means "nothing worth remembering".
+  const noOutput = clean.rawMemory === '' || clean.rolloutSummary === '';
+  // Before the fenced write: counting a citation again is a no-op, so a lost lease costs nothing.
+  const cited = await deps.store.recordCitations(thread.threadId, notes.citedThreadIds, thread.updatedAt);
+  const written = noOutput
+    ? await deps.store.markStage1SucceededNoOutput(thread.threadId, ownershipToken, usage)
+    : await deps.store.markStage1Succeeded(thread, ownershipToken, clean, usage);
+  if (!written) throw new LeaseLostError(`lease on ${thread.threadId} was taken by another worker`);
+  const kind = noOutput ? 'noOutput' : 'output';
+  const { truncated, droppedItems } = notes;
+  deps.log.info(
+    { threadId: thread.threadId, outcome: kind, truncated, droppedItems, citedMemories: cited, usage },
+    'phase 1 job finished',
+  );
+  return { kind, usage };
 }
 
 function redactReply(reply: Stage1Reply): Stage1Reply {
