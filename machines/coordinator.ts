@@ -119,12 +119,11 @@ export const coordinatorMachine = setup({
     fillSlots: enqueueActions(({ context, enqueue }) => {
       const free = Math.max(0, context.concurrency - context.active.length);
       const next = context.pending.slice(0, free);
-      const ids: string[] = [];
-      next.forEach((claim, offset) => {
+      const ids = next.map((claim, offset) => {
         const id = `extraction-${context.spawned + offset + 1}`;
-        ids.push(id);
         enqueue.spawnChild('extraction', { id, input: { claim, policy: context.policy, heartbeatMs: context.heartbeatMs } });
         enqueue.emit({ type: 'job.started', threadId: claim.thread.threadId });
+        return id;
       });
       enqueue.assign({
         pending: context.pending.slice(next.length),

@@ -149,7 +149,6 @@ export const daemonMachine = setup({
           on: { ROLLOUT_IDLE: { target: 'gathering', actions: 'queue' } },
           after: { rescan: { target: 'running' } },
         },
-        // Files written together go idle together: wait a moment so they share one run.
         gathering: {
           description: 'Collects rollouts that go idle together into one run.',
           on: { ROLLOUT_IDLE: { actions: 'queue' } },
@@ -169,10 +168,7 @@ export const daemonMachine = setup({
     },
     stopping: {
       description: 'Waits for the stopped run and watcher to release leases and close.',
-      entry: emit(({ context }) => ({
-        type: 'stopping' as const,
-        runInFlight: context.current ? context.current.run : null,
-      })),
+      entry: emit(({ context }) => ({ type: 'stopping' as const, runInFlight: context.current?.run ?? null })),
       invoke: { id: 'drain', src: 'drain', onDone: 'stopped', onError: 'stopped' },
     },
     stopped: { type: 'final', description: 'The daemon has stopped.' },

@@ -52,7 +52,7 @@ export function consolidationActors(deps: PipelineDeps) {
       const keepAlso = removed.filter((r): r is Stage1Output => typeof r.rawMemory === 'string');
       await syncArtifacts(root, { retained: selected, keepAlso });
       await rebuildRawMemories(root, selected);
-      const prepared: PreparedRun = {
+      return {
         newWatermark: Math.max(input.claim.inputWatermark, ...selected.map((o) => o.sourceUpdatedAt)),
         selected: selected.length,
         added: selected.length - retainedThreadIds.length,
@@ -61,8 +61,7 @@ export function consolidationActors(deps: PipelineDeps) {
         noInputs: selected.length === 0,
         selectionBlock: renderSelectionBlock({ selected, retainedThreadIds, removed, stemOf: rolloutSummaryStem }),
         consumed: selected.map((o) => ({ threadId: o.threadId, sourceUpdatedAt: o.sourceUpdatedAt })),
-      };
-      return prepared;
+      } satisfies PreparedRun;
     }),
 
     runAgent: fromPromise<AgentRunResult, PreparedInput>(async ({ input, signal }) => {

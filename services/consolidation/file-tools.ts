@@ -54,11 +54,8 @@ export const readFile = defineTool({
       bytes += Buffer.byteLength(line);
       if (bytes > ctx.maxReadBytes) {
         // One huge line: show its head, without a partial last character.
-        if (shownLast === offset - 1)
-          out += Buffer.from(line)
-            .subarray(0, ctx.maxReadBytes)
-            .toString()
-            .replace(/\uFFFD$/, '');
+        const head = Buffer.from(line).subarray(0, ctx.maxReadBytes).toString();
+        if (shownLast === offset - 1) out += head.replace(/\uFFFD$/, '');
         break;
       }
       out += line;

@@ -58,10 +58,9 @@ export class IdleScheduler {
     const previous = this.entries.get(path);
     if (previous) this.clearTimer(previous.timer);
     const dueAt = idleDueAt(mtimeMs, this.options.idleMs);
-    const entry: Entry = { mtimeMs, dueAt, timer: undefined, generation: (previous?.generation ?? 0) + 1 };
-    const generation = entry.generation;
-    entry.timer = this.setTimer(() => void this.fire(path, generation), Math.max(0, dueAt - this.now()));
-    this.entries.set(path, entry);
+    const generation = (previous?.generation ?? 0) + 1;
+    const timer = this.setTimer(() => void this.fire(path, generation), Math.max(0, dueAt - this.now()));
+    this.entries.set(path, { mtimeMs, dueAt, timer, generation });
   }
 
   /** The file is gone (or no longer ours): drop its timer. */

@@ -1,6 +1,5 @@
-// Watches $CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl (chokidar 5, no globs: `ignored` drops non-rollout files,
-// depth 3 reaches the day folders) and reports each rollout once idle; awaitWriteFinish turns an appending session's
-// lines into a few events.
+// Reports each $CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl once idle. Chokidar 5 has no globs: `ignored` drops
+// other files, depth 3 reaches the day folders; awaitWriteFinish turns an appending session into a few events.
 import { mkdir } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
