@@ -1,14 +1,6 @@
-// `npm run bench`: "cheaper and faster than Codex's own pipeline on the same rollouts", measured in one
-// run and written as one Markdown report (printed, and saved to bench/results.md):
-//   1. tokens per rollout of the shared corpus, ours vs Codex's target request, by real token count;
-//   2. incremental work: what a rerun reads and sends when nothing / one rollout changed (1,000 rollouts);
-//   3. throughput against the scripted server with 300 ms latency (concurrency 8 and 16) and with none;
-//   4. peak RSS with a 50 MB rollout in the batch, and whether it was truncated correctly;
-//   5. consolidation cost: our diff-based prompt vs a bench-only variant with every memory inline;
-//   6. redaction: leaks over generated secrets, false positives over real rollouts and benign code.
-// Phase-1 scenarios run in fresh child processes (scripts/bench/phase1-child.ts) so their RSS and file
+// `npm run bench`: one Markdown report (stdout and bench/results.md) on tokens, incremental work, throughput,
+// peak RSS, consolidation cost and redaction. Phase-1 scenarios run in fresh child processes so their RSS and
 // reads are the pipeline's alone; the model server always runs in a process of its own.
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,8 +10,10 @@ import { runChild } from './bench/child.ts';
 import { consolidationCost, type ConsolidationRun } from './bench/consolidation-section.ts';
 import { redactionSection } from './bench/redaction-section.ts';
 import { eligibleFixtureDir, REPO_ROOT, sharedRollouts, threadOf, writeBigRollout } from './bench/corpus.ts';
-import { int, kb, mb, ms, pct, secs, table, verdict, yes } from './bench/markdown.ts';
+import { cpuCheckMs, gitRevision } from './bench/machine.ts';
+import { int, kb, ms, pct, secs, table, verdict, yes } from './bench/markdown.ts';
 import type { RunFigures } from './bench/phase1-child.ts';
+import { BIG_BATCH, peakRssSection } from './bench/peak-rss-section.ts';
 import { withServer } from './bench/server-process.ts';
 import { effectiveWindow, MODEL_WINDOWS, rolloutTokens, type RolloutTokens } from './bench/tokens-section.ts';
 
@@ -30,9 +24,7 @@ const LATENCY_ROLLOUTS = 200;
 const LATENCY_MS = 300;
 const ZERO_LATENCY_RUNS = 3;
 const BIG_ROLLOUT_BYTES = 50 * 1024 * 1024;
-const BIG_BATCH = 50;
 const CONSOLIDATION_OUTPUTS = 1_024;
-const RSS_TARGET_MB = 300;
 /** The corpus's phase-1 tokens before issue 11 replaced the token bound with plain truncation. */
 const TOKENS_BEFORE_SIMPLIFICATION = 358_376;
 
@@ -41,7 +33,7 @@ const startedAt = new Date();
 const speedAtStart = cpuCheckMs();
 const tmp = await mkdtemp(join(tmpdir(), 'memories-bench-'));
 const sections: string[] = [];
-const summary: Array<[string, string, string, string]> = [];
+const summary: string[][] = [];
 
 try {
   const fixtures = join(tmp, 'eligible-fixtures');
@@ -77,26 +69,12 @@ try {
     [
       `## 1. Phase-1 input tokens per rollout (${PHASE1_MODEL}: window ${int(window)}, usable ${int(usable)} at 95 %, rollout limit ${int(rows[0]!.tokenLimit)} tokens)`,
       '',
-      'Ours: real o200k tokens of exactly what `buildStageOneRequest` returns (instructions + input). ' +
-        "Codex's target (`scripts/bench/codex-target.ts`, comparison only): same item table but AGENTS.md / `<user_instructions>` parts kept, " +
-        'no redaction, truncated at 4 bytes/token (budget = limit × 4 bytes), counted with the same tokenizer. ' +
-        '"Codex rollout vs budget" is the real token count of the truncated rollout Codex sends against the limit it believes it kept to. ' +
-        'Cacheable share = instruction tokens / total input tokens (the instructions are a constant prefix).',
+      'Ours: real o200k tokens of what `buildStageOneRequest` returns. Codex (`scripts/bench/codex-target.ts`): same items plus ' +
+        'AGENTS.md / `<user_instructions>`, no redaction, truncated at 4 bytes/token of its limit, same tokenizer; "rollout vs budget" ' +
+        'compares that truncated rollout with the limit. Cacheable share = instruction tokens / total (the instructions are a constant prefix).',
       '',
       table(
-        [
-          'Rollout',
-          'Source',
-          'Size',
-          'Ours: instr + input = total',
-          'Ours truncated',
-          'Cacheable share',
-          'Ours fits window',
-          'Codex total (real)',
-          'Codex rollout vs budget',
-          'Codex fits window',
-          'Ours vs Codex (tokens)',
-        ],
+        'Rollout | Source | Size | Ours: instr + input = total | Ours truncated | Cacheable share | Ours fits window | Codex total (real) | Codex rollout vs budget | Codex fits window | Ours vs Codex (tokens)',
         all.map((r) => [
           r.label,
           r.source,
@@ -165,24 +143,11 @@ try {
     [
       `## 2. Incremental work (${INCREMENTAL_ROLLOUTS} claimable rollouts, fixture corpus cycled, in a fresh process)`,
       '',
-      'Reads are counted by wrapping `fs.createReadStream`, `fs.promises.open`/`readFile`, `fs.openSync` with `fs.readFileSync`/`fs.readSync` in the pipeline process ' +
-        '(`scripts/bench/fs-counter.ts`); rchar is `/proc/self/io` (every read syscall, the model server socket included). ' +
-        'State = `memories_state/`, memory = `memories/`, other = anything else (templates, config). Times are in-process `runPipeline` time.',
+      'Reads: `fs` stream/open/read calls wrapped in the pipeline process (`scripts/bench/fs-counter.ts`); rchar: `/proc/self/io`. ' +
+        'State = `memories_state/`, memory = `memories/`, other = anything else. Times are in-process `runPipeline` time.',
       '',
       table(
-        [
-          'Run',
-          'Time',
-          'Claimed',
-          'Extraction requests',
-          'Agent requests',
-          'Rollout files opened',
-          'Rollout bytes read',
-          'State files / bytes',
-          'Memory files / bytes',
-          'Other files / bytes',
-          'rchar',
-        ],
+        'Run | Time | Claimed | Extraction requests | Agent requests | Rollout files opened | Rollout bytes read | State files / bytes | Memory files / bytes | Other files / bytes | rchar',
         [
           readRow('first run, phase 1 (all new)', inc.first),
           readRow('phase 2 (consolidate them)', inc.consolidate),
@@ -261,15 +226,8 @@ try {
       maxRollouts: LATENCY_ROLLOUTS,
     }),
   );
-  throughputRows.push(
-    throughputRow(
-      "0 ms latency, a second run in the same process (warm, as the daemon's later runs)",
-      8,
-      zeroWarm.run,
-      null,
-      zeroWarm.maxRssMB,
-    ),
-  );
+  const warmLabel = "0 ms latency, a second run in the same process (warm, as the daemon's later runs)";
+  throughputRows.push(throughputRow(warmLabel, 8, zeroWarm.run, null, zeroWarm.maxRssMB));
   const zeroWarmRate = zeroWarm.run.claimed / (zeroWarm.run.wallMs / 1000);
   const zero = inc.first;
   throughputRows.push(throughputRow('0 ms latency (the first run of §2)', 8, zero, null, null));
@@ -280,30 +238,15 @@ try {
     [
       `## 3. Phase-1 throughput (fixture corpus: ${fixtureNames.length} claimable fixture rollouts cycled; scripted server in its own process)`,
       '',
-      'Ideal = concurrency / latency. "End to end" divides the whole `runPipeline` time (discovery, claims, extraction, bookkeeping); ' +
-        '"extraction window" only the time from the first request sent to the last reply received. ' +
-        'Store wait = mean time an extraction spends in the store before (`confirmLease` heartbeat) and after (`markStage1Succeeded`) its model call; both are locked read-modify-write commits of the whole JSON store (under a lock, fsynced). ' +
-        `With ${LATENCY_ROLLOUTS} rollouts in slots of ${LATENCY_MS} ms, the best possible wall time is ⌈${LATENCY_ROLLOUTS} / concurrency⌉ × ${LATENCY_MS} ms: ` +
-        `${pct(LATENCY_ROLLOUTS / Math.ceil(LATENCY_ROLLOUTS / 8) / 8)} of ideal at concurrency 8 and ${pct(LATENCY_ROLLOUTS / Math.ceil(LATENCY_ROLLOUTS / 16) / 16)} at 16, before any work of our own. ` +
-        'Pipeline CPU = CPU time of the pipeline process over the run, all its threads (user + system): on a shared VM it is steadier than wall time. ' +
-        'Every run is in a fresh process (cold: its code not yet compiled and optimised, as a `memories run`), except the warm row: ' +
-        `there the child first runs over ${LATENCY_ROLLOUTS} other rollouts, unmeasured, as the daemon has before its later runs.`,
+      'Ideal = concurrency / latency. "End to end" divides the whole `runPipeline` time; "extraction window" first request to last reply. ' +
+        'Store wait = mean locked, fsynced store commit time before (`confirmLease`) and after (`markStage1Succeeded`) the model call. ' +
+        `Best possible wall time is ⌈${LATENCY_ROLLOUTS} / concurrency⌉ × ${LATENCY_MS} ms: ` +
+        `${pct(LATENCY_ROLLOUTS / Math.ceil(LATENCY_ROLLOUTS / 8) / 8)} of ideal at concurrency 8, ${pct(LATENCY_ROLLOUTS / Math.ceil(LATENCY_ROLLOUTS / 16) / 16)} at 16. ` +
+        'Pipeline CPU = user + system CPU of the pipeline process (steadier than wall time on a shared VM). ' +
+        `Runs are in fresh (cold) processes, except the warm row, whose child first runs over ${LATENCY_ROLLOUTS} other rollouts, unmeasured.`,
       '',
       table(
-        [
-          'Scenario',
-          'Concurrency',
-          'Rollouts',
-          'Wall',
-          'To first request',
-          'Rollouts/s',
-          'Ideal /s',
-          'Fraction end to end',
-          'Fraction in extraction window',
-          'Store wait per job (confirm + mark)',
-          'Pipeline CPU',
-          'Peak RSS',
-        ],
+        'Scenario | Concurrency | Rollouts | Wall | To first request | Rollouts/s | Ideal /s | Fraction end to end | Fraction in extraction window | Store wait per job (confirm + mark) | Pipeline CPU | Peak RSS',
         throughputRows,
       ),
     ].join('\n'),
@@ -330,81 +273,10 @@ try {
     ],
   );
 
-  // ---- 4. Peak RSS with a 50 MB rollout in the batch --------------------------------------------------
-  log(`peak RSS: ${BIG_BATCH} rollouts incl. a ${mb(big.bytes)} one (child process)`);
-  const bigRun = await withServer(0, (url) =>
-    runChild({
-      scenario: 'bigRollout',
-      home: bigHome,
-      url,
-      concurrency: 8,
-      maxRollouts: BIG_BATCH,
-      bigThreadId: big.threadId,
-      model: PHASE1_MODEL,
-    }),
-  );
-  log(`peak RSS baseline: the same ${BIG_BATCH - 1} rollouts without it`);
-  const baseline = await withServer(0, (url) =>
-    runChild({ scenario: 'throughput', home: baselineHome, url, concurrency: 8, maxRollouts: BIG_BATCH }),
-  );
-  const b = bigRun.big;
-  const truncatedOk =
-    b.sent &&
-    b.truncated &&
-    b.headKept &&
-    b.tailKept &&
-    b.contentsTokens <= b.tokenLimit &&
-    b.instructionTokens + b.inputTokens <= window;
-  sections.push(
-    [
-      `## 4. Peak RSS with a ${mb(big.bytes)} rollout in the batch (generated at bench time: ${int(Math.round(big.bytes / (128 * 1024)))} tool outputs of ~128 KB: build logs with hashes and base64)`,
-      '',
-      table(
-        [
-          'Batch',
-          'Rollouts',
-          'Wall',
-          'Peak RSS (pipeline process)',
-          'Big rollout sent',
-          'Truncation marker',
-          'Head / tail sentinels kept',
-          'Rollout tokens sent vs limit',
-          'Request tokens vs window',
-        ],
-        [
-          [
-            `with the ${mb(big.bytes)} rollout`,
-            bigRun.run.claimed,
-            secs(bigRun.run.wallMs),
-            `${bigRun.maxRssMB.toFixed(0)} MB`,
-            yes(b.sent),
-            yes(b.truncated),
-            `${yes(b.headKept)} / ${yes(b.tailKept)}`,
-            `${int(b.contentsTokens)} / ${int(b.tokenLimit)}`,
-            `${int(b.instructionTokens + b.inputTokens)} / ${int(window)}`,
-          ],
-          [
-            'same batch without it',
-            baseline.run.claimed,
-            secs(baseline.run.wallMs),
-            `${baseline.maxRssMB.toFixed(0)} MB`,
-            '—',
-            '—',
-            '—',
-            '—',
-            '—',
-          ],
-        ],
-      ),
-    ].join('\n'),
-  );
-  summary.push([
-    `Peak RSS with a ${mb(big.bytes)} rollout in a batch of ${BIG_BATCH}`,
-    `≤ ${RSS_TARGET_MB} MB, truncated correctly`,
-    `${bigRun.maxRssMB.toFixed(0)} MB (${baseline.maxRssMB.toFixed(0)} MB without it); truncated correctly: ${yes(truncatedOk)}`,
-    verdict(bigRun.maxRssMB <= RSS_TARGET_MB && truncatedOk),
-  ]);
-
+  // ---- 4. Peak RSS with a 50 MB rollout in the batch ----
+  const rss = await peakRssSection(log, { bigHome, baselineHome, big, model: PHASE1_MODEL, window });
+  sections.push(rss.section);
+  summary.push(rss.summary);
   // ---- 5. Consolidation cost ------------------------------------------------------------------------
   log(`consolidation cost: ${CONSOLIDATION_OUTPUTS} stage-1 outputs`);
   const runs = await consolidationCost(join(tmp, 'consolidation'), CONSOLIDATION_OUTPUTS);
@@ -414,25 +286,12 @@ try {
     [
       `## 5. Consolidation cost (${CONSOLIDATION_OUTPUTS} stage-1 outputs shaped like scripts/bench-phase2.ts; ${PHASE2_MODEL}: usable window ${int(phase2Usable)})`,
       '',
-      'Diff-based (ours): the prompt names every input by file and tags it `[added]`/`[retained]`; the agent reads through its tools. ' +
-        'Inline (bench-only variant): the same prompt with the whole `raw_memories.md` appended; an agent then needs at least 2 turns ' +
-        '(write, then finish), each resending the prompt, so 2 × prompt is a lower bound on its input tokens. ' +
-        "Agent tokens used: real o200k tokens of everything sent over all turns (from the server's recorded requests), and the usage the " +
-        "scripted server reported (its chars/4 estimate) as summed by the agent loop. The scripted agent reads `raw_memories.md` once (first 64 KB: read_file's cap).",
+      'Diff-based (ours): the prompt names each input file tagged `[added]`/`[retained]`; the agent reads them through its tools. ' +
+        'Inline (bench-only): the same prompt plus all of `raw_memories.md`; at least 2 turns each resend it, so 2 × prompt is a lower bound. ' +
+        "Agent tokens: real o200k tokens sent over all turns, and the server's chars/4 usage; the agent reads `raw_memories.md` once (64 KB cap).",
       '',
       table(
-        [
-          'Run',
-          'Selected / added / retained',
-          'Diff prompt',
-          'Inline prompt',
-          'Inline fits window',
-          'Inline lower bound (2 turns)',
-          'Agent turns',
-          'Agent input tokens (real, all turns)',
-          'Server-reported usage',
-          'Phase 2 time',
-        ],
+        'Run | Selected / added / retained | Diff prompt | Inline prompt | Inline fits window | Inline lower bound (2 turns) | Agent turns | Agent input tokens (real, all turns) | Server-reported usage | Phase 2 time',
         runs.map((r: ConsolidationRun) => [
           r.label,
           `${r.selected} / ${r.added} / ${r.retained}`,
@@ -472,14 +331,12 @@ try {
     [
       '## 6. Redaction (spec/support/secret-corpus.ts)',
       '',
-      'Leaks: secrets generated at random for every rule family, planted in user text, tool output and function-call arguments; ' +
-        'a leak is any secret still present after redaction. False positives: every string of ../shared/real-rollouts and ' +
-        '../shared/codex-0.169-rollouts plus a benign-code corpus (code references, placeholders, words containing `sk-`) that redaction changed.',
+      'Leaks: random secrets of every rule family planted in user text, tool output and call arguments, still present after redaction. ' +
+        'False positives: strings of ../shared/real-rollouts, ../shared/codex-0.169-rollouts and benign code that redaction changed.',
       '',
-      table(
-        ['Planted secrets', 'Leaks', 'Benign strings', 'False positives'],
-        [[int(red.planted), red.leaks, int(red.stringsChecked), red.falsePositives]],
-      ),
+      table('Planted secrets | Leaks | Benign strings | False positives', [
+        [int(red.planted), red.leaks, int(red.stringsChecked), red.falsePositives],
+      ]),
     ].join('\n'),
   );
   summary.push([
@@ -501,7 +358,7 @@ try {
     '',
     '## Summary',
     '',
-    table(['Figure', 'Target', 'Measured', 'Verdict'], summary),
+    table('Figure | Target | Measured | Verdict', summary),
     '',
     ...sections.flatMap((s) => [s, '']),
   ].join('\n');
@@ -535,28 +392,4 @@ function throughputRow(
     `${secs(f.cpuMs)} (${(f.cpuMs / f.claimed).toFixed(1)} ms per rollout)`,
     rssMB === null ? '—' : `${rssMB.toFixed(0)} MB`,
   ];
-}
-
-/** A fixed single-thread workload, timed: how fast this machine is right now. */
-function cpuCheckMs(): number {
-  const t = performance.now();
-  let x = 0;
-  for (let i = 0; i < 300_000_000; i++) x += i % 7;
-  if (x < 0) throw new Error('unreachable'); // keeps the loop from being optimized away
-  return performance.now() - t;
-}
-
-function gitRevision(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    // The report this run replaces does not make the tree dirty for it.
-    const dirty =
-      execFileSync('git', ['status', '--porcelain', '--', '.', ':!bench/results.md'], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-      }).trim() !== '';
-    return `${head}${dirty ? ' (working tree has uncommitted changes)' : ''}`;
-  } catch {
-    return 'unknown revision';
-  }
 }

@@ -1,6 +1,8 @@
 // Markdown rendering helpers for the bench report.
 
-export function table(header: string[], rows: Array<Array<string | number>>): string {
+/** `header` is the column names joined by ' | '. */
+export function table(head: string, rows: Array<Array<string | number>>): string {
+  const header = head.split(' | ');
   const cells = rows.map((r) => r.map((c) => String(c).replaceAll('|', '\\|')));
   const line = (r: string[]) => `| ${r.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...cells.map(line)].join('\n');
