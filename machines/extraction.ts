@@ -92,15 +92,7 @@ export const extractionMachine = setup({
   },
 }).createMachine({
   id: 'extraction',
-  context: ({ input }) => ({
-    ...input,
-    attempt: 0,
-    error: null,
-    failure: null,
-    usage: null,
-    outcome: null,
-    reply: null,
-  }),
+  context: ({ input }) => ({ ...input, attempt: 0, error: null, failure: null, usage: null, outcome: null, reply: null }),
   initial: 'leased',
   states: {
     leased: {

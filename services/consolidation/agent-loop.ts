@@ -1,6 +1,5 @@
-// A minimal function-calling agent: ask the model, run the tools it asks for, feed the results back,
-// until it answers in plain text or a budget runs out. Tool failures go back to the model as text so
-// it can correct itself; only model-call failures (and aborts) escape.
+// A minimal function-calling agent loop until a plain-text answer or a spent budget. Tool failures go back
+// to the model as text so it can correct itself; only model-call failures (and aborts) escape.
 import type { AgentMessage, AgentToolSpec, ModelClient } from '../model/model-client.ts';
 import type { TokenUsage } from '../types.ts';
 

@@ -1,6 +1,5 @@
-// The consolidation agent's only way to touch the disk: six file tools, every path confined to the
-// memory root (sandbox-path.ts). Deliberately no shell and no network: the agent's input comes
-// from untrusted transcripts, so its reach must be exactly the memory folder.
+// The agent's only way to touch the disk: six file tools confined to the memory root. Deliberately no shell
+// and no network: its input comes from untrusted transcripts, so its reach must be exactly the memory folder.
 import { z } from 'zod';
 import { applyPatch } from './apply-patch.ts';
 import { deleteFile, editFile, listDir, readFile, writeFile } from './file-tools.ts';

@@ -1,6 +1,5 @@
-// Reading and writing inside the memory root on the agent's behalf, and the shape of a tool. A read
-// opens without following links or blocking, then checks the descriptor: a regular file with one
-// link, really inside the root (a hard link or a swapped directory would otherwise read outside).
+// Reads and writes inside the memory root for the agent, and the tool shape. A read checks the opened descriptor
+// (regular, one link, inside the root): a hard link or a swapped directory would otherwise read outside.
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';

@@ -1,7 +1,5 @@
-// Confines every path the consolidation agent names to the memory root: its input derives from
-// untrusted transcripts, so a prompt-injected "read ~/.ssh/id_rsa" or a planted link must never
-// reach outside. Every component is checked here; readers also verify the descriptor they opened
-// (files/regular-file.ts), because a directory can be swapped for a symlink after this check.
+// Confines the agent's paths to the memory root: its input is untrusted, so no injected path or planted link may
+// reach outside. Readers also check the opened descriptor (files/regular-file.ts): a directory can be swapped later.
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isInside } from '../files/regular-file.ts';
@@ -17,11 +15,8 @@ export class SandboxViolation extends Error {
   }
 }
 
-/**
- * Resolves `requested` (relative to `root`) to an absolute path below the root's realpath in which
- * no directory is a symlink. A final symlink is refused `forWrite` (create, replace or delete), and
- * otherwise followed only when it resolves inside the root. `"."` names the root itself.
- */
+/** `requested` as an absolute path below the root's realpath with no symlinked directory; `"."` is the root.
+ *  A final symlink is refused `forWrite`, else followed only when it resolves inside the root. */
 export async function resolveInsideRoot(root: string, requested: string, options: { forWrite?: boolean } = {}): Promise<string> {
   const segments = lexicalSegments(requested);
   const rootReal = await realpath(root);
