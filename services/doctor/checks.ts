@@ -40,7 +40,7 @@ export async function runDoctorChecks(options: DoctorOptions): Promise<CheckResu
   return [home, sessions, config.result, endpoint, await checkStore(options.codexHome, usable)];
 }
 
-export async function checkCodexHome(codexHome: string): Promise<CheckResult> {
+async function checkCodexHome(codexHome: string): Promise<CheckResult> {
   const name = 'codex home';
   const fix = "set CODEX_HOME or --codex-home to Codex's home";
   try {
@@ -48,33 +48,26 @@ export async function checkCodexHome(codexHome: string): Promise<CheckResult> {
   } catch (error) {
     return check(name, 'fail', `${codexHome} ${describeFsError(error)} (${fix}, usually ~/.codex)`);
   }
-  try {
-    await access(codexHome, constants.R_OK | constants.W_OK | constants.X_OK);
-  } catch {
-    return check(name, 'fail', `${codexHome} is not readable and writable by this user`);
-  }
+  if (!(await rwx(codexHome))) return check(name, 'fail', `${codexHome} is not readable and writable by this user`);
   return check(name, 'ok', codexHome);
 }
 
-export async function checkSessions(codexHome: string): Promise<CheckResult> {
+async function checkSessions(codexHome: string): Promise<CheckResult> {
   const name = 'sessions';
   const dir = join(codexHome, 'sessions');
   let entries: string[];
   try {
     entries = await readdir(dir, { recursive: true });
   } catch (error) {
-    return check(
-      name,
-      'fail',
-      `${dir} ${describeFsError(error)}: Codex has not recorded a session under this CODEX_HOME (wrong --codex-home?)`,
-    );
+    const why = 'Codex has not recorded a session under this CODEX_HOME (wrong --codex-home?)';
+    return check(name, 'fail', `${dir} ${describeFsError(error)}: ${why}`);
   }
   const rollouts = entries.filter((entry) => /(^|[\\/])rollout-[^\\/]*\.jsonl$/.test(entry)).length;
   if (rollouts === 0) return check(name, 'warn', `${dir} holds no rollout-*.jsonl files yet: nothing to extract`);
   return check(name, 'ok', `${plural(rollouts, 'rollout file')} under ${dir}`);
 }
 
-export async function checkConfig(codexHome: string): Promise<{ result: CheckResult; config: MemoriesConfig | null }> {
+async function checkConfig(codexHome: string): Promise<{ result: CheckResult; config: MemoriesConfig | null }> {
   const name = 'config';
   const file = join(codexHome, 'config.toml');
   try {
@@ -88,7 +81,7 @@ export async function checkConfig(codexHome: string): Promise<{ result: CheckRes
 }
 
 /** GET /models (OpenAI, Ollama, vLLM, LM Studio), else (404/405) one minimal call on the pipeline's wire. */
-export async function checkEndpoint(options: DoctorOptions, config: MemoriesConfig): Promise<CheckResult> {
+async function checkEndpoint(options: DoctorOptions, config: MemoriesConfig): Promise<CheckResult> {
   const name = 'endpoint';
   const env = options.env ?? process.env;
   const doFetch = options.fetch ?? fetch;
@@ -159,37 +152,25 @@ export async function checkStore(codexHome: string, homeUsable: boolean): Promis
   try {
     if (!(await stat(dir)).isDirectory()) return check(name, 'fail', `${dir} is not a directory; move it aside`);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return check(name, 'ok', `${dir} not created yet; the first run creates it`);
-    }
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    if (missing) return check(name, 'ok', `${dir} not created yet; the first run creates it`);
     return check(name, 'fail', `${dir} ${describeFsError(error)}`);
   }
-  try {
-    await access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
-  } catch {
-    return check(name, 'fail', `${dir} is not readable and writable by this user`);
-  }
+  if (!(await rwx(dir))) return check(name, 'fail', `${dir} is not readable and writable by this user`);
   try {
     const { jobs, outputs } = await createLowdbStore({ dir }).status();
     const failed = jobs.filter((j) => j.status === 'error').length;
-    return check(
-      name,
-      'ok',
-      `${dir}: ${plural(jobs.length, 'stage-1 job')} (${failed} failed), ${plural(outputs.length, 'output')}`,
-    );
+    const counts = `${plural(jobs.length, 'stage-1 job')} (${failed} failed), ${plural(outputs.length, 'output')}`;
+    return check(name, 'ok', `${dir}: ${counts}`);
   } catch (error) {
     return check(name, 'fail', firstLine(errorMessage(error)));
   }
 }
 
 async function modelIds(response: Response): Promise<string[] | null> {
-  try {
-    const body = (await response.json()) as { data?: Array<{ id?: unknown }> };
-    if (!Array.isArray(body?.data)) return null;
-    return body.data.map((m) => m?.id).filter((id): id is string => typeof id === 'string');
-  } catch {
-    return null;
-  }
+  const body = (await response.json().catch(() => null)) as { data?: Array<{ id?: unknown }> } | null;
+  if (!Array.isArray(body?.data)) return null;
+  return body.data.map((m) => m?.id).filter((id): id is string => typeof id === 'string');
 }
 
 async function httpProblem(base: string, response: Response): Promise<string> {
@@ -202,12 +183,8 @@ async function httpProblem(base: string, response: Response): Promise<string> {
     // not JSON: the text itself is the detail
   }
   const label = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-  const hint =
-    response.status === 401 || response.status === 403
-      ? ': the API key was rejected (check OPENAI_API_KEY)'
-      : response.status === 404
-        ? ': no such route (does --base-url end in /v1?)'
-        : '';
+  const rejected = ': the API key was rejected (check OPENAI_API_KEY)';
+  const hint = { 401: rejected, 403: rejected, 404: ': no such route (does --base-url end in /v1?)' }[response.status] ?? '';
   const tail = detail.trim() === '' ? '' : ` — ${firstLine(detail).slice(0, 200)}`;
   return `${base} answered ${label}${hint}${tail}`;
 }
@@ -227,14 +204,12 @@ function describeFsError(error: unknown): string {
   return `cannot be read (${firstLine(errorMessage(error))})`;
 }
 
-function check(name: CheckResult['name'], status: CheckStatus, message: string): CheckResult {
-  return { name, status, message };
-}
+/** Whether this user can read, write and enter `dir`. */
+const rwx = (dir: string) =>
+  access(dir, constants.R_OK | constants.W_OK | constants.X_OK)
+    .then(() => true)
+    .catch(() => false);
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.trim();
-}
+const check = (name: CheckResult['name'], status: CheckStatus, message: string): CheckResult => ({ name, status, message });
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+const firstLine = (text: string) => text.split('\n')[0]!.trim();

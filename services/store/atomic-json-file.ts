@@ -1,5 +1,4 @@
-// A lowdb Adapter that survives crashes and concurrent writers: lowdb's JSONFile shares one temp name
-// and never fsyncs; writeFileAtomic (unique temp, fsync, rename) shows a reader the old or new document.
+// lowdb's JSONFile shares one temp name and never fsyncs; this Adapter shows readers the old or new document.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
@@ -22,13 +21,11 @@ export class AtomicJsonFile<T> implements Adapter<T> {
 
   /** null only when the file does not exist; StoreCorruptError when it is not a store document. */
   async read(): Promise<T | null> {
-    let text: string;
-    try {
-      text = await fs.promises.readFile(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    const text = await fs.promises.readFile(this.file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
       throw error;
-    }
+    });
+    if (text === null) return null;
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -42,8 +39,7 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   async write(data: T): Promise<void> {
     const dir = path.dirname(this.file);
     fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-    // Temp files of writers killed mid-write would otherwise stay forever (full copies of the store);
-    // once per store object is enough.
+    // Temps of writers killed mid-write (full store copies) would stay forever; once per store object suffices.
     if (!this.swept) await sweepOrphanedTemps(dir);
     this.swept = true;
     // Compact JSON: every write re-serialises the whole document.

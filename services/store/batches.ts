@@ -1,5 +1,4 @@
-// Batch mode's records (beyond Codex): which provider batch holds which stage-1 jobs, and the
-// leases that span the batch window.
+// Batch mode (beyond Codex): which provider batch holds which stage-1 jobs, leased over the batch window.
 import { keyed } from './documents.ts';
 import type { BatchJobRef, BatchRecord, BatchStore, PendingBatch, RecordBatchResult } from './port.ts';
 import { ownedStage1 } from './stage1-jobs.ts';

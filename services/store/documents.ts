@@ -1,6 +1,5 @@
-// The two store documents, checked with zod on every read: a foreign document is a StoreCorruptError
-// (never an empty store), a bad row is skipped and logged. Keyed collections have no prototype:
-// `__proto__` is a thread id like any other.
+// The store documents, zod-checked on every read: a foreign document is a StoreCorruptError (never an empty
+// store), a bad row is skipped and logged. Keyed collections have no prototype: `__proto__` is a valid id.
 import { z } from 'zod';
 import { StoreCorruptError } from '../errors.ts';
 import type { Logger } from '../logger.ts';

@@ -1,6 +1,5 @@
-// Inter-process mutual exclusion for one store file, held only for one read-modify-write (long work
-// is covered by the lease in the JSON). proper-lockfile's `<file>.lock` directory is taken over once
-// stale (a dead holder); callers in one process queue first so they do not poll it against each other.
+// Inter-process lock held for one read-modify-write (long work is covered by JSON leases); a dead holder's
+// stale `<file>.lock` is taken over, and in-process callers queue first so they do not poll against each other.
 import fs, { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -25,10 +24,8 @@ function now(call: () => unknown, callback: Callback): void {
   }
 }
 
-/**
- * proper-lockfile's fs, synchronous: its microsecond calls would otherwise wait behind the whole event
- * loop on every commit. One object per process: proper-lockfile caches the mtime precision on it.
- */
+// Synchronous fs for proper-lockfile, so its microsecond calls do not wait behind the event loop on every commit.
+// One object per process: proper-lockfile caches the mtime precision on it.
 const quickFs = {
   mkdir: (p: string, callback: Callback) => now(() => fs.mkdirSync(p), callback),
   rmdir: (p: string, callback: Callback) => now(() => fs.rmdirSync(p), callback),

@@ -29,10 +29,8 @@ export function enqueueInTx(tx: Tx, watermark: number): void {
     };
     return;
   }
-  const running = job.status === 'running';
   const existing = job.inputWatermark ?? 0;
-  job.status = running ? 'running' : 'pending';
-  if (!running) job.retryAt = null;
+  if (job.status !== 'running') Object.assign(job, { status: 'pending', retryAt: null });
   job.retryRemaining = Math.max(job.retryRemaining, DEFAULT_RETRY_REMAINING);
   job.inputWatermark = watermark > existing ? watermark : existing + 1;
 }
@@ -48,11 +46,9 @@ export function globalJobMethods(transact: Transact) {
       return transact(false, (tx) => {
         const job = tx.jobs.global;
         const { now } = tx;
-        if (!job) return { kind: 'skippedNotDirty' };
-        if ((job.inputWatermark ?? 0) <= (job.lastSuccessWatermark ?? 0)) return { kind: 'skippedNotDirty' };
+        const clean = !job || (job.inputWatermark ?? 0) <= (job.lastSuccessWatermark ?? 0);
         // A job in retry backoff or out of budget looks "not dirty" (§5.6 step 3).
-        if (job.retryRemaining <= 0) return { kind: 'skippedNotDirty' };
-        if (job.retryAt !== null && job.retryAt > now) return { kind: 'skippedNotDirty' };
+        if (clean || job.retryRemaining <= 0 || (job.retryAt !== null && job.retryAt > now)) return { kind: 'skippedNotDirty' };
         if (isLive(job, now)) return { kind: 'skippedRunning' };
         const token = randomUUID();
         Object.assign(job, runningFields(workerId, token, now, leaseSeconds));

@@ -1,5 +1,4 @@
-// Lease and retry rules shared by the stage-1 jobs and the global job (shared spec §5.3–§5.8).
-// Times are Unix seconds, as in Codex's columns.
+// Lease and retry rules shared by stage-1 and global jobs (shared spec §5.3–§5.8); times in Unix seconds as in Codex.
 import type { JobRow, TokenUsage } from '../types.ts';
 import type { Tx } from './transaction.ts';
 
@@ -30,23 +29,22 @@ export function owned(job: JobRow | null | undefined, token: string): JobRow | n
   return job && job.status === 'running' && job.ownershipToken === token ? job : null;
 }
 
-/** Extends an owned job's lease; false when ownership was lost. */
-export function heartbeat(tx: Tx, job: JobRow | null, leaseSeconds: number): boolean {
+/** Applies `fields` to an owned job; false when ownership was lost (`job` null). */
+function update(tx: Tx, job: JobRow | null, fields: (job: JobRow) => Partial<JobRow>): boolean {
   if (!job) return false;
-  job.leaseUntil = tx.now + leaseSeconds;
+  Object.assign(job, fields(job));
   tx.jobsDirty = true;
   return true;
 }
 
+/** Extends an owned job's lease. */
+export function heartbeat(tx: Tx, job: JobRow | null, leaseSeconds: number): boolean {
+  return update(tx, job, () => ({ leaseUntil: tx.now + leaseSeconds }));
+}
+
 /** §5.4 / §5.8: the job is done and `watermark` is its new success watermark. */
-export function finish(
-  tx: Tx,
-  job: JobRow,
-  watermark: number | null,
-  usage: TokenUsage | null,
-  outcome?: JobRow['outcome'],
-): void {
-  Object.assign(job, {
+export function finish(tx: Tx, job: JobRow, watermark: number | null, usage: TokenUsage | null, outcome?: JobRow['outcome']) {
+  update(tx, job, () => ({
     status: 'done',
     finishedAt: tx.now,
     leaseUntil: null,
@@ -54,39 +52,29 @@ export function finish(
     lastSuccessWatermark: watermark,
     usage,
     ...(outcome && { outcome }),
-  });
-  tx.jobsDirty = true;
+  }));
 }
 
 /** §5.5 / §5.8: an owned running job failed; it is retried after the delay, one retry spent. */
 export function fail(tx: Tx, job: JobRow | null, reason: string, retryDelaySeconds: number): boolean {
-  if (!job) return false;
-  Object.assign(job, {
+  return update(tx, job, (row) => ({
     status: 'error',
     finishedAt: tx.now,
     leaseUntil: null,
     retryAt: tx.now + Math.max(0, Math.ceil(retryDelaySeconds)),
-    retryRemaining: job.retryRemaining - 1,
+    retryRemaining: row.retryRemaining - 1,
     lastError: reason,
-  });
-  tx.jobsDirty = true;
-  return true;
+  }));
 }
 
-/**
- * Gives an owned running job back (graceful shutdown): claimable at once with its budget and input
- * watermark (a global job stays dirty); the cleared token stops the releasing worker finalising it.
- */
+/** Graceful shutdown: claimable at once, budget and watermark kept; the cleared token stops the old worker finalising. */
 export function release(tx: Tx, job: JobRow | null): boolean {
-  if (!job) return false;
-  Object.assign(job, {
+  return update(tx, job, () => ({
     status: 'pending',
     ownershipToken: null,
     finishedAt: tx.now,
     leaseUntil: null,
     retryAt: null,
     lastError: 'released',
-  });
-  tx.jobsDirty = true;
-  return true;
+  }));
 }

@@ -1,5 +1,4 @@
-// Stage-1 outputs as phase 2 and the user see them: listing, diff-based selection (shared spec
-// §4.6, §5.7), forgetting, citations, status.
+// Stage-1 outputs as phase 2 and the user see them: listing, selection (§4.6, §5.7), forgetting, citations, status.
 import type { Stage1Output } from '../types.ts';
 import { enqueueInTx } from './global-job.ts';
 import type { MemoryStore, Phase2Selection, StoreStatus } from './port.ts';
@@ -8,14 +7,10 @@ import type { Transact } from './transaction.ts';
 const DAY_SECONDS = 86_400;
 
 /** §5.7: rows whose memory or summary is blank are stored but never consolidated. */
-function hasContent(output: Stage1Output): boolean {
-  return output.rawMemory.trim() !== '' || output.rolloutSummary.trim() !== '';
-}
+const hasContent = (output: Stage1Output) => output.rawMemory.trim() !== '' || output.rolloutSummary.trim() !== '';
 
 /** SQL-like descending order of thread ids (byte order, not locale order). */
-function compareDesc(a: string, b: string): number {
-  return a < b ? 1 : a > b ? -1 : 0;
-}
+const compareDesc = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
 
 export function outputMethods(transact: Transact) {
   return {
@@ -31,8 +26,7 @@ export function outputMethods(transact: Transact) {
 
     async getPhase2Selection(n, maxUnusedDays): Promise<Phase2Selection> {
       return transact(true, (tx) => {
-        // maxUnusedDays ≤ 0 disables the age filter. Read literally (cutoff = now) it would drop
-        // every memory and make phase 2 forget everything — too destructive for a typo'd 0.
+        // maxUnusedDays ≤ 0 disables the age filter: read literally, a typo'd 0 would forget every memory.
         const cutoff = maxUnusedDays > 0 ? tx.now - maxUnusedDays * DAY_SECONDS : -Infinity;
         const recency = (o: Stage1Output) => o.lastUsage ?? o.sourceUpdatedAt;
         const selected = Object.values(tx.outputs.outputs)
@@ -62,8 +56,7 @@ export function outputMethods(transact: Transact) {
         if (!output) return false;
         delete tx.outputs.outputs[threadId];
         tx.outputsDirty = true;
-        // The job row stays, marked: the user asked to forget this rollout, so it must not be
-        // extracted again until the rollout itself changes.
+        // The marked job row keeps the rollout from being extracted again until it changes.
         const job = tx.jobs.stage1[threadId];
         if (job) job.outcome = 'forgotten';
         enqueueInTx(tx, output.sourceUpdatedAt);

@@ -1,5 +1,5 @@
-// The store port (lowdb-store.ts implements it). Semantics follow Codex's state DB (shared spec §5);
-// every method is one atomic read-modify-write under an inter-process lock.
+// The store port (lowdb-store.ts implements it): Codex's state DB semantics (shared spec §5), each method one
+// atomic read-modify-write under an inter-process lock.
 import type {
   GlobalClaimResult,
   JobRow,

@@ -1,10 +1,9 @@
-// Stage-1 jobs (shared spec §5.2–§5.5): one row per thread, claimed under a lease, finished with or
-// without an output, retried with backoff after a failure.
+// Stage-1 jobs (shared spec §5.2–§5.5): one row per thread, leased, finished with or without output, retried with backoff.
 import { randomUUID } from 'node:crypto';
 import { BadInputError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { JobRow, SkipCounts, Stage1ClaimResult, ThreadInfo } from '../types.ts';
-import { type JobsDoc, threadIdSchema } from './documents.ts';
+import { threadIdSchema } from './documents.ts';
 import { enqueueInTx } from './global-job.ts';
 import { DEFAULT_RETRY_REMAINING, fail, finish, heartbeat, isLive, owned, release, runningFields } from './job-rows.ts';
 import type { ClaimStage1Batch, MemoryStore } from './port.ts';
@@ -21,8 +20,10 @@ function refusal(threadId: string): string | null {
   return id.success ? null : id.error.issues[0].message;
 }
 
-/** The running cap's count: live stage-1 jobs, except those a batch holds (leased for its day, no worker busy). */
-function countLiveStage1(jobs: JobsDoc, now: number): number {
+type Running = { count: number; max: number };
+
+/** The running cap; its count: live stage-1 jobs, except those a batch holds (leased for its day, no worker busy). */
+function runningCap({ jobs, now }: Tx, max: number): Running {
   const inBatch = new Set<string>();
   for (const record of Object.values(jobs.batches ?? {})) {
     for (const ref of record.jobs) inBatch.add(`${ref.thread.threadId}\u0000${ref.ownershipToken}`);
@@ -31,25 +32,17 @@ function countLiveStage1(jobs: JobsDoc, now: number): number {
   for (const job of Object.values(jobs.stage1)) {
     if (isLive(job, now) && !inBatch.has(`${job.jobKey}\u0000${job.ownershipToken}`)) count += 1;
   }
-  return count;
+  return { count, max };
 }
 
-/** §5.3 on an open transaction. `running` is the live running stage-1 count, kept up to date. */
-function claimInTx(
-  tx: Tx,
-  thread: ThreadInfo,
-  workerId: string,
-  leaseSeconds: number,
-  maxRunning: number,
-  running: { count: number },
-): Stage1ClaimResult {
+/** §5.3 on an open transaction. `running.count` is the live running stage-1 count, kept up to date. */
+function claimInTx(tx: Tx, thread: ThreadInfo, workerId: string, leaseSeconds: number, running: Running): Stage1ClaimResult {
   const { now } = tx;
   const given = thread.updatedAt;
   const output = tx.outputs.outputs[thread.threadId];
   if (output && output.sourceUpdatedAt >= given) return { kind: 'skippedUpToDate' };
   const job = tx.jobs.stage1[thread.threadId];
-  // Self-healing: a job that finished with an output now missing (a bad row skipped, outputs.json
-  // moved aside) is extracted again; one that ended without output or was forgotten is not.
+  // Self-healing: a job whose output went missing (bad row skipped, file moved aside) is extracted again.
   const outputLost = job?.outcome === 'output' && !output;
   if (job && !outputLost && job.lastSuccessWatermark !== null && job.lastSuccessWatermark >= given) {
     return { kind: 'skippedUpToDate' };
@@ -58,7 +51,7 @@ function claimInTx(
   const claimed = { ...runningFields(workerId, token, now, leaseSeconds), inputWatermark: given };
   if (!job) {
     // Insert only under the running cap; a refused insert with no row reads as "running".
-    if (running.count >= maxRunning) return { kind: 'skippedRunning' };
+    if (running.count >= running.max) return { kind: 'skippedRunning' };
     tx.jobs.stage1[thread.threadId] = {
       kind: 'memory_stage1',
       jobKey: thread.threadId,
@@ -77,7 +70,7 @@ function claimInTx(
     !isLive(job, now) &&
     (job.retryAt === null || job.retryAt <= now || advanced) &&
     (job.retryRemaining > 0 || advanced) &&
-    running.count < maxRunning;
+    running.count < running.max;
   if (canUpdate) {
     Object.assign(job, claimed, { retryRemaining: advanced ? DEFAULT_RETRY_REMAINING : job.retryRemaining });
     tx.jobsDirty = true;
@@ -109,11 +102,11 @@ export function stage1Methods(transact: Transact, log?: Logger) {
       });
       // One transaction for the whole pass (one read, at most one write), not one per try_claim.
       return transact(true, (tx) => {
-        const running = { count: countLiveStage1(tx.jobs, tx.now) };
+        const running = runningCap(tx, params.maxClaimed);
         const claims: ClaimStage1Batch['claims'] = [];
         for (const thread of candidates) {
           if (claims.length >= params.maxClaimed) break;
-          const result = claimInTx(tx, thread, params.workerId, params.leaseSeconds, params.maxClaimed, running);
+          const result = claimInTx(tx, thread, params.workerId, params.leaseSeconds, running);
           if (result.kind === 'claimed') claims.push({ thread, ownershipToken: result.ownershipToken });
           else skipped[SKIP_KEY[result.kind]] += 1;
         }
@@ -124,9 +117,7 @@ export function stage1Methods(transact: Transact, log?: Logger) {
     async tryClaimStage1Job(thread, workerId, leaseSeconds, maxRunning) {
       const why = refusal(thread.threadId);
       if (why) throw new BadInputError(`thread id ${JSON.stringify(thread.threadId.slice(0, 40))} refused: ${why}`);
-      return transact(true, (tx) =>
-        claimInTx(tx, thread, workerId, leaseSeconds, maxRunning, { count: countLiveStage1(tx.jobs, tx.now) }),
-      );
+      return transact(true, (tx) => claimInTx(tx, thread, workerId, leaseSeconds, runningCap(tx, maxRunning)));
     },
 
     async heartbeatStage1Job(threadId, token, leaseSeconds) {

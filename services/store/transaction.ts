@@ -1,8 +1,5 @@
-// The store's transaction core: lock jobs.json → read fresh → mutate → write → unlock. jobs.json (job
-// rows, last selection, batches) is small and rewritten on every claim; outputs.json (memory bodies)
-// only when outputs change. outputs.json is written first: a crash in between leaves a stored output
-// with its job running, which the next claim counts up to date; the other order could mark a job
-// done whose output was never stored.
+// Transactions: lock jobs.json → read fresh → mutate → write → unlock. outputs.json is written first: a crash
+// in between leaves a stored output with its job running (next claim: up to date), never a done job without output.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
@@ -13,8 +10,7 @@ import { withFileLock } from './file-lock.ts';
 
 /** What a transaction sees and tells back: set the dirty flags for the files it changed. */
 export interface Tx {
-  /** Unix seconds. */
-  now: number;
+  now: number; // Unix seconds
   jobs: JobsDoc;
   outputs: OutputsDoc;
   jobsDirty: boolean;
@@ -35,7 +31,7 @@ interface Pending {
 export function createTransact(dir: string, nowMs: () => number, log?: Logger): Transact {
   const jobsFile = path.join(dir, 'jobs.json');
   const outputsFile = path.join(dir, 'outputs.json');
-  let waiting: Pending[] = [];
+  const waiting: Pending[] = [];
   let committing = false;
 
   async function load<T>(file: string, empty: () => T, decode: (raw: unknown, file: string, log?: Logger) => T) {
@@ -81,11 +77,7 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
   async function commitLoop(): Promise<void> {
     committing = true;
     try {
-      while (waiting.length > 0) {
-        const batch = waiting;
-        waiting = [];
-        await commit(batch);
-      }
+      while (waiting.length > 0) await commit(waiting.splice(0));
     } finally {
       committing = false;
     }
