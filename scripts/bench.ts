@@ -12,7 +12,7 @@ import { redactionSection } from './bench/redaction-section.ts';
 import { eligibleFixtureDir, REPO_ROOT, sharedRollouts, threadOf, writeBigRollout } from './bench/corpus.ts';
 import { cpuCheckMs, gitRevision } from './bench/machine.ts';
 import { int, kb, ms, pct, secs, table, verdict, yes } from './bench/markdown.ts';
-import type { RunFigures } from './bench/phase1-child.ts';
+import type { ReadFigures, RunFigures } from './bench/phase1-child.ts';
 import { BIG_BATCH, peakRssSection } from './bench/peak-rss-section.ts';
 import { withServer } from './bench/server-process.ts';
 import { effectiveWindow, MODEL_WINDOWS, rolloutTokens, type RolloutTokens } from './bench/tokens-section.ts';
@@ -126,18 +126,18 @@ try {
     runChild({ scenario: 'incremental', home: incHome, url, concurrency: 8, maxRollouts: INCREMENTAL_ROLLOUTS, changePath }),
   );
   const changedSize = (await readFile(changePath)).byteLength;
-  const readRow = (label: string, f: RunFigures & { reads?: import('./bench/phase1-child.ts').ReadFigures }) => [
+  const readRow = (label: string, f: RunFigures & { reads: ReadFigures }) => [
     label,
     ms(f.wallMs),
     f.claimed,
     f.extractRequests,
     f.agentRequests,
-    f.reads ? `${f.reads.rolloutFilesOpened} (${f.reads.rolloutOpens} opens)` : 'n/a',
-    f.reads ? kb(f.reads.rolloutBytes) : 'n/a',
-    f.reads ? `${f.reads.stateFilesOpened} / ${kb(f.reads.stateBytes)}` : 'n/a',
-    f.reads ? `${f.reads.memoryFilesOpened} / ${kb(f.reads.memoryBytes)}` : 'n/a',
-    f.reads ? `${f.reads.otherFilesOpened} / ${kb(f.reads.otherBytes)}` : 'n/a',
-    f.reads?.rchar == null ? 'n/a' : kb(f.reads.rchar),
+    `${f.reads.rolloutFilesOpened} (${f.reads.rolloutOpens} opens)`,
+    kb(f.reads.rolloutBytes),
+    `${f.reads.stateFilesOpened} / ${kb(f.reads.stateBytes)}`,
+    `${f.reads.memoryFilesOpened} / ${kb(f.reads.memoryBytes)}`,
+    `${f.reads.otherFilesOpened} / ${kb(f.reads.otherBytes)}`,
+    f.reads.rchar == null ? 'n/a' : kb(f.reads.rchar),
   ];
   sections.push(
     [
@@ -179,15 +179,18 @@ try {
   );
 
   // ---- 3. Throughput ------------------------------------------------------------------------------
+  const throughputRun = async (name: string, latencyMs: number, concurrency: number, warmHome?: string) => {
+    const home = join(tmp, name);
+    await installFixtureRollouts(home, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
+    return withServer(latencyMs, (url) =>
+      runChild({ scenario: 'throughput', home, warmHome, url, concurrency, maxRollouts: LATENCY_ROLLOUTS }),
+    );
+  };
   const throughputRows: Array<Array<string | number>> = [];
   const fractions: Record<number, { e2e: number; window: number }> = {};
   for (const concurrency of [8, 16]) {
     log(`throughput: ${LATENCY_ROLLOUTS} rollouts, ${LATENCY_MS} ms latency, concurrency ${concurrency}`);
-    const home = join(tmp, `latency-${concurrency}`);
-    await installFixtureRollouts(home, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
-    const r = await withServer(LATENCY_MS, (url) =>
-      runChild({ scenario: 'throughput', home, url, concurrency, maxRollouts: LATENCY_ROLLOUTS }),
-    );
+    const r = await throughputRun(`latency-${concurrency}`, LATENCY_MS, concurrency);
     const ideal = concurrency / (LATENCY_MS / 1000);
     const e2e = r.run.claimed / (r.run.wallMs / 1000) / ideal;
     const inWindow = r.run.extractingMs ? r.run.claimed / (r.run.extractingMs / 1000) / ideal : 0;
@@ -198,11 +201,7 @@ try {
   const zeroRuns: Array<{ run: RunFigures; maxRssMB: number; rate: number }> = [];
   for (let i = 0; i < ZERO_LATENCY_RUNS; i++) {
     log(`throughput: ${LATENCY_ROLLOUTS} rollouts, 0 ms latency, concurrency 8 (run ${i + 1} of ${ZERO_LATENCY_RUNS})`);
-    const zeroHome = join(tmp, `latency-0-${i}`);
-    await installFixtureRollouts(zeroHome, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
-    const r = await withServer(0, (url) =>
-      runChild({ scenario: 'throughput', home: zeroHome, url, concurrency: 8, maxRollouts: LATENCY_ROLLOUTS }),
-    );
+    const r = await throughputRun(`latency-0-${i}`, 0, 8);
     zeroRuns.push({ ...r, rate: r.run.claimed / (r.run.wallMs / 1000) });
   }
   zeroRuns.sort((a, b) => a.rate - b.rate);
@@ -212,20 +211,9 @@ try {
   );
   // The daemon's runs after its first one find the process warm (its code compiled and optimised).
   log(`throughput: ${LATENCY_ROLLOUTS} rollouts, 0 ms latency, concurrency 8, after a first run in the same process`);
-  const warmHome = join(tmp, 'latency-0-warm');
   const warmUpHome = join(tmp, 'latency-0-warm-up');
-  await installFixtureRollouts(warmHome, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
   await installFixtureRollouts(warmUpHome, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
-  const zeroWarm = await withServer(0, (url) =>
-    runChild({
-      scenario: 'throughput',
-      home: warmHome,
-      warmHome: warmUpHome,
-      url,
-      concurrency: 8,
-      maxRollouts: LATENCY_ROLLOUTS,
-    }),
-  );
+  const zeroWarm = await throughputRun('latency-0-warm', 0, 8, warmUpHome);
   const warmLabel = "0 ms latency, a second run in the same process (warm, as the daemon's later runs)";
   throughputRows.push(throughputRow(warmLabel, 8, zeroWarm.run, null, zeroWarm.maxRssMB));
   const zeroWarmRate = zeroWarm.run.claimed / (zeroWarm.run.wallMs / 1000);
@@ -252,18 +240,12 @@ try {
     ].join('\n'),
   );
   summary.push(
-    [
-      `Throughput, ${LATENCY_MS} ms latency, ${LATENCY_ROLLOUTS} rollouts, concurrency 8`,
+    ...[8, 16].map((c) => [
+      `Throughput, ${LATENCY_MS} ms latency, ${LATENCY_ROLLOUTS} rollouts, concurrency ${c}`,
       '≥ 90 % of ideal',
-      `${pct(fractions[8]!.e2e)} end to end (${pct(fractions[8]!.window)} in the extraction window)`,
-      verdict(fractions[8]!.e2e >= 0.9),
-    ],
-    [
-      `Throughput, ${LATENCY_MS} ms latency, ${LATENCY_ROLLOUTS} rollouts, concurrency 16`,
-      '≥ 90 % of ideal',
-      `${pct(fractions[16]!.e2e)} end to end (${pct(fractions[16]!.window)} in the extraction window)`,
-      verdict(fractions[16]!.e2e >= 0.9),
-    ],
+      `${pct(fractions[c]!.e2e)} end to end (${pct(fractions[c]!.window)} in the extraction window)`,
+      verdict(fractions[c]!.e2e >= 0.9),
+    ]),
     [
       `Throughput, 0 ms latency, ${cpus().length} cores (pipeline and server share them)`,
       '≥ 100 rollouts/s over 200',
