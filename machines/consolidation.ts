@@ -69,6 +69,7 @@ interface ConsolidationContext extends ConsolidationInput {
   status: ConsolidationStatus | null;
 }
 
+const NOT_STARTED = { claim: null, prepared: null, agent: null, attempt: 0, error: null, failure: null, status: null };
 type ClaimInput = { claim: GlobalClaim };
 type SuccessInput = ClaimInput & { prepared: PreparedConsolidation; usage: TokenUsage | null };
 type FailureInput = ClaimInput & { reason: string; retryDelaySeconds: number };
@@ -104,16 +105,7 @@ export const consolidationMachine = setup({
   },
 }).createMachine({
   id: 'consolidation',
-  context: ({ input }) => ({
-    ...input,
-    claim: null,
-    prepared: null,
-    agent: null,
-    attempt: 0,
-    error: null,
-    failure: null,
-    status: null,
-  }),
+  context: ({ input }) => ({ ...input, ...NOT_STARTED }),
   initial: 'claiming',
   states: {
     claiming: {
