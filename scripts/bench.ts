@@ -50,11 +50,8 @@ try {
   log('tokens per rollout (shared corpus)');
   const rows: RolloutTokens[] = [];
   for (const r of await sharedRollouts()) rows.push(await rolloutTokens(`${r.folder}/${r.name}`, r.thread, PHASE1_MODEL));
-  const bigTokens = await rolloutTokens(
-    'generated 50 MB rollout (not in the shared corpus)',
-    await threadOf(big.path),
-    PHASE1_MODEL,
-  );
+  const bigLabel = 'generated 50 MB rollout (not in the shared corpus)';
+  const bigTokens = await rolloutTokens(bigLabel, await threadOf(big.path), PHASE1_MODEL);
   const window = MODEL_WINDOWS[PHASE1_MODEL]!;
   const usable = effectiveWindow(window);
   const all = [...rows, bigTokens];
@@ -352,13 +349,7 @@ try {
   await rm(tmp, { recursive: true, force: true });
 }
 
-function throughputRow(
-  label: string,
-  concurrency: number,
-  f: RunFigures,
-  ideal: number | null,
-  rssMB: number | null,
-): Array<string | number> {
+function throughputRow(label: string, concurrency: number, f: RunFigures, ideal: number | null, rssMB: number | null) {
   const rate = f.claimed / (f.wallMs / 1000);
   return [
     label,
