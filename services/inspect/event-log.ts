@@ -1,15 +1,12 @@
-// The `--events FILE` sink: one JSON object per line, every string redacted, file mode 0600.
-// Inspection events carry rollout paths, errors quoting model replies and cyclic actor refs; `redactDeep`
-// assumes plain JSON, so `loggable` makes values JSON-safe and redacts every string in one walk.
+// The `--events FILE` sink: redacted JSONL, mode 0600. Events hold cyclic actor refs and errors that `redactDeep`
+// (plain JSON only) cannot take, so `loggable` makes values JSON-safe and redacts every string in one walk.
 import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
 import { redactSecrets as redact } from '../redaction/redact.ts';
 
 const MAX_DEPTH = 12;
 
 /** A JSON-safe copy of `value` with every string redacted. */
-export function loggable(value: unknown): unknown {
-  return walk(value, 0, new WeakSet());
-}
+export const loggable = (value: unknown): unknown => walk(value, 0, new WeakSet());
 
 function walk(value: unknown, depth: number, seen: WeakSet<object>): unknown {
   if (typeof value === 'string') return redact(value);

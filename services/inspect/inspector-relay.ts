@@ -1,17 +1,12 @@
-// The local end of `--inspect`: an HTTP + WebSocket server on 127.0.0.1 serving a bridge page that
-// forwards events into the hosted Stately inspector (an iframe), so viewing needs internet, relaying does not.
-// Not @statelyai/inspect's `createInspectorServer` (0.7.2): it listens on every interface (events carry
-// context), cannot use an ephemeral port, and its stop() leaves browser sockets open, keeping the process alive.
-// No `createWebSocketInspector` client either: the relay is in-process, and its reconnect loop retries forever.
+// The local end of `--inspect`: a 127.0.0.1 HTTP + WebSocket relay feeding the hosted Stately viewer through a bridge page.
+// Not @statelyai/inspect's server (0.7.2): it binds every interface, has no ephemeral port, and its stop() leaks sockets.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket, WebSocketServer } from 'ws';
 
-export interface RelayOptions {
-  port?: number; // default 0: an ephemeral port
-  /** Events of each kind (actor announcements, the rest) kept for a page that connects late. */
-  replayLimit?: number;
-}
+/** `replayLimit`: events of each kind (actor announcements, the rest) kept for a page that connects late. */
+export type RelayOptions = { port?: number; replayLimit?: number };
 
 export interface InspectorRelay {
   url: string;
@@ -97,13 +92,10 @@ export async function startInspectorRelay(options: RelayOptions = {}): Promise<I
 /** Gives connected pages up to `limitMs` to receive what was already sent. */
 async function drain(wss: WebSocketServer, limitMs: number): Promise<void> {
   const until = Date.now() + limitMs;
-  while (Date.now() < until && [...wss.clients].some((c) => c.bufferedAmount > 0)) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  while (Date.now() < until && [...wss.clients].some((c) => c.bufferedAmount > 0)) await sleep(20);
 }
 
-// Same protocol as @statelyai/inspect's bridge: hold events until the viewer iframe says
-// '@statelyai.connected', then post each one into it.
+// @statelyai/inspect's bridge protocol: hold events until the iframe says '@statelyai.connected'.
 const BRIDGE_PAGE = `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -1,9 +1,8 @@
-// Opt-in inspection of a run: `--inspect` (the Stately inspector, through a relay on 127.0.0.1) and
-// `--events FILE` (a redacted JSONL log that works offline). Both convert XState's inspection events
-// with @statelyai/inspect's `createInspector`, so the log holds exactly what the Stately viewer reads.
+// Opt-in inspection: `--inspect` (Stately viewer via a 127.0.0.1 relay) and `--events FILE` (offline redacted JSONL).
+// Both convert events with @statelyai/inspect's `createInspector`, so the log holds exactly what the viewer reads.
 import type { InspectionEvent } from 'xstate';
 import { type EventLog, loggable, openEventLog } from './event-log.ts';
-import { type InspectorRelay, startInspectorRelay } from './inspector-relay.ts';
+import { startInspectorRelay } from './inspector-relay.ts';
 
 export interface InspectionOptions {
   inspect?: boolean;
@@ -27,13 +26,12 @@ export async function createInspection(options: InspectionOptions): Promise<Insp
   const { createInspector } = await import('@statelyai/inspect');
 
   const log: EventLog | undefined = options.eventsFile ? openEventLog(options.eventsFile) : undefined;
-  let relay: InspectorRelay | undefined;
-  try {
-    relay = options.inspect ? await startInspectorRelay() : undefined;
-  } catch (error) {
-    log?.close();
-    throw error;
-  }
+  const relay = options.inspect
+    ? await startInspectorRelay().catch((error: unknown) => {
+        log?.close();
+        throw error;
+      })
+    : undefined;
 
   let closed = false;
   const inspector = createInspector({

@@ -29,23 +29,12 @@ interface Node {
   invoke: Array<{ id: string; src: unknown }>;
 }
 
-interface Edge {
-  eventType: string;
-  target?: Node[];
-  guard?: unknown;
-}
+type Edge = { eventType: string; target?: Node[]; guard?: unknown };
 
 /** Every state key of a machine (the root excluded), depth first. */
 export function stateNames(machine: AnyStateMachine): string[] {
-  const names: string[] = [];
-  const visit = (node: Node) => {
-    for (const child of Object.values(node.states)) {
-      names.push(child.key);
-      visit(child);
-    }
-  };
-  visit(machine.root as unknown as Node);
-  return names;
+  const names = (node: Node): string[] => Object.values(node.states).flatMap((child) => [child.key, ...names(child)]);
+  return names(machine.root as unknown as Node);
 }
 
 /** One `stateDiagram-v2` for the machine. */
@@ -84,9 +73,7 @@ export function toMermaid(machine: AnyStateMachine): string {
       const targets = edge.target && edge.target.length > 0 ? edge.target.map(idOf) : [from];
       for (const to of targets) edges.push(`${from} --> ${to} : ${text}`);
     };
-    for (const [eventType, list] of node.transitions) {
-      for (const edge of list) edgeLines(edge, eventLabel(eventType, node));
-    }
+    for (const [eventType, list] of node.transitions) for (const edge of list) edgeLines(edge, eventLabel(eventType, node));
     for (const edge of node.always ?? []) edgeLines(edge, 'always');
   };
 
@@ -114,9 +101,7 @@ function eventLabel(eventType: string, node: Node): string {
 }
 
 /** The machine definition as plain JSON (what Stately Studio imports). */
-export function toDefinition(machine: AnyStateMachine): unknown {
-  return JSON.parse(JSON.stringify(machine.toJSON()));
-}
+export const toDefinition = (machine: AnyStateMachine): unknown => JSON.parse(JSON.stringify(machine.toJSON()));
 
 function mermaidBundlePath(): string {
   try {
@@ -129,13 +114,10 @@ function mermaidBundlePath(): string {
 /** One HTML file rendering every diagram offline (mermaid inlined); sets `<body data-rendered>` to 'ok' or 'error'. */
 export async function offlinePage(machines = PIPELINE_MACHINES): Promise<string> {
   const mermaidJs = await readFile(mermaidBundlePath(), 'utf8');
-  const sections = machines
-    .map(
-      ({ name, machine }) =>
-        `<section id="machine-${name}"><h2>${escapeHtml(name)}</h2>\n` +
-        `<pre class="mermaid">\n${escapeHtml(toMermaid(machine))}</pre></section>`,
-    )
-    .join('\n');
+  const section = ({ name, machine }: (typeof machines)[number]) =>
+    `<section id="machine-${name}"><h2>${escapeHtml(name)}</h2>\n` +
+    `<pre class="mermaid">\n${escapeHtml(toMermaid(machine))}</pre></section>`;
+  const sections = machines.map(section).join('\n');
   // A `</script` inside the inlined bundle would end the script element early.
   const inlined = mermaidJs.replace(/<\/script/gi, '<\\/script');
   return `<!DOCTYPE html>
@@ -161,6 +143,5 @@ mermaid.run({ querySelector: 'pre.mermaid' }).then(
 `;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+const escapeHtml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

@@ -18,12 +18,11 @@ export type BatchLine = { customId: string; body: any; line: number };
 /** A handler Reply (a hang or a drop → an error line), or a request-level error (`lineError`) in the error file. */
 export type BatchLineReply = Reply | { lineError: { code: string; message: string } };
 
-export interface SettleOptions {
-  /** Overrides the handler for some lines: return undefined to let the handler answer. */
+/** `reply` overrides the handler per line (undefined: the handler answers); `partial`: lines `expire`/`cancel` answer first. */
+export type SettleOptions = {
   reply?: (line: BatchLine) => BatchLineReply | undefined | Promise<BatchLineReply | undefined>;
-  /** For `expire` and `cancel`: how many lines are answered first (default 0). */
   partial?: number;
-}
+};
 
 export type Ask = (wire: Wire, body: any) => Promise<Reply>;
 type Recorder = (body: unknown) => void;
@@ -31,7 +30,6 @@ type Recorder = (body: unknown) => void;
 export const BATCH_API_PATH = /^\/v1\/(files|batches)(\/|$)/;
 
 export class LocalBatches {
-  /** Uploaded and generated files by id. */
   readonly files = new Map<string, StoredFile>();
   readonly #batches = new Map<string, LocalBatch>();
 
@@ -159,9 +157,7 @@ export class LocalBatches {
   #update = (id: string, fields: Partial<LocalBatch>) => structuredClone(Object.assign(this.#batch(id), fields));
 }
 
-function linesOf(file: StoredFile): string[] {
-  return file.content.split('\n').filter((line) => line.trim() !== '');
-}
+const linesOf = (file: StoredFile) => file.content.split('\n').filter((line) => line.trim() !== '');
 
 function batchRequestProblem(body: any, input: StoredFile | undefined): string | null {
   if (typeof body !== 'object' || body === null) return 'request body must be a JSON object';

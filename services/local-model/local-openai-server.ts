@@ -42,8 +42,6 @@ export interface LocalOpenAIServerOptions {
   recordRequests?: boolean;
 }
 
-const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
-
 export const startLocalOpenAIServer = (options: LocalOpenAIServerOptions) => LocalOpenAIServer.start(options);
 
 /** One running server: its sockets, its pending timers and what it has recorded. */
@@ -113,10 +111,8 @@ export class LocalOpenAIServer {
     });
   }
 
-  /** False once the server closed or the client went away: nothing more to write. */
-  #writable(res: ServerResponse): boolean {
-    return !this.#closed && !res.destroyed && res.socket !== null && !res.socket.destroyed;
-  }
+  /** False once the server closed or the client went away. */
+  #writable = (res: ServerResponse) => !this.#closed && !res.destroyed && res.socket !== null && !res.socket.destroyed;
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -153,8 +149,8 @@ export class LocalOpenAIServer {
       return void res.end(reply.raw);
     }
     const payload = render(wire, body, answerOf(reply, requestChars));
-    const length = { 'content-length': String(Buffer.byteLength(payload)) };
-    res.writeHead(200, body.stream === true ? SSE_HEADERS : { 'content-type': 'application/json', ...length });
+    const json = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) };
+    res.writeHead(200, body.stream === true ? { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } : json);
     if ('dropAfterBytes' in reply) {
       res.write(Buffer.from(payload).subarray(0, reply.dropAfterBytes));
       // Give the bytes a moment to reach the client so it sees a started-then-broken answer.

@@ -58,9 +58,7 @@ export function responsesEvents(body: any, answer: Answer): string {
 const newIds = (): Ids => ({ response: `resp_${rid()}`, message: `msg_${rid()}` });
 
 /** A reply with neither text nor tool calls is still one (empty) message. */
-function hasMessage(answer: Answer): boolean {
-  return answer.text !== '' || answer.toolCalls.length === 0;
-}
+const hasMessage = (answer: Answer) => answer.text !== '' || answer.toolCalls.length === 0;
 
 function outputItems(answer: Answer, messageId: string): unknown[] {
   const calls = answer.toolCalls.map((call) => functionCallItem(call, 'completed'));

@@ -84,7 +84,7 @@ function responseItems(input: string): any[] {
         const parsed: unknown = JSON.parse(input.slice(start, end + 1));
         if (Array.isArray(parsed)) return parsed;
       } catch {
-        // not this pair; keep looking
+        // not this pair
       }
     }
   }
@@ -149,13 +149,8 @@ function parseThreads(raw: string): ThreadMemory[] {
     const body = blocks[i + 1] ?? '';
     const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(body)?.[1]?.trim() ?? '';
     const bullets = body.split('\n').filter((line) => line.startsWith('- '));
-    threads.push({
-      threadId: blocks[i] ?? '',
-      cwd: field('cwd'),
-      description: field('description'),
-      keywords: field('keywords'),
-      bullets,
-    });
+    const [cwd, description, keywords] = [field('cwd'), field('description'), field('keywords')];
+    threads.push({ threadId: blocks[i] ?? '', cwd, description, keywords, bullets });
   }
   return threads;
 }
@@ -175,18 +170,8 @@ function summary(threads: ThreadMemory[]): string {
   const topic = (t: ThreadMemory) =>
     `- ${t.description || t.threadId}${t.cwd ? ` (cwd: ${t.cwd})` : ''}${t.keywords ? `: ${t.keywords}` : ''}`;
   const topics = threads.length > 0 ? threads.map(topic).join('\n') : '- Nothing yet.';
-  return `# Memory Summary
-
-## User Profile
-
-A developer with ${threads.length} remembered session(s).
-
-## General Tips
-
-- Look up the matching section in MEMORY.md before repeating past work.
-
-## What's in Memory
-
-${topics}
-`;
+  const profile = `A developer with ${threads.length} remembered session(s).`;
+  const tips = '- Look up the matching section in MEMORY.md before repeating past work.';
+  const sections = ['# Memory Summary', '## User Profile', profile, '## General Tips', tips, "## What's in Memory", topics];
+  return `${sections.join('\n\n')}\n`;
 }

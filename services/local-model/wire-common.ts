@@ -46,9 +46,8 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, status: number, message: string): void {
+export const sendError = (res: ServerResponse, status: number, message: string) =>
   sendJson(res, status, errorBody(status, message));
-}
 
 /** The JSON a body holds; its text when it is not JSON, so that `validate` can say so. */
 export function parseBody(text: string): unknown {
@@ -59,9 +58,7 @@ export function parseBody(text: string): unknown {
   }
 }
 
-export function rid(): string {
-  return Math.random().toString(36).slice(2, 12);
-}
+export const rid = () => Math.random().toString(36).slice(2, 12);
 
 /** The text cut into the deltas a stream sends it in. */
 export function pieces(text: string): string[] {
