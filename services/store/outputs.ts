@@ -2,7 +2,7 @@
 import type { Stage1Output } from '../types.ts';
 import { enqueueInTx } from './global-job.ts';
 import type { MemoryStore, Phase2Selection, StoreStatus } from './port.ts';
-import type { Transact } from './transaction.ts';
+import type { Transact, Tx } from './transaction.ts';
 
 const DAY_SECONDS = 86_400;
 
@@ -25,29 +25,7 @@ export function outputMethods(transact: Transact) {
     },
 
     async getPhase2Selection(n, maxUnusedDays): Promise<Phase2Selection> {
-      return transact(true, (tx) => {
-        // maxUnusedDays ≤ 0 disables the age filter: read literally, a typo'd 0 would forget every memory.
-        const cutoff = maxUnusedDays > 0 ? tx.now - maxUnusedDays * DAY_SECONDS : -Infinity;
-        const recency = (o: Stage1Output) => o.lastUsage ?? o.sourceUpdatedAt;
-        const selected = Object.values(tx.outputs.outputs)
-          .filter((o) => hasContent(o) && recency(o) >= cutoff)
-          .sort(
-            (a, b) =>
-              b.usageCount - a.usageCount ||
-              recency(b) - recency(a) ||
-              b.sourceUpdatedAt - a.sourceUpdatedAt ||
-              compareDesc(a.threadId, b.threadId),
-          )
-          .slice(0, Math.max(0, n));
-        const previous = new Map(tx.jobs.lastSelection.map((e) => [e.threadId, e.sourceUpdatedAt]));
-        const selectedIds = new Set(selected.map((o) => o.threadId));
-        // A refreshed thread (new snapshot) stays "added" until phase 2 succeeds on it.
-        const retainedThreadIds = selected.filter((o) => previous.get(o.threadId) === o.sourceUpdatedAt).map((o) => o.threadId);
-        const removed = tx.jobs.lastSelection
-          .filter((e) => !selectedIds.has(e.threadId))
-          .map((e) => tx.outputs.outputs[e.threadId] ?? { threadId: e.threadId });
-        return { selected, retainedThreadIds, removed };
-      });
+      return transact(true, (tx) => selectForPhase2(tx, n, maxUnusedDays));
     },
 
     async forgetThread(threadId) {
@@ -92,4 +70,28 @@ export function outputMethods(transact: Transact) {
       }));
     },
   } satisfies Partial<MemoryStore>;
+}
+
+function selectForPhase2(tx: Tx, n: number, maxUnusedDays: number): Phase2Selection {
+  // maxUnusedDays ≤ 0 disables the age filter: read literally, a typo'd 0 would forget every memory.
+  const cutoff = maxUnusedDays > 0 ? tx.now - maxUnusedDays * DAY_SECONDS : -Infinity;
+  const recency = (o: Stage1Output) => o.lastUsage ?? o.sourceUpdatedAt;
+  const selected = Object.values(tx.outputs.outputs)
+    .filter((o) => hasContent(o) && recency(o) >= cutoff)
+    .sort(
+      (a, b) =>
+        b.usageCount - a.usageCount ||
+        recency(b) - recency(a) ||
+        b.sourceUpdatedAt - a.sourceUpdatedAt ||
+        compareDesc(a.threadId, b.threadId),
+    )
+    .slice(0, Math.max(0, n));
+  const previous = new Map(tx.jobs.lastSelection.map((e) => [e.threadId, e.sourceUpdatedAt]));
+  const selectedIds = new Set(selected.map((o) => o.threadId));
+  // A refreshed thread (new snapshot) stays "added" until phase 2 succeeds on it.
+  const retainedThreadIds = selected.filter((o) => previous.get(o.threadId) === o.sourceUpdatedAt).map((o) => o.threadId);
+  const removed = tx.jobs.lastSelection
+    .filter((e) => !selectedIds.has(e.threadId))
+    .map((e) => tx.outputs.outputs[e.threadId] ?? { threadId: e.threadId });
+  return { selected, retainedThreadIds, removed };
 }

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { BadInputError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { JobRow, SkipCounts, Stage1ClaimResult, ThreadInfo } from '../types.ts';
+import type { JobRow, SkipCounts, Stage1ClaimResult, Stage1Reply, ThreadInfo } from '../types.ts';
 import { threadIdSchema } from './documents.ts';
 import { enqueueInTx } from './global-job.ts';
 import { DEFAULT_RETRY_REMAINING, fail, finish, heartbeat, isLive, owned, release, runningFields } from './job-rows.ts';
@@ -129,24 +129,7 @@ export function stage1Methods(transact: Transact, log?: Logger) {
         const job = ownedStage1(tx, thread.threadId, token);
         if (!job) return false; // a stolen lease: the new owner will write its own result
         finish(tx, job, job.inputWatermark, usage, 'output');
-        const existing = tx.outputs.outputs[thread.threadId];
-        // Never let an older snapshot overwrite a newer one (§5.4).
-        if (!existing || thread.updatedAt >= existing.sourceUpdatedAt) {
-          tx.outputs.outputs[thread.threadId] = {
-            threadId: thread.threadId,
-            sourceUpdatedAt: thread.updatedAt,
-            rawMemory: reply.rawMemory,
-            rolloutSummary: reply.rolloutSummary,
-            rolloutSlug: reply.rolloutSlug,
-            cwd: thread.cwd,
-            rolloutPath: thread.rolloutPath,
-            generatedAt: tx.now,
-            usageCount: existing?.usageCount ?? 0,
-            lastUsage: existing?.lastUsage ?? null,
-            ...(existing?.citedBy ? { citedBy: existing.citedBy } : {}),
-          };
-          tx.outputsDirty = true;
-        }
+        upsertOutput(tx, thread, reply);
         enqueueInTx(tx, thread.updatedAt);
         return true;
       });
@@ -177,18 +160,41 @@ export function stage1Methods(transact: Transact, log?: Logger) {
     },
 
     async retryFailedStage1Jobs() {
-      return transact(false, (tx) => {
-        let changed = 0;
-        for (const job of Object.values(tx.jobs.stage1)) {
-          const failed = job.status === 'error' || (job.status === 'pending' && job.retryAt !== null);
-          if (!failed || (job.retryAt === null && job.retryRemaining > 0)) continue;
-          job.retryAt = null;
-          if (job.retryRemaining <= 0) job.retryRemaining = DEFAULT_RETRY_REMAINING;
-          changed += 1;
-        }
-        if (changed > 0) tx.jobsDirty = true;
-        return changed;
-      });
+      return transact(false, retryFailedInTx);
     },
   } satisfies Partial<MemoryStore>;
+}
+
+/** Writes the thread's output, unless the stored one comes from a newer snapshot (§5.4). */
+function upsertOutput(tx: Tx, thread: ThreadInfo, reply: Stage1Reply): void {
+  const existing = tx.outputs.outputs[thread.threadId];
+  if (!existing || thread.updatedAt >= existing.sourceUpdatedAt) {
+    tx.outputs.outputs[thread.threadId] = {
+      threadId: thread.threadId,
+      sourceUpdatedAt: thread.updatedAt,
+      rawMemory: reply.rawMemory,
+      rolloutSummary: reply.rolloutSummary,
+      rolloutSlug: reply.rolloutSlug,
+      cwd: thread.cwd,
+      rolloutPath: thread.rolloutPath,
+      generatedAt: tx.now,
+      usageCount: existing?.usageCount ?? 0,
+      lastUsage: existing?.lastUsage ?? null,
+      ...(existing?.citedBy ? { citedBy: existing.citedBy } : {}),
+    };
+    tx.outputsDirty = true;
+  }
+}
+
+function retryFailedInTx(tx: Tx): number {
+  let changed = 0;
+  for (const job of Object.values(tx.jobs.stage1)) {
+    const failed = job.status === 'error' || (job.status === 'pending' && job.retryAt !== null);
+    if (!failed || (job.retryAt === null && job.retryRemaining > 0)) continue;
+    job.retryAt = null;
+    if (job.retryRemaining <= 0) job.retryRemaining = DEFAULT_RETRY_REMAINING;
+    changed += 1;
+  }
+  if (changed > 0) tx.jobsDirty = true;
+  return changed;
 }
