@@ -9,7 +9,6 @@
 //   019a93b9-f380-7600-98ff-940e6b99603c
 //   </rollout_ids>
 //   </oai-mem-citation>
-//
 // Ids come from `<rollout_ids>` / `<thread_ids>` and summary paths; indexOf scanning keeps hostile text fast.
 
 const OPEN = '<oai-mem-citation>';

@@ -1,5 +1,4 @@
 // Token counting with the o200k_base tokenizer (tiktoken, WASM).
-//
 // Two traps shape this file (see stack-notes §4):
 // * tiktoken throws on special-token text such as `<|endoftext|>` unless told not to check, and
 //   transcripts about tokenizers contain such text: we always encode with `encode_ordinary`.
