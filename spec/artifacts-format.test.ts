@@ -12,25 +12,11 @@ import {
   renderRolloutSummary,
   syncArtifacts,
 } from '../services/memory-folder/artifacts.ts';
-import type { Stage1Output } from '../services/types.ts';
+import { stage1Output } from './support/stage1-output.ts';
 
 const T_2026_02_18_103000 = Date.UTC(2026, 1, 18, 10, 30, 0) / 1000;
 
-function output(overrides: Partial<Stage1Output> = {}): Stage1Output {
-  return {
-    threadId: '0194f5a6-1111-7000-8000-000000000001',
-    sourceUpdatedAt: T_2026_02_18_103000,
-    cwd: '/home/dev/project',
-    rolloutPath: '/home/dev/.codex/sessions/rollout.jsonl',
-    generatedAt: T_2026_02_18_103000 + 60,
-    usageCount: 0,
-    lastUsage: null,
-    rawMemory: 'raw memory',
-    rolloutSummary: 'summary',
-    rolloutSlug: null,
-    ...overrides,
-  };
-}
+const output = stage1Output;
 
 let home: string;
 beforeEach(async () => {

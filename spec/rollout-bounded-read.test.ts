@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildStageOneRequest } from '../services/extraction/stage-one-prompt.ts';
 import { MAX_LINE_BYTES } from '../services/rollouts/rollout-reader.ts';
+import { thread } from './support/store-fixtures.ts';
 import type { ThreadInfo } from '../services/types.ts';
 
 const dirs: string[] = [];
@@ -27,16 +28,7 @@ const user = (text: string) =>
 
 async function threadOf(path: string): Promise<ThreadInfo> {
   const { size } = await stat(path);
-  return {
-    threadId: '0199aaaa-0000-7000-8000-00000000000e',
-    rolloutPath: path,
-    cwd: '/w',
-    source: 'cli',
-    updatedAt: 1,
-    createdAt: null,
-    hasUserMessage: true,
-    sizeBytes: size,
-  };
+  return thread('0199aaaa-0000-7000-8000-00000000000e', 1, { rolloutPath: path, cwd: '/w', createdAt: null, sizeBytes: size });
 }
 
 describe('reading a rollout', () => {

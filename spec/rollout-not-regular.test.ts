@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../services/errors.ts';
 import { buildStageOneRequest } from '../services/extraction/stage-one-prompt.ts';
 import { readRolloutMeta } from '../services/rollouts/rollout-reader.ts';
+import { thread } from './support/store-fixtures.ts';
 import type { ThreadInfo } from '../services/types.ts';
 
 const dirs: string[] = [];
@@ -44,16 +45,7 @@ async function swappedForFifo(): Promise<ThreadInfo> {
   // Should a reader block on the FIFO after all, this writer frees it after a while, so that the
   // test fails on a wrong answer instead of hanging.
   writers.push(spawn('sh', ['-c', `sleep 5; echo > "${path}"`], { stdio: 'ignore' }));
-  return {
-    threadId: '0199aaaa-0000-7000-8000-00000000000f',
-    rolloutPath: path,
-    cwd: '/w',
-    source: 'cli',
-    updatedAt: 1,
-    createdAt: null,
-    hasUserMessage: true,
-    sizeBytes: size,
-  };
+  return thread('0199aaaa-0000-7000-8000-00000000000f', 1, { rolloutPath: path, cwd: '/w', createdAt: null, sizeBytes: size });
 }
 
 describe('a rollout that is not a regular file', () => {
