@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
 import { StoreCorruptError } from '../errors.ts';
-import { sweepOrphanedTemps, writeFileAtomic } from '../files/atomic-write.ts';
+import { writeFileAtomic } from '../files/atomic-write.ts';
 
 /** Store files hold leases and memories of the user's sessions: owner-only. */
 export const FILE_MODE = 0o600;
@@ -13,7 +13,6 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   readonly file: string;
   /** Checks a parsed document; throws StoreCorruptError when it is not one we wrote. */
   private readonly decode: (raw: unknown) => T;
-  private swept = false;
   constructor(file: string, decode: (raw: unknown) => T) {
     this.file = path.resolve(file);
     this.decode = decode;
@@ -39,9 +38,6 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   async write(data: T): Promise<void> {
     const dir = path.dirname(this.file);
     fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-    // Temps of writers killed mid-write (full store copies) would stay forever; once per store object suffices.
-    if (!this.swept) await sweepOrphanedTemps(dir);
-    this.swept = true;
     // Compact JSON: every write re-serialises the whole document.
     await writeFileAtomic(this.file, JSON.stringify(data));
   }

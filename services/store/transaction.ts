@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
+import { sweepOrphanedTemps } from '../files/atomic-write.ts';
 import type { Logger } from '../logger.ts';
 import { AtomicJsonFile, DIR_MODE, FILE_MODE } from './atomic-json-file.ts';
 import { decodeJobs, decodeOutputs, emptyJobs, emptyOutputs, type JobsDoc, type OutputsDoc } from './documents.ts';
@@ -33,6 +34,7 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
   const outputsFile = path.join(dir, 'outputs.json');
   const waiting: Pending[] = [];
   let committing = false;
+  let swept: Promise<void> | null = null; // temps of killed writers (full store copies): swept once per store
 
   async function load<T>(file: string, empty: () => T, decode: (raw: unknown, file: string, log?: Logger) => T) {
     // A fresh Low per transaction: lowdb keeps its default object by reference.
@@ -46,6 +48,8 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
     let results: unknown[] = [];
     try {
       await withFileLock(jobsFile, async (lock) => {
+        if (!swept) swept = sweepOrphanedTemps(dir);
+        await swept;
         const [jobsDb, outputsDb] = await Promise.all([
           load(jobsFile, emptyJobs, decodeJobs),
           withOutputs ? load(outputsFile, emptyOutputs, decodeOutputs) : null,
