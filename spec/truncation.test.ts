@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { countTokens } from '../services/tokens/tokens.ts';
+import { countTokens, MAX_RUN, tokenizerParts } from '../services/tokens/tokens.ts';
 import { HeadTailWindow, truncateToTokens } from '../services/tokens/truncation.ts';
 import { readdirSync } from 'node:fs';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
@@ -121,6 +121,20 @@ describe('truncateToTokens', () => {
       expect(r.text).not.toContain('\uFFFD');
       expect(realCount(r.text)).toBeLessThanOrEqual(limit);
     }
+  });
+
+  // tiktoken is quadratic in a pre-tokenizer piece's length, so a long run reaches it only in MAX_RUN cuts.
+  it.each([
+    ['punctuation', '=-+'],
+    ['punctuation and control characters', '-\u0001('],
+    ['letters with marks', 'xe\u0301'],
+    ['letters beyond ASCII', 'éß字'],
+    ['white space', '  \t'],
+  ])('gives tiktoken a long run of %s in cuts', (_kind, unit) => {
+    const run = unit.repeat(MAX_RUN);
+    const cuts = [0, 1, 2].map((i) => run.slice(i * MAX_RUN, (i + 1) * MAX_RUN));
+    expect(tokenizerParts(`x1${run}1x`)).toEqual(['x1', ...cuts, '1x']);
+    expect(tokenizerParts(`x1${run.slice(0, MAX_RUN)}1x`)).toEqual([`x1${run.slice(0, MAX_RUN)}1x`]);
   });
 
   // tiktoken is quadratic on long runs without a break: a regression would not finish within the test's timeout.

@@ -30,8 +30,30 @@ export function tokenizerLoaded(): boolean {
   return encoder !== null;
 }
 
+/**
+ * Whether `text` may hold a LONG_RUN match: over MAX_RUN letters, non-letter non-digits, or white space in a row,
+ * where a non-ASCII character may continue any run. A loop over char codes is far faster than the Unicode
+ * regex, which then runs only on the rare text that has such a run.
+ */
+function mayHaveLongRun(text: string): boolean {
+  let letters = 0;
+  let others = 0;
+  let spaces = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const wide = code >= 0x80;
+    const letter = wide || ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a);
+    letters = letter ? letters + 1 : 0;
+    others = wide || (!letter && (code < 0x30 || code > 0x39)) ? others + 1 : 0;
+    spaces = wide || code <= 0x20 ? spaces + 1 : 0;
+    if (letters > MAX_RUN || others > MAX_RUN || spaces > MAX_RUN) return true;
+  }
+  return false;
+}
+
 /** `text` cut where tiktoken may take each part whole: long runs in MAX_RUN cuts, never inside a surrogate pair. */
-function parts(text: string): string[] {
+export function tokenizerParts(text: string): string[] {
+  if (!mayHaveLongRun(text)) return [text];
   const out: string[] = [];
   let at = 0;
   LONG_RUN.lastIndex = 0;
@@ -51,7 +73,7 @@ function parts(text: string): string[] {
 }
 
 export function encode(text: string): Uint32Array {
-  const encoded = parts(text).map((part) => enc().encode_ordinary(part));
+  const encoded = tokenizerParts(text).map((part) => enc().encode_ordinary(part));
   if (encoded.length === 1) return encoded[0]!;
   const out = new Uint32Array(encoded.reduce((n, e) => n + e.length, 0));
   let at = 0;
@@ -65,7 +87,7 @@ export function encode(text: string): Uint32Array {
 /** Number of o200k_base tokens in `text` (special-token text counts as plain text). */
 export function countTokens(text: string): number {
   let total = 0;
-  for (const part of parts(text)) total += enc().encode_ordinary(part).length;
+  for (const part of tokenizerParts(text)) total += enc().encode_ordinary(part).length;
   return total;
 }
 
