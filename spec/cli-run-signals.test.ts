@@ -38,74 +38,78 @@ async function hangingServer(hangs: (body: any) => boolean, n: number) {
 
 const isAgent = (body: any) => Array.isArray(body?.tools) && body.tools.length > 0;
 
-function run(url: string, phase = '1') {
-  const spawned = spawnMemories(['run', '--codex-home', home, '--base-url', url, '--phase', phase]);
-  children.push(spawned);
-  return spawned;
+/** `memories run --phase <phase>` against a hanging server; `act` once n requests hang. */
+async function whileHanging(hangs: (body: any) => boolean, n: number, phase: string, act: (cli: Spawned) => Promise<void>) {
+  const { server, reached } = await hangingServer(hangs, n);
+  try {
+    const cli = spawnMemories(['run', '--codex-home', home, '--base-url', server.url, '--phase', phase]);
+    children.push(cli);
+    await reached;
+    await act(cli);
+  } finally {
+    await server.close();
+  }
 }
+
+/** A live holder: the lock is fresh, so the releases wait for it longer than the grace period. */
+const holdStoreLock = () => mkdir(join(home, 'memories_state', 'jobs.json.lock'));
 
 const status = () => createLowdbStore({ dir: join(home, 'memories_state') }).status();
 
 it('SIGTERM while every model call hangs releases the five leases and exits with 143', async () => {
-  const { server, reached } = await hangingServer(() => true, 5);
-  try {
-    const cli = run(server.url);
-    await reached;
-    cli.child.kill('SIGTERM');
-    expect(await cli.exited).toEqual({ code: 143, signal: null });
-    expect(cli.stderr()).toMatch(/SIGTERM: stopping, releasing in-flight jobs/);
-    expect(cli.stderr()).toMatch(/stopped; in-flight jobs released/);
-    const { jobs } = await status();
-    expect(jobs).toHaveLength(5);
-    for (const job of jobs) expect(job).toMatchObject({ status: 'pending', leaseUntil: null, retryRemaining: 3 });
-  } finally {
-    await server.close();
-  }
+  await whileHanging(
+    () => true,
+    5,
+    '1',
+    async (cli) => {
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toEqual({ code: 143, signal: null });
+      expect(cli.stderr()).toMatch(/SIGTERM: stopping, releasing in-flight jobs/);
+      expect(cli.stderr()).toMatch(/stopped; in-flight jobs released/);
+      const { jobs } = await status();
+      expect(jobs).toHaveLength(5);
+      for (const job of jobs) expect(job).toMatchObject({ status: 'pending', leaseUntil: null, retryRemaining: 3 });
+    },
+  );
 });
 
 it("SIGINT while phase 2's agent waits for the model gives the consolidation lease back", async () => {
-  const { server, reached } = await hangingServer(isAgent, 1);
-  try {
-    const cli = run(server.url, 'all');
-    await reached;
+  await whileHanging(isAgent, 1, 'all', async (cli) => {
     cli.child.kill('SIGINT');
     expect(await cli.exited).toEqual({ code: 130, signal: null });
     const { globalJob, jobs } = await status();
     expect(jobs.every((j) => j.status === 'done')).toBe(true);
     expect(globalJob).toMatchObject({ status: 'pending', leaseUntil: null, retryRemaining: 3 });
-  } finally {
-    await server.close();
-  }
+  });
 });
 
 it('exits after the grace period, saying so, when another process holds the store lock', async () => {
-  const { server, reached } = await hangingServer(() => true, 5);
-  try {
-    const cli = run(server.url);
-    await reached;
-    // A live holder: the lock is fresh, so the releases wait for it longer than the grace period.
-    await mkdir(join(home, 'memories_state', 'jobs.json.lock'));
-    cli.child.kill('SIGTERM');
-    expect(await cli.exited).toEqual({ code: null, signal: 'SIGTERM' });
-    expect(cli.stderr()).toMatch(/still stopping 5 s after SIGTERM: exiting without waiting/);
-  } finally {
-    await server.close();
-  }
+  await whileHanging(
+    () => true,
+    5,
+    '1',
+    async (cli) => {
+      await holdStoreLock();
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(cli.stderr()).toMatch(/still stopping 5 s after SIGTERM: exiting without waiting/);
+    },
+  );
 });
 
 it('a second signal exits at once', async () => {
-  const { server, reached } = await hangingServer(() => true, 5);
-  try {
-    const cli = run(server.url);
-    await reached;
-    await mkdir(join(home, 'memories_state', 'jobs.json.lock'));
-    cli.child.kill('SIGTERM');
-    await cli.line(/SIGTERM: stopping/, 'stderr');
-    cli.child.kill('SIGINT');
-    expect(await cli.exited).toEqual({ code: null, signal: 'SIGINT' });
-    expect(cli.stderr()).toMatch(/SIGINT again: exiting without waiting/);
-    expect(cli.stderr()).not.toMatch(/still stopping/);
-  } finally {
-    await server.close();
-  }
+  await whileHanging(
+    () => true,
+    5,
+    '1',
+    async (cli) => {
+      await holdStoreLock();
+      cli.child.kill('SIGTERM');
+      await cli.line(/SIGTERM: stopping/, 'stderr');
+      cli.child.kill('SIGINT');
+      expect(await cli.exited).toEqual({ code: null, signal: 'SIGINT' });
+      expect(cli.stderr()).toMatch(/SIGINT again: exiting without waiting/);
+      expect(cli.stderr()).not.toMatch(/still stopping/);
+    },
+  );
 });
