@@ -14,6 +14,16 @@ export interface MemoriesConfig {
   phase1Model: string;
   phase2Model: string;
   maxUnusedDays: number;
+  /** [memories] version: the folder layout Codex reads; null when the key is absent (then detected). */
+  version: 'v1' | 'v2' | null;
+  generateMemories: boolean;
+  useMemories: boolean;
+  /** Codex marks a thread `polluted` after web search or MCP use when this is on. */
+  disableOnExternalContext: boolean;
+  dualWrite: boolean;
+  dedicatedTools: boolean;
+  minRateLimitRemainingPercent: number;
+  consolidationServiceTier: string | null;
 }
 
 export const DEFAULT_PHASE1_MODEL = 'gpt-5.3-codex-spark';
@@ -27,9 +37,17 @@ export const DEFAULT_CONFIG: MemoriesConfig = {
   phase1Model: DEFAULT_PHASE1_MODEL,
   phase2Model: DEFAULT_PHASE2_MODEL,
   maxUnusedDays: 30,
+  version: null,
+  generateMemories: true,
+  useMemories: true,
+  disableOnExternalContext: false,
+  dualWrite: false,
+  dedicatedTools: false,
+  minRateLimitRemainingPercent: 25,
+  consolidationServiceTier: null,
 };
 
-type Field = { key: keyof MemoriesConfig; kind: 'int' | 'string'; min?: number; max?: number };
+type Field = { key: keyof MemoriesConfig; kind: 'int' | 'string' | 'bool' | 'version'; min?: number; max?: number };
 
 // Target-era keys first; later Codex names are accepted as aliases so one config.toml serves both.
 const FIELDS: Record<string, Field> = {
@@ -43,18 +61,16 @@ const FIELDS: Record<string, Field> = {
   phase_2_model: { key: 'phase2Model', kind: 'string' },
   consolidation_model: { key: 'phase2Model', kind: 'string' },
   max_unused_days: { key: 'maxUnusedDays', kind: 'int', min: 0, max: 365 },
+  version: { key: 'version', kind: 'version' },
+  generate_memories: { key: 'generateMemories', kind: 'bool' },
+  use_memories: { key: 'useMemories', kind: 'bool' },
+  disable_on_external_context: { key: 'disableOnExternalContext', kind: 'bool' },
+  no_memories_if_mcp_or_web_search: { key: 'disableOnExternalContext', kind: 'bool' },
+  dual_write: { key: 'dualWrite', kind: 'bool' },
+  dedicated_tools: { key: 'dedicatedTools', kind: 'bool' },
+  min_rate_limit_remaining_percent: { key: 'minRateLimitRemainingPercent', kind: 'int', min: 0, max: 100 },
+  consolidation_service_tier: { key: 'consolidationServiceTier', kind: 'string' },
 };
-
-// Later Codex keys that steer features we do not have; accepted so a shared config still loads.
-const IGNORED_KEYS = new Set([
-  'version',
-  'generate_memories',
-  'use_memories',
-  'no_memories_if_mcp_or_web_search',
-  'min_rate_limit_remaining_percent',
-  'dedicated_tools',
-  'disable_on_external_context',
-]);
 
 export function defaultCodexHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.CODEX_HOME && env.CODEX_HOME.length > 0 ? env.CODEX_HOME : join(homedir(), '.codex');
@@ -68,9 +84,15 @@ export function parseMemoriesTable(table: unknown, file = 'config.toml'): Memori
     throw new ConfigError(`${file}: [memories] must be a table`);
   }
   for (const [name, value] of Object.entries(table)) {
-    if (IGNORED_KEYS.has(name)) continue;
     const field = FIELDS[name];
     if (!field) throw new ConfigError(`${file}: unknown key memories.${name}`);
+    if (field.kind === 'bool' || field.kind === 'version') {
+      const ok = field.kind === 'bool' ? typeof value === 'boolean' : value === 'v1' || value === 'v2';
+      if (!ok)
+        throw new ConfigError(`${file}: memories.${name} must be ${field.kind === 'bool' ? 'true or false' : '"v1" or "v2"'}`);
+      (config[field.key] as unknown) = value;
+      continue;
+    }
     if (field.kind === 'string') {
       if (typeof value !== 'string' || value.trim() === '') {
         throw new ConfigError(`${file}: memories.${name} must be a non-empty string`);
