@@ -202,7 +202,9 @@ export class HeadTailWindow {
   private head: string[] = [];
   private headBytes = 0;
   private headFull = false;
+  /** The text after the head, as the pieces that may still hold part of the tail, oldest first. */
   private ring: string[] = [];
+  private ringSizes: number[] = [];
   private ringBytes = 0;
   private skippedBytes = 0;
   private retainedBytes = 0;
@@ -228,19 +230,33 @@ export class HeadTailWindow {
       this.headFull = true;
       rest = piece.slice(k);
     }
-    this.ring.push(rest);
-    this.ringBytes += byteLength(rest);
-    // Trimmed once it holds a quarter window more than it needs: joining then costs a few
-    // passes per byte appended.
-    if (this.ringBytes > this.window * 1.25) {
-      const all = this.ring.join('');
-      const kept = all.slice(charsForTailBytes(all, this.window));
+    this.push(rest, byteLength(rest));
+    // Whole pieces are dropped, never joined and cut: a 50 MB rollout then leaves no big strings behind
+    // for the collector, only the pieces it was fed.
+    while (this.ring.length > 1 && this.ringBytes - this.ringSizes[0]! >= this.window) this.skip(this.ringSizes.shift()!);
+    // A piece far longer than needed (one huge item) is cut to what the tail may still use.
+    const excess = this.ringBytes - this.window;
+    if (excess > this.window / 4) {
+      const first = this.ring[0]!;
+      const kept = ` ${first.slice(charsForTailBytes(first, this.ringSizes[0]! - excess))}`.slice(1); // flat: frees the rest
       const keptBytes = byteLength(kept);
-      this.skippedBytes += this.ringBytes - keptBytes;
-      this.ring = [` ${kept}`.slice(1)]; // a flat copy, so that the dropped text can be freed
-      this.ringBytes = keptBytes;
+      this.skip(this.ringSizes[0]! - keptBytes);
+      this.ring[0] = kept;
+      this.ringSizes[0] = keptBytes;
     }
     this.retainedBytes = Math.max(this.retainedBytes, this.headBytes + this.ringBytes);
+  }
+
+  private push(text: string, bytes: number): void {
+    this.ring.push(text);
+    this.ringSizes.push(bytes);
+    this.ringBytes += bytes;
+  }
+
+  private skip(bytes: number): void {
+    if (this.ringSizes.length < this.ring.length) this.ring.shift(); // a whole piece went
+    this.skippedBytes += bytes;
+    this.ringBytes -= bytes;
   }
 
   /** Call once, after the last piece. */
