@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
+import { lineOfKey } from './config/toml-lines.ts';
 import { ConfigError } from './errors.ts';
 
 export interface MemoriesConfig {
@@ -47,10 +48,15 @@ export const DEFAULT_CONFIG: MemoriesConfig = {
   consolidationServiceTier: null,
 };
 
-type Field = { key: keyof MemoriesConfig; kind: 'int' | 'string' | 'bool' | 'version'; min?: number; max?: number };
+export type MemoriesField = {
+  key: keyof MemoriesConfig;
+  kind: 'int' | 'string' | 'bool' | 'version';
+  min?: number;
+  max?: number;
+};
 
 // Target-era keys first; later Codex names are accepted as aliases so one config.toml serves both.
-const FIELDS: Record<string, Field> = {
+export const MEMORIES_KEYS: Readonly<Record<string, MemoriesField>> = {
   max_raw_memories_for_global: { key: 'maxRawMemoriesForGlobal', kind: 'int', min: 0, max: 4096 },
   max_raw_memories_for_consolidation: { key: 'maxRawMemoriesForGlobal', kind: 'int', min: 0, max: 4096 },
   max_rollout_age_days: { key: 'maxRolloutAgeDays', kind: 'int', min: 0, max: 90 },
@@ -76,16 +82,20 @@ export function defaultCodexHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.CODEX_HOME && env.CODEX_HOME.length > 0 ? env.CODEX_HOME : join(homedir(), '.codex');
 }
 
-/** Applies one [memories] table onto the defaults; unknown keys and wrong types are errors. */
-export function parseMemoriesTable(table: unknown, file = 'config.toml'): MemoriesConfig {
+/** Applies one [memories] table onto the defaults; unknown keys and wrong types are errors.
+ * `text`, the file's TOML, lets an unknown key's error name its line. */
+export function parseMemoriesTable(table: unknown, file = 'config.toml', text?: string): MemoriesConfig {
   const config: MemoriesConfig = { ...DEFAULT_CONFIG };
   if (table === undefined) return config;
   if (typeof table !== 'object' || table === null || Array.isArray(table)) {
     throw new ConfigError(`${file}: [memories] must be a table`);
   }
   for (const [name, value] of Object.entries(table)) {
-    const field = FIELDS[name];
-    if (!field) throw new ConfigError(`${file}: unknown key memories.${name}`);
+    const field = MEMORIES_KEYS[name];
+    if (!field) {
+      const line = text === undefined ? null : lineOfKey(text, 'memories', name);
+      throw new ConfigError(`${file}${line === null ? '' : ` line ${line}`}: unknown key memories.${name}`);
+    }
     if (field.kind === 'bool' || field.kind === 'version') {
       const ok = field.kind === 'bool' ? typeof value === 'boolean' : value === 'v1' || value === 'v2';
       if (!ok)
@@ -119,13 +129,15 @@ export async function loadMemoriesConfig(codexHome: string): Promise<MemoriesCon
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { ...DEFAULT_CONFIG };
     throw new ConfigError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  let doc: Record<string, unknown>;
+  return parseMemoriesTable(parseToml(text, file).memories, file, text);
+}
+
+export function parseToml(text: string, file: string): Record<string, unknown> {
   try {
-    doc = parse(text) as Record<string, unknown>;
+    return parse(text) as Record<string, unknown>;
   } catch (error) {
     throw new ConfigError(`${file} is not valid TOML: ${(error as Error).message.split('\n')[0]}`);
   }
-  return parseMemoriesTable(doc.memories, file);
 }
 
 function clamp(value: number, min: number, max: number): number {
