@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../services/errors.ts';
 import { readPathCommand } from './commands/read-path.ts';
-import { integer } from './commands/options.ts';
+import { BASE_URL_HELP, integer, PROFILE_HELP, WIRE_API_HELP } from './commands/options.ts';
 import { registerMachinesCommand } from './commands/machines.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
@@ -24,11 +24,12 @@ program
   .command('run')
   .description('run the pipeline once: phase 1 (extract), phase 2 (consolidate), or both')
   .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+  .option('--profile <name>', PROFILE_HELP)
   .option('--phase <phase>', "'1', '2' or 'all'", 'all')
   .option('--model <model>', 'phase-1 model (default from config.toml, else gpt-5.3-codex-spark)')
   .option('--phase2-model <model>', 'phase-2 model (default from config.toml, else gpt-5.3-codex)')
-  .option('--base-url <url>', 'OpenAI-compatible endpoint (default $OPENAI_BASE_URL or api.openai.com)')
-  .option('--wire-api <api>', "'responses' or 'chat'", 'responses')
+  .option('--base-url <url>', BASE_URL_HELP)
+  .option('--wire-api <api>', WIRE_API_HELP)
   .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', integer('--concurrency'))
   .option('--max-rollouts <n>', 'claim at most this many rollouts (max_rollouts_per_startup)', integer('--max-rollouts'))
   .option(
@@ -49,7 +50,7 @@ program
     'after',
     '\nExit status: 0 all fine, 1 a job or phase failed (reasons on stderr), 2 usage or configuration error,\n' +
       '128+n stopped by signal n (SIGINT/SIGTERM; in-flight jobs are released).\n' +
-      '\nExamples:\n  $ memories run                                # both phases, OPENAI_API_KEY from the environment\n' +
+      '\nExamples:\n  $ memories run                                # both phases, with the provider and key Codex uses\n' +
       '  $ memories run --phase 1 --base-url http://localhost:11434/v1 --wire-api chat --model qwen3\n' +
       '  $ memories run --phase 2 --json               # consolidate only, one JSON summary\n',
   )

@@ -1,6 +1,6 @@
 // Option parsers shared by the command modules.
 import { InvalidArgumentError } from 'commander';
-import { loadMemoriesConfig, type MemoriesConfig } from '../../services/config.ts';
+import { type EffectiveSettings, loadEffectiveSettings } from '../../services/config/effective-settings.ts';
 
 export function integer(name: string) {
   return (value: string) => {
@@ -13,10 +13,11 @@ export function integer(name: string) {
 /** The flags `run` and `watch` share. */
 export interface PipelineFlags {
   codexHome?: string;
+  profile?: string;
   model?: string;
   phase2Model?: string;
   baseUrl?: string;
-  wireApi: string;
+  wireApi?: string;
   concurrency?: number;
   maxRollouts?: number;
   idleMinutes?: number;
@@ -24,11 +25,14 @@ export interface PipelineFlags {
   timeoutMs?: number;
 }
 
-/** The [memories] config of a Codex home, with the model and claim flags applied. */
-export async function configWithFlags(codexHome: string, flags: PipelineFlags): Promise<MemoriesConfig> {
-  const config = await loadMemoriesConfig(codexHome);
-  if (flags.model) config.phase1Model = flags.model;
-  if (flags.phase2Model) config.phase2Model = flags.phase2Model;
-  if (flags.maxRollouts !== undefined) config.maxRolloutsPerStartup = flags.maxRollouts;
-  return config;
+/** A Codex home's settings with the flags applied; a ChatGPT login that is not used is said once on stderr. */
+export async function settingsWithFlags(codexHome: string, flags: PipelineFlags): Promise<EffectiveSettings> {
+  const settings = await loadEffectiveSettings(codexHome, flags);
+  for (const notice of settings.endpoint.notices) process.stderr.write(`memories: ${notice}\n`);
+  return settings;
 }
+
+export const PROFILE_HELP = 'the [profiles.NAME] of config.toml to apply (default: its top-level `profile`)';
+export const BASE_URL_HELP =
+  "OpenAI-compatible endpoint (default: the base_url of config.toml's model provider, else $OPENAI_BASE_URL or api.openai.com)";
+export const WIRE_API_HELP = "'responses' or 'chat' (default: the model provider's wire_api, else responses)";

@@ -3,7 +3,7 @@ import { defaultCodexHome } from '../../services/config.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { createInspection } from '../../services/inspect/inspector.ts';
-import { modelClientFromEnvironment, parseWireApi } from '../../services/model/model-endpoint.ts';
+import { modelClientFromEndpoint, type ModelEndpoint } from '../../services/model/model-endpoint.ts';
 import type { BatchPhase1Summary } from '../../machines/batch.ts';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
 import {
@@ -14,7 +14,7 @@ import {
   runPipeline,
   stopPipeline,
 } from '../../services/pipeline.ts';
-import { configWithFlags, type PipelineFlags } from './options.ts';
+import { type PipelineFlags, settingsWithFlags } from './options.ts';
 import { formatBatchPhase1 } from './batch-summary.ts';
 import { failedAnything, formatSummary, jobFailed, jobFailure, runFailures, summaryJson } from './run-summary.ts';
 import { exitOnSignal, handleStopSignals, signalExitCode } from './stop-signals.ts';
@@ -35,10 +35,12 @@ const warn = (line: string) => process.stderr.write(`memories: ${line}\n`);
 export async function runCommand(flags: RunFlags): Promise<void> {
   if (!['1', '2', 'all'].includes(flags.phase)) throw new ConfigError(`--phase must be 1, 2 or all, not '${flags.phase}'`);
   if (flags.batch && flags.phase === '2') throw new ConfigError('--batch applies to phase 1; use --phase 1 or all');
-  if (flags.batch && parseWireApi(flags.wireApi) !== 'responses') throw new ConfigError('--batch needs --wire-api responses');
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  const config = await configWithFlags(codexHome, flags);
-  const model = modelClientFromEnvironment({ baseUrl: flags.baseUrl, wireApi: flags.wireApi, timeoutMs: flags.timeoutMs });
+  const { config, endpoint } = await settingsWithFlags(codexHome, flags);
+  if (flags.batch && endpoint.wireApi.value !== 'responses') {
+    throw new ConfigError(`--batch needs the responses wire, not ${endpoint.wireApi.value} (${endpoint.wireApi.source})`);
+  }
+  const model = modelClientFromEndpoint(endpoint, flags.timeoutMs);
   const log = fileLogger(codexHome);
   const tty = process.stdout.isTTY && !flags.json;
   const started = performance.now();
@@ -72,7 +74,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     if (!flags.json) process.stdout.write(`--retry-failed: ${retried} failed job(s) claimable now\n`);
   }
   // --batch: phase 1 goes through the Batch API; the coordinator then runs phase 2 only.
-  const batch = flags.batch ? await batchPhase1(options, flags, inspection.inspect) : null;
+  const batch = flags.batch ? await batchPhase1(options, flags, endpoint, inspection.inspect) : null;
   const result: CoordinatorOutput =
     flags.batch && flags.phase === '1'
       ? await inspection.close().then(() => ({ phase1: null, phase2: null }))
@@ -108,18 +110,17 @@ export async function runCommand(flags: RunFlags): Promise<void> {
 }
 
 /** Collects earlier batches and submits new ones; then points `options` at phase 2 on the same store and worker id. */
-async function batchPhase1(options: PipelineOptions, flags: RunFlags, inspect: PipelineOptions['inspect']) {
+async function batchPhase1(
+  options: PipelineOptions,
+  flags: RunFlags,
+  endpoint: ModelEndpoint,
+  inspect: PipelineOptions['inspect'],
+) {
   // Imported lazily: the Batch API client loads the openai SDK, which a plain run may never need.
   const { createBatchApi } = await import('../../services/batch/batch-api.ts');
   const { runBatchPhase1 } = await import('../../services/batch/batch-mode.ts');
   const deps = pipelineDeps(options);
-  // modelClientFromEnvironment has checked the base URL and the key.
-  const { OPENAI_API_KEY, OPENAI_BASE_URL } = process.env;
-  const api = createBatchApi({
-    apiKey: OPENAI_API_KEY || 'not-needed',
-    baseURL: flags.baseUrl ?? (OPENAI_BASE_URL || undefined),
-    timeoutMs: flags.timeoutMs,
-  });
+  const api = createBatchApi({ apiKey: endpoint.apiKey.value, baseURL: endpoint.baseURL.value, timeoutMs: flags.timeoutMs });
   const batch: BatchPhase1Summary = await runBatchPhase1(deps, api, inspect);
   if (!flags.json) for (const line of formatBatchPhase1(batch)) process.stdout.write(`${line}\n`);
   Object.assign(options, { phase: '2', store: deps.store, workerId: deps.workerId });

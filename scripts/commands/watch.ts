@@ -8,8 +8,8 @@ import { defaultCodexHome } from '../../services/config.ts';
 import { createDaemon } from '../../services/daemon/actors.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
-import { modelClientFromEnvironment } from '../../services/model/model-endpoint.ts';
-import { configWithFlags, integer, type PipelineFlags } from './options.ts';
+import { modelClientFromEndpoint } from '../../services/model/model-endpoint.ts';
+import { BASE_URL_HELP, integer, PROFILE_HELP, type PipelineFlags, settingsWithFlags, WIRE_API_HELP } from './options.ts';
 import { skippedTotal } from './run-summary.ts';
 import { handleStopSignals } from './stop-signals.ts';
 
@@ -34,10 +34,11 @@ export function registerWatchCommand(program: Command): void {
     .command('watch')
     .description('run as a daemon: extract each rollout once it has been idle, consolidate after each run')
     .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--profile <name>', PROFILE_HELP)
     .option('--model <model>', 'phase-1 model (default from config.toml, else gpt-5.3-codex-spark)')
     .option('--phase2-model <model>', 'phase-2 model (default from config.toml, else gpt-5.3-codex)')
-    .option('--base-url <url>', 'OpenAI-compatible endpoint (default $OPENAI_BASE_URL or api.openai.com)')
-    .option('--wire-api <api>', "'responses' or 'chat'", 'responses')
+    .option('--base-url <url>', BASE_URL_HELP)
+    .option('--wire-api <api>', WIRE_API_HELP)
     .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', integer('--concurrency'))
     .option(
       '--max-rollouts <n>',
@@ -64,13 +65,13 @@ export function registerWatchCommand(program: Command): void {
 
 async function watchCommand(flags: WatchFlags): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  const config = await configWithFlags(codexHome, flags);
+  const { config, endpoint } = await settingsWithFlags(codexHome, flags);
   const idleMinutes =
     flags.idleSeconds !== undefined ? flags.idleSeconds / 60 : (flags.idleMinutes ?? config.minRolloutIdleHours * 60);
   const idleMs = Math.round(idleMinutes * 60_000);
   if (idleMs > MAX_TIMER_MS) throw new ConfigError('the idle window must be under 24 days');
   const rescanMs = Math.min(MAX_TIMER_MS, Math.round((flags.rescanMinutes ?? 60) * 60_000));
-  const model = modelClientFromEnvironment({ baseUrl: flags.baseUrl, wireApi: flags.wireApi, timeoutMs: flags.timeoutMs });
+  const model = modelClientFromEndpoint(endpoint, flags.timeoutMs);
   const log = fileLogger(codexHome);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const err = (line: string) => process.stderr.write(`memories: ${line}\n`);

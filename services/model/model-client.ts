@@ -22,6 +22,10 @@ export interface ModelClientOptions {
   timeoutMs?: number;
   /** Streams by default, as Codex does. */
   stream?: boolean;
+  /** The provider's http_headers and env_http_headers, sent on every request. */
+  defaultHeaders?: Record<string, string>;
+  /** The provider's query_params, appended to every request URL. */
+  defaultQuery?: Record<string, string>;
 }
 
 export interface Stage1Request {
@@ -81,8 +85,8 @@ const DEFAULT_TIMEOUT_MS = 600_000;
 export function createModelClient(options: ModelClientOptions): ModelClient {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // The machines' RetryPolicy is the only retry loop: SDK retries inside it would multiply attempts.
-  const { apiKey, baseURL } = options;
-  const sdk = new OpenAI({ apiKey, baseURL, timeout: timeoutMs, maxRetries: 0, logLevel: 'off' });
+  const { apiKey, baseURL, defaultHeaders, defaultQuery } = options;
+  const sdk = new OpenAI({ apiKey, baseURL, defaultHeaders, defaultQuery, timeout: timeoutMs, maxRetries: 0, logLevel: 'off' });
   const call = async <R extends { signal?: AbortSignal }>(
     req: R,
     responsesBody: (req: R) => ResponseCreateParamsBase,
