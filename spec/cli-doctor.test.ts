@@ -10,6 +10,8 @@ import { tempCodexHome } from './support/codex-home.ts';
 import { memories } from './support/cli.ts';
 
 const lines = (text: string) => text.trim().split('\n');
+/** The one line per check (the settings block and hand-off fix lines follow them). */
+const checkLines = (text: string) => lines(text).filter((l) => /^(ok|WARN|FAIL|-)\s/.test(l));
 const failures = (text: string) => lines(text).filter((l) => l.startsWith('FAIL'));
 
 /** A port nothing listens on: bind one, note it, close it. */
@@ -35,7 +37,7 @@ describe('memories doctor', () => {
       const { code, stdout } = await memories(['doctor', '--codex-home', home]);
       expect(code).not.toBe(0);
       // Every check is one line; exactly the three problems fail.
-      expect(lines(stdout)).toHaveLength(5);
+      expect(checkLines(stdout)).toHaveLength(6);
       const failed = failures(stdout);
       expect(failed).toHaveLength(3);
       expect(failed.find((l) => /\bsessions\b/.test(l))).toMatch(/sessions does not exist/);
@@ -52,13 +54,14 @@ describe('memories doctor', () => {
     const { home, cleanup } = await tempCodexHome();
     try {
       await installFixtureRollouts(home);
-      await writeFile(join(home, 'config.toml'), '[memories]\nphase_1_model = "local-small"\n');
+      const handedOver = '[features]\nmemories = true\n\n[memories]\nversion = "v1"\ngenerate_memories = false\n';
+      await writeFile(join(home, 'config.toml'), `${handedOver}phase_1_model = "local-small"\n`);
       const before = server.requests.length;
       const { code, stdout } = await memories(['doctor', '--codex-home', home, '--base-url', server.url]);
       expect(stdout).not.toMatch(/^(FAIL|WARN)/m);
       expect(code).toBe(0);
-      expect(lines(stdout)).toHaveLength(5);
-      expect(lines(stdout).every((l) => l.startsWith('ok'))).toBe(true);
+      expect(checkLines(stdout)).toHaveLength(6);
+      expect(checkLines(stdout).every((l) => l.startsWith('ok'))).toBe(true);
       expect(stdout).toMatch(/^ok\s+sessions\s+\d+ rollout files/m);
       expect(stdout).toMatch(/^ok\s+endpoint\s.*answered a minimal responses request with model local-small/m);
       // A real request reached the server: /models first (it has none), then one minimal call.
@@ -76,6 +79,7 @@ describe('memories doctor', () => {
         'sessions',
         'config',
         'endpoint',
+        'hand-off',
         'store',
       ]);
       expect(report.checks.find((c: { name: string }) => c.name === 'store').message).toMatch(/\d+ stage-1 jobs/);

@@ -1,21 +1,25 @@
-// `memories doctor`: is this machine ready to run the pipeline? One line per check, exit 1 if any fails.
+// `memories doctor`: is this machine ready to run the pipeline, and will the user's Codex read what it
+// writes? One line per check, then where each effective setting came from; exit 1 if a check fails.
 import type { Command } from 'commander';
 import { defaultCodexHome } from '../../services/config.ts';
 import { type CheckResult, runDoctorChecks } from '../../services/doctor/checks.ts';
-import { integer } from './options.ts';
+import { BASE_URL_HELP, integer, PROFILE_HELP } from './options.ts';
 
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check CODEX_HOME, sessions, config.toml, the model endpoint and the store; one line per check')
+    .description(
+      'check CODEX_HOME, sessions, config.toml, the model endpoint, the hand-off to Codex and the store; one line per check',
+    )
     .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
-    .option('--base-url <url>', 'OpenAI-compatible endpoint to probe (default $OPENAI_BASE_URL or api.openai.com)')
-    .option('--wire-api <api>', "'responses' or 'chat' (for servers without GET /models)", 'responses')
+    .option('--profile <name>', PROFILE_HELP)
+    .option('--base-url <url>', BASE_URL_HELP)
+    .option('--wire-api <api>', "'responses' or 'chat' (for servers without GET /models; default: the provider's)")
     .option('--timeout-ms <n>', 'endpoint probe timeout (default 15000)', integer('--timeout-ms'))
-    .option('--json', 'print the checks as JSON')
+    .option('--json', 'print the checks and settings as JSON')
     .addHelpText(
       'after',
-      '\nExit status is 1 when a check fails (warnings do not fail).\n\nExamples:\n  $ memories doctor\n  $ memories doctor --base-url http://localhost:11434/v1\n',
+      '\nExit status is 1 when a check fails (warnings do not fail).\n\nExamples:\n  $ memories doctor\n  $ memories doctor --profile work\n  $ memories doctor --base-url http://localhost:11434/v1\n',
     )
     .action(doctorCommand);
 }
@@ -24,24 +28,34 @@ const LABEL: Record<CheckResult['status'], string> = { ok: 'ok', warn: 'WARN', f
 
 async function doctorCommand(flags: {
   codexHome?: string;
+  profile?: string;
   baseUrl?: string;
-  wireApi: string;
+  wireApi?: string;
   timeoutMs?: number;
   json?: boolean;
 }): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  const results = await runDoctorChecks({
-    codexHome,
-    baseUrl: flags.baseUrl,
-    wireApi: flags.wireApi,
-    timeoutMs: flags.timeoutMs,
-  });
-  const failed = results.filter((r) => r.status === 'fail').length;
+  const { checks, settings } = await runDoctorChecks({ ...flags, codexHome });
+  const failed = checks.filter((r) => r.status === 'fail').length;
+  const out = (line: string) => process.stdout.write(`${line}\n`);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ ok: failed === 0, checks: results }, null, 2)}\n`);
+    out(JSON.stringify({ ok: failed === 0, checks, settings }, null, 2));
   } else {
-    const width = Math.max(...results.map((r) => r.name.length));
-    for (const r of results) process.stdout.write(`${LABEL[r.status].padEnd(4)}  ${r.name.padEnd(width)}  ${r.message}\n`);
+    const width = Math.max(...checks.map((r) => r.name.length));
+    for (const r of checks) {
+      out(`${LABEL[r.status].padEnd(4)}  ${r.name.padEnd(width)}  ${r.message}`);
+      // Indented under their check, so the check lines stay one per check.
+      if (r.fix?.length) {
+        out(`${' '.repeat(6 + width)}  add to config.toml (keys go into the table if config.toml already has it):`);
+        for (const line of r.fix) out(`${' '.repeat(8 + width)}  ${line}`);
+      }
+    }
+    if (settings.length > 0) {
+      out('\nsettings (value, then where it came from):');
+      const nameWidth = Math.max(...settings.map((s) => s.setting.length));
+      const valueWidth = Math.max(...settings.map((s) => s.value.length));
+      for (const s of settings) out(`  ${s.setting.padEnd(nameWidth)}  ${s.value.padEnd(valueWidth)}  ${s.source}`);
+    }
   }
   if (failed > 0) process.exitCode = 1;
 }

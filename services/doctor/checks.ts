@@ -2,22 +2,36 @@
 import { constants } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_CONFIG, loadMemoriesConfig, type MemoriesConfig } from '../config.ts';
+import { DEFAULT_CONFIG, type MemoriesConfig } from '../config.ts';
+import { type CodexConfig, loadCodexConfig } from '../config/codex-config.ts';
+import { resolveCredential } from '../config/credentials.ts';
+import { describeSources, type SettingSource } from '../config/effective-settings.ts';
+import { builtInProviders, OPENAI_PROVIDER_ID } from '../config/model-providers.ts';
 import { errorMessage } from '../errors.ts';
+import { layoutFor, probeCodex } from '../memory-folder/layout.ts';
+import { type ModelEndpoint, resolveModelEndpoint } from '../model/model-endpoint.ts';
 import { createLowdbStore } from '../store/lowdb-store.ts';
-import type { WireApi } from '../model/model-client.ts';
-import { parseWireApi } from '../model/model-endpoint.ts';
+import { checkHandoff } from './handoff.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface CheckResult {
-  name: 'codex home' | 'sessions' | 'config' | 'endpoint' | 'store';
+  name: 'codex home' | 'sessions' | 'config' | 'endpoint' | 'hand-off' | 'store';
   status: CheckStatus;
   message: string;
+  /** Lines to add to config.toml (the hand-off check). */
+  fix?: string[];
+}
+
+export interface DoctorReport {
+  checks: CheckResult[];
+  /** Each effective setting and where it came from; empty when config.toml could not be read. */
+  settings: SettingSource[];
 }
 
 export interface DoctorOptions {
   codexHome: string;
+  profile?: string;
   baseUrl?: string;
   wireApi?: string;
   timeoutMs?: number;
@@ -26,18 +40,28 @@ export interface DoctorOptions {
   fetch?: typeof fetch;
 }
 
-const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
-const NO_API_KEY =
-  'OPENAI_API_KEY is not set; set it, or pass --base-url of an OpenAI-compatible server (Ollama, vLLM, LM Studio)';
 
-export async function runDoctorChecks(options: DoctorOptions): Promise<CheckResult[]> {
+export async function runDoctorChecks(options: DoctorOptions): Promise<DoctorReport> {
+  const env = options.env ?? process.env;
   const home = await checkCodexHome(options.codexHome);
   const usable = home.status !== 'fail';
   const sessions = usable ? await checkSessions(options.codexHome) : check('sessions', 'skip', 'skipped: no usable Codex home');
-  const config = await checkConfig(options.codexHome);
-  const endpoint = await checkEndpoint(options, config.config ?? DEFAULT_CONFIG);
-  return [home, sessions, config.result, endpoint, await checkStore(options.codexHome, usable)];
+  const config = await checkConfig(options, env);
+  const resolved = await resolveEndpoint(options, config.codex, env);
+  const memories = config.codex?.memories ?? DEFAULT_CONFIG;
+  const endpoint =
+    'error' in resolved ? check('endpoint', 'fail', resolved.error) : await checkEndpoint(options, resolved, memories);
+  const probe = probeCodex(env);
+  const layout = layoutFor(options.codexHome, memories.version, () => probe);
+  let handoff = check('hand-off', 'skip', 'skipped: config.toml could not be read');
+  if (config.codex) {
+    const { ok, message, fix } = checkHandoff(config.codex, layout, probe);
+    handoff = { ...check('hand-off', ok ? 'ok' : 'warn', message), ...(ok ? {} : { fix }) };
+  }
+  const store = await checkStore(options.codexHome, usable, layout.stateDir);
+  const settings = config.codex && !('error' in resolved) ? describeSources(config.codex, memories, resolved, {}) : [];
+  return { checks: [home, sessions, config.result, endpoint, handoff, store], settings };
 }
 
 async function checkCodexHome(codexHome: string): Promise<CheckResult> {
@@ -67,43 +91,64 @@ async function checkSessions(codexHome: string): Promise<CheckResult> {
   return check(name, 'ok', `${plural(rollouts, 'rollout file')} under ${dir}`);
 }
 
-async function checkConfig(codexHome: string): Promise<{ result: CheckResult; config: MemoriesConfig | null }> {
+async function checkConfig(
+  options: DoctorOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<{ result: CheckResult; codex: CodexConfig | null }> {
   const name = 'config';
-  const file = join(codexHome, 'config.toml');
   try {
-    const config = await loadMemoriesConfig(codexHome);
-    const where = (await stat(file).then(Boolean, () => false)) ? file : `${file} absent, defaults`;
-    const models = `phase-1 model ${config.phase1Model}, phase-2 model ${config.phase2Model}`;
-    return { result: check(name, 'ok', `${where}: ${models}, ${config.maxRolloutsPerStartup} rollouts per run`), config };
+    const codex = await loadCodexConfig(options.codexHome, { profile: options.profile, env });
+    const where = codex.exists ? codex.file : `${codex.file} absent, defaults`;
+    const { memories } = codex;
+    const models = `phase-1 model ${memories.phase1Model}, phase-2 model ${memories.phase2Model}`;
+    const profile = codex.profile.value === null ? '' : `, profile ${codex.profile.value}`;
+    return {
+      result: check(name, 'ok', `${where}: ${models}, ${memories.maxRolloutsPerStartup} rollouts per run${profile}`),
+      codex,
+    };
   } catch (error) {
-    return { result: check(name, 'fail', firstLine(errorMessage(error))), config: null };
+    return { result: check(name, 'fail', firstLine(errorMessage(error))), codex: null };
+  }
+}
+
+/** The provider of config.toml, or with a broken config.toml the built-in OpenAI one, so the endpoint is still probed. */
+async function resolveEndpoint(
+  options: DoctorOptions,
+  codex: CodexConfig | null,
+  env: NodeJS.ProcessEnv,
+): Promise<ModelEndpoint | { error: string }> {
+  const fallback = () => {
+    const openaiBaseUrl = env.OPENAI_BASE_URL ? { value: env.OPENAI_BASE_URL, source: 'env OPENAI_BASE_URL' } : null;
+    const provider = builtInProviders(env, openaiBaseUrl)[OPENAI_PROVIDER_ID]!;
+    return { providerId: { value: OPENAI_PROVIDER_ID, source: 'default' }, provider };
+  };
+  const { providerId, provider } = codex ?? fallback();
+  try {
+    const credential = await resolveCredential(options.codexHome, providerId.value, provider, env);
+    return resolveModelEndpoint({ providerId, provider }, credential, options, env);
+  } catch (error) {
+    return { error: firstLine(errorMessage(error)) };
   }
 }
 
 /** GET /models (OpenAI, Ollama, vLLM, LM Studio), else (404/405) one minimal call on the pipeline's wire. */
-async function checkEndpoint(options: DoctorOptions, config: MemoriesConfig): Promise<CheckResult> {
+async function checkEndpoint(options: DoctorOptions, endpoint: ModelEndpoint, config: MemoriesConfig): Promise<CheckResult> {
   const name = 'endpoint';
-  const env = options.env ?? process.env;
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
-  const explicit = options.baseUrl ?? (env.OPENAI_BASE_URL || undefined);
-  if (explicit !== undefined && !/^https?:\/\//.test(explicit)) {
-    return check(name, 'fail', `base URL must start with http:// or https://, got '${explicit}'`);
-  }
-  let wire: WireApi;
-  try {
-    wire = parseWireApi(options.wireApi);
-  } catch (error) {
-    return check(name, 'fail', errorMessage(error));
-  }
-  const apiKey = env.OPENAI_API_KEY || undefined;
-  if (!apiKey && explicit === undefined) return check(name, 'fail', NO_API_KEY);
-  const base = (explicit ?? DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, '');
-  const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${apiKey ?? 'not-needed'}` };
+  const wire = endpoint.wireApi.value;
+  const base = endpoint.baseURL.value.replace(/\/+$/, '');
+  const query = new URLSearchParams(endpoint.query).toString();
+  const headers: Record<string, string> = {
+    ...endpoint.headers,
+    accept: 'application/json',
+    authorization: `Bearer ${endpoint.apiKey.value}`,
+  };
+  const notice = endpoint.notices.length > 0 ? ` (${endpoint.notices.join('; ')})` : '';
 
   const request = async (path: string, init: RequestInit = {}) => {
     try {
-      return await doFetch(`${base}${path}`, {
+      return await doFetch(`${base}${path}${query ? `?${query}` : ''}`, {
         ...init,
         headers: { ...headers, ...init.headers },
         signal: AbortSignal.timeout(timeoutMs),
@@ -119,13 +164,13 @@ async function checkEndpoint(options: DoctorOptions, config: MemoriesConfig): Pr
       const ids = await modelIds(models);
       const missing = [config.phase1Model, config.phase2Model].filter((m) => ids !== null && !ids.includes(m));
       if (ids !== null && ids.length > 0 && missing.length > 0) {
-        const fix = 'set phase_1_model / phase_2_model in [memories] or pass --model';
+        const fix = 'set extract_model / consolidation_model in [memories] or pass --model';
         return check(name, 'warn', `${base} answers, but does not list model ${[...new Set(missing)].join(' or ')} (${fix})`);
       }
       const listed = ids === null ? 'models listed' : `${plural(ids.length, 'model')} listed`;
-      return check(name, 'ok', `${base} answers (${listed})`);
+      return check(name, 'ok', `${base} answers (${listed})${notice}`);
     }
-    if (models.status !== 404 && models.status !== 405) return check(name, 'fail', await httpProblem(base, models));
+    if (models.status !== 404 && models.status !== 405) return check(name, 'fail', await httpProblem(base, models, endpoint));
 
     // No /models route: one minimal call with the phase-1 model.
     const body =
@@ -137,17 +182,20 @@ async function checkEndpoint(options: DoctorOptions, config: MemoriesConfig): Pr
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    if (!call.ok) return check(name, 'fail', await httpProblem(base, call));
+    if (!call.ok) return check(name, 'fail', await httpProblem(base, call, endpoint));
     await call.body?.cancel();
-    return check(name, 'ok', `${base} answered a minimal ${wire} request with model ${config.phase1Model}`);
+    return check(name, 'ok', `${base} answered a minimal ${wire} request with model ${config.phase1Model}${notice}`);
   } catch (error) {
     return check(name, 'fail', firstLine(errorMessage(error)));
   }
 }
 
-export async function checkStore(codexHome: string, homeUsable: boolean): Promise<CheckResult> {
+export async function checkStore(
+  codexHome: string,
+  homeUsable: boolean,
+  dir = join(codexHome, 'memories_state'),
+): Promise<CheckResult> {
   const name = 'store';
-  const dir = join(codexHome, 'memories_state');
   if (!homeUsable) return check(name, 'skip', 'skipped: no usable Codex home');
   try {
     if (!(await stat(dir)).isDirectory()) return check(name, 'fail', `${dir} is not a directory; move it aside`);
@@ -173,7 +221,7 @@ async function modelIds(response: Response): Promise<string[] | null> {
   return body.data.map((m) => m?.id).filter((id): id is string => typeof id === 'string');
 }
 
-async function httpProblem(base: string, response: Response): Promise<string> {
+async function httpProblem(base: string, response: Response, endpoint: ModelEndpoint): Promise<string> {
   let detail = await response.text().catch(() => '');
   try {
     const parsed = JSON.parse(detail) as { error?: { message?: unknown } | string; message?: unknown };
@@ -183,7 +231,7 @@ async function httpProblem(base: string, response: Response): Promise<string> {
     // not JSON: the text itself is the detail
   }
   const label = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-  const rejected = ': the API key was rejected (check OPENAI_API_KEY)';
+  const rejected = `: the API key was rejected (check ${endpoint.apiKey.source})`;
   const hint = { 401: rejected, 403: rejected, 404: ': no such route (does --base-url end in /v1?)' }[response.status] ?? '';
   const tail = detail.trim() === '' ? '' : ` — ${firstLine(detail).slice(0, 200)}`;
   return `${base} answered ${label}${hint}${tail}`;

@@ -1,0 +1,48 @@
+// The hand-off to the user's Codex: will it read the folder we write, and will its own generation stay
+// out of that folder? Each problem comes with the config.toml line that fixes it.
+import type { CodexConfig } from '../config/codex-config.ts';
+import { type CodexProbe, defaultVersionOf, type MemoryLayout } from '../memory-folder/layout.ts';
+
+export interface Handoff {
+  ok: boolean;
+  message: string;
+  /** Lines to add to config.toml, grouped under their table headers. */
+  fix: string[];
+}
+
+export function checkHandoff(codex: CodexConfig, layout: MemoryLayout, probe: CodexProbe): Handoff {
+  const problems: string[] = [];
+  const tables = new Map<string, string[]>();
+  const add = (table: string, line: string) => tables.set(table, [...(tables.get(table) ?? []), line]);
+  const { memories, featuresMemories } = codex;
+
+  if (!featuresMemories.value) {
+    problems.push(`features.memories is off (${featuresMemories.source}), so Codex reads no memories`);
+    const inProfile = featuresMemories.source.startsWith('profile ');
+    add(inProfile ? `[profiles.${codex.profile.value}.features]` : '[features]', 'memories = true');
+  }
+  if (!memories.useMemories) {
+    problems.push('use_memories = false, so Codex does not load memory_summary.md');
+    add('[memories]', 'use_memories = true');
+  }
+  const codexReads = memories.version ?? (probe.found ? defaultVersionOf(probe.version) : null);
+  if (codexReads === null) {
+    // Without a Codex to ask, only an explicit key makes both sides agree.
+    const why = probe.found ? '' : ` and ${probe.why}`;
+    problems.push(`no [memories] version${why}: cannot tell which layout your Codex reads`);
+    add('[memories]', `version = "${layout.version}"`);
+  } else if (codexReads !== layout.version) {
+    problems.push(`Codex reads the ${codexReads} layout, this tool writes ${layout.version}`);
+    add('[memories]', `version = "${layout.version}"`);
+  }
+  if (memories.generateMemories) {
+    const source = codex.memoriesKeys.generateMemories ? 'config.toml' : 'default';
+    problems.push(`generate_memories is on (${source}), so Codex's own generation writes ${layout.root} too`);
+    add('[memories]', 'generate_memories = false');
+  }
+
+  const writes = `this tool writes the ${layout.version} layout to ${layout.root} (${layout.reason})`;
+  if (problems.length === 0) return { ok: true, message: `Codex reads what ${writes}; its own generation is off`, fix: [] };
+  const fix = [...tables].flatMap(([table, lines]) => [table, ...lines]);
+  return { ok: false, message: `${problems.join('; ')}; ${writes}`, fix };
+}
