@@ -1,6 +1,7 @@
 // A minimal function-calling agent loop until a plain-text answer or a spent budget. Tool failures go back
 // to the model as text so it can correct itself; only model-call failures (and aborts) escape.
 import type { AgentMessage, AgentToolSpec, ModelClient } from '../model/model-client.ts';
+import type { ReasoningEffort } from '../model/request-settings.ts';
 import type { TokenUsage } from '../types.ts';
 
 export interface AgentTool extends AgentToolSpec {
@@ -15,6 +16,8 @@ export interface AgentLoopOptions {
   maxTurns: number;
   maxTotalTokens: number;
   signal?: AbortSignal;
+  /** Overrides the client's consolidation reasoning effort. */
+  reasoningEffort?: ReasoningEffort;
   onToolCall?(name: string, args: unknown, result: string): void;
 }
 
@@ -45,13 +48,15 @@ export async function runAgentLoop(client: ModelClient, opts: AgentLoopOptions):
     if (usage.total >= opts.maxTotalTokens) return stop('maxTokens');
     signal?.throwIfAborted();
 
-    const turn = await client.agentTurn({ model: opts.model, instructions: opts.instructions, messages, tools: specs, signal });
+    const { model, instructions, reasoningEffort } = opts;
+    const turn = await client.agentTurn({ model, instructions, messages, tools: specs, signal, reasoningEffort });
     turns++;
     if (turn.usage) addUsage(usage, turn.usage);
     lastText = turn.text;
     if (turn.toolCalls.length === 0) return stop('completed', turn.text);
 
-    messages.push({ role: 'assistant', text: turn.text, toolCalls: turn.toolCalls });
+    // The turn's reasoning goes back with its calls, so the model keeps its train of thought (Responses wire only).
+    messages.push({ role: 'assistant', text: turn.text, toolCalls: turn.toolCalls, reasoning: turn.reasoning });
     for (const call of turn.toolCalls) {
       signal?.throwIfAborted();
       toolCalls++;

@@ -15,10 +15,13 @@ export type UsageSpec = { input: number; output: number; cachedInput?: number; r
 
 export type ToolCallSpec = { id?: string; name: string; arguments: string };
 
+/** A reasoning output item (Responses wire only); its encrypted content is sent only to a request that includes it. */
+export type ReasoningSpec = { summary?: string; encryptedContent: string };
+
 export type Reply =
   /** `endAfterMs`: the body ends that much after the answer (a closing chunk in a packet of its own). */
-  | { text: string; usage?: UsageSpec | null; endAfterMs?: number }
-  | { toolCalls: ToolCallSpec[]; text?: string; usage?: UsageSpec | null }
+  | { text: string; usage?: UsageSpec | null; endAfterMs?: number; reasoning?: ReasoningSpec }
+  | { toolCalls: ToolCallSpec[]; text?: string; usage?: UsageSpec | null; reasoning?: ReasoningSpec }
   | { status: number; headers?: Record<string, string>; body?: unknown }
   | { hangMs: number }
   /** Starts the answer, then destroys the socket; `stallMs` keeps it silently open first. */

@@ -1,10 +1,10 @@
 // The Responses wire: the response object and the SSE events the SDK's stream helper rebuilds it from; the helper
 // needs every `output_item.added` and `content_part.added` before the deltas filling them, so none may be skipped.
-import type { ToolCallSpec } from './local-openai-server.ts';
+import type { ReasoningSpec, ToolCallSpec } from './local-openai-server.ts';
 import { pieces, rid, type Answer } from './wire-common.ts';
 
 type ItemStatus = 'in_progress' | 'completed';
-type Ids = { response: string; message: string };
+type Ids = { response: string; message: string; reasoning: string };
 
 export function responsesObject(body: any, answer: Answer, ids = newIds(), status: ItemStatus = 'completed') {
   const done = status === 'completed';
@@ -15,7 +15,7 @@ export function responsesObject(body: any, answer: Answer, ids = newIds(), statu
     status,
     model: body.model,
     instructions: body.instructions ?? null,
-    output: done ? outputItems(answer, ids.message) : [],
+    output: done ? outputItems(body, answer, ids) : [],
     tools: body.tools ?? [],
     text: body.text ?? { format: { type: 'text' } },
     error: null,
@@ -32,6 +32,12 @@ export function responsesEvents(body: any, answer: Answer): string {
   emit('response.created', { response: responsesObject(body, answer, ids, 'in_progress') });
   emit('response.in_progress', { response: responsesObject(body, answer, ids, 'in_progress') });
   let outputIndex = 0;
+  if (answer.reasoning) {
+    const item = reasoningItem(body, answer.reasoning, ids.reasoning);
+    emit('response.output_item.added', { output_index: outputIndex, item: { ...item, summary: [], encrypted_content: null } });
+    emit('response.output_item.done', { output_index: outputIndex, item });
+    outputIndex++;
+  }
   if (hasMessage(answer)) {
     const at = { item_id: ids.message, output_index: outputIndex, content_index: 0 };
     const part = (text: string) => ({ type: 'output_text', text, annotations: [] });
@@ -55,14 +61,24 @@ export function responsesEvents(body: any, answer: Answer): string {
   return events.map((event, i) => `event: ${event.type}\ndata: ${JSON.stringify({ ...event, sequence_number: i })}\n\n`).join('');
 }
 
-const newIds = (): Ids => ({ response: `resp_${rid()}`, message: `msg_${rid()}` });
+const newIds = (): Ids => ({ response: `resp_${rid()}`, message: `msg_${rid()}`, reasoning: `rs_${rid()}` });
 
 /** A reply with neither text nor tool calls is still one (empty) message. */
 const hasMessage = (answer: Answer) => answer.text !== '' || answer.toolCalls.length === 0;
 
-function outputItems(answer: Answer, messageId: string): unknown[] {
+function outputItems(body: any, answer: Answer, ids: Ids): unknown[] {
   const calls = answer.toolCalls.map((call) => functionCallItem(call, 'completed'));
-  return hasMessage(answer) ? [messageItem(messageId, answer.text, 'completed'), ...calls] : calls;
+  const reasoning = answer.reasoning ? [reasoningItem(body, answer.reasoning, ids.reasoning)] : [];
+  return hasMessage(answer)
+    ? [...reasoning, messageItem(ids.message, answer.text, 'completed'), ...calls]
+    : [...reasoning, ...calls];
+}
+
+/** As OpenAI sends it: the encrypted content only to a request whose `include` asks for it. */
+function reasoningItem(body: any, spec: ReasoningSpec, id: string) {
+  const included = Array.isArray(body.include) && body.include.includes('reasoning.encrypted_content');
+  const summary = spec.summary === undefined ? [] : [{ type: 'summary_text', text: spec.summary }];
+  return { type: 'reasoning', id, summary, encrypted_content: included ? spec.encryptedContent : null };
 }
 
 function messageItem(id: string, text: string, status: ItemStatus) {

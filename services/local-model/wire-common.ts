@@ -1,23 +1,31 @@
 // What the model wires and the Batch API share: a reply's answer, request checks, OpenAI-style error bodies.
 import { STATUS_CODES, type ServerResponse } from 'node:http';
-import type { ToolCallSpec, UsageSpec, Wire } from './local-openai-server.ts';
+import type { ReasoningSpec, ToolCallSpec, UsageSpec, Wire } from './local-openai-server.ts';
 
 /** What a reply says, whichever wire carries it. */
-export type Answer = { text: string; toolCalls: Required<ToolCallSpec>[]; usage: Required<UsageSpec> | null };
+export type Answer = {
+  text: string;
+  toolCalls: Required<ToolCallSpec>[];
+  usage: Required<UsageSpec> | null;
+  reasoning: ReasoningSpec | null;
+};
 
 // Large replies are split into at most this many deltas, so a 10 MB text does not become 100k events.
 const MAX_DELTAS = 16;
 const MIN_DELTA_CHARS = 24;
 
 /** `chars`: the length of the request body's JSON text. */
-export function answerOf(reply: { text?: string; toolCalls?: ToolCallSpec[]; usage?: UsageSpec | null }, chars: number): Answer {
+export function answerOf(
+  reply: { text?: string; toolCalls?: ToolCallSpec[]; usage?: UsageSpec | null; reasoning?: ReasoningSpec },
+  chars: number,
+): Answer {
   const text = reply.text ?? '';
   const toolCalls = (reply.toolCalls ?? []).map((call, i) => ({ ...call, id: call.id ?? `call_${rid()}_${i}` }));
   // Without given counts, a rough chars/4 estimate keeps usage present and proportional without a tokenizer.
   const produced = text.length + toolCalls.reduce((n, c) => n + c.name.length + c.arguments.length, 0);
   const estimate = { input: Math.ceil(chars / 4), output: Math.ceil(produced / 4) };
   const usage = reply.usage === null ? null : { cachedInput: 0, reasoningOutput: 0, ...(reply.usage ?? estimate) };
-  return { text, toolCalls, usage };
+  return { text, toolCalls, usage, reasoning: reply.reasoning ?? null };
 }
 
 const WIRES: Record<string, Wire | undefined> = { '/v1/responses': 'responses', '/v1/chat/completions': 'chat' };

@@ -3,18 +3,30 @@
 import { STATUS_CODES } from 'node:http';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { ResponseCreateParamsBase, ResponseInputItem } from 'openai/resources/responses/responses';
+import type { ResponseCreateParamsBase, ResponseInputItem, ResponseReasoningItem } from 'openai/resources/responses/responses';
 import { BadInputError, errorMessage, MalformedReplyError, RetryableError } from '../errors.ts';
 import { parseStage1Reply } from '../extraction/stage-one-parse.ts';
 import { stage1ResponseFormat, stage1TextFormat } from '../extraction/stage-one-schema.ts';
 import type { Stage1Reply, TokenUsage } from '../types.ts';
+import {
+  CONSOLIDATION_HEADERS,
+  CODEX_REQUEST_SETTINGS,
+  extractSettings,
+  type PhaseSettings,
+  type ReasoningEffort,
+  RefusedSettings,
+  type RequestSettings,
+  reasoningFields,
+  resolveSettings,
+  verbosityField,
+} from './request-settings.ts';
 import { callChat, callResponses } from './wire-calls.ts';
 
 export { MAX_REPLY_CHARS } from './wire-calls.ts';
 
 export type WireApi = 'responses' | 'chat';
 
-export interface ModelClientOptions {
+export interface ModelClientOptions extends RequestSettings {
   apiKey: string;
   baseURL?: string;
   wireApi: WireApi;
@@ -55,10 +67,17 @@ export interface AgentToolCall {
   arguments: string;
 }
 
+/** A Responses reasoning item of one turn, kept to be passed back in the next (the chat wire has none). */
+export interface AgentReasoning {
+  summary: string[];
+  /** Present when the request asked for `reasoning.encrypted_content`: the only copy of an unstored turn's reasoning. */
+  encryptedContent: string | null;
+}
+
 /** Provider-neutral transcript of an agent conversation. */
 export type AgentMessage =
   | { role: 'user'; text: string }
-  | { role: 'assistant'; text: string; toolCalls?: AgentToolCall[] }
+  | { role: 'assistant'; text: string; toolCalls?: AgentToolCall[]; reasoning?: AgentReasoning[] }
   | { role: 'tool'; callId: string; output: string };
 
 export interface AgentTurnRequest {
@@ -67,12 +86,15 @@ export interface AgentTurnRequest {
   messages: AgentMessage[];
   tools: AgentToolSpec[];
   signal?: AbortSignal;
+  /** Overrides the client's `consolidationReasoningEffort` for this turn. */
+  reasoningEffort?: ReasoningEffort;
 }
 
 export interface AgentTurnResult {
   text: string;
   toolCalls: AgentToolCall[];
   usage: TokenUsage | null;
+  reasoning?: AgentReasoning[];
 }
 
 export interface ModelClient {
@@ -87,34 +109,52 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   // The machines' RetryPolicy is the only retry loop: SDK retries inside it would multiply attempts.
   const { apiKey, baseURL, defaultHeaders, defaultQuery } = options;
   const sdk = new OpenAI({ apiKey, baseURL, defaultHeaders, defaultQuery, timeout: timeoutMs, maxRetries: 0, logLevel: 'off' });
+  const settings = resolveSettings(options);
+  const refused = new RefusedSettings();
   const call = async <R extends { signal?: AbortSignal }>(
     req: R,
     responsesBody: (req: R) => ResponseCreateParamsBase,
     chatBody: (req: R) => ChatCompletionCreateParamsBase,
+    headers?: Record<string, string>,
   ): Promise<AgentTurnResult> => {
-    const ctx = { sdk, stream: options.stream ?? true, timeoutMs, signal: req.signal };
+    const ctx = { sdk, stream: options.stream ?? true, timeoutMs, signal: req.signal, headers };
+    const send = () => (options.wireApi === 'responses' ? callResponses(ctx, responsesBody(req)) : callChat(ctx, chatBody(req)));
     try {
-      return await (options.wireApi === 'responses' ? callResponses(ctx, responsesBody(req)) : callChat(ctx, chatBody(req)));
+      // The body is rebuilt after `learn`, without the setting the server refused (see RefusedSettings).
+      return await send().catch((error: unknown) => {
+        if (options.wireApi !== 'responses' || !refused.learn(error)) throw error;
+        return send();
+      });
     } catch (error) {
       throw classify(error, req.signal);
     }
   };
   return {
     async extractStage1(req) {
-      const { text, usage } = await call(req, stage1ResponsesParams, stage1ChatParams);
+      const phase = extractSettings(settings);
+      const { text, usage } = await call(req, (r) => stage1ResponsesParams(r, phase, refused), stage1ChatParams);
       return { reply: parseStage1Reply(text), usage, rawText: text };
     },
-    agentTurn: (req) => call(req, agentResponsesParams, agentChatParams),
+    // The consolidation agent is the only agent this tool runs, so every agent turn carries its marker.
+    agentTurn: (req) => {
+      const effort = req.reasoningEffort === undefined ? settings.consolidationReasoningEffort : req.reasoningEffort;
+      return call(req, (r) => agentResponsesParams(r, effort, refused), agentChatParams, { ...CONSOLIDATION_HEADERS });
+    },
   };
 }
 
-/** The Responses body of a stage-1 request; the batch path sends the same body. */
-export function stage1ResponsesParams(req: Stage1Request): ResponseCreateParamsBase {
+/** The Responses body of a stage-1 request; the batch path sends the same body, with Codex's settings. */
+export function stage1ResponsesParams(
+  req: Stage1Request,
+  phase: PhaseSettings = extractSettings(CODEX_REQUEST_SETTINGS),
+  refused = new RefusedSettings(),
+): ResponseCreateParamsBase {
   return {
     model: req.model,
     instructions: req.instructions,
     input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: req.input }] }],
-    text: { format: stage1TextFormat },
+    text: { format: stage1TextFormat, ...verbosityField(phase.verbosity, refused) },
+    ...reasoningFields(phase.effort, refused),
     store: false,
     parallel_tool_calls: false,
     ...(req.promptCacheKey ? { prompt_cache_key: req.promptCacheKey } : {}),
@@ -133,12 +173,20 @@ function stage1ChatParams(req: Stage1Request): ChatCompletionCreateParamsBase {
   };
 }
 
-function agentResponsesParams(req: AgentTurnRequest): ResponseCreateParamsBase {
+// Reasoning settings go on the Responses wire only: the chat wire here serves local OpenAI-compatible servers,
+// several of which reject unknown fields, and Codex itself sends these requests over Responses alone.
+function agentResponsesParams(
+  req: AgentTurnRequest,
+  effort: ReasoningEffort,
+  refused: RefusedSettings,
+): ResponseCreateParamsBase {
   const input: ResponseInputItem[] = [];
   for (const message of req.messages) {
     if (message.role === 'user') {
       input.push({ type: 'message', role: 'user', content: [{ type: 'input_text', text: message.text }] });
     } else if (message.role === 'assistant') {
+      // With store: false the server keeps nothing: the next turn reasons on only if its items come back, as in Codex.
+      if (!refused.reasoning) for (const item of message.reasoning ?? []) input.push(reasoningInput(item));
       if (message.text !== '') input.push({ type: 'message', role: 'assistant', content: message.text });
       for (const call of message.toolCalls ?? []) {
         input.push({ type: 'function_call', call_id: call.id, name: call.name, arguments: call.arguments });
@@ -158,8 +206,15 @@ function agentResponsesParams(req: AgentTurnRequest): ResponseCreateParamsBase {
       parameters: tool.parameters as Record<string, unknown>,
       strict: false,
     })),
+    ...reasoningFields(effort, refused),
     store: false,
   };
+}
+
+/** Without `id`, as Codex sends it: an unstored item cannot be looked up, its encrypted content carries it. */
+function reasoningInput(item: AgentReasoning): ResponseInputItem {
+  const summary = item.summary.map((text) => ({ type: 'summary_text' as const, text }));
+  return { type: 'reasoning', summary, encrypted_content: item.encryptedContent } as ResponseReasoningItem;
 }
 
 function agentChatParams(req: AgentTurnRequest): ChatCompletionCreateParamsBase {

@@ -6,7 +6,7 @@ import type { CompletionUsage } from 'openai/resources/completions';
 import type { Response, ResponseCreateParamsBase, ResponseUsage } from 'openai/resources/responses/responses';
 import { MalformedReplyError, RetryableError } from '../errors.ts';
 import type { TokenUsage } from '../types.ts';
-import type { AgentToolCall, AgentTurnResult } from './model-client.ts';
+import type { AgentReasoning, AgentToolCall, AgentTurnResult } from './model-client.ts';
 
 /** A memory is a few kilobytes: a reply near this size is a runaway generation, not worth holding. */
 export const MAX_REPLY_CHARS = 2_000_000;
@@ -18,18 +18,20 @@ export interface CallContext {
   stream: boolean;
   timeoutMs: number;
   signal: AbortSignal | undefined;
+  /** Sent with this call only, on top of the client's own. */
+  headers?: Record<string, string>;
 }
 
 export async function callResponses(ctx: CallContext, params: ResponseCreateParamsBase): Promise<AgentTurnResult> {
-  const { sdk, signal } = ctx;
+  const { sdk, signal, headers } = ctx;
   if (!ctx.stream) {
-    const response = await sdk.responses.create({ ...params, stream: false }, { signal });
+    const response = await sdk.responses.create({ ...params, stream: false }, { signal, headers });
     return { ...fromOutputItems(response.output), usage: responsesUsage(response.usage) };
   }
   const text = new TextBuffer();
   const doneItems: Response['output'] = [];
   let final: Response | null = null;
-  await consume(ctx, await sdk.responses.create({ ...params, stream: true }, { signal }), (event) => {
+  await consume(ctx, await sdk.responses.create({ ...params, stream: true }, { signal, headers }), (event) => {
     switch (event.type) {
       case 'response.output_text.delta':
         text.add(event.delta);
@@ -62,21 +64,26 @@ export async function callResponses(ctx: CallContext, params: ResponseCreatePara
 function fromOutputItems(items: Response['output']): Omit<AgentTurnResult, 'usage'> {
   const text = new TextBuffer();
   const toolCalls: AgentToolCall[] = [];
+  const reasoning: AgentReasoning[] = [];
   for (const item of items) {
     if (item.type === 'function_call') toolCalls.push({ id: item.call_id, name: item.name, arguments: item.arguments });
+    if (item.type === 'reasoning') {
+      const summary = item.summary.map((part) => part.text);
+      reasoning.push({ summary, encryptedContent: item.encrypted_content ?? null });
+    }
     if (item.type !== 'message') continue;
     for (const part of item.content) {
       if (part.type === 'output_text') text.add(part.text);
       else if (part.type === 'refusal') throw refused(part.refusal);
     }
   }
-  return { text: text.value(), toolCalls };
+  return { text: text.value(), toolCalls, reasoning };
 }
 
 export async function callChat(ctx: CallContext, params: ChatCompletionCreateParamsBase): Promise<AgentTurnResult> {
-  const { sdk, signal } = ctx;
+  const { sdk, signal, headers } = ctx;
   if (!ctx.stream) {
-    const completion = await sdk.chat.completions.create({ ...params, stream: false }, { signal });
+    const completion = await sdk.chat.completions.create({ ...params, stream: false }, { signal, headers });
     const choice = completion.choices[0];
     if (!choice) throw new MalformedReplyError('model reply has no choices');
     if (choice.message.refusal) throw refused(choice.message.refusal);
@@ -90,7 +97,7 @@ export async function callChat(ctx: CallContext, params: ChatCompletionCreatePar
   }
   const stream = await sdk.chat.completions.create(
     { ...params, stream: true, stream_options: { include_usage: true } },
-    { signal },
+    { signal, headers },
   );
   const text = new TextBuffer();
   const calls: { id: string; name: string; args: TextBuffer }[] = [];
