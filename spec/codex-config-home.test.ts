@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
-import { spawnMemories } from './support/cli.ts';
+import { memories, spawnMemories } from './support/cli.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 import { CORP_KEY_VAR, codex0169Config } from './support/codex-config-toml.ts';
 import { startRecordingProxy } from './support/recording-proxy.ts';
@@ -62,6 +62,25 @@ describe('a complete Codex 0.169 config.toml', () => {
         `memories: model provider 'corp' reads its API key from ${CORP_KEY_VAR}, which is not set`,
       ]);
       expect(server.requests.length).toBe(before);
+    } finally {
+      await cleanup();
+    }
+  });
+  it('runs past a ChatGPT login against a local provider, saying once that its token is not sent', async () => {
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      await installFixtureRollouts(home);
+      await writeFile(join(home, 'config.toml'), `profile = "local"\n${codex0169Config({ corp: proxy.url, local: server.url })}`);
+      const tokens = { id_token: 'eyJ.id', access_token: 'eyJ.chatgpt-access', refresh_token: 'rt', account_id: 'a' };
+      await writeFile(join(home, 'auth.json'), JSON.stringify({ OPENAI_API_KEY: null, tokens }));
+      const before = server.requests.length;
+      const { code, stderr } = await memories(['run', '--codex-home', home, '--phase', '1']);
+      expect(code).toBe(0);
+      expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/holds a ChatGPT login.*not sent/)]);
+      const sent = server.requests.slice(before);
+      expect(sent.length).toBeGreaterThan(0);
+      expect(sent.every((r) => r.path === '/v1/chat/completions' && r.headers['x-provider'] === 'local-chat')).toBe(true);
+      expect(JSON.stringify(sent.map((r) => r.headers))).not.toContain('chatgpt-access');
     } finally {
       await cleanup();
     }
