@@ -4,7 +4,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { runAgentLoop, type AgentTool } from '../services/consolidation/agent-loop.ts';
 import { startLocalOpenAIServer, type Handler, type LocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
-import { createModelClient, type WireApi } from '../services/model/model-client.ts';
+import { createModelClient, type ModelClientOptions, type WireApi } from '../services/model/model-client.ts';
 
 let server: LocalOpenAIServer | undefined;
 afterEach(async () => {
@@ -26,9 +26,9 @@ const reasoningTurns: Handler = ({ index }) => {
   return { toolCalls: [{ id: `c${index}`, name: 'note', arguments: '{"text":"x"}' }], reasoning };
 };
 
-async function run(wireApi: WireApi, stream = true) {
+async function run(wireApi: WireApi, stream = true, options: Partial<ModelClientOptions> = {}) {
   server = await startLocalOpenAIServer({ handler: reasoningTurns });
-  const client = createModelClient({ apiKey: 'sk-test', baseURL: server.url, wireApi, stream });
+  const client = createModelClient({ apiKey: 'sk-test', baseURL: server.url, wireApi, stream, ...options });
   const result = await runAgentLoop(client, {
     model: 'gpt-agent',
     instructions: 'CONSOLIDATE',
@@ -64,6 +64,18 @@ it.each([true, false])(
     expect(input(1).map((item) => item.type)).toEqual(['message', 'reasoning', 'function_call', 'function_call_output']);
   },
 );
+
+it('passes back no reasoning item that came without encrypted content: unstored, it could not be looked up', async () => {
+  // No effort set, so no `include`: the server's reasoning items carry no encrypted content.
+  const { server, result } = await run('responses', true, { consolidationReasoningEffort: null });
+  expect(result.finalText).toBe('done');
+
+  expect(server.requests).toHaveLength(3);
+  for (const { body } of server.requests) {
+    expect(body.include).toBeUndefined();
+    expect(body.input.filter((item: { type: string }) => item.type === 'reasoning')).toEqual([]);
+  }
+});
 
 it('sends no reasoning items over the chat wire', async () => {
   const { server } = await run('chat');

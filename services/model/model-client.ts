@@ -186,7 +186,9 @@ function agentResponsesParams(
       input.push({ type: 'message', role: 'user', content: [{ type: 'input_text', text: message.text }] });
     } else if (message.role === 'assistant') {
       // With store: false the server keeps nothing: the next turn reasons on only if its items come back, as in Codex.
-      if (!refused.reasoning) for (const item of message.reasoning ?? []) input.push(reasoningInput(item));
+      // One without encrypted content (not asked for) would have to be looked up by its id, and nothing was stored.
+      const passed = refused.reasoning ? [] : (message.reasoning ?? []).filter((item) => item.encryptedContent !== null);
+      for (const item of passed) input.push(reasoningInput(item));
       if (message.text !== '') input.push({ type: 'message', role: 'assistant', content: message.text });
       for (const call of message.toolCalls ?? []) {
         input.push({ type: 'function_call', call_id: call.id, name: call.name, arguments: call.arguments });
