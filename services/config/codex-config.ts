@@ -37,10 +37,11 @@ export async function loadCodexConfig(codexHome: string, options: CodexConfigOpt
   const file = join(codexHome, 'config.toml');
   const text = await readConfigText(file);
   const doc = text === null ? {} : parseToml(text, file);
-  const source = text ?? '';
+  // The text, kept so errors can name the line of the key at fault.
+  const lines = text ?? '';
 
   const memoriesTable = doc.memories;
-  const memories = parseMemoriesTable(memoriesTable, file, source);
+  const memories = parseMemoriesTable(memoriesTable, file, lines);
   const memoriesKeys: CodexConfig['memoriesKeys'] = {};
   if (isTable(memoriesTable)) for (const key of Object.keys(memoriesTable)) memoriesKeys[MEMORIES_KEYS[key]!.key] = key;
 
@@ -55,7 +56,7 @@ export async function loadCodexConfig(codexHome: string, options: CodexConfigOpt
   const openaiBaseUrl =
     pick<string>(file, [[doc.openai_base_url, 'config.toml openai_base_url', 'openai_base_url']]) ??
     (env.OPENAI_BASE_URL ? { value: env.OPENAI_BASE_URL, source: 'env OPENAI_BASE_URL' } : null);
-  const provider = resolveProvider(doc, file, source, providerId.value, builtInProviders(env, openaiBaseUrl));
+  const provider = resolveProvider(doc, file, lines, providerId.value, builtInProviders(env, openaiBaseUrl));
 
   const featuresMemories = pick<boolean>(
     file,
