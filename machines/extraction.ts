@@ -29,7 +29,7 @@ export interface ExtractionResult {
 export interface ExtractionReply {
   reply: Stage1Reply;
   usage: TokenUsage | null;
-  notes: { truncated: boolean; droppedItems: number; citedThreadIds: string[] };
+  notes: { truncated: boolean; droppedItems: number; citedThreadIds: string[]; gitBranch?: string | null };
 }
 
 export type ExtractionParentEvent = { type: 'extraction.replied'; actorId: string };

@@ -1,12 +1,15 @@
 // What the pipeline's actors need from their host: a store, a model client, a clock, a logger.
 import type { MemoriesConfig } from './config.ts';
 import type { Logger } from './logger.ts';
+import type { MemoryLayout } from './memory-folder/layout.ts';
 import type { ModelClient } from './model/model-client.ts';
 import type { MemoryStore } from './store/port.ts';
 
 export interface PipelineDeps {
   codexHome: string;
-  /** Where the store and caches live (default $CODEX_HOME/memories_state). */
+  /** The memory folder Codex reads (v1 or v2), its root and why it was chosen. */
+  layout: MemoryLayout;
+  /** Where the store and caches live (default: the layout's, $CODEX_HOME/memories_state for v1). */
   stateDir: string;
   config: MemoriesConfig;
   store: MemoryStore;

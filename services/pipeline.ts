@@ -1,7 +1,6 @@
 // Wires the statecharts to their services: `createMemoriesPipeline` starts the actor, `runPipeline` awaits it.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { type Actor, type AnyActorRef, createActor, type InspectionEvent, toPromise } from 'xstate';
 import { coordinatorMachine, type CoordinatorOutput } from '../machines/coordinator.ts';
 import { consolidationMachine, type GlobalClaim } from '../machines/consolidation.ts';
@@ -19,6 +18,7 @@ import {
 } from './constants.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { createLowdbStore } from './store/lowdb-store.ts';
+import { type MemoryLayout, resolveLayout } from './memory-folder/layout.ts';
 import type { ModelClient } from './model/model-client.ts';
 import { Inflight, type PipelineDeps } from './pipeline-deps.ts';
 import { consolidationActors } from './consolidation/actors.ts';
@@ -33,7 +33,12 @@ export interface PipelineOptions {
   model: ModelClient;
   config?: Partial<MemoriesConfig>;
   phase?: Phase;
-  /** A store of the host's; default: the lowdb store under $CODEX_HOME/memories_state. */
+  /**
+   * The memory layout to write. Default: resolved from config.version, and with the key absent from the
+   * Codex on PATH (one `codex --version`); a host running many pipelines resolves once and passes it.
+   */
+  layout?: MemoryLayout;
+  /** A store of the host's; default: the lowdb store in the layout's state dir. */
   store?: MemoryStore;
   stateDir?: string;
   concurrency?: number;
@@ -55,11 +60,14 @@ export interface PipelineOptions {
 
 export function pipelineDeps(options: PipelineOptions): PipelineDeps {
   const now = options.now ?? Date.now;
-  const stateDir = options.stateDir ?? join(options.codexHome, 'memories_state');
+  const config = { ...DEFAULT_CONFIG, ...options.config };
+  const layout = options.layout ?? resolveLayout(options.codexHome, config);
+  const stateDir = options.stateDir ?? layout.stateDir;
   return {
     codexHome: options.codexHome,
+    layout,
     stateDir,
-    config: { ...DEFAULT_CONFIG, ...options.config },
+    config,
     store: options.store ?? createLowdbStore({ dir: stateDir, now, log: options.log }),
     model: options.model,
     now,

@@ -14,6 +14,8 @@ export interface ThreadInfo {
   /** Whether the user said anything (Codex's first_user_message <> ''). */
   hasUserMessage: boolean;
   sizeBytes: number;
+  /** session_meta's git.branch (or Codex's threads.git_branch); null or absent when unknown. */
+  gitBranch?: string | null;
 }
 
 export interface TokenUsage {
@@ -37,6 +39,8 @@ export interface Stage1Output extends Stage1Reply {
   sourceUpdatedAt: number;
   cwd: string;
   rolloutPath: string;
+  /** The thread's git branch, for the summary file's `git_branch:` header; absent when unknown. */
+  gitBranch?: string | null;
   generatedAt: number;
   usageCount: number;
   lastUsage: number | null;

@@ -1,5 +1,5 @@
-// Byte formats of the pipeline-written memory files (shared spec §3.3, §3.4). Existing Codex memory
-// folders and the consolidation agent rely on these exact bytes.
+// Byte formats of the pipeline-written memory files, as Codex 0.169 writes them (codex-observed §3.5). Existing
+// Codex memory folders and the consolidation agent rely on these exact bytes.
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,27 +40,42 @@ describe('rollout summary file', () => {
     const memory = output({
       rolloutSlug: 'Fix flaky CI',
       rolloutSummary: '  ## Task\nFixed the flaky test.\n\n',
+      gitBranch: 'main',
     });
     await syncArtifacts(root, { retained: [memory] });
 
     expect(root).toBe(join(home, 'memories'));
     const names = await readdir(join(root, 'rollout_summaries'));
-    expect(names).toEqual(['0194f5a6-1111-7000-8000-000000000001-fix_flaky_ci.md']);
+    // <creation time from the UUIDv7>-<4 base-62 chars of its low 32 bits>-<slug>
+    expect(names).toEqual(['2025-02-11T15-34-48-0001-fix_flaky_ci.md']);
     const bytes = await readFile(join(root, 'rollout_summaries', names[0]!), 'utf8');
     expect(bytes).toBe(
       'thread_id: 0194f5a6-1111-7000-8000-000000000001\n' +
         'updated_at: 2026-02-18T10:30:00+00:00\n' +
+        'rollout_path: /home/dev/.codex/sessions/rollout.jsonl\n' +
         'cwd: /home/dev/project\n' +
+        'git_branch: main\n' +
         '\n' +
         '  ## Task\nFixed the flaky test.\n\n' +
         '\n',
     );
     expect(renderRolloutSummary(memory)).toBe(bytes);
   });
+
+  it('leaves out git_branch when the branch is unknown', () => {
+    expect(renderRolloutSummary(output({ gitBranch: null }))).toBe(
+      'thread_id: 0194f5a6-1111-7000-8000-000000000001\n' +
+        'updated_at: 2026-02-18T10:30:00+00:00\n' +
+        'rollout_path: /home/dev/.codex/sessions/rollout.jsonl\n' +
+        'cwd: /home/dev/project\n' +
+        '\n' +
+        'summary\n',
+    );
+  });
 });
 
 describe('raw_memories.md', () => {
-  it('lists the given outputs in the given order, raw memories trimmed, each block ending in a blank line', async () => {
+  it('lists the outputs in ascending thread-id order with their rollout path and summary file, raw memories trimmed', async () => {
     const root = memoryRoot(home);
     const newer = output({
       threadId: '0194f5a6-2222-7000-8000-000000000002',
@@ -76,25 +91,27 @@ describe('raw_memories.md', () => {
     expect(bytes).toBe(
       '# Raw Memories\n' +
         '\n' +
-        'Merged stage-1 raw memories (latest first):\n' +
-        '\n' +
-        '## Thread `0194f5a6-2222-7000-8000-000000000002`\n' +
-        'updated_at: 2026-02-18T11:30:00+00:00\n' +
-        'cwd: /work/b\n' +
-        '\n' +
-        '- newer fact\n  - second line\n' +
+        'Merged stage-1 raw memories (stable ascending thread-id order):\n' +
         '\n' +
         '## Thread `0194f5a6-1111-7000-8000-000000000001`\n' +
         'updated_at: 2026-02-18T10:30:00+00:00\n' +
         'cwd: /work/a\n' +
+        'rollout_path: /home/dev/.codex/sessions/rollout.jsonl\n' +
+        'rollout_summary_file: 2025-02-11T15-34-48-0001.md\n' +
         '\n' +
         'older fact\n' +
+        '\n' +
+        '## Thread `0194f5a6-2222-7000-8000-000000000002`\n' +
+        'updated_at: 2026-02-18T11:30:00+00:00\n' +
+        'cwd: /work/b\n' +
+        'rollout_path: /home/dev/.codex/sessions/rollout.jsonl\n' +
+        'rollout_summary_file: 2025-02-11T15-34-53-0002.md\n' +
+        '\n' +
+        '- newer fact\n  - second line\n' +
         '\n',
     );
-    // The order is the caller's (DB order); the renderer does not re-sort.
-    expect(renderRawMemories([older, newer]).indexOf('000000000001')).toBeLessThan(
-      renderRawMemories([older, newer]).indexOf('000000000002'),
-    );
+    // Whatever order the store returned, the file is in thread-id order (Codex 0.169).
+    expect(renderRawMemories([older, newer])).toBe(renderRawMemories([newer, older]));
   });
 
   it('is exactly the placeholder when nothing is retained', async () => {

@@ -29,7 +29,7 @@ it('writes a newline in a cwd or thread id as a space, so each header stays one 
   for (const name of await readdir(join(root, 'rollout_summaries'))) {
     const summary = await readFile(join(root, 'rollout_summaries', name), 'utf8');
     const [header] = summary.split('\n\n');
-    expect(header.split('\n').map((line) => line.split(':')[0])).toEqual(['thread_id', 'updated_at', 'cwd']);
+    expect(header.split('\n').map((line) => line.split(':')[0])).toEqual(['thread_id', 'updated_at', 'rollout_path', 'cwd']);
     expect(summary).not.toMatch(/^## Thread/m);
   }
 });

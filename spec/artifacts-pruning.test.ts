@@ -29,7 +29,7 @@ function output(n: number, overrides: Partial<Stage1Output> = {}): Stage1Output 
   };
 }
 
-const summaryName = (o: Stage1Output) => `${rolloutSummaryStem(o.threadId, o.rolloutSlug)}.md`;
+const summaryName = (o: Stage1Output) => `${rolloutSummaryStem(o)}.md`;
 
 let home: string;
 let root: string;
@@ -208,8 +208,9 @@ describe('validateConsolidation', () => {
   it('accepts a folder where the agent wrote both files', async () => {
     await mkdir(root, { recursive: true });
     await writeFile(join(root, 'MEMORY.md'), '# Memory\n- fact\n');
-    await writeFile(join(root, 'memory_summary.md'), 'summary\n');
-    expect(await validateConsolidation(root)).toEqual({ ok: true });
+    // Codex 0.169 requires the summary's first line to be exactly `v1`.
+    await writeFile(join(root, 'memory_summary.md'), 'v1\n\nsummary\n');
+    expect(await validateConsolidation(root)).toEqual({ ok: true, warnings: [] });
   });
 
   it('names what is wrong', async () => {

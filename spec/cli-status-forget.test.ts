@@ -77,6 +77,12 @@ describe('memories status', () => {
   });
 });
 
+/** The thread ids in the summaries' `thread_id:` headers (Codex 0.169 names the files by time and hash). */
+async function summarisedThreads(dir: string): Promise<string[]> {
+  const texts = await Promise.all((await readdir(dir)).map((name) => readFile(join(dir, name), 'utf8')));
+  return texts.map((text) => text.split('\n', 1)[0]!.replace(/^thread_id: /, ''));
+}
+
 describe('memories forget', () => {
   it('removes the output, marks consolidation dirty, and the next phase 2 drops the memory', async () => {
     const { home, cleanup } = await tempCodexHome();
@@ -86,7 +92,7 @@ describe('memories forget', () => {
       const before = JSON.parse((await memories(['status', '--codex-home', home, '--json'])).stdout);
       const victim: string = before.outputs.threads[0].threadId;
       const summaries = join(home, 'memories', 'rollout_summaries');
-      expect((await readdir(summaries)).some((f) => f.startsWith(victim))).toBe(true);
+      expect(await summarisedThreads(summaries)).toContain(victim);
       expect(await readFile(join(home, 'memories', 'raw_memories.md'), 'utf8')).toContain(victim);
 
       const forget = await memories(['forget', victim, '--codex-home', home]);
@@ -106,7 +112,7 @@ describe('memories forget', () => {
         removed: 1,
         selected: before.outputs.count - 1,
       });
-      expect((await readdir(summaries)).some((f) => f.startsWith(victim))).toBe(false);
+      expect(await summarisedThreads(summaries)).not.toContain(victim);
       expect(await readFile(join(home, 'memories', 'raw_memories.md'), 'utf8')).not.toContain(victim);
       const settled = JSON.parse((await memories(['status', '--codex-home', home, '--json'])).stdout);
       expect(settled.consolidation.dirty).toBe(false);

@@ -25,7 +25,10 @@ function output(threadId: string, rolloutSlug: string | null): Stage1Output {
 }
 
 // Passes ids and slugs through untouched, so untrusted text reaches the block verbatim.
-const rawStem = (id: string, slug: string | null) => (slug ? `${id}-${slug}` : id);
+const rawStem = ({ threadId, rolloutSlug }: { threadId: string; rolloutSlug: string | null }) =>
+  rolloutSlug ? `${threadId}-${rolloutSlug}` : threadId;
+// Codex 0.169's stem of A, B and C: creation time from the UUIDv7, then four base-62 chars of the low bits.
+const stemOf = (id: string, slug: string | null) => rolloutSummaryStem({ threadId: id, sourceUpdatedAt: 0, rolloutSlug: slug });
 
 describe('renderSelectionBlock', () => {
   it('tags current inputs added/retained, lists removed ones with their summary files, and counts them', () => {
@@ -39,9 +42,10 @@ describe('renderSelectionBlock', () => {
     expect(block).toContain('- newly added since the last successful consolidation: 1');
     expect(block).toContain('- retained from the last successful consolidation: 1');
     expect(block).toContain('- removed since the last successful consolidation: 1');
-    expect(block).toContain(`- [added] thread_id=${A}, rollout_summary_file=rollout_summaries/${A}-fix_flaky_ci.md`);
-    expect(block).toContain(`- [retained] thread_id=${B}, rollout_summary_file=rollout_summaries/${B}.md`);
-    expect(block).toContain(`- thread_id=${C}, rollout_summary_file=rollout_summaries/${C}-old_work.md`);
+    expect(block).toContain(`- [added] thread_id=${A}, rollout_summary_file=rollout_summaries/${stemOf(A, 'Fix flaky CI')}.md`);
+    expect(stemOf(A, 'Fix flaky CI')).toMatch(/^2025-02-10T\d\d-\d\d-\d\d-[0-9A-Za-z]{4}-fix_flaky_ci$/);
+    expect(block).toContain(`- [retained] thread_id=${B}, rollout_summary_file=rollout_summaries/${stemOf(B, null)}.md`);
+    expect(block).toContain(`- thread_id=${C}, rollout_summary_file=rollout_summaries/${stemOf(C, 'old-work')}.md`);
     expect(block).toMatch(/Forget the removed inputs/);
     // Order of the current inputs follows the selection.
     expect(block.indexOf(`thread_id=${A}`)).toBeLessThan(block.indexOf(`thread_id=${B}`));

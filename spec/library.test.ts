@@ -44,7 +44,11 @@ function fakeModel() {
         text: '',
         toolCalls: [
           { id: 'a', name: 'write_file', arguments: JSON.stringify({ path: 'MEMORY.md', content: '# Memory\n\nhost model\n' }) },
-          { id: 'b', name: 'write_file', arguments: JSON.stringify({ path: 'memory_summary.md', content: 'host summary\n' }) },
+          {
+            id: 'b',
+            name: 'write_file',
+            arguments: JSON.stringify({ path: 'memory_summary.md', content: 'v1\n\nhost summary\n' }),
+          },
         ],
         usage: null,
       };

@@ -10,6 +10,7 @@ import { createModelClient } from '../services/model/model-client.ts';
 import { type PipelineOptions, runPipeline } from '../services/pipeline.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
+import { rolloutSummaryStem } from '../services/memory-folder/artifacts.ts';
 import { isAgentRequest, toolOutputs } from './support/agent-requests.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 
@@ -43,7 +44,10 @@ describe('phase 2', () => {
     expect(result.phase2).toMatchObject({ status: 'succeeded', selected: 5, added: 5, retained: 0, removed: 0 });
     const root = join(home, 'memories');
     const raw = await readFile(join(root, 'raw_memories.md'), 'utf8');
-    expect(raw.startsWith('# Raw Memories\n\nMerged stage-1 raw memories (latest first):\n\n## Thread `')).toBe(true);
+    // Codex 0.169's heading: the blocks come in ascending thread-id order.
+    expect(
+      raw.startsWith('# Raw Memories\n\nMerged stage-1 raw memories (stable ascending thread-id order):\n\n## Thread `'),
+    ).toBe(true);
     expect(await summaries()).toHaveLength(5);
     expect((await readFile(join(root, 'MEMORY.md'), 'utf8')).trim()).not.toBe('');
     expect((await readFile(join(root, 'memory_summary.md'), 'utf8')).trim()).not.toBe('');
@@ -84,7 +88,9 @@ describe('phase 2', () => {
     expect(removedId).toBeDefined();
     // The agent saw the removed thread's evidence next to the current inputs, so it could forget it.
     expect(onDiskWhileAgentRuns).toHaveLength(3);
-    expect(onDiskWhileAgentRuns.some((name) => name.startsWith(removedId))).toBe(true);
+    // Codex 0.169 names summaries by creation time and hash, not by thread id.
+    const removedOutput = (await store().status()).outputs.find((o) => o.threadId === removedId)!;
+    expect(onDiskWhileAgentRuns).toContain(`${rolloutSummaryStem(removedOutput)}.md`);
 
     // Forgetting a selected thread makes the job dirty; the next-ranked memory takes its place.
     await store().forgetThread('019c8a70-dda7-7f33-98ea-f30553347322');
@@ -116,7 +122,7 @@ describe('phase 2', () => {
         return {
           toolCalls: [
             { name: 'write_file', arguments: JSON.stringify({ path: 'MEMORY.md', content: '# Memory\n- ok\n' }) },
-            { name: 'write_file', arguments: JSON.stringify({ path: 'memory_summary.md', content: '# Summary\n' }) },
+            { name: 'write_file', arguments: JSON.stringify({ path: 'memory_summary.md', content: 'v1\n\n# Summary\n' }) },
           ],
         };
       }

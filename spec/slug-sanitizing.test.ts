@@ -9,32 +9,41 @@ import type { Stage1Output } from '../services/types.ts';
 
 const ID = '0194f5a6-7c2e-7a41-9f00-3b8c2d1e4f55';
 
+// Codex 0.169 names a summary `<creation time>-<4 base-62 chars>[-<slug>]` (codex-observed §3.3): the time and
+// the four chars come from the UUIDv7 id, so these stems are fixed by ID alone.
+const PREFIX = '2025-02-11T15-35-16-e8a9';
+const stem = (slug: string | null, threadId = ID) => rolloutSummaryStem({ threadId, sourceUpdatedAt: 0, rolloutSlug: slug });
+
 describe('rolloutSummaryStem', () => {
-  it('uses the thread id alone when the slug is missing', () => {
-    expect(rolloutSummaryStem(ID, null)).toBe(ID);
+  it('uses the creation time and hash alone when the slug is missing or empty', () => {
+    expect(stem(null)).toBe(PREFIX);
+    expect(stem('')).toBe(PREFIX);
+    expect(stem('   ')).toBe(PREFIX);
   });
 
-  it('uses the thread id alone when the slug is empty or sanitizes to nothing', () => {
-    expect(rolloutSummaryStem(ID, '')).toBe(ID);
-    expect(rolloutSummaryStem(ID, '!!! ---')).toBe(ID);
-  });
-
-  it('lower-cases, maps other characters to _, keeps 20 bytes and strips trailing _', () => {
-    expect(rolloutSummaryStem(ID, 'Unsafe Slug/With Spaces & Symbols + EXTRA_LONG_12345')).toBe(`${ID}-unsafe_slug_with_spa`);
-    expect(rolloutSummaryStem(ID, 'fix-ci')).toBe(`${ID}-fix_ci`);
-    expect(rolloutSummaryStem(ID, 'trailing   ')).toBe(`${ID}-trailing`);
-    expect(rolloutSummaryStem(ID, '__lead')).toBe(`${ID}-__lead`);
-    // The cut happens before the strip: 19 letters then spaces → 19 letters.
-    expect(rolloutSummaryStem(ID, 'abcdefghijklmnopqrs   tail')).toBe(`${ID}-abcdefghijklmnopqrs`);
+  it('lower-cases, maps other characters to _ and keeps 60 characters, trailing _ included', () => {
+    expect(stem('Unsafe Slug/With Spaces & Symbols + EXTRA_LONG_12345')).toBe(
+      `${PREFIX}-unsafe_slug_with_spaces___symbols___extra_long_12345`,
+    );
+    expect(stem('fix-ci')).toBe(`${PREFIX}-fix_ci`);
+    expect(stem('trailing!!')).toBe(`${PREFIX}-trailing__`);
+    expect(stem('__lead')).toBe(`${PREFIX}-__lead`);
+    expect(stem('a'.repeat(70))).toBe(`${PREFIX}-${'a'.repeat(60)}`);
   });
 
   it('maps each non-ASCII character to a single _', () => {
     // é, space, rocket, space → four underscores (the rocket is two UTF-16 units but one character).
-    expect(rolloutSummaryStem(ID, 'café 🚀 déjà')).toBe(`${ID}-caf____d_j`);
+    expect(stem('café 🚀 déjà')).toBe(`${PREFIX}-caf____d_j_`);
   });
 
-  it('leaves real (UUID) thread ids untouched', () => {
-    expect(rolloutSummaryStem('019c6e27-e55b-73d1-87d8-4e01f1f75043', 'x')).toBe('019c6e27-e55b-73d1-87d8-4e01f1f75043-x');
+  it('names a summary as Codex 0.169 named the samples', () => {
+    expect(stem('mock-prompt-3-4', '01a20de4-884e-78b3-9214-06e8a8c089a0')).toBe('2026-11-24T14-10-10-BnXO-mock_prompt_3_4');
+    expect(stem('mock-prompt-10', '01a20de4-aa65-73c3-a3be-f088b0294cc2')).toBe('2026-11-24T14-10-19-0XGG-mock_prompt_10');
+  });
+
+  it('falls back to the snapshot time for an id that is not a UUIDv7', () => {
+    const name = rolloutSummaryStem({ threadId: 'hand-made', sourceUpdatedAt: 1_771_410_600, rolloutSlug: 'x' });
+    expect(name).toMatch(/^2026-02-18T10-30-00-[0-9A-Za-z]{4}-x$/);
   });
 });
 
@@ -80,19 +89,19 @@ describe('hostile names stay inside rollout_summaries/', () => {
   }
 
   it.each(HOSTILE_SLUGS.map((s) => [JSON.stringify(s).slice(0, 40), s]))('slug %s', (_label, slug) => {
-    const stem = rolloutSummaryStem(ID, slug);
-    expect(stem.startsWith(ID)).toBe(true);
-    expect(stem).toMatch(/^[0-9a-z-]+(-[a-z0-9_]{1,20})?$/);
+    const name = stem(slug);
+    expect(name.startsWith(PREFIX)).toBe(true);
+    expect(name).toMatch(/^[0-9A-Za-z-]+(-[a-z0-9_]{1,60})?$/);
     const dir = resolve(home, 'rollout_summaries');
-    const rel = relative(dir, resolve(dir, `${stem}.md`));
+    const rel = relative(dir, resolve(dir, `${name}.md`));
     expect(rel.includes(sep)).toBe(false);
     expect(rel.startsWith('..')).toBe(false);
   });
 
   it.each(HOSTILE_IDS.map((s) => [JSON.stringify(s), s]))('thread id %s', (_label, threadId) => {
-    const stem = rolloutSummaryStem(threadId, '../x');
-    expect(stem).not.toMatch(/[/\\\0]|\.\./);
-    expect(stem).toMatch(/^[A-Za-z0-9_-]+$/);
+    const name = stem('../x', threadId);
+    expect(name).not.toMatch(/[/\\\0]|\.\./);
+    expect(name).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
   it('a sync with every hostile name writes only inside rollout_summaries/', async () => {
@@ -111,6 +120,6 @@ describe('hostile names stay inside rollout_summaries/', () => {
   });
 
   it('rejects an empty thread id instead of writing a nameless file', () => {
-    expect(() => rolloutSummaryStem('', 'slug')).toThrow(/empty/);
+    expect(() => stem('slug', '')).toThrow(/empty/);
   });
 });

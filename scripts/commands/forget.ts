@@ -1,10 +1,10 @@
 // `memories forget <thread-id>`: drop a stage-1 output and mark consolidation dirty, so the next phase 2
 // drops its memory. The job row (and its watermark) stays, so the rollout is not re-extracted unless it changes.
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { defaultCodexHome } from '../../services/config.ts';
+import { defaultCodexHome, loadMemoriesConfig } from '../../services/config.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
+import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 
 export function registerForget(program: Command): void {
@@ -20,7 +20,8 @@ export function registerForget(program: Command): void {
 
 async function forgetCommand(threadId: string, flags: { codexHome?: string; json?: boolean }): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  const store = createLowdbStore({ dir: join(codexHome, 'memories_state') });
+  // The store of the layout in use: a v2 memory lives in the v2 store.
+  const store = createLowdbStore({ dir: resolveLayout(codexHome, await loadMemoriesConfig(codexHome)).stateDir });
   const fail = (message: string) => {
     process.stderr.write(`memories: ${message}\n`);
     process.exitCode = 1;

@@ -1,9 +1,14 @@
-// `memories read-path`: the developer-instructions block an agent loads at start.
-import { defaultCodexHome } from '../../services/config.ts';
+// `memories read-path`: the developer-instructions block an agent loads at start, from the folder of the
+// layout in use (stderr says which and why, so stdout stays the block alone).
+import { defaultCodexHome, loadMemoriesConfig } from '../../services/config.ts';
+import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { buildReadPathInstructions } from '../../services/memory-folder/read-path.ts';
 
 export async function readPathCommand(flags: { codexHome?: string }): Promise<void> {
-  const text = await buildReadPathInstructions(flags.codexHome ?? defaultCodexHome());
+  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
+  process.stderr.write(`memories: layout ${layout.version} at ${layout.root} (${layout.reason})\n`);
+  const text = await buildReadPathInstructions(codexHome, layout);
   if (text === null) {
     process.stderr.write('memories: no memory_summary.md yet; nothing to load\n');
     process.exitCode = 1;

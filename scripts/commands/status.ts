@@ -1,8 +1,8 @@
 // `memories status`: what the store holds — stage-1 jobs by state, the next durable retry, who holds
 // leases, the stage-1 outputs, the last consolidation and the watermark — as a table or as JSON.
-import { join } from 'node:path';
-import { defaultCodexHome } from '../../services/config.ts';
+import { defaultCodexHome, loadMemoriesConfig } from '../../services/config.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
+import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import type { StoreStatus } from '../../services/store/port.ts';
 import type { JobRow, JobStatus } from '../../services/types.ts';
@@ -15,7 +15,7 @@ const iso = (seconds: number | null | undefined) =>
 /** The `--json` shape. Derived times are ISO 8601; `stage1.jobs` are the store rows as stored (Unix seconds). */
 type StatusReport = ReturnType<typeof statusReport>;
 
-function statusReport(status: StoreStatus, location: string, nowMs = Date.now()) {
+function statusReport(status: StoreStatus, location: string, layout: MemoryLayout, nowMs = Date.now()) {
   const now = Math.floor(nowMs / 1000);
   const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<JobStatus, number>;
   for (const job of status.jobs) byState[job.status] += 1;
@@ -53,6 +53,7 @@ function statusReport(status: StoreStatus, location: string, nowMs = Date.now())
   outputs.sort((a, b) => b.sourceUpdatedAt - a.sourceUpdatedAt || a.threadId.localeCompare(b.threadId));
   return {
     store: location,
+    layout: { version: layout.version, root: layout.root, reason: layout.reason },
     now: iso(now) as string,
     stage1: {
       total: status.jobs.length,
@@ -122,6 +123,7 @@ function formatStatus(report: StatusReport): string {
   const outputs = report.outputs.count;
 
   const lines = table([
+    ['layout', `${report.layout.version} at ${report.layout.root} (${report.layout.reason})`],
     ['store', report.store],
     ['stage-1 jobs', `${s.total} total: ${byState}${s.retryExhausted ? ` (${s.retryExhausted} out of retries)` : ''}`],
     ['next retry', when(s.nextRetryAt, report.now)],
@@ -175,13 +177,15 @@ function oneLine(text: string, max: number): string {
 
 export async function statusCommand(flags: { codexHome?: string; json?: boolean }): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  const store = createLowdbStore({ dir: join(codexHome, 'memories_state') });
+  // Each layout keeps its own store: report the one for the folder Codex reads.
+  const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
+  const store = createLowdbStore({ dir: layout.stateDir });
   const status = await store.status().catch((error: unknown) => {
     if (!(error instanceof StoreCorruptError)) throw error;
     process.stderr.write(`memories: ${error.message}\n`);
     process.exitCode = 1;
   });
   if (!status) return;
-  const report = statusReport(status, store.location);
+  const report = statusReport(status, store.location, layout);
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
 }

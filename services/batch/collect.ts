@@ -102,7 +102,7 @@ export async function finalise(deps: PipelineDeps, claim: Stage1Claim, result: L
     if (result.kind === 'error') throw new Error(result.reason);
     // Citations were counted when the request was built.
     const notes = { truncated: false, droppedItems: 0, citedThreadIds: [] };
-    return { reply: parseStage1Reply(result.text), usage: result.usage, notes };
+    return { reply: parseStage1Reply(result.text, deps.layout.version), usage: result.usage, notes };
   });
   const machine = extractionMachine.provide({ actors: { ...extractionActors(deps), request: answered } });
   const input = { claim, policy: FINALISE_POLICY, heartbeatMs: STAGE1_HEARTBEAT_MS };

@@ -81,11 +81,12 @@ export async function submitBatch(deps: PipelineDeps, api: BatchApi, claims: Sta
 async function buildLine(deps: PipelineDeps, claim: Stage1Claim): Promise<BuiltLine> {
   const { thread } = claim;
   const model = deps.config.phase1Model;
-  const { instructions, input, citedThreadIds } = await buildStageOneRequest({ thread, model });
+  const { version } = deps.layout;
+  const { instructions, input, citedThreadIds } = await buildStageOneRequest({ thread, model, version });
   // Citations count now: the reply comes in a later run, and counting again is a no-op.
   await deps.store.recordCitations(thread.threadId, citedThreadIds, thread.updatedAt);
   // The synchronous call's body minus `stream`, with its cache key, so both share the prompt cache.
-  const body = stage1ResponsesParams({ model, instructions, input, promptCacheKey: 'memories-stage1' });
+  const body = stage1ResponsesParams({ model, instructions, input, promptCacheKey: 'memories-stage1', version });
   return { claim, line: JSON.stringify({ custom_id: thread.threadId, method: 'POST', url: BATCH_ENDPOINT, body }) };
 }
 

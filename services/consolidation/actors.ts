@@ -3,13 +3,7 @@
 import { fromPromise } from 'xstate';
 import type { AgentRunResult, GlobalClaim, PreparedConsolidation } from '../../machines/consolidation.ts';
 import { runAgentLoop } from './agent-loop.ts';
-import {
-  memoryRoot,
-  rebuildRawMemories,
-  rolloutSummaryStem,
-  syncArtifacts,
-  validateConsolidation,
-} from '../memory-folder/artifacts.ts';
+import { rebuildRawMemories, rolloutSummaryStem, syncArtifacts, validateConsolidation } from '../memory-folder/artifacts.ts';
 import { PHASE2_LEASE_SECONDS } from '../constants.ts';
 import { buildConsolidationPrompt, renderSelectionBlock } from './prompt.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
@@ -34,7 +28,7 @@ function runOf(prepared: PreparedConsolidation): PreparedRun {
 
 export function consolidationActors(deps: PipelineDeps) {
   const { store, config } = deps;
-  const root = memoryRoot(deps.codexHome);
+  const { root, version } = deps.layout;
 
   return {
     claimGlobal: fromPromise<GlobalClaimResult, void>(() => store.claimGlobalJob(deps.workerId, PHASE2_LEASE_SECONDS)),
@@ -44,14 +38,15 @@ export function consolidationActors(deps: PipelineDeps) {
     ),
 
     syncArtifacts: fromPromise<PreparedConsolidation, ClaimInput>(async ({ input }) => {
-      const { selected, retainedThreadIds, removed } = await store.getPhase2Selection(
-        config.maxRawMemoriesForGlobal,
-        config.maxUnusedDays,
-      );
+      const selection = await store.getPhase2Selection(config.maxRawMemoriesForGlobal, config.maxUnusedDays);
+      const { retainedThreadIds, removed } = selection;
+      // Codex 0.169 hands its inputs over in stable ascending thread-id order (byte order, as SQLite).
+      const selected = [...selection.selected].sort((a, b) => (a.threadId < b.threadId ? -1 : a.threadId > b.threadId ? 1 : 0));
       // Removed threads' evidence stays on disk while the agent runs, so it can forget deliberately.
       const keepAlso = removed.filter((r): r is Stage1Output => typeof r.rawMemory === 'string');
       await syncArtifacts(root, { retained: selected, keepAlso });
-      await rebuildRawMemories(root, selected);
+      // v2 has no raw_memories.md: its agent reads the rollout summaries themselves.
+      if (version === 'v1') await rebuildRawMemories(root, selected);
       return {
         newWatermark: Math.max(input.claim.inputWatermark, ...selected.map((o) => o.sourceUpdatedAt)),
         selected: selected.length,
@@ -65,7 +60,7 @@ export function consolidationActors(deps: PipelineDeps) {
     }),
 
     runAgent: fromPromise<AgentRunResult, PreparedInput>(async ({ input, signal }) => {
-      const prompt = await buildConsolidationPrompt(root, runOf(input.prepared).selectionBlock);
+      const prompt = await buildConsolidationPrompt(root, runOf(input.prepared).selectionBlock, version);
       // Loaded only when an agent runs: the tools' schemas load zod, which most runs never need.
       const { createMemoryTools } = await import('./agent-tools.ts');
       const tools = createMemoryTools(root, {
@@ -88,8 +83,9 @@ export function consolidationActors(deps: PipelineDeps) {
     }),
 
     validateArtifacts: fromPromise<void, void>(async () => {
-      const verdict = await validateConsolidation(root);
+      const verdict = await validateConsolidation(root, version);
       if (!verdict.ok) throw new Error(`failed_invalid_artifacts: ${verdict.reason}`);
+      for (const warning of verdict.warnings) deps.log.warn({ root }, warning);
     }),
 
     recordSuccess: fromPromise(({ input }: { input: PreparedInput & { usage: TokenUsage | null } }) => {

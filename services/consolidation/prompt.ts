@@ -1,6 +1,7 @@
 // Builds the phase-2 agent prompt: the consolidation template plus a block telling the agent which
 // inputs are new, which it already consolidated, and which it must now forget (spec §4.6).
-import { oneLine } from '../memory-folder/artifacts.ts';
+import { MEMORY_MD_BUDGET_BYTES, MEMORY_SUMMARY_BUDGET_BYTES, oneLine } from '../memory-folder/artifacts.ts';
+import type { LayoutVersion } from '../memory-folder/layout.ts';
 import { loadTemplate, renderTemplate } from '../templates.ts';
 import type { Stage1Output } from '../types.ts';
 
@@ -10,19 +11,21 @@ export interface SelectionInput {
   /** Threads whose current snapshot was already consumed by the last successful phase 2. */
   retainedThreadIds: string[];
   /** Previously consolidated threads that are no longer selected. */
-  removed: Array<{ threadId: string; rolloutSlug?: string | null }>;
+  removed: Array<StemInput>;
   /** File stem of a thread's rollout summary (services/memory-folder/artifacts.ts rolloutSummaryStem). */
-  stemOf(threadId: string, slug: string | null): string;
+  stemOf(output: { threadId: string; sourceUpdatedAt: number; rolloutSlug: string | null }): string;
 }
+
+type StemInput = { threadId: string; sourceUpdatedAt?: number; rolloutSlug?: string | null };
 
 export function renderSelectionBlock(input: SelectionInput): string {
   const retained = new Set(input.retainedThreadIds);
   const current = input.selected.map((o) => ({
     tag: retained.has(o.threadId) ? 'retained' : 'added',
-    line: describe(o.threadId, input.stemOf(o.threadId, o.rolloutSlug ?? null)),
+    line: describe(o.threadId, stemOf(input, o)),
   }));
   const added = current.filter((c) => c.tag === 'added').length;
-  const removed = input.removed.map((r) => describe(r.threadId, input.stemOf(r.threadId, r.rolloutSlug ?? null)));
+  const removed = input.removed.map((r) => describe(r.threadId, stemOf(input, r)));
 
   return [
     '### Inputs for this run',
@@ -45,13 +48,27 @@ export function renderSelectionBlock(input: SelectionInput): string {
   ].join('\n');
 }
 
-/** The full prompt: the memory root is trusted and goes first; the selection block goes last. */
-export async function buildConsolidationPrompt(memoryRoot: string, selectionBlock: string): Promise<string> {
-  const template = await loadTemplate('consolidation');
+/**
+ * The full prompt for the layout: v1 maintains MEMORY.md and memory_summary.md, v2 memory_summary.md only.
+ * The memory root and budgets are trusted and go first; the selection block goes last.
+ */
+export async function buildConsolidationPrompt(
+  memoryRoot: string,
+  selectionBlock: string,
+  version: LayoutVersion = 'v1',
+): Promise<string> {
+  const template = await loadTemplate(version === 'v2' ? 'consolidation_v2' : 'consolidation');
   return renderTemplate(template, [
     ['memory_root', memoryRoot],
+    ['memory_budget_bytes', String(MEMORY_MD_BUDGET_BYTES)],
+    ['summary_budget_bytes', String(MEMORY_SUMMARY_BUDGET_BYTES)],
     ['selection', selectionBlock],
   ]);
+}
+
+// A removed thread whose output is gone has no snapshot time; its stem then only matters for UUIDv7 ids.
+function stemOf(input: SelectionInput, o: StemInput): string {
+  return input.stemOf({ threadId: o.threadId, sourceUpdatedAt: o.sourceUpdatedAt ?? 0, rolloutSlug: o.rolloutSlug ?? null });
 }
 
 // Ids and stems come from stored data; a newline in one must not forge extra list items.

@@ -94,9 +94,12 @@ export function extractionActors(deps: PipelineDeps) {
   };
 }
 
-async function requestOne({ config, model }: PipelineDeps, claim: Stage1Claim, signal: AbortSignal): Promise<ExtractionReply> {
-  const request = await buildStageOneRequest({ thread: claim.thread, model: config.phase1Model });
+async function requestOne(deps: PipelineDeps, claim: Stage1Claim, signal: AbortSignal): Promise<ExtractionReply> {
+  const { config, model } = deps;
+  const { version } = deps.layout;
+  const request = await buildStageOneRequest({ thread: claim.thread, model: config.phase1Model, version });
   const { reply, usage } = await model.extractStage1({
+    version,
     model: config.phase1Model,
     instructions: request.instructions,
     input: request.input,
@@ -106,7 +109,12 @@ async function requestOne({ config, model }: PipelineDeps, claim: Stage1Claim, s
   return {
     reply,
     usage,
-    notes: { truncated: request.truncated, droppedItems: request.droppedItems, citedThreadIds: request.citedThreadIds },
+    notes: {
+      truncated: request.truncated,
+      droppedItems: request.droppedItems,
+      citedThreadIds: request.citedThreadIds,
+      gitBranch: request.gitBranch,
+    },
   };
 }
 
@@ -116,10 +124,12 @@ async function recordOne(
   claim: Stage1Claim,
   { reply, usage, notes }: ExtractionReply,
 ): Promise<ExtractionResult> {
-  const { thread, ownershipToken } = claim;
+  const { ownershipToken } = claim;
+  // The branch read while building the request fills in what discovery did not know.
+  const thread = { ...claim.thread, gitBranch: claim.thread.gitBranch ?? notes.gitBranch ?? null };
   const clean = redactReply(reply);
-  // Codex: an exactly-empty raw memory or summary means "nothing worth remembering".
-  const noOutput = clean.rawMemory === '' || clean.rolloutSummary === '';
+  // Codex: an exactly-empty raw memory or summary means "nothing worth remembering"; v2 has no raw memory.
+  const noOutput = clean.rolloutSummary === '' || (deps.layout.version === 'v1' && clean.rawMemory === '');
   // Before the fenced write: counting a citation again is a no-op, so a lost lease costs nothing.
   const cited = await deps.store.recordCitations(thread.threadId, notes.citedThreadIds, thread.updatedAt);
   const written = noOutput

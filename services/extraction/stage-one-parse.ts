@@ -2,6 +2,7 @@
 // (stage-one-schema.ts), so the reply is never trusted.
 import { z } from 'zod';
 import { MalformedReplyError } from '../errors.ts';
+import type { LayoutVersion } from '../memory-folder/layout.ts';
 import type { Stage1Reply } from '../types.ts';
 
 // The parser is more lenient than the schema on one point only: Codex accepts an absent slug.
@@ -10,10 +11,13 @@ const Stage1Wire = z.strictObject({
   rollout_slug: z.string().nullable().optional(),
   raw_memory: z.string(),
 });
+// v2 has no raw memory: one sent anyway is a schema violation, as any other extra key.
+const Stage1WireV2 = Stage1Wire.omit({ raw_memory: true });
 
 const QUOTE_LIMIT = 200;
 
-export function parseStage1Reply(text: string): Stage1Reply {
+/** A v2 reply is stored with an empty raw memory, as Codex stores it. */
+export function parseStage1Reply(text: string, version: LayoutVersion = 'v1'): Stage1Reply {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -21,7 +25,7 @@ export function parseStage1Reply(text: string): Stage1Reply {
     const reason = (error as Error).message;
     throw new MalformedReplyError(`stage-1 reply is not valid JSON (${reason}): ${quote(text)}`, { cause: error });
   }
-  const result = Stage1Wire.safeParse(value);
+  const result = (version === 'v2' ? Stage1WireV2 : Stage1Wire).safeParse(value);
   if (!result.success) {
     const reasons = result.error.issues.map(describeIssue).join('; ');
     const cause = result.error;
@@ -29,7 +33,7 @@ export function parseStage1Reply(text: string): Stage1Reply {
   }
   return {
     rolloutSummary: result.data.rollout_summary,
-    rawMemory: result.data.raw_memory,
+    rawMemory: 'raw_memory' in result.data ? (result.data.raw_memory as string) : '',
     rolloutSlug: result.data.rollout_slug ?? null,
   };
 }

@@ -3,7 +3,8 @@
 import { citedThreadIds } from '../rollouts/citations.ts';
 import { readMemoryItems } from '../rollouts/memory-items.ts';
 import { redactedJson } from '../redaction/redact.ts';
-import { newLineCounts, partTexts } from '../rollouts/rollout-reader.ts';
+import type { LayoutVersion } from '../memory-folder/layout.ts';
+import { isInjectedUserText, newLineCounts, partTexts, readRolloutGitBranch } from '../rollouts/rollout-reader.ts';
 import { loadTemplate, renderTemplate } from '../templates.ts';
 import { HeadTailWindow } from '../tokens/truncation.ts';
 import type { ThreadInfo } from '../types.ts';
@@ -38,8 +39,8 @@ export function stageOneTokenLimit(model: string): number {
 }
 
 /** The phase-1 system instructions (a template without variables). */
-export function stageOneInstructions(): Promise<string> {
-  return loadTemplate('stage_one_system');
+export function stageOneInstructions(version: LayoutVersion = 'v1'): Promise<string> {
+  return loadTemplate(version === 'v2' ? 'stage_one_system_v2' : 'stage_one_system');
 }
 
 export interface StageOneRequest {
@@ -59,26 +60,37 @@ export interface StageOneRequest {
   retainedBytes: number;
   /** Threads whose memories the assistant cited in this rollout (services/rollouts/citations.ts). */
   citedThreadIds: string[];
+  /** The thread's git branch (v2 sends it as a hint; both layouts write it into the summary header). */
+  gitBranch: string | null;
 }
 
 export async function buildStageOneRequest({
   thread,
   model,
   tokenLimit = stageOneTokenLimit(model),
+  version = 'v1',
 }: {
   thread: ThreadInfo;
   model: string;
   tokenLimit?: number;
+  version?: LayoutVersion;
 }): Promise<StageOneRequest> {
   // Templates first: otherwise their reads wait behind the synchronous rollout work of every job started now.
-  const [instructions, inputTemplate] = await Promise.all([stageOneInstructions(), loadTemplate('stage_one_input')]);
+  const [instructions, inputTemplate, gitBranch] = await Promise.all([
+    stageOneInstructions(version),
+    loadTemplate(version === 'v2' ? 'stage_one_input_v2' : 'stage_one_input'),
+    // Discovery may not know the branch (an index entry from before it was read): the first line says.
+    thread.gitBranch !== undefined ? thread.gitBranch : readRolloutGitBranch(thread.rolloutPath).catch(() => null),
+  ]);
+  const v2 = version === 'v2';
   // The rollout's items as one JSON array cut to `tokenLimit` tokens, holding only a head and tail window.
   const counts = newLineCounts();
   const window = new HeadTailWindow(tokenLimit);
   let items = 0;
   let droppedItems = 0;
   const cited = new Set<string>();
-  window.append('[');
+  // v1 sends one JSON array; v2 one item per line, each under a label saying who it came from.
+  if (!v2) window.append('[');
   // Only as far as discovery saw it: a session still being appended to is not chased.
   for await (const item of readMemoryItems(thread.rolloutPath, counts, { maxBytes: thread.sizeBytes })) {
     if (item.type === 'message' && item.role === 'assistant') {
@@ -94,15 +106,16 @@ export async function buildStageOneRequest({
       droppedItems++;
       continue;
     }
-    if (items > 0) window.append(',');
-    window.append(part);
+    if (v2) window.append(`[${speakerOf(item)}]\n${part}\n`);
+    else window.append(items > 0 ? `,${part}` : part);
     items++;
   }
-  window.append(']');
+  if (!v2) window.append(']');
   const { text, truncated, retainedBytes } = window.finish();
   const input = renderTemplate(inputTemplate, [
     ['rollout_path', thread.rolloutPath],
     ['rollout_cwd', thread.cwd],
+    ['rollout_git_branch', gitBranch ?? 'unknown'],
     ['rollout_contents', text], // untrusted and long: inserted last
   ]);
   const { corruptLines, oversizedLines } = counts;
@@ -117,5 +130,16 @@ export async function buildStageOneRequest({
     droppedItems: droppedItems + oversizedLines,
     retainedBytes,
     citedThreadIds: [...cited],
+    gitBranch,
   };
+}
+
+/** The v2 label of a rollout item, as Codex 0.169 labels its extraction input. */
+function speakerOf(item: Record<string, unknown>): string {
+  if (item.type !== 'message') return 'tool';
+  if (item.role === 'user') {
+    const texts = partTexts(item).filter((t): t is string => t !== null);
+    return texts.length > 0 && texts.every(isInjectedUserText) ? 'harness context' : 'human user';
+  }
+  return item.phase === 'commentary' ? 'assistant commentary' : 'assistant final';
 }

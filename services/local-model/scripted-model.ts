@@ -15,7 +15,7 @@ export const CONSOLIDATION_DONE_TEXT = 'Consolidation complete.';
 
 export function scriptedHandler(): Handler {
   return (req) => {
-    if (isStage1(req.body)) return stage1Reply(userText(req));
+    if (isStage1(req.body)) return stage1Reply(userText(req), asksForRawMemory(req.body));
     if (Array.isArray(req.body.tools) && req.body.tools.length > 0) return consolidationTurn(req);
     return { text: 'This scripted model only answers memory extraction and consolidation requests.' };
   };
@@ -23,6 +23,12 @@ export function scriptedHandler(): Handler {
 
 function isStage1(body: any): boolean {
   return body?.text?.format?.name === STAGE1_SCHEMA_NAME || body?.response_format?.json_schema?.name === STAGE1_SCHEMA_NAME;
+}
+
+/** v1's schema has a raw_memory property; v2's (Codex 0.169's default) has not. */
+function asksForRawMemory(body: any): boolean {
+  const schema = body?.text?.format?.schema ?? body?.response_format?.json_schema?.schema;
+  return schema?.properties?.raw_memory !== undefined;
 }
 
 /** All user-authored text of the request, whichever wire it came over. */
@@ -39,15 +45,20 @@ function contentText(content: unknown): string {
   return content.flatMap((part) => (typeof part?.text === 'string' ? [part.text as string] : [])).join('\n');
 }
 
-function stage1Reply(input: string): Reply {
+function stage1Reply(input: string, withRawMemory: boolean): Reply {
   const requests = rolloutUserRequests(input);
   const first = requests[0];
-  if (first === undefined) return { text: JSON.stringify({ rollout_summary: '', rollout_slug: '', raw_memory: '' }) };
+  const empty = withRawMemory
+    ? { rollout_summary: '', rollout_slug: '', raw_memory: '' }
+    : { rollout_summary: '', rollout_slug: '' };
+  if (first === undefined) return { text: JSON.stringify(empty) };
 
-  const cwd = /^- rollout_cwd:\s*(.*)$/m.exec(input)?.[1]?.trim() || 'unknown';
+  // v1 names the line rollout_cwd, v2 rollout_primary_cwd_hint.
+  const cwd = /^- rollout_(?:primary_)?cwd(?:_hint)?:\s*(.*)$/m.exec(input)?.[1]?.trim() || 'unknown';
   const request = quote(first);
   const slug = slugify(first);
   const summary = [`User asked: "${request}"`, '', `Rollout context: worked in ${cwd}.`, `User messages: ${requests.length}.`];
+  if (!withRawMemory) return { text: JSON.stringify({ rollout_summary: summary.join('\n'), rollout_slug: slug }) };
   const rawMemory = [
     '---',
     `rollout_summary_file: ${slug}.md`,
@@ -64,13 +75,28 @@ function stage1Reply(input: string): Reply {
 /** The user's own requests in the rendered rollout, without the harness-injected context messages. */
 function rolloutUserRequests(input: string): string[] {
   const found: string[] = [];
-  for (const item of responseItems(input)) {
+  for (const item of [...responseItems(input), ...labelledItems(input)]) {
     const payload = item?.type === 'response_item' ? item.payload : item;
     if (payload?.type !== 'message' || payload.role !== 'user') continue;
     const text = contentText(payload.content).trim();
     if (text !== '' && !HARNESS_PREFIXES.some((prefix) => text.startsWith(prefix))) found.push(text);
   }
   return found;
+}
+
+/** v2 input: one JSON item per line, each under a `[speaker]` label line. */
+function labelledItems(input: string): any[] {
+  const items: any[] = [];
+  const lines = input.split('\n');
+  for (let i = 0; i + 1 < lines.length; i++) {
+    if (!/^\[[a-z ]+\]$/.test(lines[i]!)) continue;
+    try {
+      items.push(JSON.parse(lines[i + 1]!));
+    } catch {
+      // a label-like line of prose
+    }
+  }
+  return items;
 }
 
 /** The rollout JSON array in the input: each line opening with `[` tried against the last `]`s (prose may hold more). */
@@ -124,22 +150,33 @@ function transcriptOf({ wire, body }: HandlerRequest) {
   return { calls, outputs };
 }
 
+/**
+ * Reads raw_memories.md first. Finding it (v1), writes MEMORY.md and memory_summary.md; not finding it (v2,
+ * which has none), writes memory_summary.md alone from the inputs the prompt lists. Both in Codex 0.169's shapes.
+ */
 function consolidationTurn(req: HandlerRequest): Reply {
   const { calls, outputs } = transcriptOf(req);
   if (calls.some((c) => c.name === 'write_file')) return { text: CONSOLIDATION_DONE_TEXT };
   const call = (id: string, name: string, args: object) => ({ id, name, arguments: JSON.stringify(args) });
   const read = calls.find((c) => c.name === 'read_file');
   if (!read) return { toolCalls: [call('call_read_raw_memories', 'read_file', { path: 'raw_memories.md' })] };
-  const threads = parseThreads(outputs.get(read.id) ?? '');
+  const raw = outputs.get(read.id) ?? '';
+  const threads = raw.startsWith('# Raw Memories') ? parseThreads(raw) : promptInputs(userText(req));
+  const writeSummary = call('call_write_summary', 'write_file', { path: 'memory_summary.md', content: summary(threads) });
+  if (!raw.startsWith('# Raw Memories')) return { toolCalls: [writeSummary] };
   return {
-    toolCalls: [
-      call('call_write_memory', 'write_file', { path: 'MEMORY.md', content: handbook(threads) }),
-      call('call_write_summary', 'write_file', { path: 'memory_summary.md', content: summary(threads) }),
-    ],
+    toolCalls: [call('call_write_memory', 'write_file', { path: 'MEMORY.md', content: handbook(threads) }), writeSummary],
   };
 }
 
-type ThreadMemory = { threadId: string; cwd: string; description: string; keywords: string; bullets: string[] };
+type ThreadMemory = {
+  threadId: string;
+  cwd: string;
+  summaryFile: string;
+  description: string;
+  keywords: string;
+  bullets: string[];
+};
 
 /** Splits raw_memories.md into its `## Thread` blocks. */
 function parseThreads(raw: string): ThreadMemory[] {
@@ -149,29 +186,66 @@ function parseThreads(raw: string): ThreadMemory[] {
     const body = blocks[i + 1] ?? '';
     const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(body)?.[1]?.trim() ?? '';
     const bullets = body.split('\n').filter((line) => line.startsWith('- '));
-    const [cwd, description, keywords] = [field('cwd'), field('description'), field('keywords')];
-    threads.push({ threadId: blocks[i] ?? '', cwd, description, keywords, bullets });
+    const [cwd, summaryFile, description, keywords] = [
+      field('cwd'),
+      field('rollout_summary_file'),
+      field('description'),
+      field('keywords'),
+    ];
+    threads.push({ threadId: blocks[i] ?? '', cwd, summaryFile, description, keywords, bullets });
   }
   return threads;
 }
 
+/** v2: the current inputs the prompt's selection block lists (`thread_id=…, rollout_summary_file=…`). */
+function promptInputs(prompt: string): ThreadMemory[] {
+  const found = prompt.matchAll(/^- \[(?:added|retained)\] thread_id=(\S+), rollout_summary_file=rollout_summaries\/(\S+)$/gm);
+  return [...found].map(([, threadId = '', summaryFile = '']) => ({
+    threadId,
+    cwd: '',
+    summaryFile,
+    description: 'session summary',
+    keywords: '',
+    bullets: [],
+  }));
+}
+
+const pointer = (t: ThreadMemory) => `rollout_summaries/${t.summaryFile || `${t.threadId}.md`}`;
+
+/** MEMORY.md in Codex 0.169's structure: a task group per cwd, a task per thread. */
 function handbook(threads: ThreadMemory[]): string {
-  const lines = ['# Memory Handbook', ''];
-  if (threads.length === 0) lines.push('No memories yet.', '');
-  for (const t of threads) {
-    lines.push(`## ${t.description || `Thread ${t.threadId}`}`, '', `thread: ${t.threadId}`, `cwd: ${t.cwd || 'unknown'}`);
-    if (t.keywords) lines.push(`keywords: ${t.keywords}`);
-    lines.push('', ...(t.bullets.length > 0 ? t.bullets : ['- (no details recorded)']), '');
+  const lines: string[] = [];
+  const groups = new Map<string, ThreadMemory[]>();
+  for (const t of threads) groups.set(t.cwd || 'unknown', [...(groups.get(t.cwd || 'unknown') ?? []), t]);
+  if (threads.length === 0) lines.push('# Task Group: none', '', 'No memories yet.', '');
+  let task = 0;
+  for (const [cwd, members] of groups) {
+    lines.push(`# Task Group: ${cwd}`, '', `scope: sessions the scripted model consolidated in ${cwd}`);
+    lines.push(`applies_to: cwd=${cwd}; reuse_rule=only for work in this directory`, '');
+    for (const t of members) {
+      lines.push(`## Task ${++task}: ${t.description || `thread ${t.threadId}`}`, '', `cwd: ${cwd}`, '');
+      lines.push('### rollout_summary_files', '', `- ${pointer(t)} (thread_id=${t.threadId})`, '');
+      lines.push('### keywords', '', `- ${t.keywords || 'none'}`, '');
+      lines.push('### reusable knowledge', '', ...(t.bullets.length > 0 ? t.bullets : ['- (no details recorded)']), '');
+    }
   }
   return lines.join('\n');
 }
 
+/** memory_summary.md in Codex 0.169's shape: the line `v1`, then its four sections. */
 function summary(threads: ThreadMemory[]): string {
-  const topic = (t: ThreadMemory) =>
-    `- ${t.description || t.threadId}${t.cwd ? ` (cwd: ${t.cwd})` : ''}${t.keywords ? `: ${t.keywords}` : ''}`;
-  const topics = threads.length > 0 ? threads.map(topic).join('\n') : '- Nothing yet.';
-  const profile = `A developer with ${threads.length} remembered session(s).`;
-  const tips = '- Look up the matching section in MEMORY.md before repeating past work.';
-  const sections = ['# Memory Summary', '## User Profile', profile, '## General Tips', tips, "## What's in Memory", topics];
-  return `${sections.join('\n\n')}\n`;
+  const entries = threads.map((t) => `- ${pointer(t)} — ${t.description || 'session summary'}; thread_id=${t.threadId}`);
+  return [
+    'v1',
+    '## User Profile',
+    `A developer with ${threads.length} remembered session(s).`,
+    '## User preferences',
+    '- none recorded',
+    '## General Tips',
+    '- Look up the matching rollout summary before repeating past work.',
+    "## What's in Memory",
+    `### scripted workspace\n\n${entries.join('\n') || '- Nothing yet.'}`,
+  ]
+    .join('\n\n')
+    .concat('\n');
 }

@@ -16,10 +16,10 @@ export const MEMORY_FILE = 'MEMORY.md';
 export const MEMORY_SUMMARY_FILE = 'memory_summary.md';
 export const SKILLS_DIR = 'skills';
 
-/** Codex caps the slug part of a summary file name at 20 bytes (every kept char is one ASCII byte). */
-const SLUG_MAX_BYTES = 20;
-// With the slug, ".md" and the atomic writer's temp suffix (~50 bytes), the name stays under 255.
-const THREAD_ID_MAX_CHARS = 160;
+/** Codex 0.169 keeps the first 60 characters of the slug (every kept char is one ASCII byte). */
+const SLUG_MAX_CHARS = 60;
+const BASE62 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const UUID_V7 = /^([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{4}([0-9a-f]{8})$/i;
 
 export const EMPTY_RAW_MEMORIES = '# Raw Memories\n\nNo raw memories yet.\n';
 
@@ -37,39 +37,49 @@ export class ArtifactSyncError extends Error {
   }
 }
 
+/** The v1 root; prefer the resolved layout (layout.ts), which knows about v2. */
 export function memoryRoot(codexHome: string): string {
   return join(codexHome, 'memories');
 }
 
+type StemSource = Pick<Stage1Output, 'threadId' | 'sourceUpdatedAt' | 'rolloutSlug'>;
+
 /**
- * File stem of a thread's rollout summary: `<thread_id>` or `<thread_id>-<slug>` (§3.2). Both parts
- * keep only [A-Za-z0-9_-], so a hostile row can never name a file outside rollout_summaries/.
+ * File stem of a thread's rollout summary as Codex 0.169 names it (§3.3 of codex-observed):
+ * `<creation time YYYY-MM-DDThh-mm-ss>-<4 base-62 chars>[-<slug>]`. The time comes from the UUIDv7 id (else
+ * the snapshot time) and the four chars from its low 32 bits, so the name is stable across runs. Every part
+ * keeps only [A-Za-z0-9_-], so a hostile row can never name a file outside rollout_summaries/.
  */
-export function rolloutSummaryStem(threadId: string, slug: string | null): string {
-  const id = safeThreadId(threadId);
-  const cleanSlug = slug === null ? '' : sanitizeSlug(slug);
-  return cleanSlug === '' ? id : `${id}-${cleanSlug}`;
+export function rolloutSummaryStem(output: StemSource): string {
+  if (output.threadId === '') throw new Error('thread id is empty; cannot name its rollout summary file');
+  const v7 = UUID_V7.exec(output.threadId);
+  const createdMs = v7 ? Number.parseInt(`${v7[1]}${v7[2]}`, 16) : Math.floor(output.sourceUpdatedAt) * 1000;
+  const stamp = new Date(Number.isFinite(createdMs) ? createdMs : 0).toISOString().slice(0, 19).replaceAll(':', '-');
+  // Not a UUID (hand-made or corrupted ids): a hash of the whole id stands in for its low bits.
+  const low32 = v7 ? Number.parseInt(v7[3]!, 16) : createHash('sha256').update(output.threadId).digest().readUInt32BE(0);
+  const slug = output.rolloutSlug === null ? '' : sanitizeSlug(output.rolloutSlug);
+  return slug === '' ? `${stamp}-${base62(low32)}` : `${stamp}-${base62(low32)}-${slug}`;
+}
+
+/** Four base-62 digits of `value mod 62^4`, most significant first. */
+function base62(value: number): string {
+  let rest = value % 62 ** 4;
+  let out = '';
+  for (let i = 0; i < 4; i++) {
+    out = BASE62[rest % 62] + out;
+    rest = Math.floor(rest / 62);
+  }
+  return out;
 }
 
 function sanitizeSlug(raw: string): string {
   let out = '';
   // for…of walks code points, like Rust's chars(): an emoji becomes one `_`, not two.
-  for (const ch of raw) {
-    if (out.length >= SLUG_MAX_BYTES) break;
+  for (const ch of raw.trim()) {
+    if (out.length >= SLUG_MAX_CHARS) break;
     out += /^[A-Za-z0-9]$/.test(ch) ? ch.toLowerCase() : '_';
   }
-  // Only trailing underscores go; leading ones are kept, as in Codex.
-  return out.replace(/_+$/, '');
-}
-
-function safeThreadId(threadId: string): string {
-  // Real ids are lowercase hyphenated UUIDs and pass through unchanged.
-  const mapped = threadId.replace(/[^A-Za-z0-9_-]/g, '_');
-  if (mapped === '') throw new Error('thread id is empty; cannot name its rollout summary file');
-  if (mapped.length <= THREAD_ID_MAX_CHARS) return mapped;
-  // A hash of the whole id keeps two long ids with the same head apart.
-  const hash = createHash('sha256').update(threadId).digest('hex').slice(0, 16);
-  return `${mapped.slice(0, THREAD_ID_MAX_CHARS - hash.length - 1)}_${hash}`;
+  return out;
 }
 
 /** A stored value written into a header line: a newline in it must not forge another header. */
@@ -82,22 +92,27 @@ export function formatRfc3339(seconds: number): string {
   return `${new Date(Math.floor(seconds) * 1000).toISOString().slice(0, 19)}+00:00`;
 }
 
-// The header lines both formats share after the thread id, and the blank line ending the header.
-function headerTail(output: Stage1Output): string {
-  return `updated_at: ${formatRfc3339(output.sourceUpdatedAt)}\ncwd: ${oneLine(output.cwd)}\n\n`;
-}
-
-/** Body of rollout_summaries/<stem>.md (§3.3). The summary is kept exactly as stored. */
+/** Body of rollout_summaries/<stem>.md: Codex 0.169's header (git_branch only when known), then the summary as stored. */
 export function renderRolloutSummary(output: Stage1Output): string {
-  return `thread_id: ${oneLine(output.threadId)}\n${headerTail(output)}${output.rolloutSummary}\n`;
+  const branch = output.gitBranch ? `git_branch: ${oneLine(output.gitBranch)}\n` : '';
+  return (
+    `thread_id: ${oneLine(output.threadId)}\nupdated_at: ${formatRfc3339(output.sourceUpdatedAt)}\n` +
+    `rollout_path: ${oneLine(output.rolloutPath)}\ncwd: ${oneLine(output.cwd)}\n${branch}\n${output.rolloutSummary}\n`
+  );
 }
 
-/** Body of raw_memories.md (§3.4), in the order given (the caller passes DB order, latest first). */
+/** Byte order, as SQLite compares text: stable whatever order the store returned. */
+const byThreadId = (a: Stage1Output, b: Stage1Output) => (a.threadId < b.threadId ? -1 : a.threadId > b.threadId ? 1 : 0);
+
+/** Body of raw_memories.md (v1 only), in ascending thread-id order as Codex 0.169 writes it. */
 export function renderRawMemories(outputs: Stage1Output[]): string {
   if (outputs.length === 0) return EMPTY_RAW_MEMORIES;
-  let body = '# Raw Memories\n\nMerged stage-1 raw memories (latest first):\n\n';
-  for (const output of outputs) {
-    body += `## Thread \`${oneLine(output.threadId)}\`\n${headerTail(output)}${output.rawMemory.trim()}\n\n`;
+  let body = '# Raw Memories\n\nMerged stage-1 raw memories (stable ascending thread-id order):\n\n';
+  for (const output of [...outputs].sort(byThreadId)) {
+    body +=
+      `## Thread \`${oneLine(output.threadId)}\`\nupdated_at: ${formatRfc3339(output.sourceUpdatedAt)}\n` +
+      `cwd: ${oneLine(output.cwd)}\nrollout_path: ${oneLine(output.rolloutPath)}\n` +
+      `rollout_summary_file: ${rolloutSummaryStem(output)}.md\n\n${output.rawMemory.trim()}\n\n`;
   }
   return body;
 }
@@ -122,7 +137,7 @@ export async function syncArtifacts(root: string, input: SyncArtifactsInput): Pr
   const kept = new Map<string, Stage1Output>();
   try {
     for (const output of [...(input.keepAlso ?? []), ...input.retained]) {
-      kept.set(rolloutSummaryStem(output.threadId, output.rolloutSlug), output);
+      kept.set(rolloutSummaryStem(output), output);
     }
   } catch (cause) {
     failAs(step)(cause);
@@ -167,22 +182,53 @@ async function writeIfChanged(path: string, text: string): Promise<void> {
   await writeFileAtomic(path, text);
 }
 
-export type ConsolidationCheck = { ok: true } | { ok: false; reason: string };
+/**
+ * The size MEMORY.md must stay under; the consolidation prompt states the same number. Codex users report
+ * a 325 KB handbook of near-identical entries (openai/codex#29818), which no agent greps usefully.
+ */
+export const MEMORY_MD_BUDGET_BYTES = 64 * 1024;
+/** Codex 0.169 asks for a memory_summary.md comfortably under this many UTF-8 bytes. */
+export const MEMORY_SUMMARY_BUDGET_BYTES = 10_000;
+/** The exact first line Codex requires of memory_summary.md (it checks it after the agent). */
+export const MEMORY_SUMMARY_FIRST_LINE = 'v1';
 
-/** Did the agent leave a usable memory behind? Both agent-owned files must hold some text. */
-export async function validateConsolidation(root: string): Promise<ConsolidationCheck> {
-  for (const name of [MEMORY_FILE, MEMORY_SUMMARY_FILE]) {
-    let text: string;
-    try {
-      text = (await readRegularFile(join(root, name))).toString('utf8');
-    } catch (error) {
-      if (codeOf(error) === 'ENOENT') return { ok: false, reason: `${name} is missing` };
-      if (error instanceof UnsafeFileError) return { ok: false, reason: `${name} is not a regular file` };
-      return { ok: false, reason: `${name} cannot be read: ${describe(error)}` };
+export type ConsolidationCheck = { ok: true; warnings: string[] } | { ok: false; reason: string };
+
+/**
+ * Did the agent leave a memory Codex will load? As Codex does after its agent: memory_summary.md must
+ * start with the line `v1`, and in v1 MEMORY.md must exist. A MEMORY.md over its budget fails the job
+ * too: a warning would let it grow run after run, while a failed job is retried on the same inputs,
+ * giving the agent (told the budget again) the chance to merge it down, and shows in `status`.
+ */
+export async function validateConsolidation(root: string, version: 'v1' | 'v2' = 'v1'): Promise<ConsolidationCheck> {
+  const warnings: string[] = [];
+  const files = version === 'v1' ? [MEMORY_FILE, MEMORY_SUMMARY_FILE] : [MEMORY_SUMMARY_FILE];
+  for (const name of files) {
+    const read = await readAgentFile(join(root, name), name);
+    if (typeof read !== 'string') return read;
+    const bytes = Buffer.byteLength(read);
+    if (read.trim() === '') return { ok: false, reason: `${name} is empty` };
+    if (name === MEMORY_FILE && bytes > MEMORY_MD_BUDGET_BYTES) {
+      return { ok: false, reason: `${name} is ${bytes} bytes, over its ${MEMORY_MD_BUDGET_BYTES}-byte budget` };
     }
-    if (text.trim() === '') return { ok: false, reason: `${name} is empty` };
+    if (name !== MEMORY_SUMMARY_FILE) continue;
+    if (read.split('\n', 1)[0] !== MEMORY_SUMMARY_FIRST_LINE) {
+      return { ok: false, reason: `${name} does not start with the line ${MEMORY_SUMMARY_FIRST_LINE}` };
+    }
+    // Only a warning: the read path cuts the summary to its token limit anyway.
+    if (bytes > MEMORY_SUMMARY_BUDGET_BYTES) warnings.push(`${name} is ${bytes} bytes, over ${MEMORY_SUMMARY_BUDGET_BYTES}`);
   }
-  return { ok: true };
+  return { ok: true, warnings };
+}
+
+async function readAgentFile(path: string, name: string): Promise<string | { ok: false; reason: string }> {
+  try {
+    return (await readRegularFile(path)).toString('utf8');
+  } catch (error) {
+    if (codeOf(error) === 'ENOENT') return { ok: false, reason: `${name} is missing` };
+    if (error instanceof UnsafeFileError) return { ok: false, reason: `${name} is not a regular file` };
+    return { ok: false, reason: `${name} cannot be read: ${describe(error)}` };
+  }
 }
 
 // Step 1. Returns rollout_summaries/, which must not be a symlink: pruning and writing would act on

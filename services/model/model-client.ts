@@ -6,7 +6,8 @@ import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 
 import type { ResponseCreateParamsBase, ResponseInputItem, ResponseReasoningItem } from 'openai/resources/responses/responses';
 import { BadInputError, errorMessage, MalformedReplyError, RetryableError } from '../errors.ts';
 import { parseStage1Reply } from '../extraction/stage-one-parse.ts';
-import { stage1ResponseFormat, stage1TextFormat } from '../extraction/stage-one-schema.ts';
+import { stage1ResponseFormatFor, stage1TextFormatFor } from '../extraction/stage-one-schema.ts';
+import type { LayoutVersion } from '../memory-folder/layout.ts';
 import type { Stage1Reply, TokenUsage } from '../types.ts';
 import {
   CONSOLIDATION_HEADERS,
@@ -46,6 +47,8 @@ export interface Stage1Request {
   input: string;
   signal?: AbortSignal;
   promptCacheKey?: string;
+  /** The memory layout: v2 asks for (and accepts) no raw memory. Default v1. */
+  version?: LayoutVersion;
 }
 
 export interface Stage1Result {
@@ -133,7 +136,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     async extractStage1(req) {
       const phase = extractSettings(settings);
       const { text, usage } = await call(req, (r) => stage1ResponsesParams(r, phase, refused), stage1ChatParams);
-      return { reply: parseStage1Reply(text), usage, rawText: text };
+      return { reply: parseStage1Reply(text, req.version), usage, rawText: text };
     },
     // The consolidation agent is the only agent this tool runs, so every agent turn carries its marker.
     agentTurn: (req) => {
@@ -153,7 +156,7 @@ export function stage1ResponsesParams(
     model: req.model,
     instructions: req.instructions,
     input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: req.input }] }],
-    text: { format: stage1TextFormat, ...verbosityField(phase.verbosity, refused) },
+    text: { format: stage1TextFormatFor(req.version ?? 'v1'), ...verbosityField(phase.verbosity, refused) },
     ...reasoningFields(phase.effort, refused),
     store: false,
     parallel_tool_calls: false,
@@ -168,7 +171,7 @@ function stage1ChatParams(req: Stage1Request): ChatCompletionCreateParamsBase {
       { role: 'system', content: req.instructions },
       { role: 'user', content: req.input },
     ],
-    response_format: stage1ResponseFormat,
+    response_format: stage1ResponseFormatFor(req.version ?? 'v1'),
     ...(req.promptCacheKey ? { prompt_cache_key: req.promptCacheKey } : {}),
   };
 }

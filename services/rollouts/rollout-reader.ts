@@ -184,6 +184,8 @@ export interface RolloutMeta {
   /** Session start in Unix seconds, when the file says. */
   createdAt: number | null;
   hasUserMessage: boolean;
+  /** session_meta's git.branch; absent in index entries written before it was read. */
+  gitBranch?: string | null;
 }
 
 const UUID_IN_NAME = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i;
@@ -262,6 +264,7 @@ export async function readRolloutMeta(path: string): Promise<RolloutMeta | null>
   let envCwd: string | null = null;
   let source: string | null = null;
   let createdAt: number | null = null;
+  let gitBranch: string | null = null;
   let headerSeen = false;
   let hasUserMessage = false;
   let parsed = 0;
@@ -276,6 +279,7 @@ export async function readRolloutMeta(path: string): Promise<RolloutMeta | null>
       if (typeof p.cwd === 'string' && p.cwd !== '') cwd = p.cwd;
       source = sourceOf(p.source);
       createdAt = toSeconds(p.timestamp) ?? toSeconds(line.timestamp);
+      gitBranch = branchOf(p.git);
     } else if (!headerSeen && parsed === 1 && !('type' in line) && typeof line.id === 'string') {
       // Pre-envelope bare header {id, timestamp, instructions, git}, written by CLI builds only; no cwd.
       headerSeen = true;
@@ -300,5 +304,20 @@ export async function readRolloutMeta(path: string): Promise<RolloutMeta | null>
     source: source ?? 'cli',
     createdAt,
     hasUserMessage,
+    gitBranch,
   };
+}
+
+function branchOf(git: unknown): string | null {
+  return isObject(git) && typeof git.branch === 'string' && git.branch !== '' ? git.branch : null;
+}
+
+/** The git branch session_meta records (Codex's threads.git_branch); reads no further than that line. */
+export async function readRolloutGitBranch(path: string): Promise<string | null> {
+  for await (const line of readRolloutLines(path)) {
+    if (line.type === 'session_meta' && isObject(line.payload)) return branchOf(line.payload.git);
+    // Old bare headers carry {git} at the top level; anything else means there is no header.
+    return 'type' in line ? null : branchOf(line.git);
+  }
+  return null;
 }

@@ -62,6 +62,7 @@ const outputRow = z.looseObject({
   rolloutSlug: z.string().nullable(),
   cwd: z.string(),
   rolloutPath: z.string(),
+  gitBranch: z.string().nullable().optional(),
   generatedAt: time,
   usageCount: time,
   lastUsage: time.nullable(),

@@ -177,6 +177,8 @@ function upsertOutput(tx: Tx, thread: ThreadInfo, reply: Stage1Reply): void {
       rolloutSlug: reply.rolloutSlug,
       cwd: thread.cwd,
       rolloutPath: thread.rolloutPath,
+      // Kept for the summary header; older rows without it simply have no git_branch line.
+      ...(thread.gitBranch ? { gitBranch: thread.gitBranch } : {}),
       generatedAt: tx.now,
       usageCount: existing?.usageCount ?? 0,
       lastUsage: existing?.lastUsage ?? null,

@@ -57,7 +57,7 @@ function compromisedAgent(req: { body: any; wire: 'responses' | 'chat'; index: n
     return {
       toolCalls: [
         call('write_file', { path: 'MEMORY.md', content: '# Memory Handbook\n\n- ordinary memory\n' }, 13),
-        call('write_file', { path: 'memory_summary.md', content: '# Memory Summary\n\n- ordinary\n' }, 14),
+        call('write_file', { path: 'memory_summary.md', content: 'v1\n\n# Memory Summary\n\n- ordinary\n' }, 14),
       ],
     };
   }

@@ -156,7 +156,7 @@ async function checkFolder(): Promise<string[]> {
   if (!existsSync(root)) return problems;
   const store = createLowdbStore({ dir: stateDir() });
   const { outputs } = await store.status();
-  const expected = new Map(outputs.map((o) => [`${rolloutSummaryStem(o.threadId, o.rolloutSlug)}.md`, renderRolloutSummary(o)]));
+  const expected = new Map(outputs.map((o) => [`${rolloutSummaryStem(o)}.md`, renderRolloutSummary(o)]));
   const summariesDir = join(root, 'rollout_summaries');
   for (const name of existsSync(summariesDir) ? await readdir(summariesDir) : []) {
     if (name.startsWith('.')) continue;
