@@ -129,4 +129,11 @@ export {
   RAW_MEMORIES_FILE,
   ROLLOUT_SUMMARIES_DIR,
 } from './services/memory-folder/artifacts.ts';
+export {
+  createLayoutResolver,
+  type LayoutVersion,
+  layoutOf,
+  type MemoryLayout,
+  resolveLayout,
+} from './services/memory-folder/layout.ts';
 export { redactSecrets } from './services/redaction/redact.ts';

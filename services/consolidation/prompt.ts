@@ -42,8 +42,8 @@ export function renderSelectionBlock(input: SelectionInput): string {
     ...(removed.length > 0 ? removed.map((line) => `- ${line}`) : ['- none']),
     '',
     removed.length > 0
-      ? 'Forget the removed inputs: delete or rewrite anything in `MEMORY.md`, `memory_summary.md` and `skills/` ' +
-        'that only they support, and drop them from `rollout_summary_files` lists. Keep what a current input still supports.'
+      ? 'Forget the removed inputs: delete or rewrite anything in the memory files you maintain that only they support, ' +
+        'and drop their pointers and `rollout_summary_files` entries. Keep what a current input still supports.'
       : 'Nothing was removed, so nothing needs to be forgotten.',
   ].join('\n');
 }
