@@ -168,6 +168,7 @@ describe('damaged rollouts', () => {
       source: 'cli',
       createdAt: null,
       hasUserMessage: false,
+      gitBranch: null,
     });
     await appendFile(
       path,
