@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { fileLogger } from '../services/logger.ts';
 import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { createModelClient } from '../services/model/model-client.ts';
+import { resolveLayout } from '../services/memory-folder/layout.ts';
 import { runPipeline } from '../services/pipeline.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { formatSummary } from './commands/run-summary.ts';
@@ -20,13 +21,16 @@ try {
       `demo: scripted local model at ${server.url} (not a real LLM)\n`,
   );
   const started = performance.now();
+  // The layout the Codex on PATH reads (v1 without one), resolved once for the run and the listing.
+  const layout = resolveLayout(codexHome, { version: null });
   const result = await runPipeline({
     codexHome,
+    layout,
     model: createModelClient({ apiKey: 'demo', baseURL: server.url, wireApi: 'responses' }),
     log: fileLogger(codexHome),
   });
-  process.stdout.write(formatSummary(result, Math.round(performance.now() - started), codexHome));
-  const root = join(codexHome, 'memories');
+  const { root } = layout;
+  process.stdout.write(formatSummary(result, Math.round(performance.now() - started), codexHome, root));
   const files = (await readdir(root, { recursive: true })).map((f) => relative(root, join(root, f))).sort();
   process.stdout.write(`memory folder ${root}:\n${files.map((f) => `  ${f}`).join('\n')}\n`);
   if ((result.phase1?.failed ?? 0) > 0 || result.phase2?.status !== 'succeeded') {

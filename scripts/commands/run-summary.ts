@@ -55,7 +55,13 @@ export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2
   };
 }
 
-export function formatSummary(result: CoordinatorOutput, elapsedMs: number, codexHome: string): string {
+/** `root` is the memory folder of the layout in use (MemoryLayout.root); without it, the v1 folder. */
+export function formatSummary(
+  result: CoordinatorOutput,
+  elapsedMs: number,
+  codexHome: string,
+  root = join(codexHome, 'memories'),
+): string {
   const lines: string[] = [];
   const p1 = result.phase1;
   if (p1) {
@@ -74,6 +80,6 @@ export function formatSummary(result: CoordinatorOutput, elapsedMs: number, code
         (p2.usage ? `; ${p2.usage.total} tokens` : ''),
     );
   }
-  lines.push(`memory folder: ${join(codexHome, 'memories')}`, `done in ${elapsedMs} ms`);
+  lines.push(`memory folder: ${root}`, `done in ${elapsedMs} ms`);
   return `${lines.join('\n')}\n`;
 }
