@@ -1,8 +1,12 @@
-// Finds rollouts under $CODEX_HOME/sessions and picks those eligible for phase 1. Lacking Codex's threads table,
-// we walk the day folders and read first lines, with a (path, mtime, size) cache so unchanged rollouts are never reopened.
+// Finds rollouts under $CODEX_HOME/sessions and picks those eligible for phase 1. We walk the day folders and read
+// first lines, with a (path, mtime, size) cache so unchanged rollouts are never reopened; where Codex's threads table
+// (state_5.sqlite) exists, its rows then withhold archived and opted-out threads and supply Codex's own values.
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, sep } from 'node:path';
+import { applyThreadState, type Withheld } from '../codex-state/thread-state.ts';
+import { readSessionMetaModes, type SessionMetaModes } from '../codex-state/session-meta-modes.ts';
+import { readThreadDb, type ThreadDb } from '../codex-state/thread-db.ts';
 import { errorMessage } from '../errors.ts';
 import type { RolloutIndex } from './rollout-index.ts';
 import { type RolloutMeta, readRolloutMeta } from './rollout-reader.ts';
@@ -16,6 +20,16 @@ export interface Discovery {
   /** Files that had to be opened because the cache had nothing current for them. */
   metaReads: number;
   unreadable: Array<{ path: string; reason: string }>;
+  /** Only when $CODEX_HOME/state_5.sqlite exists (without it the answer is what it always was): read, or unreadable. */
+  threadDb?: Exclude<ThreadDb['kind'], 'absent'>;
+  /** Threads Codex's thread state keeps out of phase 1 (archived, opted out of memories), with why. */
+  withheld?: Withheld[];
+}
+
+export interface DiscoveryOptions {
+  cache?: RolloutIndex;
+  /** [memories] disable_on_external_context. Default true: a caller that does not say keeps polluted threads out. */
+  disableOnExternalContext?: boolean;
 }
 
 /** Enough parallel stats to hide latency, few enough to stay far from the fd limit. */
@@ -46,13 +60,14 @@ async function rolloutFiles(sessionsDir: string): Promise<string[]> {
   return files;
 }
 
-export async function discoverRollouts(codexHome: string, opts: { cache?: RolloutIndex } = {}): Promise<Discovery> {
+export async function discoverRollouts(codexHome: string, opts: DiscoveryOptions = {}): Promise<Discovery> {
   const sessionsDir = join(codexHome, 'sessions');
   const files = await rolloutFiles(sessionsDir);
   const found: ThreadInfo[] = [];
   const unreadable: Discovery['unreadable'] = [];
   let metaReads = 0;
   const { cache } = opts;
+  const stats = new Map<string, { mtimeMs: number; size: number }>();
 
   await pool(files, POOL_SIZE, async (path) => {
     try {
@@ -67,6 +82,7 @@ export async function discoverRollouts(codexHome: string, opts: { cache?: Rollou
         if (meta === null) return void unreadable.push({ path, reason: 'no parsable line' });
         cache?.set(path, { mtimeMs: st.mtimeMs, size: st.size, meta });
       }
+      stats.set(path, { mtimeMs: st.mtimeMs, size: st.size });
       found.push(threadInfoOf(path, meta, st));
     } catch (error) {
       unreadable.push({ path, reason: errorMessage(error) });
@@ -85,9 +101,43 @@ export async function discoverRollouts(codexHome: string, opts: { cache?: Rollou
       byId.set(t.threadId, t);
     }
   }
-  const threads = [...byId.values()].sort(byRecency);
+  const result: Discovery = { threads: [...byId.values()], filesSeen: files.length, metaReads, unreadable };
+  const db = await readThreadDb(codexHome);
+  if (db.kind === 'unreadable') {
+    // Opt-outs live in that file, so extracting without it could send a thread its user kept out.
+    unreadable.push({
+      path: db.path,
+      reason: `Codex's thread database could not be read (${db.reason}); no thread is extracted until it can be`,
+    });
+    Object.assign(result, { threads: [], threadDb: db.kind, withheld: [] });
+  } else if (db.kind === 'read') {
+    const policy = { disableOnExternalContext: opts.disableOnExternalContext ?? true };
+    const modesOf = (t: ThreadInfo) => cachedSessionMetaModes(t.rolloutPath, stats.get(t.rolloutPath), cache);
+    const state = await applyThreadState(result.threads, db.threads, policy, modesOf);
+    Object.assign(result, { threads: state.threads, threadDb: db.kind, withheld: state.withheld });
+  }
+  result.threads.sort(byRecency);
   unreadable.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { threads, filesSeen: files.length, metaReads, unreadable };
+  return result;
+}
+
+/** A rollout's session_meta modes, cached in the index under the same (mtime, size) as its meta. */
+async function cachedSessionMetaModes(
+  path: string,
+  st: { mtimeMs: number; size: number } | undefined,
+  cache: RolloutIndex | undefined,
+): Promise<SessionMetaModes | null> {
+  if (st === undefined) return null;
+  const entry = cache?.get(path);
+  const current = entry && entry.mtimeMs === st.mtimeMs && entry.size === st.size ? entry : undefined;
+  if (current?.sessionMetaModes) return current.sessionMetaModes;
+  try {
+    const modes = await readSessionMetaModes(path, st.size);
+    if (current) cache?.set(path, { ...current, sessionMetaModes: modes });
+    return modes;
+  } catch {
+    return null; // withheld as unknown: an unreadable rollout could not be extracted anyway
+  }
 }
 
 function byRecency(a: ThreadInfo, b: ThreadInfo): number {

@@ -3,6 +3,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.ts';
+import type { SessionMetaModes } from '../codex-state/session-meta-modes.ts';
 import type { RolloutMeta } from './rollout-reader.ts';
 
 export const ROLLOUT_INDEX_FILE = 'rollout_index.json';
@@ -11,6 +12,8 @@ export interface RolloutIndexEntry {
   mtimeMs: number;
   size: number;
   meta: RolloutMeta;
+  /** Read only for threads whose opt-out depends on them; valid for the same mtime and size as meta. */
+  sessionMetaModes?: SessionMetaModes;
 }
 
 export interface RolloutIndex {
@@ -31,8 +34,15 @@ function validEntry(value: unknown): value is RolloutIndexEntry {
     typeof m.cwd === 'string' &&
     typeof m.source === 'string' &&
     (m.createdAt === null || typeof m.createdAt === 'number') &&
-    typeof m.hasUserMessage === 'boolean'
+    typeof m.hasUserMessage === 'boolean' &&
+    (e.sessionMetaModes === undefined || validModes(e.sessionMetaModes))
   );
+}
+
+function validModes(value: unknown): value is SessionMetaModes {
+  const m = value as Partial<SessionMetaModes> | null;
+  const modeOrNull = (v: unknown) => v === null || typeof v === 'string';
+  return typeof m === 'object' && m !== null && modeOrNull(m.atCreation) && modeOrNull(m.lastSet);
 }
 
 async function load(file: string): Promise<Map<string, RolloutIndexEntry>> {
