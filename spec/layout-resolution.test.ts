@@ -1,6 +1,6 @@
 // Which memory folder we write: the [memories] version key, else the default of the Codex on PATH (0.169
 // reads v2), else v1. A real `codex` script on a PATH of the test's making stands in for the CLI.
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -68,7 +68,6 @@ describe('with the key absent', () => {
     const resolve = createLayoutResolver(await fakeCodex('codex-cli 0.170.1'));
     expect(resolve(home, { version: null }).version).toBe('v2');
     expect(resolve('/other/home', { version: null }).root).toBe('/other/home/memories_v2');
-    const { readFile } = await import('node:fs/promises');
     expect((await readFile(join(dir, 'runs'), 'utf8')).trim().split('\n')).toHaveLength(1);
   });
 });

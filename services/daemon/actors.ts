@@ -7,6 +7,7 @@ import { daemonMachine, type DaemonEvent, type RunReport, type RunRequest } from
 import { DEFAULT_CONFIG } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
+import { createLayoutResolver } from '../memory-folder/layout.ts';
 import { Inflight } from '../pipeline-deps.ts';
 import { createMemoriesPipeline, type MemoriesPipeline, type PipelineOptions, stopPipeline } from '../pipeline.ts';
 import { watchRollouts } from './watcher.ts';
@@ -34,6 +35,8 @@ export function daemonActors(options: DaemonOptions) {
   const maxClaimed = options.pipeline.config?.maxRolloutsPerStartup ?? DEFAULT_CONFIG.maxRolloutsPerStartup;
   // Clean-up still running after the machine stopped an actor: lease releases, closing the watcher.
   const inflight = new Inflight();
+  // At most one `codex --version` per daemon, not one per run: its config does not change while it runs.
+  const layoutOf = createLayoutResolver();
 
   return {
     watchRollouts: fromCallback<DaemonEvent>(({ sendBack }) => {
@@ -58,7 +61,9 @@ export function daemonActors(options: DaemonOptions) {
     runPipeline: fromPromise<RunReport, RunRequest>(async ({ input, signal }) => {
       const started = performance.now();
       log.info({ run: input.run, trigger: input.trigger }, 'daemon run started');
-      const actor = createMemoriesPipeline({ ...options.pipeline, minIdleMinutes: options.idleMs / 60_000 });
+      const { codexHome, config } = options.pipeline;
+      const layout = options.pipeline.layout ?? layoutOf(codexHome, { version: config?.version ?? null });
+      const actor = createMemoriesPipeline({ ...options.pipeline, layout, minIdleMinutes: options.idleMs / 60_000 });
       // The daemon is stopping: abort the model calls and give the leases back before it exits.
       const halt = () => inflight.track(stopPipeline(actor));
       if (signal.aborted) halt();
