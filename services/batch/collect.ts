@@ -9,6 +9,7 @@ import { STAGE1_HEARTBEAT_MS, STAGE1_RETRY_DELAY_SECONDS } from '../constants.ts
 import { errorMessage } from '../errors.ts';
 import { extractionActors } from '../extraction/actors.ts';
 import { parseStage1Reply } from '../extraction/stage-one-parse.ts';
+import { readRolloutGitBranch } from '../rollouts/rollout-reader.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
 import { redactSecrets } from '../redaction/redact.ts';
 import type { BatchStore, MemoryStore, PendingBatch } from '../store/port.ts';
@@ -101,7 +102,9 @@ export async function finalise(deps: PipelineDeps, claim: Stage1Claim, result: L
   const answered = fromPromise<ExtractionReply, { claim: Stage1Claim; attempt: number }>(async () => {
     if (result.kind === 'error') throw new Error(result.reason);
     // Citations were counted when the request was built.
-    const notes = { truncated: false, droppedItems: 0, citedThreadIds: [] };
+    // The summary header's git_branch, when discovery did not know it.
+    const gitBranch = claim.thread.gitBranch ?? (await readRolloutGitBranch(claim.thread.rolloutPath).catch(() => null));
+    const notes = { truncated: false, droppedItems: 0, citedThreadIds: [], gitBranch };
     return { reply: parseStage1Reply(result.text, deps.layout.version), usage: result.usage, notes };
   });
   const machine = extractionMachine.provide({ actors: { ...extractionActors(deps), request: answered } });
