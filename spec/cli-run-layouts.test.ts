@@ -1,0 +1,46 @@
+// `memories run` with no [memories] version writes the layout the Codex on PATH reads: a Codex 0.169 (a real
+// `codex` script printing its version) means memories_v2/, no Codex means memories/.
+import { existsSync } from 'node:fs';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
+import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
+import { memories } from './support/cli.ts';
+import { tempCodexHome } from './support/codex-home.ts';
+
+let home: string;
+let cleanup: () => Promise<void>;
+let server: Awaited<ReturnType<typeof startLocalOpenAIServer>>;
+beforeEach(async () => {
+  ({ home, cleanup } = await tempCodexHome());
+  server = await startLocalOpenAIServer({ handler: scriptedHandler() });
+  await installFixtureRollouts(home);
+});
+afterEach(async () => {
+  await server.close();
+  await cleanup();
+});
+
+const run = (PATH: string) => memories(['run', '--codex-home', home, '--base-url', server.url], { PATH });
+
+describe('memories run without [memories] version', () => {
+  it('writes memories_v2/ when the codex on PATH is 0.169', async () => {
+    await writeFile(join(home, 'codex'), '#!/bin/sh\necho "codex-cli 0.169.0"\n');
+    await chmod(join(home, 'codex'), 0o755);
+    const result = await run(home);
+    expect(result.code).toBe(0);
+    const summary = await readFile(join(home, 'memories_v2', 'memory_summary.md'), 'utf8');
+    expect(summary.split('\n')[0]).toBe('v1');
+    expect(existsSync(join(home, 'memories_v2', 'raw_memories.md'))).toBe(false);
+    expect(existsSync(join(home, 'memories'))).toBe(false);
+  });
+
+  it('writes memories/ when no codex is on PATH', async () => {
+    const result = await run(join(home, 'no-such-dir'));
+    expect(result.code).toBe(0);
+    expect(existsSync(join(home, 'memories', 'raw_memories.md'))).toBe(true);
+    expect(existsSync(join(home, 'memories_v2'))).toBe(false);
+  });
+});
