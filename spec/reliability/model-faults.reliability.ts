@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { startLocalOpenAIServer, type LocalOpenAIServer, type Reply } from '../../services/local-model/local-openai-server.ts';
-import { createModelClient } from '../../services/model/model-client.ts';
+import { createModelClient, type ModelClient } from '../../services/model/model-client.ts';
 import { runPipeline } from '../../services/pipeline.ts';
 import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
 import { isAgent, isStage1, rng, seededUuid, tempHome, threadOfStage1, writeRollout } from './support/harness.ts';
@@ -18,8 +18,10 @@ const GOOD = JSON.stringify({
   raw_memory: '- fixed the build',
 });
 // The server shares this process's event loop and a loaded machine's CPU, and the 10 MB answers
-// hold that loop for a while: a shorter timeout cut healthy replies off and failed retried jobs.
-const TIMEOUT_MS = 5_000;
+// hold that loop for a while. Only the hang fault needs a timeout to fire: the other requests get
+// one no load reaches, so a healthy reply held up behind a 10 MB answer is never cut off.
+const HANG_TIMEOUT_MS = 5_000;
+const TIMEOUT_MS = 300_000;
 const HANG_MS = 60_000;
 const HUGE = JSON.stringify({ rollout_summary: 'x'.repeat(10_000_000), rollout_slug: null, raw_memory: 'm' });
 
@@ -77,7 +79,16 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-const model = () => createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses', timeoutMs: TIMEOUT_MS });
+const client = (timeoutMs: number) => createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses', timeoutMs });
+/** The short timeout for the requests the hang fault is planned for (phase 1: by thread; phase 2: while set). */
+function model(): ModelClient {
+  const [short, long] = [client(HANG_TIMEOUT_MS), client(TIMEOUT_MS)];
+  const hangs = (input: string) => [...plan].some(([id, [name]]) => name.startsWith('hang') && input.includes(id));
+  return {
+    extractStage1: (req) => (hangs(req.input) ? short : long).extractStage1(req),
+    agentTurn: (req) => (agentFault && 'hangMs' in agentFault ? short : long).agentTurn(req),
+  };
+}
 const retryPolicy = { initialDelayMs: 10, maxDelayMs: 200, maxAttempts: 3 };
 
 describe('model server faults in phase 1', () => {
