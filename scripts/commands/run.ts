@@ -2,6 +2,7 @@
 import { defaultCodexHome } from '../../services/config.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
+import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createInspection } from '../../services/inspect/inspector.ts';
 import { modelClientFromEndpoint, type ModelEndpoint } from '../../services/model/model-endpoint.ts';
 import type { BatchPhase1Summary } from '../../machines/batch.ts';
@@ -41,6 +42,8 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     throw new ConfigError(`--batch needs the responses wire, not ${endpoint.wireApi.value} (${endpoint.wireApi.source})`);
   }
   const model = modelClientFromEndpoint(endpoint, flags.timeoutMs);
+  // Resolved once: it may run `codex --version`, and --retry-failed, --batch and the summary all need it.
+  const layout = resolveLayout(codexHome, config);
   const log = fileLogger(codexHome);
   const tty = process.stdout.isTTY && !flags.json;
   const started = performance.now();
@@ -62,6 +65,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     codexHome,
     model,
     config,
+    layout,
     phase: flags.phase as Phase,
     concurrency: flags.concurrency,
     minIdleMinutes: flags.idleMinutes,
@@ -103,7 +107,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   const elapsedMs = Math.round(performance.now() - started);
   if (flags.json)
     process.stdout.write(`${JSON.stringify({ ...summaryJson(result, elapsedMs, phase2Ms), ...(batch ? { batch } : {}) })}\n`);
-  else process.stdout.write(formatSummary(result, elapsedMs, codexHome));
+  else process.stdout.write(formatSummary(result, elapsedMs, codexHome, layout.root));
   for (const line of runFailures(result)) warn(line);
   // Any failure fails a cron job or CI step, so a dead endpoint or a bad key never goes unnoticed.
   if (failedAnything(result)) process.exitCode = 1;

@@ -16,7 +16,10 @@ export function phase1Actors(deps: PipelineDeps) {
   return {
     discover: fromPromise<DiscoveryResult, void>(async () => {
       const index = await openRolloutIndex(deps.stateDir);
-      const found = await discoverRollouts(deps.codexHome, { cache: index });
+      const found = await discoverRollouts(deps.codexHome, {
+        cache: index,
+        disableOnExternalContext: config.disableOnExternalContext,
+      });
       await index.save();
       const candidates = selectEligible(found.threads, {
         nowSeconds: Math.floor(deps.now() / 1000),
@@ -27,6 +30,7 @@ export function phase1Actors(deps: PipelineDeps) {
         scanLimit: THREAD_SCAN_LIMIT,
       });
       for (const { path, reason } of found.unreadable) deps.log.warn({ path, reason }, 'rollout skipped');
+      for (const { threadId, reason } of found.withheld ?? []) deps.log.info({ threadId, reason }, 'thread withheld by Codex');
       return { candidates, filesSeen: found.filesSeen, ineligible: found.threads.length - candidates.length };
     }),
 
