@@ -182,7 +182,6 @@ export function threadInfoOf(path: string, meta: RolloutMeta, st: { mtimeMs: num
     source: meta.source,
     updatedAt: Math.floor(st.mtimeMs / 1000),
     createdAt: meta.createdAt,
-    gitBranch: meta.gitBranch, // undefined: an index entry from before branches were read (the job reads it then)
     hasUserMessage: meta.hasUserMessage,
     sizeBytes: st.size,
   };
