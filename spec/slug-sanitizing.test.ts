@@ -45,6 +45,15 @@ describe('rolloutSummaryStem', () => {
     const name = rolloutSummaryStem({ threadId: 'hand-made', sourceUpdatedAt: 1_771_410_600, rolloutSlug: 'x' });
     expect(name).toMatch(/^2026-02-18T10-30-00-[0-9A-Za-z]{4}-x$/);
   });
+
+  it('falls back to the snapshot time for a UUIDv7 whose time is past year 9999 (ISO would write +010252-…)', () => {
+    const name = rolloutSummaryStem({
+      threadId: 'ffffffff-ffff-7fff-bfff-ffffffffffff',
+      sourceUpdatedAt: 1_771_410_600,
+      rolloutSlug: 'x',
+    });
+    expect(name).toMatch(/^2026-02-18T10-30-00-[0-9A-Za-z]{4}-x$/);
+  });
 });
 
 const HOSTILE_SLUGS = [

@@ -53,12 +53,18 @@ type StemSource = Pick<Stage1Output, 'threadId' | 'sourceUpdatedAt' | 'rolloutSl
 export function rolloutSummaryStem(output: StemSource): string {
   if (output.threadId === '') throw new Error('thread id is empty; cannot name its rollout summary file');
   const v7 = UUID_V7.exec(output.threadId);
-  const createdMs = v7 ? Number.parseInt(`${v7[1]}${v7[2]}`, 16) : Math.floor(output.sourceUpdatedAt) * 1000;
-  const stamp = new Date(Number.isFinite(createdMs) ? createdMs : 0).toISOString().slice(0, 19).replaceAll(':', '-');
+  const v7Ms = v7 ? Number.parseInt(`${v7[1]}${v7[2]}`, 16) : Number.NaN;
+  const createdMs = [v7Ms, Math.floor(output.sourceUpdatedAt) * 1000].find(isFourDigitYear) ?? 0;
+  const stamp = new Date(createdMs).toISOString().slice(0, 19).replaceAll(':', '-');
   // Not a UUID (hand-made or corrupted ids): a hash of the whole id stands in for its low bits.
   const low32 = v7 ? Number.parseInt(v7[3]!, 16) : createHash('sha256').update(output.threadId).digest().readUInt32BE(0);
   const slug = output.rolloutSlug === null ? '' : sanitizeSlug(output.rolloutSlug);
   return slug === '' ? `${stamp}-${base62(low32)}` : `${stamp}-${base62(low32)}-${slug}`;
+}
+
+/** A time ISO 8601 writes as YYYY-…: a forged id can hold one past 9999, written `+010252-…`. */
+function isFourDigitYear(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= 0 && ms < Date.UTC(10_000, 0, 1);
 }
 
 /** Four base-62 digits of `value mod 62^4`, most significant first. */

@@ -195,8 +195,11 @@ it('every hostile rollout gets a clear, logged outcome and none blocks the other
 
     // Hostile slugs: one summary file each, all directly inside rollout_summaries with safe names.
     const summaries = await readdir(join(home, 'memories', 'rollout_summaries'));
-    for (const name of summaries) expect(name).toMatch(/^[0-9a-f-]{36}(-[a-z0-9_]{1,20})?\.md$/);
-    for (const id of slugFor.keys()) expect(summaries.filter((n) => n.startsWith(id))).toHaveLength(1);
+    for (const name of summaries) expect(name).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-[A-Za-z0-9]{4}(-[a-z0-9_]{1,60})?\.md$/);
+    const owners = await Promise.all(
+      summaries.map(async (n) => (await readFile(join(home, 'memories', 'rollout_summaries', n), 'utf8')).split('\n', 1)[0]),
+    );
+    for (const id of slugFor.keys()) expect(owners.filter((line) => line === `thread_id: ${id}`)).toHaveLength(1);
 
     // The injected agent reached nothing outside the memory folder.
     const after = (await walk(home)).map((e) => e.path).filter((p) => !before.has(p));
