@@ -2,7 +2,8 @@
 // (store: false), so each turn's reasoning items come back in the next turn's input, with the encrypted content
 // the request asked for. The chat wire has no reasoning items to pass.
 import { afterEach, expect, it } from 'vitest';
-import { runAgentLoop, type AgentTool } from '../services/consolidation/agent-loop.ts';
+import { runAgentLoop } from '../services/consolidation/agent-loop.ts';
+import { noteTool } from './support/agent-requests.ts';
 import { startLocalOpenAIServer, type Handler, type LocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { createModelClient, type ModelClientOptions, type WireApi } from '../services/model/model-client.ts';
 
@@ -11,13 +12,6 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-
-const noteTool: AgentTool = {
-  name: 'note',
-  description: 'Take a note.',
-  parameters: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-  execute: async () => 'noted',
-};
 
 /** Two tool-calling turns that reason, then a final answer. */
 const reasoningTurns: Handler = ({ index }) => {

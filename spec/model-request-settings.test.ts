@@ -2,7 +2,8 @@
 // and text verbosity `low`, the consolidation agent with effort `medium` and its two marker headers; the reasoning
 // settings only on the Responses wire, and each one overridable by the client's options.
 import { afterEach, describe, expect, it } from 'vitest';
-import { runAgentLoop, type AgentTool } from '../services/consolidation/agent-loop.ts';
+import { runAgentLoop } from '../services/consolidation/agent-loop.ts';
+import { noteTool } from './support/agent-requests.ts';
 import {
   startLocalOpenAIServer,
   type Handler,
@@ -25,13 +26,6 @@ async function setup(handler: Handler, wireApi: WireApi, options: Partial<ModelC
 
 const STAGE1_REPLY = JSON.stringify({ rollout_summary: 'Fixed a test', rollout_slug: 'test', raw_memory: '- fact' });
 const stage1 = { model: 'gpt-test', instructions: 'SYSTEM PROMPT', input: 'Analyze this rollout' };
-
-const noteTool: AgentTool = {
-  name: 'note',
-  description: 'Take a note.',
-  parameters: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
-  execute: async () => 'noted',
-};
 
 /** One tool call, then, once its result is in the request, a final answer: two requests per agent run. */
 const twoTurns: Handler = ({ body }) => {

@@ -1,4 +1,13 @@
-// Reads what the consolidation agent sent back to the model: tool results, whichever wire.
+// Reads what the consolidation agent sent back to the model: tool results, whichever wire; and a tool to call.
+import type { AgentTool } from '../../services/consolidation/agent-loop.ts';
+
+/** A tool that answers 'noted': what a scripted agent calls when a spec only needs a tool round trip. */
+export const noteTool: AgentTool = {
+  name: 'note',
+  description: 'Take a note.',
+  parameters: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+  execute: async () => 'noted',
+};
 
 export function isAgentRequest(body: { tools?: unknown[] }): boolean {
   return Array.isArray(body.tools) && body.tools.length > 0;
