@@ -1,12 +1,20 @@
 // The single global consolidation (phase 2): the global job's lease keeps it to one at a time across processes.
+// The memory folder is a git repository: the folder as the person left it is recorded before anything changes, the
+// agent is shown what changed since the last baseline, a success commits a new baseline, and a failure puts the
+// folder back to the recorded state, so nothing of a failed run stays and none of the person's edits is lost.
 //
-//   claiming ─▶ syncingArtifacts ─▶ runningAgent ─▶ validating ─▶ recordingSuccess ─▶ succeeded
-//      │              │ (no inputs) ───────────────────────────────────▲        └──▶ leaseLost
-//      ▼              ▼ (any step fails; the agent runs beside a lease heartbeat) ──────▲
-//   skipped        failed ─▶ backoff ─▶ syncingArtifacts
-//                     └──▶ recordingFailure ─▶ gaveUp
+//   claiming ─▶ snapshottingFolder ─▶ syncingArtifacts ─▶ diffingWorkspace ─▶ runningAgent ─▶ validating
+//      │                                    │ (no inputs)                                          │
+//      ▼                                    ▼                                                      ▼
+//   skipped                          committingBaseline ◀──────────────────────────────────────────┘
+//                                           ▼
+//                                    recordingSuccess ─▶ succeeded
+//                                           └──▶ leaseLost (also from the lease heartbeat beside the agent)
+//   any step from snapshotting to committing fails ─▶ restoringOnFailure ─▶ failed ─▶ backoff ─▶ syncingArtifacts
+//                                                                              └──▶ recordingFailure ─▶ gaveUp
 import { assign, setup } from 'xstate';
 import { describeFailure, type Failure } from '../services/errors.ts';
+import type { BaselineDiff } from '../services/memory-history/history.ts';
 import type { GlobalClaimResult, TokenUsage } from '../services/types.ts';
 import { leaseRegion } from './lease-region.ts';
 import { placeholder } from './placeholder.ts';
@@ -52,6 +60,10 @@ export interface ConsolidationOutput {
   attempts: number;
   usage: TokenUsage | null;
   turns: number;
+  /** The baseline this run committed; null when it committed none. */
+  revision: string | null;
+  /** The folder's changes since the previous baseline that the agent was shown. */
+  workspace: BaselineDiff | null;
 }
 
 export interface ConsolidationInput {
@@ -67,9 +79,24 @@ interface ConsolidationContext extends ConsolidationInput {
   error: string | null;
   failure: Failure | null;
   status: ConsolidationStatus | null;
+  /** The folder before this run changed it (a git tree id): what a failure restores. */
+  snapshot: string | null;
+  workspace: BaselineDiff | null;
+  revision: string | null;
 }
 
-const NOT_STARTED = { claim: null, prepared: null, agent: null, attempt: 0, error: null, failure: null, status: null };
+const NOT_STARTED = {
+  claim: null,
+  prepared: null,
+  agent: null,
+  attempt: 0,
+  error: null,
+  failure: null,
+  status: null,
+  snapshot: null,
+  workspace: null,
+  revision: null,
+};
 type ClaimInput = { claim: GlobalClaim };
 type SuccessInput = ClaimInput & { prepared: PreparedConsolidation; usage: TokenUsage | null };
 type FailureInput = ClaimInput & { reason: string; retryDelaySeconds: number };
@@ -79,7 +106,14 @@ export const consolidationMachine = setup({
   actors: {
     claimGlobal: placeholder<GlobalClaimResult, void>('consolidation', 'claimGlobal'),
     syncArtifacts: placeholder<PreparedConsolidation, ClaimInput>('consolidation', 'syncArtifacts'),
-    runAgent: placeholder<AgentRunResult, ClaimInput & { prepared: PreparedConsolidation }>('consolidation', 'runAgent'),
+    snapshotFolder: placeholder<string, void>('consolidation', 'snapshotFolder'),
+    diffWorkspace: placeholder<BaselineDiff, void>('consolidation', 'diffWorkspace'),
+    runAgent: placeholder<AgentRunResult, ClaimInput & { prepared: PreparedConsolidation; workspace: BaselineDiff | null }>(
+      'consolidation',
+      'runAgent',
+    ),
+    commitBaseline: placeholder<string, { prepared: PreparedConsolidation }>('consolidation', 'commitBaseline'),
+    restoreFolder: placeholder<void, { snapshot: string | null }>('consolidation', 'restoreFolder'),
     renewLease: placeholder<boolean, ClaimInput>('consolidation', 'renewLease'),
     validateArtifacts: placeholder<void, void>('consolidation', 'validateArtifacts'),
     recordSuccess: placeholder<boolean, SuccessInput>('consolidation', 'recordSuccess'),
@@ -116,7 +150,7 @@ export const consolidationMachine = setup({
         onDone: [
           {
             guard: { type: 'claimed', params: ({ event }) => event.output },
-            target: 'syncingArtifacts',
+            target: 'snapshottingFolder',
             actions: assign({
               claim: ({ event }) =>
                 event.output.kind === 'claimed'
@@ -134,6 +168,15 @@ export const consolidationMachine = setup({
         onError: { target: 'skipped', actions: ['recordError', assign({ status: 'failed' as const })] },
       },
     },
+    snapshottingFolder: {
+      description: 'Records the memory folder as the person left it (a git tree), so a failure can put it back.',
+      invoke: {
+        id: 'snapshotFolder',
+        src: 'snapshotFolder',
+        onDone: { target: 'syncingArtifacts', actions: assign({ snapshot: ({ event }) => event.output }) },
+        onError: { target: 'restoringOnFailure', actions: 'recordError' },
+      },
+    },
     syncingArtifacts: {
       description: 'Selects the memories and writes raw_memories.md and rollout_summaries/.',
       entry: assign({ attempt: ({ context }) => context.attempt + 1 }),
@@ -144,12 +187,21 @@ export const consolidationMachine = setup({
         onDone: [
           {
             guard: { type: 'hasNoInputs', params: ({ event }) => event.output },
-            target: 'recordingSuccess',
+            target: 'committingBaseline',
             actions: assign({ prepared: ({ event }) => event.output }),
           },
-          { target: 'runningAgent', actions: assign({ prepared: ({ event }) => event.output }) },
+          { target: 'diffingWorkspace', actions: assign({ prepared: ({ event }) => event.output }) },
         ],
-        onError: { target: 'failed', actions: 'recordError' },
+        onError: { target: 'restoringOnFailure', actions: 'recordError' },
+      },
+    },
+    diffingWorkspace: {
+      description: "Diffs the folder against the last baseline (the person's edits and the synced inputs); none is INIT.",
+      invoke: {
+        id: 'diffWorkspace',
+        src: 'diffWorkspace',
+        onDone: { target: 'runningAgent', actions: assign({ workspace: ({ event }) => event.output }) },
+        onError: { target: 'restoringOnFailure', actions: 'recordError' },
       },
     },
     runningAgent: {
@@ -161,9 +213,9 @@ export const consolidationMachine = setup({
           invoke: {
             id: 'runAgent',
             src: 'runAgent',
-            input: ({ context }) => ({ claim: context.claim!, prepared: context.prepared! }),
+            input: ({ context }) => ({ claim: context.claim!, prepared: context.prepared!, workspace: context.workspace }),
             onDone: { target: '#consolidation.validating', actions: assign({ agent: ({ event }) => event.output }) },
-            onError: { target: '#consolidation.failed', actions: 'recordError' },
+            onError: { target: '#consolidation.restoringOnFailure', actions: 'recordError' },
           },
         },
         lease: leaseRegion('consolidation', (context: ConsolidationContext) => context.claim!),
@@ -174,11 +226,22 @@ export const consolidationMachine = setup({
       invoke: {
         id: 'validateArtifacts',
         src: 'validateArtifacts',
-        onDone: { target: 'recordingSuccess' },
-        onError: { target: 'failed', actions: 'recordError' },
+        onDone: { target: 'committingBaseline' },
+        onError: { target: 'restoringOnFailure', actions: 'recordError' },
+      },
+    },
+    committingBaseline: {
+      description: 'Commits the consolidated folder as the new baseline the next run diffs against.',
+      invoke: {
+        id: 'commitBaseline',
+        src: 'commitBaseline',
+        input: ({ context }) => ({ prepared: context.prepared! }),
+        onDone: { target: 'recordingSuccess', actions: assign({ revision: ({ event }) => event.output }) },
+        onError: { target: 'restoringOnFailure', actions: 'recordError' },
       },
     },
     recordingSuccess: {
+      // The baseline is committed by now and the folder matches it, so a store error here restores nothing.
       description: 'Records the new watermark, if the lease is still ours.',
       invoke: {
         id: 'recordSuccess',
@@ -189,6 +252,16 @@ export const consolidationMachine = setup({
           { target: 'leaseLost', actions: assign({ error: 'lost the global consolidation lease before recording success' }) },
         ],
         onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    restoringOnFailure: {
+      description: 'Puts the folder back as the person left it: the last baseline plus their edits, nothing of this run.',
+      invoke: {
+        id: 'restoreFolder',
+        src: 'restoreFolder',
+        input: ({ context }) => ({ snapshot: context.snapshot }),
+        onDone: { target: 'failed' },
+        onError: { target: 'failed' },
       },
     },
     failed: {
@@ -222,5 +295,7 @@ export const consolidationMachine = setup({
     attempts: context.attempt,
     usage: context.agent?.usage ?? null,
     turns: context.agent?.turns ?? 0,
+    revision: context.revision,
+    workspace: context.workspace,
   }),
 });

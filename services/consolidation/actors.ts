@@ -7,6 +7,8 @@ import { rebuildRawMemories, rolloutSummaryStem, syncArtifacts, validateConsolid
 import { PHASE2_LEASE_SECONDS } from '../constants.ts';
 import { buildConsolidationPrompt, renderSelectionBlock } from './prompt.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
+import { historyActors } from '../memory-history/actors.ts';
+import type { BaselineDiff } from '../memory-history/history.ts';
 import { redactSecrets } from '../redaction/redact.ts';
 import type { SelectionEntry } from '../store/port.ts';
 import type { GlobalClaimResult, Stage1Output, TokenUsage } from '../types.ts';
@@ -19,6 +21,7 @@ interface PreparedRun extends PreparedConsolidation {
   consumed: SelectionEntry[];
 }
 type PreparedInput = ClaimInput & { prepared: PreparedConsolidation };
+type AgentInput = PreparedInput & { workspace: BaselineDiff | null };
 
 /** The machine hands back what syncArtifacts returned, typed as the part it knows. */
 function runOf(prepared: PreparedConsolidation): PreparedRun {
@@ -31,6 +34,8 @@ export function consolidationActors(deps: PipelineDeps) {
   const { root, version } = deps.layout;
 
   return {
+    ...historyActors(root, deps.log),
+
     claimGlobal: fromPromise<GlobalClaimResult, void>(() => store.claimGlobalJob(deps.workerId, PHASE2_LEASE_SECONDS)),
 
     renewLease: fromPromise(({ input }: { input: ClaimInput }) =>
@@ -59,8 +64,9 @@ export function consolidationActors(deps: PipelineDeps) {
       } satisfies PreparedRun;
     }),
 
-    runAgent: fromPromise<AgentRunResult, PreparedInput>(async ({ input, signal }) => {
-      const prompt = await buildConsolidationPrompt(root, runOf(input.prepared).selectionBlock, version);
+    runAgent: fromPromise<AgentRunResult, AgentInput>(async ({ input, signal }) => {
+      const { selectionBlock } = runOf(input.prepared);
+      const prompt = await buildConsolidationPrompt(root, selectionBlock, version, input.workspace);
       // Loaded only when an agent runs: the tools' schemas load zod, which most runs never need.
       const { createMemoryTools } = await import('./agent-tools.ts');
       const tools = createMemoryTools(root, {

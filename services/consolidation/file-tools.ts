@@ -2,6 +2,7 @@
 import { lstat, readdir, realpath, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { GIT_DIR } from '../memory-history/repo.ts';
 import { lstatOrNull, resolveInsideRoot } from './sandbox-path.ts';
 import { defineTool, readTextInside, relPath, resolveForWrite, splitLines, writeInside } from './sandbox-io.ts';
 
@@ -15,7 +16,9 @@ export const listDir = defineTool({
     const rel = requested === undefined || requested.trim() === '' ? '.' : requested;
     const dir = await resolveInsideRoot(ctx.root, rel);
     if (!(await stat(dir)).isDirectory()) throw new Error(`not a directory: ${rel}`);
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    const entries = (await readdir(dir, { withFileTypes: true }))
+      .filter((entry) => entry.name.toLowerCase() !== GIT_DIR)
+      .sort((a, b) => a.name.localeCompare(b.name));
     if (entries.length === 0) return `${rel}: (empty directory)`;
     const lines: string[] = [];
     for (const entry of entries.slice(0, MAX_LIST_ENTRIES)) {

@@ -2,8 +2,10 @@
 // inputs are new, which it already consolidated, and which it must now forget (spec §4.6).
 import { MEMORY_MD_BUDGET_BYTES, MEMORY_SUMMARY_BUDGET_BYTES, oneLine } from '../memory-folder/artifacts.ts';
 import type { LayoutVersion } from '../memory-folder/layout.ts';
+import type { BaselineDiff } from '../memory-history/history.ts';
 import { loadTemplate, renderTemplate } from '../templates.ts';
 import type { Stage1Output } from '../types.ts';
+import { modeOf, renderWorkspaceBlock } from './workspace-block.ts';
 
 export interface SelectionInput {
   /** The current inputs, in the order phase 2 uses them. */
@@ -50,18 +52,22 @@ export function renderSelectionBlock(input: SelectionInput): string {
 
 /**
  * The full prompt for the layout: v1 maintains MEMORY.md and memory_summary.md, v2 memory_summary.md only.
- * The memory root and budgets are trusted and go first; the selection block goes last.
+ * The memory root and budgets are trusted and go first; the workspace diff (null: none computed, INIT) and
+ * the selection block go last.
  */
 export async function buildConsolidationPrompt(
   memoryRoot: string,
   selectionBlock: string,
   version: LayoutVersion = 'v1',
+  workspace: BaselineDiff | null = null,
 ): Promise<string> {
   const template = await loadTemplate(version === 'v2' ? 'consolidation_v2' : 'consolidation');
   return renderTemplate(template, [
     ['memory_root', memoryRoot],
     ['memory_budget_bytes', String(MEMORY_MD_BUDGET_BYTES)],
     ['summary_budget_bytes', String(MEMORY_SUMMARY_BUDGET_BYTES)],
+    ['mode', modeOf(workspace)],
+    ['workspace', await renderWorkspaceBlock(workspace)],
     ['selection', selectionBlock],
   ]);
 }

@@ -3,6 +3,7 @@
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isInside } from '../files/regular-file.ts';
+import { GIT_DIR as HISTORY_DIR } from '../memory-history/repo.ts';
 
 /** A path the agent asked for lies (or could lie) outside the memory root. Shown to the model. */
 export class SandboxViolation extends Error {
@@ -49,6 +50,10 @@ function lexicalSegments(requested: string): string[] {
   if (requested.startsWith('~')) throw new SandboxViolation(requested, 'home-relative paths are not allowed');
   const segments = requested.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) throw new SandboxViolation(requested, '".." segments are not allowed');
+  // The folder's history is the pipeline's: an agent that rewrote it could erase the person's baseline or edits.
+  if (segments.some((s) => s.toLowerCase() === HISTORY_DIR)) {
+    throw new SandboxViolation(requested, 'the history folder .git is not part of memory');
+  }
   return segments;
 }
 

@@ -1,0 +1,84 @@
+// The history operations the consolidation and the commands use, each on the memory folder's root.
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { headCommit, openRepo, parentOf, type Repo, resolveRevision, treeOf } from './repo.ts';
+import { commitRevision, type RevisionFacts } from './revisions.ts';
+import { restoreWorkingTree, snapshotWorkingTree, treeFiles, workingTreeFiles } from './tree-files.ts';
+import { diffSides, treeSide, type WorkspaceDiff, workingSide } from './workspace-diff.ts';
+
+export interface BaselineDiff extends WorkspaceDiff {
+  /** The last baseline, or null: no consolidation has succeeded yet (the agent's INIT mode). */
+  baseline: string | null;
+}
+
+/** The folder as the person left it, recorded before a run changes anything, so a failure can put it back. */
+export async function snapshotFolder(root: string): Promise<string> {
+  return snapshotWorkingTree(await openRepo(root));
+}
+
+/** Puts the folder back to a snapshot: the baseline plus the person's edits, nothing of a failed run. */
+export async function restoreFolder(root: string, snapshot: string): Promise<void> {
+  await restoreWorkingTree(await openRepo(root), snapshot);
+}
+
+/** The working tree against the last baseline. */
+export async function diffSinceBaseline(root: string): Promise<BaselineDiff> {
+  const repo = await openRepo(root);
+  const baseline = await headCommit(repo);
+  return { baseline, ...(await diffAgainst(repo, baseline)) };
+}
+
+/** A successful consolidation's baseline. */
+export async function commitBaseline(root: string, counts: { added: number; retained: number; removed: number }) {
+  const facts: RevisionFacts = { kind: 'consolidation', ...counts, memoryBytes: await memoryBytes(root) };
+  return commitRevision(await openRepo(root), 'Consolidate memory', facts);
+}
+
+/** `rev` against its parent; without `rev`, the working tree against the last baseline. */
+export async function diffRevision(root: string, rev?: string): Promise<BaselineDiff & { revision: string | null }> {
+  const repo = await openRepo(root);
+  if (rev === undefined) {
+    const baseline = await headCommit(repo);
+    return { revision: null, baseline, ...(await diffAgainst(repo, baseline, Number.POSITIVE_INFINITY)) };
+  }
+  const revision = await resolveRevision(repo, rev);
+  const parent = await parentOf(repo, revision);
+  const after = treeSide(repo, await treeFiles(repo, await treeOf(repo, revision)));
+  const before = treeSide(repo, parent ? await treeFiles(repo, await treeOf(repo, parent)) : new Map());
+  return { revision, baseline: parent, ...(await diffSides(before, after, Number.POSITIVE_INFINITY)) };
+}
+
+/**
+ * The folder back to `rev`, recorded as a new revision: the revisions after it stay in the history, and edits
+ * made since the last revision are first recorded as one of their own, so a revert never loses anything.
+ */
+export async function revertTo(root: string, rev: string) {
+  const repo = await openRepo(root);
+  const target = await resolveRevision(repo, rev);
+  const pending = await diffAgainst(repo, await headCommit(repo), 0);
+  const none = { added: 0, retained: 0, removed: 0 };
+  const savedEdits =
+    pending.changes.length > 0
+      ? await commitRevision(repo, 'Record hand edits before a revert', {
+          kind: 'edits',
+          ...none,
+          memoryBytes: await memoryBytes(root),
+        })
+      : null;
+  await restoreWorkingTree(repo, await treeOf(repo, target));
+  const facts: RevisionFacts = { kind: 'revert', ...none, memoryBytes: await memoryBytes(root), revertedTo: target };
+  const revision = await commitRevision(repo, `Revert memory to ${target.slice(0, 7)}`, facts);
+  return { revision, revertedTo: target, savedEdits };
+}
+
+async function diffAgainst(repo: Repo, baseline: string | null, maxChars?: number) {
+  const before = treeSide(repo, baseline ? await treeFiles(repo, await treeOf(repo, baseline)) : new Map());
+  return diffSides(before, workingSide(repo, await workingTreeFiles(repo)), maxChars);
+}
+
+async function memoryBytes(root: string): Promise<number | null> {
+  return stat(join(root, 'MEMORY.md')).then(
+    (s) => s.size,
+    () => null,
+  );
+}

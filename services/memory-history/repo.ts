@@ -1,0 +1,70 @@
+// The memory folder as a git repository, written with isomorphic-git so a user's machine needs no `git` binary;
+// the objects and refs are plain git, so `git log` reads them where git is installed.
+import * as fs from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import git from 'isomorphic-git';
+
+/** The repository's own folder: never part of a snapshot, a diff, or the agent's sandbox. */
+export const GIT_DIR = '.git';
+
+/** Who the commits are by: the pipeline, not the person (their own edits are what the diffs show). */
+export const AUTHOR = { name: 'memories-pipeline', email: 'memories-pipeline@localhost' };
+
+export interface Repo {
+  fs: typeof fs;
+  dir: string;
+}
+
+/** The repository at `root`, created (with an empty history) the first time. */
+export async function openRepo(root: string): Promise<Repo> {
+  await mkdir(root, { recursive: true });
+  const repo = { fs, dir: root };
+  if (!fs.existsSync(`${root}/${GIT_DIR}`)) await git.init({ ...repo, defaultBranch: 'main' });
+  return repo;
+}
+
+/** The last baseline commit, or null before the first successful consolidation. */
+export async function headCommit(repo: Repo): Promise<string | null> {
+  try {
+    return await git.resolveRef({ ...repo, ref: 'HEAD' });
+  } catch {
+    return null;
+  }
+}
+
+/** A revision as a user types it (`HEAD`, `HEAD~2`, a full or abbreviated id) as a full commit id. */
+export async function resolveRevision(repo: Repo, rev: string): Promise<string> {
+  const back = /^(.*)~(\d+)$/.exec(rev);
+  let oid = back ? await resolveRevision(repo, back[1]) : await resolveBase(repo, rev);
+  for (let n = back ? Number(back[2]) : 0; n > 0; n--) {
+    const parent = (await git.readCommit({ ...repo, oid })).commit.parent[0];
+    if (!parent) throw new Error(`revision ${rev} goes back past the first one`);
+    oid = parent;
+  }
+  return oid;
+}
+
+async function resolveBase(repo: Repo, rev: string): Promise<string> {
+  if (rev === 'HEAD') {
+    const head = await headCommit(repo);
+    if (!head) throw new Error('the memory folder has no revision yet');
+    return head;
+  }
+  if (!/^[0-9a-f]{4,40}$/i.test(rev)) throw new Error(`not a revision: ${JSON.stringify(rev)} (use an id from \`memories log\`)`);
+  try {
+    const oid = await git.expandOid({ ...repo, oid: rev.toLowerCase() });
+    await git.readCommit({ ...repo, oid });
+    return oid;
+  } catch {
+    throw new Error(`no revision ${rev} in the memory folder's history`);
+  }
+}
+
+/** The commit's parent, or null for the first revision. */
+export async function parentOf(repo: Repo, oid: string): Promise<string | null> {
+  return (await git.readCommit({ ...repo, oid })).commit.parent[0] ?? null;
+}
+
+export async function treeOf(repo: Repo, commit: string): Promise<string> {
+  return (await git.readCommit({ ...repo, oid: commit })).commit.tree;
+}
