@@ -9,6 +9,8 @@ import { statusCommand } from './commands/status.ts';
 import { registerWatchCommand } from './commands/watch.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerForget } from './commands/forget.ts';
+import { registerHistoryCommands } from './commands/history.ts';
+import { registerConsolidate } from './commands/consolidate.ts';
 
 const program = new Command()
   .name('memories')
@@ -79,6 +81,8 @@ registerMachinesCommand(program);
 registerWatchCommand(program);
 registerForget(program);
 registerDoctor(program);
+registerConsolidate(program);
+registerHistoryCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,89 @@
+// `memories consolidate --now`: phase 2 at once, whether or not anything made it due, and what it absorbed.
+import type { Command } from 'commander';
+import type { ConsolidationOutput } from '../../machines/consolidation.ts';
+import { defaultCodexHome } from '../../services/config.ts';
+import { fileLogger } from '../../services/logger.ts';
+import { resolveLayout } from '../../services/memory-folder/layout.ts';
+import { modelClientFromEndpoint } from '../../services/model/model-endpoint.ts';
+import { type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
+import { BASE_URL_HELP, integer, PROFILE_HELP, type PipelineFlags, settingsWithFlags, WIRE_API_HELP } from './options.ts';
+
+interface ConsolidateFlags extends PipelineFlags {
+  now?: boolean;
+  json?: boolean;
+}
+
+export function registerConsolidate(program: Command): void {
+  program
+    .command('consolidate')
+    .description('run phase 2 (consolidation) now; --now also when nothing made it due or a failure set a retry time')
+    .option('--now', 'consolidate at once: bypass the dirty flag and the retry delay')
+    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--profile <name>', PROFILE_HELP)
+    .option('--phase2-model <model>', 'phase-2 model (default from config.toml, else gpt-5.3-codex)')
+    .option('--base-url <url>', BASE_URL_HELP)
+    .option('--wire-api <api>', WIRE_API_HELP)
+    .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', integer('--max-turns'))
+    .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
+    .option('--json', 'print one JSON object')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 consolidated or nothing to do, 1 it failed (the folder is back as you left it).\n' +
+        '\nExamples:\n  $ memories consolidate --now\n  $ memories consolidate --now --json | jq .changes\n',
+    )
+    .action(consolidateCommand);
+}
+
+async function consolidateCommand(flags: ConsolidateFlags): Promise<void> {
+  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const { config, endpoint } = await settingsWithFlags(codexHome, flags);
+  const options: PipelineOptions = {
+    codexHome,
+    model: modelClientFromEndpoint(endpoint, flags.timeoutMs),
+    config,
+    layout: resolveLayout(codexHome, config),
+    phase: '2',
+    agent: { maxTurns: flags.maxTurns },
+    log: fileLogger(codexHome),
+  };
+  if (flags.now) {
+    options.store = pipelineDeps(options).store;
+    // Raising the watermark makes the job dirty and clears a retry time; a run holding the lease still wins.
+    await options.store.enqueueGlobalConsolidation(1);
+  }
+  const phase2 = (await runPipeline(options)).phase2;
+  if (!phase2) throw new Error('phase 2 did not run');
+  const summary = consolidateJson(phase2);
+  if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else process.stdout.write(humanLines(summary, options.layout!.root));
+  if (phase2.status === 'failed' || phase2.status === 'leaseLost') {
+    process.stderr.write(`memories: consolidation ${phase2.status}: ${phase2.reason ?? 'no reason given'}\n`);
+    process.exitCode = 1;
+  }
+}
+
+function consolidateJson(p2: ConsolidationOutput) {
+  return {
+    status: p2.status,
+    reason: p2.reason,
+    revision: p2.revision,
+    mode: p2.workspace ? (p2.workspace.baseline ? 'INCREMENTAL' : 'INIT') : null,
+    baseline: p2.workspace?.baseline ?? null,
+    inputs: { selected: p2.selected, added: p2.added, retained: p2.retained, removed: p2.removed },
+    changes: p2.workspace?.changes ?? [],
+    tokens: p2.usage,
+    turns: p2.turns,
+  };
+}
+
+function humanLines(s: ReturnType<typeof consolidateJson>, root: string): string {
+  const lines = [
+    `consolidation: ${s.status}${s.reason && s.status !== 'failed' ? ` (${s.reason})` : ''}` +
+      (s.revision ? `; new revision ${s.revision.slice(0, 7)}` : ''),
+    `inputs: ${s.inputs.selected} selected, ${s.inputs.added} added, ${s.inputs.retained} retained, ${s.inputs.removed} removed`,
+  ];
+  if (s.mode) lines.push(`absorbed (${s.mode}, ${s.changes.length} changed file(s) since the last revision):`);
+  for (const change of s.changes) lines.push(`  ${change.status.padEnd(8)} ${change.path}`);
+  lines.push(`memory folder: ${root}`);
+  return `${lines.join('\n')}\n`;
+}
