@@ -137,6 +137,20 @@ describe('memory folder history', () => {
     expect(await folderFiles()).toEqual(before);
   });
 
+  it('gives the v2 folder (memories_v2/) the same history and shows the agent a hand edit to memory_summary.md', async () => {
+    await installFixtureRollouts(home);
+    root = join(home, 'memories_v2');
+    const prompts = capturePrompts();
+    expect((await run({ config: { version: 'v2' } })).phase2?.status).toBe('succeeded');
+    expect(await revisions()).toMatchObject([{ kind: 'consolidation', added: 5, memoryBytes: null }]);
+    await appendFile(join(root, 'memory_summary.md'), '- hand edit: the user prefers pnpm\n');
+    await createLowdbStore({ dir: join(home, 'memories_v2_state') }).enqueueGlobalConsolidation(1);
+    expect((await run({ phase: '2', config: { version: 'v2' } })).phase2?.status).toBe('succeeded');
+    expect(prompts[1]).toContain('This run is in **INCREMENTAL** mode');
+    expect(prompts[1]).toContain('+- hand edit: the user prefers pnpm');
+    expect(await revisions()).toHaveLength(2);
+  });
+
   it('keeps .git out of the agent tools: listing hides it, reading and writing it are refused', async () => {
     await installFixtureRollouts(home);
     await run();
