@@ -1,5 +1,6 @@
 // `memories log`, `diff`, `revert` and `consolidate --now` through the real bin, on a real repository in a
 // temporary home, with the local OpenAI-compatible server playing the model.
+import { existsSync } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,9 @@ describe('memories log, diff, revert and consolidate --now', () => {
     try {
       const at = ['--codex-home', home];
       expect(await json(['log', ...at])).toMatchObject({ revisions: [] });
+      expect(await json(['diff', ...at])).toMatchObject({ revision: null, against: null, changes: [] });
+      // Reading a history that does not exist yet creates no memory folder.
+      expect(existsSync(join(home, 'memories')) || existsSync(join(home, 'memories_v2'))).toBe(false);
 
       await installFixtureRollouts(home);
       const first = await json(['run', ...at, '--base-url', server.url]);

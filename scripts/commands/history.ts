@@ -61,7 +61,7 @@ function guarded<A extends unknown[]>(command: (...args: A) => Promise<void>) {
 
 async function logCommand(flags: HistoryFlags): Promise<void> {
   const root = await memoryRoot(flags);
-  const revisions = await readRevisions(await openRepo(root));
+  const revisions = await readRevisions(await openRepo(root, false));
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ root, revisions: revisions.map(revisionJson) })}\n`);
     return;

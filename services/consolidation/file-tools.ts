@@ -2,7 +2,7 @@
 import { lstat, readdir, realpath, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { GIT_DIR } from '../memory-history/repo.ts';
+import { GIT_DIR } from '../memory-history/git-dir.ts';
 import { lstatOrNull, resolveInsideRoot } from './sandbox-path.ts';
 import { defineTool, readTextInside, relPath, resolveForWrite, splitLines, writeInside } from './sandbox-io.ts';
 

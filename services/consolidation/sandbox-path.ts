@@ -3,7 +3,7 @@
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isInside } from '../files/regular-file.ts';
-import { GIT_DIR as HISTORY_DIR } from '../memory-history/repo.ts';
+import { GIT_DIR as HISTORY_DIR } from '../memory-history/git-dir.ts';
 
 /** A path the agent asked for lies (or could lie) outside the memory root. Shown to the model. */
 export class SandboxViolation extends Error {

@@ -2,17 +2,20 @@
 import { fromPromise } from 'xstate';
 import type { PreparedConsolidation } from '../../machines/consolidation.ts';
 import type { Logger } from '../logger.ts';
-import { type BaselineDiff, commitBaseline, diffSinceBaseline, restoreFolder, snapshotFolder } from './history.ts';
+import type { BaselineDiff } from './history.ts';
+
+// Loaded when a consolidation starts: the git library is large, and most runs (phase 1, nothing dirty) never need it.
+const history = () => import('./history.ts');
 
 export function historyActors(root: string, log: Logger) {
   return {
-    snapshotFolder: fromPromise<string, void>(() => snapshotFolder(root)),
+    snapshotFolder: fromPromise<string, void>(async () => (await history()).snapshotFolder(root)),
 
-    diffWorkspace: fromPromise<BaselineDiff, void>(() => diffSinceBaseline(root)),
+    diffWorkspace: fromPromise<BaselineDiff, void>(async () => (await history()).diffSinceBaseline(root)),
 
     commitBaseline: fromPromise<string, { prepared: PreparedConsolidation }>(async ({ input }) => {
       const { added, retained, removed } = input.prepared;
-      const revision = await commitBaseline(root, { added, retained, removed });
+      const revision = await (await history()).commitBaseline(root, { added, retained, removed });
       log.info({ revision, added, retained, removed }, 'memory folder baseline committed');
       return revision;
     }),
@@ -20,7 +23,11 @@ export function historyActors(root: string, log: Logger) {
     restoreFolder: fromPromise<void, { snapshot: string | null }>(async ({ input }) => {
       // A run that failed before its snapshot changed nothing yet.
       if (input.snapshot === null) return;
-      await restoreFolder(root, input.snapshot);
+      // The machine keeps the run's own failure as the reason; this one must still be seen.
+      await (await history()).restoreFolder(root, input.snapshot).catch((error: Error) => {
+        log.error({ snapshot: input.snapshot, error: error.message }, 'could not restore the memory folder after a failure');
+        throw error;
+      });
       log.info({ snapshot: input.snapshot }, 'memory folder restored after a failed consolidation');
     }),
   };

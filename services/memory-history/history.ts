@@ -36,7 +36,7 @@ export async function commitBaseline(root: string, counts: { added: number; reta
 
 /** `rev` against its parent; without `rev`, the working tree against the last baseline. */
 export async function diffRevision(root: string, rev?: string): Promise<BaselineDiff & { revision: string | null }> {
-  const repo = await openRepo(root);
+  const repo = await openRepo(root, false);
   if (rev === undefined) {
     const baseline = await headCommit(repo);
     return { revision: null, baseline, ...(await diffAgainst(repo, baseline, Number.POSITIVE_INFINITY)) };
@@ -53,7 +53,7 @@ export async function diffRevision(root: string, rev?: string): Promise<Baseline
  * made since the last revision are first recorded as one of their own, so a revert never loses anything.
  */
 export async function revertTo(root: string, rev: string) {
-  const repo = await openRepo(root);
+  const repo = await openRepo(root, false);
   const target = await resolveRevision(repo, rev);
   const pending = await diffAgainst(repo, await headCommit(repo), 0);
   const none = { added: 0, retained: 0, removed: 0 };

@@ -3,9 +3,7 @@
 import * as fs from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import git from 'isomorphic-git';
-
-/** The repository's own folder: never part of a snapshot, a diff, or the agent's sandbox. */
-export const GIT_DIR = '.git';
+import { GIT_DIR } from './git-dir.ts';
 
 /** Who the commits are by: the pipeline, not the person (their own edits are what the diffs show). */
 export const AUTHOR = { name: 'memories-pipeline', email: 'memories-pipeline@localhost' };
@@ -15,11 +13,15 @@ export interface Repo {
   dir: string;
 }
 
-/** The repository at `root`, created (with an empty history) the first time. */
-export async function openRepo(root: string): Promise<Repo> {
-  await mkdir(root, { recursive: true });
+/**
+ * The repository at `root`, created (with an empty history) the first time unless `create` is false: reading
+ * the history of a home that has none must not create a memory folder in it.
+ */
+export async function openRepo(root: string, create = true): Promise<Repo> {
   const repo = { fs, dir: root };
-  if (!fs.existsSync(`${root}/${GIT_DIR}`)) await git.init({ ...repo, defaultBranch: 'main' });
+  if (!create || fs.existsSync(`${root}/${GIT_DIR}`)) return repo;
+  await mkdir(root, { recursive: true });
+  await git.init({ ...repo, defaultBranch: 'main' });
   return repo;
 }
 

@@ -3,7 +3,8 @@
 import { lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import git, { type TreeEntry } from 'isomorphic-git';
-import { GIT_DIR, type Repo } from './repo.ts';
+import { GIT_DIR } from './git-dir.ts';
+import type { Repo } from './repo.ts';
 
 /** Path (with "/") to blob id. */
 export type FileMap = Map<string, string>;
