@@ -137,6 +137,25 @@ describe('memory folder history', () => {
     expect(await folderFiles()).toEqual(before);
   });
 
+  it('puts the folder back between attempts: a retried run commits one baseline with nothing of the failed attempt', async () => {
+    await installFixtureRollouts(home);
+    let agentRequests = 0;
+    handler = (req) => {
+      if (!isAgentRequest(req.body)) return scriptedHandler()(req);
+      agentRequests += 1;
+      // Attempt 1 writes a file, then the model fails with a retryable 503; attempt 2 is the scripted agent.
+      if (agentRequests === 1) {
+        return { toolCalls: [{ name: 'write_file', arguments: JSON.stringify({ path: 'half-done.md', content: 'x\n' }) }] };
+      }
+      if (agentRequests === 2) return { status: 503, body: { error: { message: 'overloaded' } } };
+      return scriptedHandler()(req);
+    };
+    const result = await run();
+    expect(result.phase2).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(existsSync(join(root, 'half-done.md'))).toBe(false);
+    expect(await revisions()).toHaveLength(1);
+  });
+
   it('gives the v2 folder (memories_v2/) the same history and shows the agent a hand edit to memory_summary.md', async () => {
     await installFixtureRollouts(home);
     root = join(home, 'memories_v2');
