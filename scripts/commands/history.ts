@@ -4,6 +4,8 @@ import { defaultCodexHome, loadMemoriesConfig } from '../../services/config.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { diffRevision, revertTo } from '../../services/memory-history/history.ts';
 import { openRepo } from '../../services/memory-history/repo.ts';
+import { isLive } from '../../services/store/job-rows.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import { type Revision, readRevisions } from '../../services/memory-history/revisions.ts';
 
 interface HistoryFlags {
@@ -42,9 +44,19 @@ export function registerHistoryCommands(program: Command): void {
     .action(guarded(revertCommand));
 }
 
-async function memoryRoot(flags: HistoryFlags): Promise<string> {
+async function layoutOf(flags: HistoryFlags) {
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  return resolveLayout(codexHome, await loadMemoriesConfig(codexHome)).root;
+  return resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
+}
+
+const memoryRoot = async (flags: HistoryFlags) => (await layoutOf(flags)).root;
+
+// A consolidation running now would commit on top of the revert, or put its own snapshot back over it on failure.
+async function refuseWhileConsolidating(stateDir: string): Promise<void> {
+  const job = (await createLowdbStore({ dir: stateDir }).status()).globalJob;
+  if (job && isLive(job, Math.floor(Date.now() / 1000))) {
+    throw new Error('a consolidation is running on this memory folder; revert when it has finished');
+  }
 }
 
 // A bad revision is the user's mistake: one line on stderr and exit 1, not a stack trace.
@@ -100,7 +112,9 @@ async function diffCommand(rev: string | undefined, flags: HistoryFlags): Promis
 }
 
 async function revertCommand(rev: string, flags: HistoryFlags): Promise<void> {
-  const result = await revertTo(await memoryRoot(flags), rev);
+  const layout = await layoutOf(flags);
+  await refuseWhileConsolidating(layout.stateDir);
+  const result = await revertTo(layout.root, rev);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
