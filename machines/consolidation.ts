@@ -9,7 +9,8 @@
 //   skipped                          committingBaseline ◀──────────────────────────────────────────┘
 //                                           ▼
 //                                    recordingSuccess ─▶ succeeded
-//                                           └──▶ leaseLost (also from the lease heartbeat beside the agent)
+//                                           ├──▶ leaseLost (also from the lease heartbeat beside the agent)
+//                                           └──▶ failed on a store error (the committed baseline stands: no restore)
 //   any step from snapshotting to committing fails ─▶ restoringOnFailure ─▶ failed ─▶ backoff ─▶ syncingArtifacts
 //                                                                              └──▶ recordingFailure ─▶ gaveUp
 import { assign, setup } from 'xstate';
