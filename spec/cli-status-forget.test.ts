@@ -84,7 +84,8 @@ async function summarisedThreads(dir: string): Promise<string[]> {
 }
 
 describe('memories forget', () => {
-  it('removes the output, marks consolidation dirty, and the next phase 2 drops the memory', async () => {
+  // Eight real CLI starts: a limit for a loaded machine, not a speed assertion.
+  it('removes the output, marks consolidation dirty, and the next phase 2 drops the memory', { timeout: 120_000 }, async () => {
     const { home, cleanup } = await tempCodexHome();
     try {
       await installFixtureRollouts(home);
