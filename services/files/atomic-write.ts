@@ -13,7 +13,7 @@ const DIR_MODE = 0o700;
  * Replace `path` with `data` atomically: fsync a temp file in the same directory (rename is atomic
  * only within one file system), then rename it over `path`, replacing even a symlink there.
  */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const dir = dirname(path);
   // Dot-prefixed and not ending in ".md", so the summary pruner and the agent's globs ignore it.
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomUUID()}.tmp`);
@@ -23,7 +23,7 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
     try {
       // The umask may only remove bits; chmod makes the mode exact regardless.
       await handle.chmod(FILE_MODE);
-      await handle.writeFile(data, 'utf8');
+      await handle.writeFile(data, typeof data === 'string' ? 'utf8' : undefined);
       await handle.sync();
     } finally {
       await handle.close();

@@ -21,14 +21,17 @@ export function historyActors(root: string, log: Logger) {
     }),
 
     restoreFolder: fromPromise<void, { snapshot: string | null }>(async ({ input }) => {
+      const { restoreFolder, dropHistoryWithoutBaseline } = await history();
       // A run that failed before its snapshot changed nothing yet.
-      if (input.snapshot === null) return;
-      // The machine keeps the run's own failure as the reason; this one must still be seen.
-      await (await history()).restoreFolder(root, input.snapshot).catch((error: Error) => {
-        log.error({ snapshot: input.snapshot, error: error.message }, 'could not restore the memory folder after a failure');
-        throw error;
-      });
-      log.info({ snapshot: input.snapshot }, 'memory folder restored after a failed consolidation');
+      if (input.snapshot !== null) {
+        // The machine keeps the run's own failure as the reason; this one must still be seen.
+        await restoreFolder(root, input.snapshot).catch((error: Error) => {
+          log.error({ snapshot: input.snapshot, error: error.message }, 'could not restore the memory folder after a failure');
+          throw error;
+        });
+        log.info({ snapshot: input.snapshot }, 'memory folder restored after a failed consolidation');
+      }
+      await dropHistoryWithoutBaseline(root);
     }),
   };
 }

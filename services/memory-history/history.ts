@@ -1,7 +1,9 @@
 // The history operations the consolidation and the commands use, each on the memory folder's root.
-import { stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { headCommit, openRepo, parentOf, type Repo, resolveRevision, treeOf } from './repo.ts';
+import { GIT_DIR } from './git-dir.ts';
+import { hasBaseline, headCommit, openRepo, parentOf, type Repo, resolveRevision, treeOf } from './repo.ts';
 import { commitRevision, type RevisionFacts } from './revisions.ts';
 import { restoreWorkingTree, snapshotWorkingTree, treeFiles, workingTreeFiles } from './tree-files.ts';
 import { diffSides, treeSide, type WorkspaceDiff, workingSide } from './workspace-diff.ts';
@@ -19,6 +21,15 @@ export async function snapshotFolder(root: string): Promise<string> {
 /** Puts the folder back to a snapshot: the baseline plus the person's edits, nothing of a failed run. */
 export async function restoreFolder(root: string, snapshot: string): Promise<void> {
   await restoreWorkingTree(await openRepo(root), snapshot);
+}
+
+/**
+ * Removes a repository no consolidation ever committed to: it holds nothing but this failed run's snapshot,
+ * so a first run that fails leaves the folder as it found it.
+ */
+export async function dropHistoryWithoutBaseline(root: string): Promise<void> {
+  if (!existsSync(join(root, GIT_DIR))) return;
+  if (!(await hasBaseline(await openRepo(root, false)))) await rm(join(root, GIT_DIR), { recursive: true, force: true });
 }
 
 /** The working tree against the last baseline. */

@@ -1,15 +1,16 @@
 // The memory folder as a git repository, written with isomorphic-git so a user's machine needs no `git` binary;
 // the objects and refs are plain git, so `git log` reads them where git is installed.
-import * as fs from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import git from 'isomorphic-git';
+import { ensureDir } from '../files/atomic-write.ts';
 import { GIT_DIR } from './git-dir.ts';
+import { privateFs } from './private-fs.ts';
 
 /** Who the commits are by: the pipeline, not the person (their own edits are what the diffs show). */
 export const AUTHOR = { name: 'memories-pipeline', email: 'memories-pipeline@localhost' };
 
 export interface Repo {
-  fs: typeof fs;
+  fs: typeof privateFs;
   dir: string;
 }
 
@@ -18,9 +19,9 @@ export interface Repo {
  * the history of a home that has none must not create a memory folder in it.
  */
 export async function openRepo(root: string, create = true): Promise<Repo> {
-  const repo = { fs, dir: root };
-  if (!create || fs.existsSync(`${root}/${GIT_DIR}`)) return repo;
-  await mkdir(root, { recursive: true });
+  const repo = { fs: privateFs, dir: root };
+  if (!create || existsSync(`${root}/${GIT_DIR}`)) return repo;
+  await ensureDir(root, { followLink: true });
   await git.init({ ...repo, defaultBranch: 'main' });
   return repo;
 }
@@ -31,6 +32,17 @@ export async function headCommit(repo: Repo): Promise<string | null> {
     return await git.resolveRef({ ...repo, ref: 'HEAD' });
   } catch {
     return null;
+  }
+}
+
+/** Whether any revision was ever committed; a damaged repository is an error, never "no". */
+export async function hasBaseline(repo: Repo): Promise<boolean> {
+  try {
+    await git.resolveRef({ ...repo, ref: 'HEAD' });
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'NotFoundError') return false;
+    throw error;
   }
 }
 

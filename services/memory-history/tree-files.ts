@@ -1,8 +1,9 @@
 // The folder's files as git sees them: the working tree read into blobs, a tree object read back into files, and
 // the working tree put back to a tree. Only regular files count: links and special files are never followed.
-import { lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import git, { type TreeEntry } from 'isomorphic-git';
+import { ensureDir, writeFileAtomic } from '../files/atomic-write.ts';
 import { GIT_DIR } from './git-dir.ts';
 import type { Repo } from './repo.ts';
 
@@ -44,8 +45,10 @@ export async function restoreWorkingTree(repo: Repo, tree: string): Promise<void
   for (const [path, oid] of wanted) {
     if (present.get(path) === oid) continue;
     const { blob } = await git.readBlob({ ...repo, oid });
-    await mkdir(dirname(join(repo.dir, path)), { recursive: true });
-    await writeFile(join(repo.dir, path), blob);
+    // Private and whole, as every write to the memory folder: the agent may read it at any moment.
+    // The root itself may be a link the person set up; only the folders inside it are made here.
+    if (path.includes('/')) await ensureDir(dirname(join(repo.dir, path)));
+    await writeFileAtomic(join(repo.dir, path), blob);
   }
   await pruneEmptyDirs(repo.dir, '');
 }
