@@ -3,10 +3,10 @@
 // agent is shown what changed since the last baseline, a success commits a new baseline, and a failure puts the
 // folder back to the recorded state, so nothing of a failed run stays and none of the person's edits is lost.
 //
-//   claiming ─▶ snapshottingFolder ─▶ syncingArtifacts ─▶ diffingWorkspace ─▶ runningAgent ─▶ validating
+//   claiming ─▶ snapshottingFolder ─▶ syncingArtifacts ─▶ diffingWorkspace ─▶ runningAgent ─▶ keepingHandEdits
 //      │                                    │ (no inputs)                                          │
 //      ▼                                    ▼                                                      ▼
-//   skipped                          committingBaseline ◀──────────────────────────────────────────┘
+//   skipped                          committingBaseline ◀─────────────────────────────────────  validating
 //                                           ▼
 //                                    recordingSuccess ─▶ succeeded
 //                                           ├──▶ leaseLost (also from the lease heartbeat beside the agent)
@@ -65,6 +65,8 @@ export interface ConsolidationOutput {
   revision: string | null;
   /** The folder's changes since the previous baseline that the agent was shown. */
   workspace: BaselineDiff | null;
+  /** Maintained files where the agent undid a person's edit and the edit was put back. */
+  handEditsRestored: string[];
 }
 
 export interface ConsolidationInput {
@@ -84,6 +86,7 @@ interface ConsolidationContext extends ConsolidationInput {
   snapshot: string | null;
   workspace: BaselineDiff | null;
   revision: string | null;
+  handEditsRestored: string[];
 }
 
 const NOT_STARTED = {
@@ -97,6 +100,7 @@ const NOT_STARTED = {
   snapshot: null,
   workspace: null,
   revision: null,
+  handEditsRestored: [] as string[],
 };
 type ClaimInput = { claim: GlobalClaim };
 type SuccessInput = ClaimInput & { prepared: PreparedConsolidation; usage: TokenUsage | null };
@@ -113,7 +117,11 @@ export const consolidationMachine = setup({
       'consolidation',
       'runAgent',
     ),
-    commitBaseline: placeholder<string, { prepared: PreparedConsolidation }>('consolidation', 'commitBaseline'),
+    keepHandEdits: placeholder<string[], { snapshot: string | null }>('consolidation', 'keepHandEdits'),
+    commitBaseline: placeholder<string, { prepared: PreparedConsolidation; workspace: BaselineDiff | null }>(
+      'consolidation',
+      'commitBaseline',
+    ),
     restoreFolder: placeholder<void, { snapshot: string | null }>('consolidation', 'restoreFolder'),
     renewLease: placeholder<boolean, ClaimInput>('consolidation', 'renewLease'),
     validateArtifacts: placeholder<void, void>('consolidation', 'validateArtifacts'),
@@ -215,11 +223,21 @@ export const consolidationMachine = setup({
             id: 'runAgent',
             src: 'runAgent',
             input: ({ context }) => ({ claim: context.claim!, prepared: context.prepared!, workspace: context.workspace }),
-            onDone: { target: '#consolidation.validating', actions: assign({ agent: ({ event }) => event.output }) },
+            onDone: { target: '#consolidation.keepingHandEdits', actions: assign({ agent: ({ event }) => event.output }) },
             onError: { target: '#consolidation.restoringOnFailure', actions: 'recordError' },
           },
         },
         lease: leaseRegion('consolidation', (context: ConsolidationContext) => context.claim!),
+      },
+    },
+    keepingHandEdits: {
+      description: "Puts back any of the person's edits since the baseline that the agent undid: their edit wins.",
+      invoke: {
+        id: 'keepHandEdits',
+        src: 'keepHandEdits',
+        input: ({ context }) => ({ snapshot: context.snapshot }),
+        onDone: { target: 'validating', actions: assign({ handEditsRestored: ({ event }) => event.output }) },
+        onError: { target: 'restoringOnFailure', actions: 'recordError' },
       },
     },
     validating: {
@@ -236,7 +254,7 @@ export const consolidationMachine = setup({
       invoke: {
         id: 'commitBaseline',
         src: 'commitBaseline',
-        input: ({ context }) => ({ prepared: context.prepared! }),
+        input: ({ context }) => ({ prepared: context.prepared!, workspace: context.workspace }),
         onDone: { target: 'recordingSuccess', actions: assign({ revision: ({ event }) => event.output }) },
         onError: { target: 'restoringOnFailure', actions: 'recordError' },
       },
@@ -298,5 +316,6 @@ export const consolidationMachine = setup({
     turns: context.agent?.turns ?? 0,
     revision: context.revision,
     workspace: context.workspace,
+    handEditsRestored: context.handEditsRestored,
   }),
 });

@@ -11,6 +11,7 @@ import { registerDoctor } from './commands/doctor.ts';
 import { registerForget } from './commands/forget.ts';
 import { registerHistoryCommands } from './commands/history.ts';
 import { registerConsolidate } from './commands/consolidate.ts';
+import { registerNote } from './commands/note.ts';
 
 const program = new Command()
   .name('memories')
@@ -83,6 +84,7 @@ registerForget(program);
 registerDoctor(program);
 registerConsolidate(program);
 registerHistoryCommands(program);
+registerNote(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -55,6 +55,7 @@ describe('memories log, diff, revert and consolidate --now', () => {
           added: 5,
           retained: 0,
           removed: 0,
+          notes: 0,
           memoryBytes: Buffer.byteLength(consolidated),
         });
 
@@ -122,7 +123,7 @@ describe('memories log, diff, revert and consolidate --now', () => {
           new RegExp(`^[0-9a-f]{7}  \\S+Z  revert to ${revisions[0].id.slice(0, 7)}  MEMORY.md \\d+ bytes$`),
         );
         expect(lines[1]).toMatch(/ {2}hand edits {2}/);
-        expect(lines[2]).toMatch(/ {2}consolidation \+5 added, 0 retained, -0 removed {2}MEMORY\.md \d+ bytes$/);
+        expect(lines[2]).toMatch(/ {2}consolidation \+5 added, 0 retained, -0 removed, 0 note\(s\) {2}MEMORY\.md \d+ bytes$/);
 
         const bad = await memories(['revert', 'nope', ...at]);
         expect(bad.code).toBe(1);

@@ -18,7 +18,7 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
-const counts = { added: 1, retained: 0, removed: 0 };
+const counts = { added: 1, retained: 0, removed: 0, notes: 0 };
 
 describe('workspace diff', () => {
   it('is empty against a baseline nothing has changed since', async () => {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { ConsolidationOutput } from '../../machines/consolidation.ts';
 import { defaultCodexHome } from '../../services/config.ts';
 import { fileLogger } from '../../services/logger.ts';
+import { notesAbsorbed } from '../../services/memory-history/notes-absorbed.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { modelClientFromEndpoint } from '../../services/model/model-endpoint.ts';
 import { type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
@@ -71,6 +72,8 @@ function consolidateJson(p2: ConsolidationOutput) {
     baseline: p2.workspace?.baseline ?? null,
     inputs: { selected: p2.selected, added: p2.added, retained: p2.retained, removed: p2.removed },
     changes: p2.workspace?.changes ?? [],
+    notes: notesAbsorbed(p2.workspace),
+    handEditsRestored: p2.handEditsRestored,
     tokens: p2.usage,
     turns: p2.turns,
   };
@@ -84,6 +87,10 @@ function humanLines(s: ReturnType<typeof consolidateJson>, root: string): string
   ];
   if (s.mode) lines.push(`absorbed (${s.mode}, ${s.changes.length} changed file(s) since the last revision):`);
   for (const change of s.changes) lines.push(`  ${change.status.padEnd(8)} ${change.path}`);
+  if (s.notes.length > 0) lines.push(`notes absorbed: ${s.notes.length}`);
+  if (s.handEditsRestored.length > 0) {
+    lines.push(`your edits the agent undid were put back in: ${s.handEditsRestored.join(', ')}`);
+  }
   lines.push(`memory folder: ${root}`);
   return `${lines.join('\n')}\n`;
 }

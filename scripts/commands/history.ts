@@ -93,7 +93,7 @@ function logLine(r: Revision): string {
       ? `revert to ${r.revertedTo?.slice(0, 7) ?? '?'}`
       : r.kind === 'edits'
         ? 'hand edits'
-        : `consolidation +${r.added} added, ${r.retained} retained, -${r.removed} removed`;
+        : `consolidation +${r.added} added, ${r.retained} retained, -${r.removed} removed, ${r.notes} note(s)`;
   return `${r.id.slice(0, 7)}  ${new Date(r.time * 1000).toISOString()}  ${what}  ${size}`;
 }
 

@@ -1,10 +1,13 @@
 // The I/O behind the consolidation actor: select inputs, sync the memory folder, run the sandboxed
 // agent, validate what it wrote, and record the outcome on the global job.
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fromPromise } from 'xstate';
 import type { AgentRunResult, GlobalClaim, PreparedConsolidation } from '../../machines/consolidation.ts';
 import { runAgentLoop } from './agent-loop.ts';
 import { rebuildRawMemories, rolloutSummaryStem, syncArtifacts, validateConsolidation } from '../memory-folder/artifacts.ts';
 import { PHASE2_LEASE_SECONDS } from '../constants.ts';
+import { NOTES_QUEUED_FILE, noteChangedSince, noteWatermark, touch, writeNotesInstructions } from '../memory-folder/notes.ts';
 import { buildConsolidationPrompt, renderSelectionBlock } from './prompt.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
 import { historyActors } from '../memory-history/actors.ts';
@@ -36,7 +39,20 @@ export function consolidationActors(deps: PipelineDeps) {
   return {
     ...historyActors(root, deps.log),
 
-    claimGlobal: fromPromise<GlobalClaimResult, void>(() => store.claimGlobalJob(deps.workerId, PHASE2_LEASE_SECONDS)),
+    claimGlobal: fromPromise<GlobalClaimResult, void>(async () => {
+      // A note dropped in by hand makes consolidation due once; a failed run's backoff then stands.
+      const queued = join(deps.layout.stateDir, NOTES_QUEUED_FILE);
+      const since = await stat(queued).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      );
+      const changed = await noteChangedSince(root, since);
+      if (changed !== null) {
+        await store.enqueueGlobalConsolidation(noteWatermark(changed));
+        await touch(queued);
+      }
+      return store.claimGlobalJob(deps.workerId, PHASE2_LEASE_SECONDS);
+    }),
 
     renewLease: fromPromise(({ input }: { input: ClaimInput }) =>
       store.heartbeatGlobalJob(input.claim.ownershipToken, PHASE2_LEASE_SECONDS),
@@ -50,6 +66,7 @@ export function consolidationActors(deps: PipelineDeps) {
       // Removed threads' evidence stays on disk while the agent runs, so it can forget deliberately.
       const keepAlso = removed.filter((r): r is Stage1Output => typeof r.rawMemory === 'string');
       await syncArtifacts(root, { retained: selected, keepAlso });
+      await writeNotesInstructions(root);
       // v2 has no raw_memories.md: its agent reads the rollout summaries themselves.
       if (version === 'v1') await rebuildRawMemories(root, selected);
       return {
@@ -58,7 +75,8 @@ export function consolidationActors(deps: PipelineDeps) {
         added: selected.length - retainedThreadIds.length,
         retained: retainedThreadIds.length,
         removed: removed.length,
-        noInputs: selected.length === 0,
+        // Notes alone are worth a run: the agent absorbs them even before any session was extracted.
+        noInputs: selected.length === 0 && (await noteChangedSince(root)) === null,
         selectionBlock: renderSelectionBlock({ selected, retainedThreadIds, removed, stemOf: rolloutSummaryStem }),
         consumed: selected.map((o) => ({ threadId: o.threadId, sourceUpdatedAt: o.sourceUpdatedAt })),
       } satisfies PreparedRun;

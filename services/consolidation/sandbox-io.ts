@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ensureDir, writeFileAtomic } from '../files/atomic-write.ts';
 import { readRegularFile, UnsafeFileError } from '../files/regular-file.ts';
+import { EXTENSIONS_DIR } from '../memory-folder/folder-roles.ts';
 import { lstatOrNull, resolveInsideRoot, SandboxViolation } from './sandbox-path.ts';
 
 export interface ToolContext {
@@ -35,8 +36,14 @@ const ESCAPES = new Map([
   ['EXDEV', 'the opened file lies outside the root'],
 ]);
 
-export function resolveForWrite(ctx: ToolContext, rel: string): Promise<string> {
-  return resolveInsideRoot(ctx.root, rel, { forWrite: true });
+export async function resolveForWrite(ctx: ToolContext, rel: string): Promise<string> {
+  const target = await resolveInsideRoot(ctx.root, rel, { forWrite: true });
+  // Notes and extensions are the person's: the agent reads them and never changes them.
+  const inside = path.relative(await realpath(ctx.root), target).split(path.sep);
+  if (inside[0]?.toLowerCase() === EXTENSIONS_DIR) {
+    throw new Error(`${rel} is read-only: the person's notes and extensions are never edited or deleted`);
+  }
+  return target;
 }
 
 export async function readTextInside(ctx: ToolContext, rel: string): Promise<string> {

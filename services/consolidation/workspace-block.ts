@@ -1,6 +1,7 @@
 // The prompt's account of what changed in the memory folder since its last baseline, and the mode it implies.
 import type { BaselineDiff } from '../memory-history/history.ts';
 import { oneLine } from '../memory-folder/artifacts.ts';
+import { type FolderRole, roleOf } from '../memory-folder/folder-roles.ts';
 import { loadTemplate, renderTemplate } from '../templates.ts';
 
 export type ConsolidationMode = 'INIT' | 'INCREMENTAL';
@@ -14,7 +15,9 @@ export async function renderWorkspaceBlock(diff: BaselineDiff | null): Promise<s
   const shown = diff.truncated ? 'some of the changes are not shown' : '';
   return renderTemplate(template, [
     ['baseline', diff.baseline ? `revision ${diff.baseline.slice(0, 12)}` : 'none (this is the first consolidation)'],
-    ['status_list', diff.changes.length > 0 ? diff.changes.map((c) => `- ${c.status}: ${oneLine(c.path)}`).join('\n') : '- none'],
+    ['hand_edits', statusList(diff, (role) => role === 'maintained' || role === 'other')],
+    ['notes', statusList(diff, (role) => role === 'note')],
+    ['pipeline_changes', statusList(diff, (role) => role === 'evidence' || role === 'extension')],
     ['patch', diff.patch === '' ? '(no text changes)' : fenced(diff.patch)],
     [
       'cut_note',
@@ -23,6 +26,11 @@ export async function renderWorkspaceBlock(diff: BaselineDiff | null): Promise<s
           'for the rest.**',
     ],
   ]).trimEnd();
+}
+
+function statusList(diff: BaselineDiff, wanted: (role: FolderRole) => boolean): string {
+  const lines = diff.changes.filter((c) => wanted(roleOf(c.path))).map((c) => `- ${c.status}: ${oneLine(c.path)}`);
+  return lines.length > 0 ? lines.join('\n') : '- none';
 }
 
 // A memory file may quote a fenced block itself; the fence must be longer than any backtick run inside.

@@ -12,6 +12,7 @@ const STOPWORDS = new Set([
 ]);
 
 export const CONSOLIDATION_DONE_TEXT = 'Consolidation complete.';
+const NOTE_TAG = '[ad-hoc note]';
 
 export function scriptedHandler(): Handler {
   return (req) => {
@@ -151,22 +152,52 @@ function transcriptOf({ wire, body }: HandlerRequest) {
 }
 
 /**
- * Reads raw_memories.md first. Finding it (v1), writes MEMORY.md and memory_summary.md; not finding it (v2,
- * which has none), writes memory_summary.md alone from the inputs the prompt lists. Both in Codex 0.169's shapes.
+ * Reads raw_memories.md first, with the notes the prompt lists as new or edited and, in INCREMENTAL mode, the memory
+ * files (to carry earlier notes forward). Finding raw_memories.md (v1), writes MEMORY.md and memory_summary.md; not
+ * finding it (v2, which has none), writes memory_summary.md alone from the inputs the prompt lists. Both in Codex
+ * 0.169's shapes, with what came from notes tagged `[ad-hoc note]` as data, never obeyed.
  */
 function consolidationTurn(req: HandlerRequest): Reply {
   const { calls, outputs } = transcriptOf(req);
   if (calls.some((c) => c.name === 'write_file')) return { text: CONSOLIDATION_DONE_TEXT };
   const call = (id: string, name: string, args: object) => ({ id, name, arguments: JSON.stringify(args) });
+  const prompt = userText(req);
   const read = calls.find((c) => c.name === 'read_file');
-  if (!read) return { toolCalls: [call('call_read_raw_memories', 'read_file', { path: 'raw_memories.md' })] };
+  if (!read) {
+    const memoryFiles = prompt.includes('**INCREMENTAL** mode') ? ['MEMORY.md', 'memory_summary.md'] : [];
+    const reads = [
+      ...memoryFiles.map((path) => ['call_read_memory', path]),
+      ...listedNotes(prompt).map((path) => ['call_read_note', path]),
+    ];
+    return {
+      toolCalls: [
+        call('call_read_raw_memories', 'read_file', { path: 'raw_memories.md' }),
+        ...reads.map(([kind, path], i) => call(`${kind}_${i}`, 'read_file', { path })),
+      ],
+    };
+  }
   const raw = outputs.get(read.id) ?? '';
-  const threads = raw.startsWith('# Raw Memories') ? parseThreads(raw) : promptInputs(userText(req));
-  const writeSummary = call('call_write_summary', 'write_file', { path: 'memory_summary.md', content: summary(threads) });
+  const readBack = (kind: string) => calls.filter((c) => c.id.startsWith(kind)).map((c) => outputs.get(c.id) ?? '');
+  const noted = notedLines(readBack('call_read_memory'), readBack('call_read_note'));
+  const threads = raw.startsWith('# Raw Memories') ? parseThreads(raw) : promptInputs(prompt);
+  const writeSummary = call('call_write_summary', 'write_file', { path: 'memory_summary.md', content: summary(threads, noted) });
   if (!raw.startsWith('# Raw Memories')) return { toolCalls: [writeSummary] };
-  return {
-    toolCalls: [call('call_write_memory', 'write_file', { path: 'MEMORY.md', content: handbook(threads) }), writeSummary],
-  };
+  const memory = handbook(threads) + (noted.length > 0 ? ['', '## Ad-hoc notes', '', ...noted, ''].join('\n') : '');
+  return { toolCalls: [call('call_write_memory', 'write_file', { path: 'MEMORY.md', content: memory }), writeSummary] };
+}
+
+/** The notes the prompt's workspace block lists as new or edited. */
+function listedNotes(prompt: string): string[] {
+  const section = /^Ad-hoc notes new or edited[^\n]*\n((?:- [^\n]*\n?)*)/m.exec(prompt)?.[1] ?? '';
+  return [...section.matchAll(/^- (?:added|modified): (\S+)$/gm)].map((m) => m[1]!);
+}
+
+/** Earlier notes' lines carried forward, then one line per new note: its text quoted as data, tagged. */
+function notedLines(memoryFiles: string[], notes: string[]): string[] {
+  const lines = new Set<string>();
+  for (const text of memoryFiles) for (const line of text.split('\n')) if (line.endsWith(NOTE_TAG)) lines.add(line);
+  for (const note of notes) if (note.trim() !== '') lines.add(`- The person noted: "${quote(note)}" ${NOTE_TAG}`);
+  return [...lines];
 }
 
 type ThreadMemory = {
@@ -233,7 +264,7 @@ function handbook(threads: ThreadMemory[]): string {
 }
 
 /** memory_summary.md in Codex 0.169's shape: the line `v1`, then its four sections. */
-function summary(threads: ThreadMemory[]): string {
+function summary(threads: ThreadMemory[], noted: string[] = []): string {
   const entries = threads.map((t) => `- ${pointer(t)} — ${t.description || 'session summary'}; thread_id=${t.threadId}`);
   return [
     'v1',
@@ -242,7 +273,7 @@ function summary(threads: ThreadMemory[]): string {
     '## User preferences',
     '- none recorded',
     '## General Tips',
-    '- Look up the matching rollout summary before repeating past work.',
+    ['- Look up the matching rollout summary before repeating past work.', ...noted].join('\n'),
     "## What's in Memory",
     `### scripted workspace\n\n${entries.join('\n') || '- Nothing yet.'}`,
   ]

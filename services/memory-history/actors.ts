@@ -2,23 +2,39 @@
 import { fromPromise } from 'xstate';
 import type { PreparedConsolidation } from '../../machines/consolidation.ts';
 import type { Logger } from '../logger.ts';
+import { redactHandWritten } from '../memory-folder/hand-written.ts';
 import type { BaselineDiff } from './history.ts';
+import { notesAbsorbed } from './notes-absorbed.ts';
 
 // Loaded when a consolidation starts: the git library is large, and most runs (phase 1, nothing dirty) never need it.
 const history = () => import('./history.ts');
 
 export function historyActors(root: string, log: Logger) {
   return {
-    snapshotFolder: fromPromise<string, void>(async () => (await history()).snapshotFolder(root)),
+    snapshotFolder: fromPromise<string, void>(async () => {
+      const redacted = await redactHandWritten(root);
+      if (redacted.length > 0) log.warn({ files: redacted }, 'redacted secrets in hand-written memory files');
+      return (await history()).snapshotFolder(root);
+    }),
 
     diffWorkspace: fromPromise<BaselineDiff, void>(async () => (await history()).diffSinceBaseline(root)),
 
-    commitBaseline: fromPromise<string, { prepared: PreparedConsolidation }>(async ({ input }) => {
-      const { added, retained, removed } = input.prepared;
-      const revision = await (await history()).commitBaseline(root, { added, retained, removed });
-      log.info({ revision, added, retained, removed }, 'memory folder baseline committed');
-      return revision;
+    keepHandEdits: fromPromise<string[], { snapshot: string | null }>(async ({ input }) => {
+      if (input.snapshot === null) return [];
+      const restored = await (await history()).keepHandEdits(root, input.snapshot);
+      if (restored.length > 0) log.warn({ files: restored }, "put back the person's edits the agent undid");
+      return restored;
     }),
+
+    commitBaseline: fromPromise<string, { prepared: PreparedConsolidation; workspace: BaselineDiff | null }>(
+      async ({ input }) => {
+        const { added, retained, removed } = input.prepared;
+        const notes = notesAbsorbed(input.workspace).length;
+        const revision = await (await history()).commitBaseline(root, { added, retained, removed, notes });
+        log.info({ revision, added, retained, removed, notes }, 'memory folder baseline committed');
+        return revision;
+      },
+    ),
 
     restoreFolder: fromPromise<void, { snapshot: string | null }>(async ({ input }) => {
       const { restoreFolder, dropHistoryWithoutBaseline } = await history();

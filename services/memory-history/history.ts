@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GIT_DIR } from './git-dir.ts';
+import { reapplyHandEdits } from './hand-edits.ts';
 import { hasBaseline, headCommit, openRepo, parentOf, type Repo, resolveRevision, treeOf } from './repo.ts';
 import { commitRevision, type RevisionFacts } from './revisions.ts';
 import { restoreWorkingTree, snapshotWorkingTree, treeFiles, workingTreeFiles } from './tree-files.ts';
@@ -32,6 +33,11 @@ export async function dropHistoryWithoutBaseline(root: string): Promise<void> {
   if (!(await hasBaseline(await openRepo(root, false)))) await rm(join(root, GIT_DIR), { recursive: true, force: true });
 }
 
+/** After the agent: the person's edits since the baseline put back where it undid them; the files it changed. */
+export async function keepHandEdits(root: string, snapshot: string): Promise<string[]> {
+  return reapplyHandEdits(await openRepo(root), snapshot);
+}
+
 /** The working tree against the last baseline. */
 export async function diffSinceBaseline(root: string): Promise<BaselineDiff> {
   const repo = await openRepo(root);
@@ -40,7 +46,7 @@ export async function diffSinceBaseline(root: string): Promise<BaselineDiff> {
 }
 
 /** A successful consolidation's baseline. */
-export async function commitBaseline(root: string, counts: { added: number; retained: number; removed: number }) {
+export async function commitBaseline(root: string, counts: { added: number; retained: number; removed: number; notes: number }) {
   const facts: RevisionFacts = { kind: 'consolidation', ...counts, memoryBytes: await memoryBytes(root) };
   return commitRevision(await openRepo(root), 'Consolidate memory', facts);
 }
@@ -67,7 +73,7 @@ export async function revertTo(root: string, rev: string) {
   const repo = await openRepo(root, false);
   const target = await resolveRevision(repo, rev);
   const pending = await diffAgainst(repo, await headCommit(repo), 0);
-  const none = { added: 0, retained: 0, removed: 0 };
+  const none = { added: 0, retained: 0, removed: 0, notes: 0 };
   const savedEdits =
     pending.changes.length > 0
       ? await commitRevision(repo, 'Record hand edits before a revert', {

@@ -11,6 +11,8 @@ export interface RevisionFacts {
   added: number;
   retained: number;
   removed: number;
+  /** Ad-hoc notes new or edited since the previous revision, absorbed by this consolidation. */
+  notes: number;
   /** MEMORY.md's size in bytes; null where the layout (v2) or the folder has none. */
   memoryBytes: number | null;
   /** For a revert: the revision the folder went back to. */
@@ -29,6 +31,7 @@ const TRAILERS = {
   added: 'Memories-Added',
   retained: 'Memories-Retained',
   removed: 'Memories-Removed',
+  notes: 'Memories-Notes',
   memoryBytes: 'Memories-Memory-Bytes',
   revertedTo: 'Memories-Reverted-To',
 } as const;
@@ -65,6 +68,7 @@ function renderTrailers(facts: RevisionFacts): string {
     `${TRAILERS.added}: ${facts.added}`,
     `${TRAILERS.retained}: ${facts.retained}`,
     `${TRAILERS.removed}: ${facts.removed}`,
+    `${TRAILERS.notes}: ${facts.notes}`,
     `${TRAILERS.memoryBytes}: ${facts.memoryBytes ?? 'none'}`,
   ];
   if (facts.revertedTo) lines.push(`${TRAILERS.revertedTo}: ${facts.revertedTo}`);
@@ -81,6 +85,7 @@ function parseTrailers(message: string): RevisionFacts {
     added: count(TRAILERS.added),
     retained: count(TRAILERS.retained),
     removed: count(TRAILERS.removed),
+    notes: count(TRAILERS.notes),
     memoryBytes: bytes === undefined || bytes === 'none' ? null : Number(bytes),
     ...(revertedTo ? { revertedTo } : {}),
   };

@@ -1,0 +1,65 @@
+// `memories note "text"`: an ad-hoc note for the memory, absorbed by the next consolidation (Codex 0.169's
+// `extensions/ad_hoc/`). The note is redacted before it is written; consolidation is marked due.
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { defaultCodexHome, loadMemoriesConfig } from '../../services/config.ts';
+import { StoreCorruptError } from '../../services/errors.ts';
+import { resolveLayout } from '../../services/memory-folder/layout.ts';
+import { addNote, noteWatermark } from '../../services/memory-folder/notes.ts';
+import { createLowdbStore } from '../../services/store/lowdb-store.ts';
+
+interface NoteFlags {
+  codexHome?: string;
+  file?: string;
+  json?: boolean;
+}
+
+export function registerNote(program: Command): void {
+  program
+    .command('note')
+    .description('add an ad-hoc note to memory: facts the next consolidation absorbs and tags [ad-hoc note]')
+    .argument('[text...]', 'the note; or use --file, or pipe it on stdin')
+    .option('--file <path>', 'read the note from a file ("-" for stdin)')
+    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--json', 'print one JSON object')
+    .addHelpText(
+      'after',
+      '\nA note is information, never an instruction to the agent; secrets in it are redacted.\n' +
+        'It lands in <memory folder>/extensions/ad_hoc/ (you may also drop .md files there yourself).\n' +
+        '\nExamples:\n  $ memories note "The staging database moved to db-stage-7"\n' +
+        '  $ memories note "Prefer pnpm over npm in this repo" && memories consolidate --now\n',
+    )
+    .action(noteCommand);
+}
+
+async function noteCommand(words: string[], flags: NoteFlags): Promise<void> {
+  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
+  let path: string;
+  try {
+    path = await addNote(layout.root, await noteText(words, flags));
+    await createLowdbStore({ dir: layout.stateDir }).enqueueGlobalConsolidation(noteWatermark(Date.now()));
+  } catch (error) {
+    if (!(error instanceof StoreCorruptError) && !/^the note is empty/.test((error as Error).message)) throw error;
+    process.stderr.write(`memories: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ note: path, root: layout.root, consolidationDirty: true })}\n`);
+    return;
+  }
+  process.stdout.write(
+    `noted in ${layout.root}/${path}; the next consolidation absorbs it (\`memories consolidate --now\` to do it now)\n`,
+  );
+}
+
+async function noteText(words: string[], flags: NoteFlags): Promise<string> {
+  if (flags.file === '-' || (words.length === 0 && flags.file === undefined && !process.stdin.isTTY)) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  if (flags.file !== undefined) return readFile(flags.file, 'utf8');
+  return words.join(' ');
+}

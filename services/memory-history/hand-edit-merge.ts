@@ -1,0 +1,78 @@
+// A person's edit to a maintained memory file since the last baseline outranks the agent's: after the agent ran,
+// the lines they wrote are in the file and the lines they removed are not. A line that occurs more than once in the
+// baseline (blank lines, the headings every task repeats) is structure, not a fact, so removing it removes nothing.
+import { diffArrays } from 'diff';
+
+export interface HandEdit {
+  /** The file at the last baseline; null when the person created it. */
+  base: string | null;
+  /** The file as the person left it; null when they deleted it. */
+  edited: string | null;
+}
+
+/** A line as a fact: list markers and spacing do not change what it says. */
+export const normalizeLine = (line: string) =>
+  line
+    .trim()
+    .replace(/^([-*+]|\d+\.)\s+/, '')
+    .replace(/\s+/g, ' ');
+
+const MIN_ADDED_CHARS = 4;
+
+/**
+ * The agent's text of the file with the person's edit put back. `elsewhere` holds the normalized lines of the
+ * other maintained files: a line the agent moved there is kept, not duplicated.
+ */
+export function reapplyHandEdit(edit: HandEdit, agent: string, elsewhere: ReadonlySet<string>): string {
+  const { removed, added } = editOf(edit);
+  const keptByPerson = new Set(linesOf(edit.edited).map(normalizeLine));
+  const out = linesOf(agent).filter((line) => !removed.has(normalizeLine(line)) || keptByPerson.has(normalizeLine(line)));
+  for (const { line, anchor } of added) {
+    const fact = normalizeLine(line);
+    if (elsewhere.has(fact) || out.some((l) => normalizeLine(l) === fact)) continue;
+    const at = anchor === null ? 0 : out.indexOf(anchor) + 1;
+    // An anchor the agent rewrote away: the line goes last rather than nowhere.
+    out.splice(anchor !== null && at === 0 ? out.length : at, 0, line);
+  }
+  const text = out.join('\n');
+  return text === '' || !agent.endsWith('\n') ? text : `${text}\n`;
+}
+
+/** Whether the text still says anything once structure is set aside. */
+export const saysSomething = (text: string) => linesOf(text).some((l) => normalizeLine(l).length >= MIN_ADDED_CHARS);
+
+/** The facts the person removed, and the lines they added, each after the nearest unique line before it. */
+function editOf(edit: HandEdit) {
+  const base = linesOf(edit.base);
+  const edited = linesOf(edit.edited);
+  const baseCount = countOf(base);
+  const editedCount = countOf(edited);
+  const removed = new Set<string>();
+  const added: { line: string; anchor: string | null }[] = [];
+  let anchor: string | null = null;
+  for (const part of diffArrays(base, edited)) {
+    for (const line of part.value) {
+      const fact = normalizeLine(line);
+      if (part.removed) {
+        if (fact !== '' && baseCount.get(fact) === 1) removed.add(fact);
+        continue;
+      }
+      if (part.added && fact.length >= MIN_ADDED_CHARS) added.push({ line, anchor });
+      if (editedCount.get(fact) === 1 && (!part.added || fact.length >= MIN_ADDED_CHARS)) anchor = line;
+    }
+  }
+  return { removed, added };
+}
+
+function linesOf(text: string | null): string[] {
+  if (!text) return [];
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
+}
+
+function countOf(lines: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of lines) counts.set(normalizeLine(line), (counts.get(normalizeLine(line)) ?? 0) + 1);
+  return counts;
+}
