@@ -1,11 +1,12 @@
 // The parts of a Codex config.toml this tool acts on: [memories], the model provider (top level or a
-// profile's), and [features] memories for the hand-off. Every other table Codex reads ([projects],
+// profile's), [features] memories for the hand-off, and [otel] for telemetry. Every other table Codex reads ([projects],
 // [mcp_servers], [tui], sandbox and approval keys, …) is left alone, so a real config.toml loads as is.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MEMORIES_KEYS, type MemoriesConfig, parseMemoriesTable, parseToml } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { builtInProviders, OPENAI_PROVIDER_ID, type ProviderInfo, parseProviderTable } from './model-providers.ts';
+import { type OtelFileConfig, parseOtelTable } from './otel-config.ts';
 
 /** A value and where it came from: `flag --x`, `profile NAME`, `config.toml`, `env VAR`, `auth.json` or `default`. */
 export interface Sourced<T> {
@@ -24,6 +25,8 @@ export interface CodexConfig {
   provider: ProviderInfo;
   /** `[features] memories`, a profile's overriding the top level; Codex's default is off. */
   featuresMemories: Sourced<boolean>;
+  /** `[otel]`, Codex's telemetry exporters; null when the table is absent. */
+  otel: OtelFileConfig | null;
 }
 
 export interface CodexConfigOptions {
@@ -71,7 +74,8 @@ export async function loadCodexConfig(codexHome: string, options: CodexConfigOpt
     'boolean',
   ) ?? { value: false, source: 'default' };
 
-  return { file, exists: text !== null, memories, memoriesKeys, profile, providerId, provider, featuresMemories };
+  const otel = parseOtelTable(doc.otel, file, lines, codexHome);
+  return { file, exists: text !== null, memories, memoriesKeys, profile, providerId, provider, featuresMemories, otel };
 }
 
 async function readConfigText(file: string): Promise<string | null> {
