@@ -1,7 +1,7 @@
 // Wires the statecharts to their services: `createMemoriesPipeline` starts the actor, `runPipeline` awaits it.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Actor, type AnyActorRef, createActor, type InspectionEvent, toPromise } from 'xstate';
+import { type Actor, type AnyActorLogic, type AnyActorRef, createActor, type InspectionEvent, toPromise } from 'xstate';
 import { coordinatorMachine, type CoordinatorOutput } from '../machines/coordinator.ts';
 import { consolidationMachine, type GlobalClaim } from '../machines/consolidation.ts';
 import { extractionMachine } from '../machines/extraction.ts';
@@ -24,6 +24,7 @@ import { Inflight, type PipelineDeps } from './pipeline-deps.ts';
 import { consolidationActors } from './consolidation/actors.ts';
 import { extractionActors, phase1Actors } from './extraction/actors.ts';
 import type { MemoryStore } from './store/port.ts';
+import type { RunTelemetry, Telemetry } from './telemetry/telemetry.ts';
 import type { Stage1Claim } from './types.ts';
 
 export type Phase = '1' | '2' | 'all';
@@ -56,6 +57,8 @@ export interface PipelineOptions {
   consolidationHeartbeatMs?: number;
   /** Receives every actor event (Stately inspector, JSONL event log). */
   inspect?: (event: InspectionEvent) => void;
+  /** Spans and Codex's five instruments for each run (services/telemetry/setup.ts); none: nothing recorded. */
+  telemetry?: Telemetry;
 }
 
 export function pipelineDeps(options: PipelineOptions): PipelineDeps {
@@ -83,13 +86,14 @@ export function pipelineDeps(options: PipelineOptions): PipelineDeps {
   };
 }
 
-/** The coordinator with every actor provided from services/ (or from the given deps). */
-export function providedCoordinator(deps: PipelineDeps) {
+/** The coordinator with every actor provided from services/ (or from the given deps), traced when `run` is given. */
+export function providedCoordinator(deps: PipelineDeps, run?: RunTelemetry) {
+  const traced = <T extends Record<string, AnyActorLogic>>(actors: T): T => (run ? run.actors(actors) : actors);
   return coordinatorMachine.provide({
     actors: {
-      ...phase1Actors(deps),
-      extraction: extractionMachine.provide({ actors: extractionActors(deps) }),
-      consolidation: consolidationMachine.provide({ actors: consolidationActors(deps) }),
+      ...traced(phase1Actors(deps)),
+      extraction: extractionMachine.provide({ actors: traced(extractionActors(deps)) }),
+      consolidation: consolidationMachine.provide({ actors: traced(consolidationActors(deps)) }),
     },
   });
 }
@@ -133,17 +137,18 @@ function unfinishedClaims(actor: MemoriesPipeline): Stage1Claim[] {
 
 /** Creates and starts the pipeline actor. Subscribe to it, or `await toPromise(actor)`. */
 export function createMemoriesPipeline(options: PipelineOptions): MemoriesPipeline {
-  const deps = pipelineDeps(options);
+  const run = options.telemetry?.startRun();
+  const deps = pipelineDeps(run ? { ...options, model: run.model(options.model) } : options);
   const phase = options.phase ?? 'all';
   const policy: RetryPolicy = {
     ...DEFAULT_RETRY_POLICY,
     durableRetryDelaySeconds: phase === '2' ? PHASE2_RETRY_DELAY_SECONDS : STAGE1_RETRY_DELAY_SECONDS,
     ...options.retryPolicy,
   };
-  const actor = createActor(providedCoordinator(deps), {
+  const actor = createActor(providedCoordinator(deps, run), {
     // XState treats an explicit `clock: undefined` as a clock, so pass it only when given.
     ...(options.clock ? { clock: options.clock } : {}),
-    inspect: options.inspect,
+    inspect: bothInspectors(options.inspect, run?.inspect),
     input: {
       phases: { extract: phase !== '2', consolidate: phase !== '1' },
       concurrency: options.concurrency ?? PHASE1_CONCURRENCY,
@@ -157,6 +162,14 @@ export function createMemoriesPipeline(options: PipelineOptions): MemoriesPipeli
   actor.subscribe({ error: (error) => deps.log.error({ err: error }, 'pipeline actor failed') });
   actor.start();
   return actor;
+}
+
+function bothInspectors(first: PipelineOptions['inspect'], second: PipelineOptions['inspect']): PipelineOptions['inspect'] {
+  if (!first || !second) return first ?? second;
+  return (event) => {
+    first(event);
+    second(event);
+  };
 }
 
 /** Runs the pipeline once and resolves with its summary. */
