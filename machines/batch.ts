@@ -27,7 +27,7 @@ export interface BatchPhase1Summary {
   error: string | null;
 }
 
-interface BatchContext {
+export interface BatchContext {
   collected: BatchCollectResult;
   discovery: DiscoveryResult | null;
   claims: Stage1Claim[];

@@ -74,7 +74,7 @@ export interface ConsolidationInput {
   heartbeatMs: number;
 }
 
-interface ConsolidationContext extends ConsolidationInput {
+export interface ConsolidationContext extends ConsolidationInput {
   claim: GlobalClaim | null;
   prepared: PreparedConsolidation | null;
   agent: AgentRunResult | null;

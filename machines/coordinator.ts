@@ -57,7 +57,7 @@ export type CoordinatorEmitted =
   | { type: 'job.finished'; output: ExtractionOutput }
   | { type: 'phase2.finished'; output: ConsolidationOutput };
 
-interface CoordinatorContext extends CoordinatorInput {
+export interface CoordinatorContext extends CoordinatorInput {
   discovery: DiscoveryResult | null;
   skipped: SkipCounts;
   pending: Stage1Claim[];

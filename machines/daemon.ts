@@ -53,7 +53,7 @@ export interface DaemonOutput {
   lastRun: RunReport | null;
 }
 
-interface DaemonContext extends DaemonInput {
+export interface DaemonContext extends DaemonInput {
   runs: number;
   /** Rollouts that went idle since the current run's scan may have started. */
   queued: string[];

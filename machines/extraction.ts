@@ -48,7 +48,7 @@ export interface ExtractionOutput {
   usage: TokenUsage | null;
 }
 
-interface ExtractionContext extends ExtractionInput {
+export interface ExtractionContext extends ExtractionInput {
   attempt: number;
   error: string | null;
   failure: Failure | null;

@@ -26,7 +26,7 @@ export function backoffDelayMs(policy: RetryPolicy, attempt: number, serverRetry
   return Math.max(planned, Math.min(policy.maxDelayMs, serverRetryAfterMs ?? 0));
 }
 
-interface RetryingContext {
+export interface RetryingContext {
   policy: RetryPolicy;
   error: string | null;
 }
