@@ -1,5 +1,5 @@
-// Spans made by the actor system itself, from XState's inspection events: a span opens when a machine actor is
-// created and closes when it stops, done or not; every state it enters is a span event (with the attempt number
+// Spans made by the actor system itself, from XState's inspection events: a span opens when a machine actor
+// starts and closes when it stops, done or not; every state it enters is a span event (with the attempt number
 // when its context counts attempts); a failed invoked service is an `error` event with its error class. A state
 // or a machine added later shows up in the trace without a line here. Invoked promise actors get no span of
 // their own: their work is under their machine's (model calls and agent turns nest there, see run-telemetry.ts).
@@ -44,10 +44,15 @@ export class ActorSpans {
 
   readonly inspect = (event: InspectionEvent): void => {
     const actor = event.actorRef as ActorView;
-    if (event.type === '@xstate.actor') this.started(actor);
-    else if (event.type === '@xstate.microstep' || event.type === '@xstate.snapshot')
+    if (event.type === '@xstate.microstep' || event.type === '@xstate.snapshot') {
       this.moved(actor, event.snapshot as SnapshotView);
-    else if (event.type === '@xstate.event' && event.event.type.startsWith('xstate.error.actor.')) {
+      return;
+    }
+    if (event.type !== '@xstate.event') return;
+    // At start, not creation: an invoked child is created while its parent enters the invoking state, before the
+    // parent's own step (and so its phase) is reported; it starts once that step is done.
+    if (event.event.type === 'xstate.init') this.started(actor);
+    else if (event.event.type.startsWith('xstate.error.actor.')) {
       this.traces.get(actor)?.span.addEvent('error', {
         'memories.step': event.event.type.slice('xstate.error.actor.'.length),
         'error.type': errorKind((event.event as { error?: unknown }).error),

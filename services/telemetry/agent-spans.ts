@@ -52,9 +52,10 @@ export function traceAgent(agentName: string, model: string): AgentTrace {
     'gen_ai.agent.name': agentName,
     'gen_ai.request.model': model,
   });
+  const inside = scope.under(span);
   return {
-    run: (fn) => scope.within(span, fn),
-    turn: (n) => traceTurn(scope, span, n),
+    run: (fn) => inside.run(fn),
+    turn: (n) => traceTurn(inside, n),
     end(summary) {
       span.setAttributes({
         'memories.agent.turns': summary.turns,
@@ -69,10 +70,11 @@ export function traceAgent(agentName: string, model: string): AgentTrace {
   };
 }
 
-function traceTurn(scope: TraceScope, parent: SpanHandle, n: number): TurnTrace {
-  const span = scope.within(parent, () => scope.startSpan('memories.agent.turn', { 'memories.agent.turn': n }));
+function traceTurn(scope: TraceScope, n: number): TurnTrace {
+  const span = scope.startSpan('memories.agent.turn', { 'memories.agent.turn': n });
+  const inside = scope.under(span);
   return {
-    call: (fn) => scope.within(span, fn),
+    call: (fn) => inside.run(fn),
     async tool(name, callId, fn) {
       const attributes = {
         'gen_ai.operation.name': 'execute_tool',
@@ -80,7 +82,7 @@ function traceTurn(scope: TraceScope, parent: SpanHandle, n: number): TurnTrace 
         'gen_ai.tool.type': 'function',
         'gen_ai.tool.call.id': callId,
       };
-      const toolSpan = scope.within(span, () => scope.startSpan(`execute_tool ${name}`, attributes));
+      const toolSpan = inside.startSpan(`execute_tool ${name}`, attributes);
       try {
         const outcome = await fn();
         toolSpan.setAttributes({ 'memories.tool.output_chars': outcome.output.length });

@@ -26,14 +26,13 @@ export class OtelSpan implements SpanHandle {
 
 /** Spans started from this scope are children of `context`'s span and carry `common` ([otel] span_attributes). */
 export function otelScope(tracer: Tracer, context: Context, common: Attributes): TraceScope {
-  return {
+  const scope: TraceScope = {
     startSpan(name, attributes, kind = 'internal') {
       const spanKind = kind === 'client' ? SpanKind.CLIENT : SpanKind.INTERNAL;
       return new OtelSpan(tracer.startSpan(name, { kind: spanKind, attributes: { ...common, ...attributes } }, context));
     },
-    within(span, fn) {
-      if (!(span instanceof OtelSpan)) return fn();
-      return runInTraceScope(otelScope(tracer, trace.setSpan(context, span.span), common), fn);
-    },
+    under: (span) => (span instanceof OtelSpan ? otelScope(tracer, trace.setSpan(context, span.span), common) : scope),
+    run: (fn) => runInTraceScope(scope, fn),
   };
+  return scope;
 }

@@ -9,7 +9,6 @@ import { tracedModelClient } from './model-spans.ts';
 import { otelScope } from './otel-scope.ts';
 import { measureRun } from './run-measurements.ts';
 import type { RunTelemetry, Telemetry } from './telemetry.ts';
-import { runInTraceScope } from './trace-scope.ts';
 
 export const INSTRUMENTATION_SCOPE = 'memories-pipeline';
 
@@ -68,7 +67,7 @@ function startInMachineScope(logic: AnyActorLogic, spans: ActorSpans, tracer: Tr
     start: (state, scope) => {
       const context = spans.contextOf(scope.self._parent);
       if (!context) return start(state, scope);
-      return runInTraceScope(otelScope(tracer, context, common), () => start(state, scope));
+      return otelScope(tracer, context, common).run(() => start(state, scope));
     },
   };
 }

@@ -20,9 +20,12 @@ export interface SpanHandle {
 }
 
 export interface TraceScope {
+  /** A span under this scope's span. */
   startSpan(name: string, attributes: SpanAttributes, kind?: 'client' | 'internal'): SpanHandle;
-  /** Runs `fn` with `span` as the parent of the spans started inside it. */
-  within<T>(span: SpanHandle, fn: () => T): T;
+  /** The scope whose spans are children of `span`. */
+  under(span: SpanHandle): TraceScope;
+  /** Runs `fn` (and the async work it starts) with this scope as the active one. */
+  run<T>(fn: () => T): T;
 }
 
 const scopes = new AsyncLocalStorage<TraceScope>();
