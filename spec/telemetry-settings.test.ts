@@ -1,7 +1,9 @@
 // Where telemetry goes: the standard OTEL_* variables, then config.toml's [otel] table as Codex defines it; with
 // neither, nothing is configured and the SDK is never loaded.
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadCodexConfig } from '../services/config/codex-config.ts';
 import { parseOtelTable } from '../services/config/otel-config.ts';
@@ -104,5 +106,25 @@ describe('telemetry settings', () => {
     } finally {
       await cleanup();
     }
+  });
+
+  it('loads no OpenTelemetry module when nothing is configured, and the SDK once an endpoint is', async () => {
+    // A fresh process: the CLI's commands imported and telemetry started, then the CommonJS module cache read.
+    const probe = `
+      import { createRequire } from 'node:module';
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).filter((p) => /@opentelemetry|@grpc/.test(p)).length;
+      const { startTelemetry } = await import('./services/telemetry/setup.ts');
+      await Promise.all(['run', 'watch', 'status'].map((c) => import('./scripts/commands/' + c + '.ts')));
+      const none = { configured: (await startTelemetry({ otel: null, env: {} })) !== undefined, loaded: loaded() };
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+      const telemetry = await startTelemetry({ otel: null, env });
+      console.log(JSON.stringify({ none, endpoint: { configured: telemetry !== undefined, loaded: loaded() } }));
+      await telemetry.shutdown();`;
+    const args = ['--import', 'tsx', '--input-type=module', '-e', probe];
+    const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: join(import.meta.dirname, '..') });
+    const seen = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(seen.none).toEqual({ configured: false, loaded: 0 });
+    expect(seen.endpoint.configured).toBe(true);
+    expect(seen.endpoint.loaded).toBeGreaterThan(0);
   });
 });

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { CoordinatorOutput, Phase1Summary } from '../../machines/coordinator.ts';
 import type { ExtractionOutput } from '../../machines/extraction.ts';
+import type { MeasurementsJson } from '../../services/telemetry/run-measurements.ts';
 
 export const jobFailed = (job: ExtractionOutput) => job.outcome === 'gaveUp' || job.outcome === 'leaseLost';
 const phase2Failed = (result: CoordinatorOutput) => result.phase2?.status === 'failed' || result.phase2?.status === 'leaseLost';
@@ -23,7 +24,8 @@ export function runFailures(result: CoordinatorOutput): string[] {
 /** Phase-1 jobs skipped for any reason. */
 export const skippedTotal = (s: Phase1Summary['skipped']) => s.upToDate + s.running + s.retryBackoff + s.retryExhausted;
 
-export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2Ms: number) {
+/** `metrics`: the run's counts under Codex's instrument names, as the exporters record them (measureRun). */
+export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2Ms: number, metrics: MeasurementsJson) {
   const p1 = result.phase1;
   return {
     claimed: p1?.claimed ?? 0,
@@ -51,6 +53,7 @@ export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2
           elapsedMs: phase2Ms,
         }
       : null,
+    metrics,
     elapsedMs,
   };
 }

@@ -1,9 +1,14 @@
 // `memories run`: one pass of the pipeline, with a progress line per job and a summary.
 import { defaultCodexHome } from '../../services/config.ts';
+import type { EffectiveSettings } from '../../services/config/effective-settings.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createInspection } from '../../services/inspect/inspector.ts';
+import { writeLastRun } from '../../services/telemetry/last-run.ts';
+import { measurementsJson, measureRun } from '../../services/telemetry/run-measurements.ts';
+import { startTelemetry } from '../../services/telemetry/setup.ts';
+import type { Telemetry } from '../../services/telemetry/telemetry.ts';
 import { modelClientFromEndpoint, type ModelEndpoint } from '../../services/model/model-endpoint.ts';
 import type { BatchPhase1Summary } from '../../machines/batch.ts';
 import type { CoordinatorOutput } from '../../machines/coordinator.ts';
@@ -37,10 +42,25 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   if (!['1', '2', 'all'].includes(flags.phase)) throw new ConfigError(`--phase must be 1, 2 or all, not '${flags.phase}'`);
   if (flags.batch && flags.phase === '2') throw new ConfigError('--batch applies to phase 1; use --phase 1 or all');
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  const { config, endpoint } = await settingsWithFlags(codexHome, flags);
+  const { config, endpoint, codex } = await settingsWithFlags(codexHome, flags);
   if (flags.batch && endpoint.wireApi.value !== 'responses') {
     throw new ConfigError(`--batch needs the responses wire, not ${endpoint.wireApi.value} (${endpoint.wireApi.source})`);
   }
+  // Loaded only when an exporter is configured; exported before exit, also after a failure or a signal.
+  const telemetry = await startTelemetry({ otel: codex.otel, notice: warn });
+  try {
+    await runWith(flags, codexHome, { config, endpoint }, telemetry);
+  } finally {
+    await telemetry?.shutdown();
+  }
+}
+
+async function runWith(
+  flags: RunFlags,
+  codexHome: string,
+  { config, endpoint }: Pick<EffectiveSettings, 'config' | 'endpoint'>,
+  telemetry: Telemetry | undefined,
+): Promise<void> {
   const model = modelClientFromEndpoint(endpoint, flags.timeoutMs);
   // Resolved once: it may run `codex --version`, and --retry-failed, --batch and the summary all need it.
   const layout = resolveLayout(codexHome, config);
@@ -62,6 +82,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   const inspection = await createInspection({ inspect: flags.inspect, eventsFile: flags.events, waitForViewerMs });
   const options: PipelineOptions = {
     inspect: inspection.inspect,
+    telemetry,
     codexHome,
     model,
     config,
@@ -105,8 +126,15 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     return;
   }
   const elapsedMs = Math.round(performance.now() - started);
+  const metrics = measurementsJson(measureRun(result));
+  // A report, not the run's outcome: a write that fails is said and the run's exit status stands.
+  await writeLastRun(layout.stateDir, { finishedAt: new Date().toISOString(), command: 'run', metrics }).catch((error: Error) =>
+    warn(`could not record the run's counts for \`memories status\`: ${error.message}`),
+  );
   if (flags.json)
-    process.stdout.write(`${JSON.stringify({ ...summaryJson(result, elapsedMs, phase2Ms), ...(batch ? { batch } : {}) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...summaryJson(result, elapsedMs, phase2Ms, metrics), ...(batch ? { batch } : {}) })}\n`,
+    );
   else process.stdout.write(formatSummary(result, elapsedMs, codexHome, layout.root));
   for (const line of runFailures(result)) warn(line);
   // Any failure fails a cron job or CI step, so a dead endpoint or a bad key never goes unnoticed.

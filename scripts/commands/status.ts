@@ -5,6 +5,7 @@ import { StoreCorruptError } from '../../services/errors.ts';
 import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import type { StoreStatus } from '../../services/store/port.ts';
+import { type LastRun, readLastRun } from '../../services/telemetry/last-run.ts';
 import type { JobRow, JobStatus } from '../../services/types.ts';
 
 const STATES: JobStatus[] = ['pending', 'running', 'done', 'error'];
@@ -15,7 +16,7 @@ const iso = (seconds: number | null | undefined) =>
 /** The `--json` shape. Derived times are ISO 8601; `stage1.jobs` are the store rows as stored (Unix seconds). */
 type StatusReport = ReturnType<typeof statusReport>;
 
-function statusReport(status: StoreStatus, location: string, layout: MemoryLayout, nowMs = Date.now()) {
+function statusReport(status: StoreStatus, location: string, layout: MemoryLayout, lastRun: LastRun | null, nowMs = Date.now()) {
   const now = Math.floor(nowMs / 1000);
   const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<JobStatus, number>;
   for (const job of status.jobs) byState[job.status] += 1;
@@ -82,6 +83,8 @@ function statusReport(status: StoreStatus, location: string, layout: MemoryLayou
       })),
     },
     consolidation,
+    // The last `run` or `watch` run's counts under Codex's instrument names (what an exporter received).
+    lastRun,
   };
 }
 
@@ -131,6 +134,7 @@ function formatStatus(report: StatusReport): string {
     ['outputs', `${outputs} stage-1 output${outputs === 1 ? '' : 's'} (${report.outputs.withContent} with content)`],
     ['last consolidation', c ? describeConsolidation(c, report.now) : 'never (nothing enqueued yet)'],
     ['watermark', c ? `input ${c.inputWatermark}, consolidated ${c.lastSuccessWatermark} ${dirty}` : '-'],
+    ['last run', report.lastRun ? describeLastRun(report.lastRun) : '-'],
   ]);
 
   if (s.jobs.length > 0) {
@@ -170,6 +174,20 @@ function describeConsolidation(c: NonNullable<StatusReport['consolidation']>, no
   }
 }
 
+/** "2026-03-01T10:00:00.000Z (run): codex.memory.phase1 claimed=3 succeeded=2 failed=1; codex.memory.phase1.output=2" */
+function describeLastRun({ finishedAt, command, metrics }: LastRun): string {
+  const parts = Object.entries(metrics)
+    .filter(([name]) => !name.endsWith('.token_usage'))
+    .map(([name, value]) =>
+      typeof value === 'number'
+        ? `${name}=${value}`
+        : `${name} ${Object.entries(value)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+    );
+  return `${finishedAt} (${command}): ${parts.join('; ') || 'nothing recorded'}`;
+}
+
 function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
@@ -186,6 +204,6 @@ export async function statusCommand(flags: { codexHome?: string; json?: boolean 
     process.exitCode = 1;
   });
   if (!status) return;
-  const report = statusReport(status, store.location, layout);
+  const report = statusReport(status, store.location, layout, await readLastRun(layout.stateDir));
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
 }

@@ -8,7 +8,11 @@ import { defaultCodexHome } from '../../services/config.ts';
 import { createDaemon } from '../../services/daemon/actors.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
+import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { modelClientFromEndpoint } from '../../services/model/model-endpoint.ts';
+import { writeLastRun } from '../../services/telemetry/last-run.ts';
+import { measurementsJson, measureRun } from '../../services/telemetry/run-measurements.ts';
+import { startTelemetry } from '../../services/telemetry/setup.ts';
 import { BASE_URL_HELP, integer, PROFILE_HELP, type PipelineFlags, settingsWithFlags, WIRE_API_HELP } from './options.ts';
 import { skippedTotal } from './run-summary.ts';
 import { handleStopSignals } from './stop-signals.ts';
@@ -16,6 +20,8 @@ import { handleStopSignals } from './stop-signals.ts';
 interface WatchFlags extends PipelineFlags {
   idleSeconds?: number;
   rescanMinutes?: number;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 /** setTimeout cannot wait longer than this (a longer delay fires at once). */
@@ -60,12 +66,18 @@ export function registerWatchCommand(program: Command): void {
     )
     .option('--max-turns <n>', 'consolidation agent turn cap', integer('--max-turns'))
     .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
+    .option(
+      '--metrics-port <n>',
+      "serve Codex's memory metrics for Prometheus at http://HOST:N/metrics (0: any free port)",
+      integer('--metrics-port'),
+    )
+    .option('--metrics-host <address>', 'the address --metrics-port listens on', '127.0.0.1')
     .action(watchCommand);
 }
 
 async function watchCommand(flags: WatchFlags): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  const { config, endpoint } = await settingsWithFlags(codexHome, flags);
+  const { config, endpoint, codex } = await settingsWithFlags(codexHome, flags);
   const idleMinutes =
     flags.idleSeconds !== undefined ? flags.idleSeconds / 60 : (flags.idleMinutes ?? config.minRolloutIdleHours * 60);
   const idleMs = Math.round(idleMinutes * 60_000);
@@ -75,8 +87,21 @@ async function watchCommand(flags: WatchFlags): Promise<void> {
   const log = fileLogger(codexHome);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const err = (line: string) => process.stderr.write(`memories: ${line}\n`);
-
-  const pipeline = { codexHome, model, config, concurrency: flags.concurrency, agent: { maxTurns: flags.maxTurns }, log };
+  const prometheus = flags.metricsPort === undefined ? null : { host: flags.metricsHost, port: flags.metricsPort };
+  const telemetry = await startTelemetry({ otel: codex.otel, prometheus, notice: err });
+  if (telemetry?.metricsUrl) out(`metrics: ${telemetry.metricsUrl}`);
+  // Resolved once for the daemon's runs (as it would itself), so the last-run file lands in their state dir.
+  const layout = resolveLayout(codexHome, config);
+  const pipeline = {
+    codexHome,
+    model,
+    config,
+    layout,
+    concurrency: flags.concurrency,
+    agent: { maxTurns: flags.maxTurns },
+    log,
+    telemetry,
+  };
   const daemon = createDaemon({ pipeline, idleMs, rescanMs });
   daemon.on('watch.ready', () =>
     out(
@@ -84,7 +109,17 @@ async function watchCommand(flags: WatchFlags): Promise<void> {
     ),
   );
   daemon.on('watch.error', ({ message }) => err(`watcher: ${message}`));
-  daemon.on('run.finished', ({ report }) => out(formatRun(report)));
+  daemon.on('run.finished', ({ report }) => {
+    out(formatRun(report));
+    const lastRun = {
+      finishedAt: new Date().toISOString(),
+      command: 'watch',
+      metrics: measurementsJson(measureRun(report.output)),
+    };
+    void writeLastRun(layout.stateDir, lastRun).catch((error: Error) =>
+      err(`could not record run ${report.run}'s counts: ${error.message}`),
+    );
+  });
   daemon.on('run.failed', ({ run, trigger, error }) => err(`run ${run} (${describeTrigger(trigger)}) failed: ${error}`));
   daemon.on('stopping', ({ runInFlight }) => {
     const releasing =
@@ -93,7 +128,7 @@ async function watchCommand(flags: WatchFlags): Promise<void> {
   });
 
   handleStopSignals(() => daemon.send({ type: 'STOP' }));
-  const result = await toPromise(daemon);
+  const result = await toPromise(daemon).finally(() => telemetry?.shutdown());
   out(`stopped after ${result.runs} run(s)`);
 }
 
