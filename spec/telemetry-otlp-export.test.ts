@@ -9,6 +9,10 @@ import { startLocalOpenAIServer } from '../services/local-model/local-openai-ser
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { statusCommand } from '../scripts/commands/status.ts';
+import { parseOtelTable } from '../services/config/otel-config.ts';
+import { createModelClient } from '../services/model/model-client.ts';
+import { runPipeline } from '../services/pipeline.ts';
+import { startTelemetry } from '../services/telemetry/setup.ts';
 import { type CliResult, memories } from './support/cli.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 
@@ -111,5 +115,32 @@ describe('OTLP/HTTP JSON export from `memories run`', () => {
     } finally {
       out.mockRestore();
     }
+  });
+
+  it('costs a warning, never the run, when the collector is down', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const exporter = (signal: string) => ({
+      'otlp-http': { endpoint: `http://127.0.0.1:${port}/v1/${signal}`, protocol: 'json' },
+    });
+    const otel = parseOtelTable(
+      { trace_exporter: exporter('traces'), metrics_exporter: exporter('metrics') },
+      'config.toml',
+      '',
+      home,
+    );
+    const notices: string[] = [];
+    // The exporters retry until OTEL_EXPORTER_OTLP_TIMEOUT (10 s by default), which is also what exit waits at most.
+    vi.stubEnv('OTEL_EXPORTER_OTLP_TIMEOUT', '300');
+    const telemetry = await startTelemetry({ otel, env: {}, notice: (line) => notices.push(line) });
+    vi.unstubAllEnvs();
+    const client = createModelClient({ apiKey: 'test', baseURL: model.url, wireApi: 'responses' });
+    const output = await runPipeline({ codexHome: home, model: client, telemetry, phase: '1' });
+    await telemetry!.shutdown();
+    expect(output.phase1?.error).toBeNull();
+    expect(notices.length).toBeGreaterThan(0);
+    for (const line of notices) expect(line).toMatch(/^telemetry not exported: .*ECONNREFUSED/);
   });
 });

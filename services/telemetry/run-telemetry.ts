@@ -20,6 +20,8 @@ export interface TelemetryProviders {
   metricsUrl?: string | null;
   /** Stops what the providers do not own (the /metrics server). */
   onShutdown?(): Promise<void>;
+  /** Told when a flush or the final export fails (the collector is down); telemetry never fails a run. */
+  onExportError?(error: unknown): void;
 }
 
 export function telemetryFromProviders(providers: TelemetryProviders): Telemetry {
@@ -48,12 +50,10 @@ export function telemetryFromProviders(providers: TelemetryProviders): Telemetry
         },
       };
     },
-    async flush() {
-      await Promise.all([tracerProvider?.forceFlush?.(), meterProvider?.forceFlush?.()]);
-    },
+    flush: () => settle(providers, [tracerProvider?.forceFlush?.(), meterProvider?.forceFlush?.()]),
     async shutdown() {
-      await Promise.all([tracerProvider?.shutdown?.(), meterProvider?.shutdown?.()]);
-      await providers.onShutdown?.();
+      await settle(providers, [tracerProvider?.shutdown?.(), meterProvider?.shutdown?.()]);
+      await settle(providers, [providers.onShutdown?.()]);
     },
   };
 }
@@ -70,4 +70,10 @@ function startInMachineScope(logic: AnyActorLogic, spans: ActorSpans, tracer: Tr
       return otelScope(tracer, context, common).run(() => start(state, scope));
     },
   };
+}
+
+async function settle(providers: TelemetryProviders, work: Array<Promise<void> | undefined>): Promise<void> {
+  for (const result of await Promise.allSettled(work)) {
+    if (result.status === 'rejected') providers.onExportError?.(result.reason);
+  }
 }

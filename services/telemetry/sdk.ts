@@ -14,7 +14,11 @@ import type { Telemetry } from './telemetry.ts';
 
 const DEFAULT_EXPORT_INTERVAL_MS = 60_000;
 
-export async function createTelemetry(settings: TelemetrySettings, env: NodeJS.ProcessEnv = process.env): Promise<Telemetry> {
+export async function createTelemetry(
+  settings: TelemetrySettings,
+  env: NodeJS.ProcessEnv = process.env,
+  onExportError?: (error: unknown) => void,
+): Promise<Telemetry> {
   const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over these defaults.
   const resource = defaultResource()
@@ -59,5 +63,6 @@ export async function createTelemetry(settings: TelemetrySettings, env: NodeJS.P
     spanAttributes: settings.spanAttributes,
     metricsUrl: prometheus?.url ?? null,
     onShutdown: () => prometheus?.close() ?? Promise.resolve(),
+    onExportError,
   });
 }

@@ -8,8 +8,12 @@ export interface TelemetryOptions {
   otel: OtelFileConfig | null;
   /** `watch --metrics-port` (and --metrics-host). */
   prometheus?: { host: string; port: number } | null;
+  /**
+   * The environment that decides what is configured (default process.env). The OTLP exporters themselves read
+   * OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout, certificates) from process.env, as the SDK does.
+   */
   env?: NodeJS.ProcessEnv;
-  /** Told about [otel] settings that have no effect here. */
+  /** Told about [otel] settings that have no effect here, and about exports that failed. */
   notice?(line: string): void;
 }
 
@@ -19,5 +23,12 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   for (const key of settings.ignored) options.notice?.(`config.toml ${key} is read and ignored`);
   if (!telemetryConfigured(settings)) return undefined;
   const { createTelemetry } = await import('./sdk.ts');
-  return createTelemetry(settings, env);
+  return createTelemetry(settings, env, (error) => options.notice?.(`telemetry not exported: ${exportFailure(error)}`));
+}
+
+/** One line: an exporter's error can be an Error, an array of them, or a gRPC status object. */
+function exportFailure(error: unknown): string {
+  const first = Array.isArray(error) ? error[0] : error;
+  const text = first instanceof Error ? first.message : String(first);
+  return text.split('\n')[0] ?? text;
 }

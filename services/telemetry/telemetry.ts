@@ -8,9 +8,9 @@ export interface Telemetry {
   startRun(): RunTelemetry;
   /** The Prometheus endpoint, when one was asked for (`watch --metrics-port`). */
   readonly metricsUrl: string | null;
-  /** Exports what is buffered. */
+  /** Exports what is buffered. Never rejects: a failed export is reported, not thrown. */
   flush(): Promise<void>;
-  /** Exports what is buffered and stops the exporters (and the /metrics server). */
+  /** Exports what is buffered and stops the exporters (and the /metrics server). Never rejects. */
   shutdown(): Promise<void>;
 }
 
