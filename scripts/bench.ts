@@ -9,6 +9,7 @@ import { installFixtureRollouts } from './fixture-corpus.ts';
 import { runChild } from './bench/child.ts';
 import { consolidationCost, type ConsolidationRun } from './bench/consolidation-section.ts';
 import { redactionSection } from './bench/redaction-section.ts';
+import { telemetrySection } from './bench/telemetry-section.ts';
 import { eligibleFixtureDir, REPO_ROOT, sharedRollouts, threadOf, writeBigRollout } from './bench/corpus.ts';
 import { cpuCheckMs, gitRevision } from './bench/machine.ts';
 import { int, kb, ms, pct, secs, table, verdict, yes } from './bench/markdown.ts';
@@ -324,6 +325,11 @@ try {
     `${red.leaks} of ${int(red.planted)} planted secrets; ${red.falsePositives} of ${int(red.stringsChecked)} benign strings`,
     verdict(red.leaks === 0 && red.falsePositives === 0),
   ]);
+
+  // ---- 7. Telemetry overhead --------------------------------------------------------------------------
+  const telemetry = await telemetrySection(log, { tmp, fixtures, baselineRates: zeroRuns.map((r) => r.rate) });
+  sections.push(telemetry.section);
+  summary.push(...telemetry.summary);
 
   // ---- Report ------------------------------------------------------------------------------------------
   const report = [
