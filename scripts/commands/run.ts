@@ -3,7 +3,7 @@ import { defaultCodexHome } from '../../services/config.ts';
 import type { EffectiveSettings } from '../../services/config/effective-settings.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
-import { resolveLayout } from '../../services/memory-folder/layout.ts';
+import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createInspection } from '../../services/inspect/inspector.ts';
 import { writeLastRun } from '../../services/telemetry/last-run.ts';
 import { measurementsJson, measureRun } from '../../services/telemetry/run-measurements.ts';
@@ -126,16 +126,26 @@ async function runWith(
     return;
   }
   const elapsedMs = Math.round(performance.now() - started);
+  await report(flags, result, { elapsedMs, phase2Ms, batch, codexHome, layout });
+}
+
+/** The summary on stdout, failures on stderr, the counts for `memories status`, and the exit status. */
+async function report(
+  flags: RunFlags,
+  result: CoordinatorOutput,
+  run: { elapsedMs: number; phase2Ms: number; batch: BatchPhase1Summary | null; codexHome: string; layout: MemoryLayout },
+): Promise<void> {
   const metrics = measurementsJson(measureRun(result));
   // A report, not the run's outcome: a write that fails is said and the run's exit status stands.
-  await writeLastRun(layout.stateDir, { finishedAt: new Date().toISOString(), command: 'run', metrics }).catch((error: Error) =>
-    warn(`could not record the run's counts for \`memories status\`: ${error.message}`),
+  await writeLastRun(run.layout.stateDir, { finishedAt: new Date().toISOString(), command: 'run', metrics }).catch(
+    (error: Error) => warn(`could not record the run's counts for \`memories status\`: ${error.message}`),
   );
+  const { elapsedMs, phase2Ms, batch } = run;
   if (flags.json)
     process.stdout.write(
       `${JSON.stringify({ ...summaryJson(result, elapsedMs, phase2Ms, metrics), ...(batch ? { batch } : {}) })}\n`,
     );
-  else process.stdout.write(formatSummary(result, elapsedMs, codexHome, layout.root));
+  else process.stdout.write(formatSummary(result, elapsedMs, run.codexHome, run.layout.root));
   for (const line of runFailures(result)) warn(line);
   // Any failure fails a cron job or CI step, so a dead endpoint or a bad key never goes unnoticed.
   if (failedAnything(result)) process.exitCode = 1;
