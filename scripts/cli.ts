@@ -12,6 +12,11 @@ import { registerForget } from './commands/forget.ts';
 import { registerHistoryCommands } from './commands/history.ts';
 import { registerConsolidate } from './commands/consolidate.ts';
 import { registerNote } from './commands/note.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerWorker } from './commands/worker.ts';
+import { registerPush } from './commands/push.ts';
+import { registerPull } from './commands/pull.ts';
+import { registerToken } from './commands/token.ts';
 
 const program = new Command()
   .name('memories')
@@ -85,6 +90,11 @@ registerDoctor(program);
 registerConsolidate(program);
 registerHistoryCommands(program);
 registerNote(program);
+registerServe(program);
+registerWorker(program);
+registerPush(program);
+registerPull(program);
+registerToken(program);
 
 try {
   await program.parseAsync(process.argv);

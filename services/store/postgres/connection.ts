@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { RetryableError } from '../../errors.ts';
 import { silentLogger, type Logger } from '../../logger.ts';
+import { redactUrl } from './url.ts';
 
 /** One open transaction: its queries run on one checked-out connection; `now` is fixed for its length (Unix seconds). */
 export interface PgTx {
@@ -14,8 +15,11 @@ export interface PgDatabase {
   readonly pool: pg.Pool;
   /** Where it connects, without the password (for messages). */
   readonly location: string;
-  /** Runs `fn` in a transaction on the database clock, or on `nowMs` when given. */
-  transact<T>(fn: (tx: PgTx) => Promise<T>, nowMs?: () => number): Promise<T>;
+  /**
+   * Runs `fn` in a transaction on the database clock, or on `nowMs` when given; `snapshot`: every query of it
+   * reads the same committed state (REPEATABLE READ), for reads that must agree with each other.
+   */
+  transact<T>(fn: (tx: PgTx) => Promise<T>, nowMs?: () => number, options?: { snapshot?: boolean }): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -46,17 +50,6 @@ export function classify(error: unknown): unknown {
   return new RetryableError(`database unavailable: ${message}`, { cause: error });
 }
 
-/** `postgres://user:secret@host/db` → `postgres://user@host/db`. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return 'postgres://(unparsable url)';
-  }
-}
-
 export function connectPostgres(url: string, options: ConnectOptions = {}): PgDatabase {
   const log = options.log ?? silentLogger;
   // int8 as a JS number (our times and watermarks are far below 2^53), for this pool only.
@@ -74,7 +67,7 @@ export function connectPostgres(url: string, options: ConnectOptions = {}): PgDa
   // An idle connection dies with its server (a restart): the pool drops it; unheard, it would crash the process.
   pool.on('error', (error) => log.warn({ err: error.message }, 'postgres: idle connection lost'));
 
-  async function transact<T>(fn: (tx: PgTx) => Promise<T>, nowMs?: () => number): Promise<T> {
+  async function transact<T>(fn: (tx: PgTx) => Promise<T>, nowMs?: () => number, options?: { snapshot?: boolean }): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -85,8 +78,9 @@ export function connectPostgres(url: string, options: ConnectOptions = {}): PgDa
     client.on('error', onError);
     let broken = false;
     try {
+      const begin = options?.snapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN';
       const begun = await client.query<{ now: number }>(
-        nowMs ? 'BEGIN' : 'BEGIN; SELECT floor(extract(epoch FROM clock_timestamp()))::bigint AS now',
+        nowMs ? begin : `${begin}; SELECT floor(extract(epoch FROM clock_timestamp()))::bigint AS now`,
       );
       const now = nowMs ? Math.floor(nowMs() / 1000) : (begun as unknown as pg.QueryResult<{ now: number }>[])[1].rows[0].now;
       const result = await fn({ query: (sql, params) => client.query(sql, params), now });
@@ -109,4 +103,9 @@ export function connectPostgres(url: string, options: ConnectOptions = {}): PgDa
     transact,
     close: () => pool.end(),
   };
+}
+
+/** Reads that must agree with each other: one REPEATABLE READ transaction on the database clock. */
+export function readSnapshot<T>(db: PgDatabase, fn: (tx: PgTx) => Promise<T>): Promise<T> {
+  return db.transact(fn, undefined, { snapshot: true });
 }

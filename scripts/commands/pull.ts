@@ -1,0 +1,28 @@
+// `memories pull`: the namespace's newest memory folder into this Codex home, swapped in atomically.
+import type { Command } from 'commander';
+import { defaultCodexHome } from '../../services/config.ts';
+import { pullMemory } from '../../services/fleet/pull.ts';
+import { addClientOptions, clientOf, failWith, type FleetClientFlags } from './push.ts';
+
+export function registerPull(program: Command): void {
+  addClientOptions(program.command('pull').description("write the namespace's memory folder into this Codex home"))
+    .addHelpText(
+      'after',
+      '\nThe folder is the one the Codex here reads (memories/ or memories_v2/), swapped in whole: a session starting\n' +
+        'meanwhile sees the old memory or the new one. A folder that was not pulled is moved aside, never deleted.\n' +
+        '\nExample (start of a CI job):\n  $ memories pull --server https://memories.internal --namespace ci\n',
+    )
+    .action((flags: FleetClientFlags) => pullCommand(flags).catch(failWith));
+}
+
+async function pullCommand(flags: FleetClientFlags): Promise<void> {
+  const result = await pullMemory(clientOf(flags), flags.namespace, flags.codexHome ?? defaultCodexHome());
+  if (flags.json) return void process.stdout.write(`${JSON.stringify(result)}\n`);
+  const what =
+    result.revision === 0
+      ? `namespace ${flags.namespace} has no memory yet`
+      : result.unchanged
+        ? `revision ${result.revision} is already here`
+        : `revision ${result.revision}: ${result.files} file(s)`;
+  process.stdout.write(`${what} (${result.root})\n`);
+}

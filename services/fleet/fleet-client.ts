@@ -1,0 +1,93 @@
+// The fleet API as the push and pull commands call it. A 4xx is final (its one-line reason is the error); a
+// network error or a 503 is tried again a few times, which is safe because every call is idempotent.
+import type { IngestResult, RolloutManifest } from './ingest.ts';
+import type { ConsolidationStatus, RolloutStatus } from './fleet-status.ts';
+
+export class FleetApiError extends Error {
+  constructor(
+    readonly status: number | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FleetApiError';
+  }
+}
+
+export interface MemoryResponse {
+  namespace: string;
+  layout: 'v1' | 'v2';
+  revision: number;
+  digest: string | null;
+  createdAt: number | null;
+  unchanged?: boolean;
+  files: Array<{ path: string; content: string }>;
+}
+
+const ATTEMPTS = 4;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class FleetClient {
+  readonly #base: string;
+  readonly #token: string;
+
+  constructor(server: string, token: string, namespace: string) {
+    if (!/^https?:\/\//.test(server)) throw new FleetApiError(null, `--server must be an http:// or https:// URL, not ${server}`);
+    this.#base = `${server.replace(/\/+$/, '')}/v1/namespaces/${encodeURIComponent(namespace)}`;
+    this.#token = token;
+  }
+
+  async #call(method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}): Promise<Response> {
+    const headers = { authorization: `Bearer ${this.#token}`, ...init.headers };
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        response = await fetch(`${this.#base}${path}`, { method, headers, body: init.body });
+      } catch (error) {
+        if (attempt >= ATTEMPTS) throw new FleetApiError(null, `cannot reach the server: ${(error as Error).message}`);
+        await pause(250 * 2 ** attempt);
+        continue;
+      }
+      if (response.status === 503 && attempt < ATTEMPTS) {
+        await response.body?.cancel();
+        await pause(250 * 2 ** attempt);
+        continue;
+      }
+      if (response.status >= 400 && !(method === 'HEAD' && response.status === 404)) {
+        const text = await response.text();
+        let reason = response.headers.get('x-memories-error') ?? text;
+        try {
+          reason = (JSON.parse(text) as { error?: string }).error ?? reason;
+        } catch {
+          // not JSON: the text is the reason
+        }
+        throw new FleetApiError(response.status, `${response.status}: ${reason || response.statusText}`);
+      }
+      return response;
+    }
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return (await this.#call('HEAD', `/rollouts/${sha256}`)).status === 200;
+  }
+
+  async upload(manifest: RolloutManifest, content: Buffer): Promise<IngestResult> {
+    const response = await this.#call('PUT', `/rollouts/${manifest.sha256}`, {
+      body: new Uint8Array(content),
+      headers: { 'content-type': 'application/octet-stream', 'x-memories-manifest': JSON.stringify(manifest) },
+    });
+    return (await response.json()) as IngestResult;
+  }
+
+  async rolloutStatus(hashes: string[]): Promise<{ rollouts: RolloutStatus[]; consolidation: ConsolidationStatus }> {
+    const response = await this.#call('POST', '/rollouts/status', {
+      body: JSON.stringify({ sha256: hashes }),
+      headers: { 'content-type': 'application/json' },
+    });
+    return (await response.json()) as { rollouts: RolloutStatus[]; consolidation: ConsolidationStatus };
+  }
+
+  async memory(knownDigest?: string): Promise<MemoryResponse> {
+    const query = knownDigest ? `?known=${knownDigest}` : '';
+    return (await (await this.#call('GET', `/memory${query}`)).json()) as MemoryResponse;
+  }
+}
