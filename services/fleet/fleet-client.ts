@@ -23,12 +23,19 @@ export interface MemoryResponse {
   files: Array<{ path: string; content: string }>;
 }
 
-const ATTEMPTS = 4;
+/**
+ * Tries per call once the server has answered: the pauses add up to about half a minute, enough for a service to
+ * restart mid-push. A server never reached (a wrong URL) fails after a few.
+ */
+const ATTEMPTS = 40;
+const FIRST_ATTEMPTS = 4;
+const pauseMs = (attempt: number) => Math.min(1_000, 100 * 2 ** attempt);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class FleetClient {
   readonly #base: string;
   readonly #token: string;
+  #reached = false;
 
   constructor(server: string, token: string, namespace: string) {
     if (!/^https?:\/\//.test(server)) throw new FleetApiError(null, `--server must be an http:// or https:// URL, not ${server}`);
@@ -43,13 +50,15 @@ export class FleetClient {
       try {
         response = await fetch(`${this.#base}${path}`, { method, headers, body: init.body });
       } catch (error) {
-        if (attempt >= ATTEMPTS) throw new FleetApiError(null, `cannot reach the server: ${(error as Error).message}`);
-        await pause(250 * 2 ** attempt);
+        if (attempt >= (this.#reached ? ATTEMPTS : FIRST_ATTEMPTS))
+          throw new FleetApiError(null, `cannot reach the server: ${(error as Error).message}`);
+        await pause(pauseMs(attempt));
         continue;
       }
+      this.#reached = true;
       if (response.status === 503 && attempt < ATTEMPTS) {
         await response.body?.cancel();
-        await pause(250 * 2 ** attempt);
+        await pause(pauseMs(attempt));
         continue;
       }
       if (response.status >= 400 && !(method === 'HEAD' && response.status === 404)) {

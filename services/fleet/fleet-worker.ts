@@ -66,7 +66,9 @@ export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
 
   const phasesOf = (work: NamespaceWork): Array<'1' | '2'> => {
     const paused = (consolidationPause.get(work.namespace)?.until ?? 0) > Date.now();
-    const due = !paused && (!work.extract || work.now - (work.lastConsolidatedAt ?? 0) >= every);
+    // Once the backlog has drained (nothing to claim, nobody extracting), or now and then during a long one.
+    const drained = !work.extract && !work.extracting;
+    const due = !paused && (drained || (work.lastConsolidatedAt !== null && work.now - work.lastConsolidatedAt >= every));
     return [...(work.extract ? (['1'] as const) : []), ...(work.consolidate && due ? (['2'] as const) : [])];
   };
 

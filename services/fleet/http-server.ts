@@ -54,7 +54,10 @@ export function createFleetServer(options: FleetServerOptions): FastifyInstance 
     if (error instanceof RetryableError) reply.header('retry-after', '5');
     const message = status >= 500 && !(error instanceof RetryableError) ? 'internal error' : oneLine(error.message);
     // Also as a header: the answer to a HEAD request has no body to carry it.
-    void reply.code(status).header('x-memories-error', message).send({ error: message });
+    void reply
+      .code(status)
+      .header('x-memories-error', message.replace(/[^\x20-\x7e]/g, '?'))
+      .send({ error: message });
   });
   app.setNotFoundHandler((request, reply) => void reply.code(404).send({ error: `no route ${request.method} ${request.url}` }));
 

@@ -46,7 +46,7 @@ export function checkManifest(raw: unknown, namespace: string): RolloutManifest 
     throw bad('sessionId', 'must be a thread id (A-Z a-z 0-9 _ . : -, at most 128)');
   }
   if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256)) throw bad('sha256', 'must be 64 lowercase hex digits');
-  if (typeof m.fileName !== 'string' || !ROLLOUT_FILE_NAME.test(m.fileName)) throw bad('fileName', 'must be rollout-….jsonl');
+  if (typeof m.fileName !== 'string' || !ROLLOUT_FILE_NAME.test(m.fileName)) throw bad('fileName', 'must be rollout-*.jsonl');
   if (typeof m.updatedAt !== 'number' || !Number.isSafeInteger(m.updatedAt) || m.updatedAt <= 0) {
     throw bad('updatedAt', 'must be whole Unix seconds');
   }

@@ -88,9 +88,12 @@ export function startNamespacePass(options: NamespacePassOptions): NamespacePass
   // An error observer keeps an unexpected actor error from becoming an uncaught exception.
   actor.subscribe({ error: (error) => options.log.error({ err: error, namespace: options.namespace }, 'namespace pass failed') });
   actor.start();
+  const keeper = keepLeases(actor, deps, options.leaseSeconds, heartbeatMs);
+  const done = (toPromise(actor as AnyActorRef) as Promise<CoordinatorOutput>).finally(() => clearInterval(keeper));
   return {
-    done: toPromise(actor as AnyActorRef) as Promise<CoordinatorOutput>,
+    done,
     async stop() {
+      clearInterval(keeper);
       const { claims, global } = heldLeases(actor);
       actor.stop();
       for (const { thread, ownershipToken } of claims)
@@ -99,6 +102,21 @@ export function startNamespacePass(options: NamespacePassOptions): NamespacePass
       await deps.inflight.settle();
     },
   };
+}
+
+/**
+ * The machines renew a lease only beside the work they wait on (a model call, the agent); with the fleet's short
+ * leases the steps around it (a queued claim waiting for a slot, a consolidation's git snapshot and commit over
+ * hundreds of files) can outlast one. This renews every lease the pass holds, whatever step it is in.
+ */
+function keepLeases(actor: AnyActorRef, deps: PipelineDeps, leaseSeconds: number, everyMs: number): NodeJS.Timeout {
+  return setInterval(() => {
+    const { claims, global } = heldLeases(actor);
+    for (const { thread, ownershipToken } of claims) {
+      deps.inflight.track(deps.store.heartbeatStage1Job(thread.threadId, ownershipToken, leaseSeconds));
+    }
+    if (global) deps.inflight.track(deps.store.heartbeatGlobalJob(global.ownershipToken, leaseSeconds));
+  }, everyMs);
 }
 
 /** The stage-1 claims not finished yet (queued or in a child) and a running consolidation's claim. */

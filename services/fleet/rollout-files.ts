@@ -1,8 +1,9 @@
-// A namespace's rollouts as files in a worker's home: content-addressed copies that the extraction reads like
-// any rollout. A copy is written once (atomically) and never changes, so concurrent writers agree.
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ensureDir, writeFileAtomic } from '../files/atomic-write.ts';
+// A namespace's rollouts as files in a worker's home: content-addressed copies that the extraction reads like any
+// rollout. They are a cache of the database (which holds the content durably), so a copy is written without fsync:
+// temp file and rename, so a reader never sees half of one, and a copy of the wrong size is written again.
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 /** A rollout's file name as Codex writes it; nothing else is accepted as a name. */
 export const ROLLOUT_FILE_NAME = /^rollout-[A-Za-z0-9._:-]{1,200}\.jsonl$/;
@@ -11,7 +12,7 @@ export function rolloutCopyPath(namespaceHome: string, sha256: string, fileName:
   return join(namespaceHome, 'rollouts', sha256, fileName);
 }
 
-/** Writes the copy unless it is there already; returns its path. */
+/** Writes the copy unless a whole one is there already; returns its path. */
 export async function writeRolloutCopy(
   namespaceHome: string,
   sha256: string,
@@ -19,13 +20,16 @@ export async function writeRolloutCopy(
   content: Buffer,
 ): Promise<string> {
   const path = rolloutCopyPath(namespaceHome, sha256, fileName);
-  const present = await access(path).then(
-    () => true,
-    () => false,
-  );
-  if (!present) {
-    await ensureDir(join(namespaceHome, 'rollouts', sha256));
-    await writeFileAtomic(path, content);
+  const present = await stat(path).catch(() => null);
+  if (present?.size === content.length) return path;
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+  try {
+    await writeFile(tmp, content, { mode: 0o600 });
+    await rename(tmp, path);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw error;
   }
   return path;
 }

@@ -98,6 +98,8 @@ export interface NamespaceWork {
   layout: 'v1' | 'v2';
   /** Some thread can be claimed for extraction now. */
   extract: boolean;
+  /** Some worker is extracting a thread of it right now. */
+  extracting: boolean;
   /** The global job is dirty and claimable now. */
   consolidate: boolean;
   /** When the last consolidation finished (Unix seconds), or null. */
@@ -112,11 +114,14 @@ export async function namespacesWithWork(db: PgDatabase, maxAgeDays: number): Pr
       name: string;
       layout: 'v1' | 'v2';
       extract: boolean;
+      extracting: boolean;
       consolidate: boolean;
       done_at: number | null;
     }>(
       `SELECT n.name, n.layout,
               EXISTS (SELECT 1 FROM memories.threads t ${JOINS} WHERE ${claimable('n.name', '$1', '$2', '$3')}) AS extract,
+              EXISTS (SELECT 1 FROM memories.jobs r WHERE r.namespace = n.name AND r.kind = '${STAGE1}'
+                        AND r.status = 'running' AND r.lease_until > $1) AS extracting,
               (g.job_key IS NOT NULL AND COALESCE(g.input_watermark, 0) > COALESCE(g.last_success_watermark, 0)
                 AND g.retry_remaining > 0 AND (g.retry_at IS NULL OR g.retry_at <= $1)
                 AND NOT (g.status = 'running' AND g.lease_until IS NOT NULL AND g.lease_until > $1)) AS consolidate,
@@ -132,6 +137,7 @@ export async function namespacesWithWork(db: PgDatabase, maxAgeDays: number): Pr
         namespace: row.name,
         layout: row.layout,
         extract: row.extract,
+        extracting: row.extracting,
         consolidate: row.consolidate,
         lastConsolidatedAt: row.done_at,
         now: tx.now,
