@@ -3,7 +3,6 @@
 // 4xx with a one-line reason and changes nothing.
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessToken } from '../services/fleet/access-tokens.ts';
