@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['spec/**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],
+    globalSetup: ['spec/support/build-dist.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Vitest runs one file at a time on a 2-CPU machine (CPUs - 1); most files wait on child processes,

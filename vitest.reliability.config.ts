@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     include: ['spec/reliability/**/*.reliability.ts'],
     exclude: ['node_modules/**', 'dist/**'],
+    globalSetup: ['spec/support/build-dist.ts'],
     testTimeout: 240_000,
     hookTimeout: 60_000,
     // Several files spawn many processes and mount tmpfs; running files one at a time keeps timings

@@ -1,8 +1,12 @@
 // Prompt templates: Markdown files under <package root>/templates with `{{ name }}` placeholders.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-const TEMPLATES_DIR = new URL('../templates/', import.meta.url);
+// templates/ sits at the package root: one folder up from these sources, two from their compiled copy in dist/.
+const TEMPLATES_DIR =
+  ['../templates/', '../../templates/'].map((up) => new URL(up, import.meta.url)).find((url) => existsSync(url)) ??
+  new URL('../templates/', import.meta.url);
 
 const cache = new Map<string, Promise<string>>();
 

@@ -18,12 +18,12 @@ function memories(args: string[]) {
 const COMMANDS = ['run', 'status', 'forget', 'doctor', 'read-path'];
 const SCRIPTS = join(import.meta.dirname, '..', 'scripts');
 
-/** Every command the CLI defines: `.command('name')` in cli.ts and in the command modules. */
+/** Every top-level command the command modules define (`program.command('name')`; not a command's subcommands). */
 async function definedCommands(): Promise<string[]> {
   const files = [join(SCRIPTS, 'cli.ts'), ...(await readdir(join(SCRIPTS, 'commands'))).map((f) => join(SCRIPTS, 'commands', f))];
   const names = new Set<string>();
   for (const file of files.filter((f) => f.endsWith('.ts'))) {
-    for (const match of (await readFile(file, 'utf8')).matchAll(/\.command\(\s*'([a-z][a-z-]*)/g)) names.add(match[1]!);
+    for (const match of (await readFile(file, 'utf8')).matchAll(/program\s*\.command\(\s*'([a-z][a-z-]*)/g)) names.add(match[1]!);
   }
   return [...names];
 }

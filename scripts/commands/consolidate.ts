@@ -17,7 +17,6 @@ interface ConsolidateFlags extends PipelineFlags {
 export function registerConsolidate(program: Command): void {
   program
     .command('consolidate')
-    .description('run phase 2 (consolidation) now; --now also when nothing made it due or a failure set a retry time')
     .option('--now', 'consolidate at once: bypass the dirty flag and the retry delay')
     .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
     .option('--profile <name>', PROFILE_HELP)

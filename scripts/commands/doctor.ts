@@ -8,9 +8,6 @@ import { BASE_URL_HELP, integer, PROFILE_HELP } from './options.ts';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description(
-      'check CODEX_HOME, sessions, config.toml, the model endpoint, the hand-off to Codex and the store; one line per check',
-    )
     .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
     .option('--profile <name>', PROFILE_HELP)
     .option('--base-url <url>', BASE_URL_HELP)

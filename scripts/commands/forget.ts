@@ -10,7 +10,6 @@ import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 export function registerForget(program: Command): void {
   program
     .command('forget')
-    .description("remove a thread's stage-1 output and mark consolidation dirty (the next phase 2 drops its memory)")
     .argument('<thread-id>', "the rollout's thread id (see `memories status`)")
     .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
     .option('--json', 'print one JSON object')

@@ -18,14 +18,12 @@ const CODEX_HOME_HELP = 'Codex home (default $CODEX_HOME or ~/.codex)';
 export function registerHistoryCommands(program: Command): void {
   program
     .command('log')
-    .description('one line per revision of the memory folder: consolidations and reverts, newest first')
     .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--json', 'print one JSON object (times ISO 8601)')
     .addHelpText('after', '\nExamples:\n  $ memories log\n  $ memories log --json | jq ".revisions[0]"\n')
     .action(guarded(logCommand));
   program
     .command('diff')
-    .description('what changed: the folder against its last revision, or REV against the revision before it')
     .argument('[rev]', 'a revision id from `memories log` (abbreviated is fine), HEAD or HEAD~n')
     .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--json', 'print one JSON object')
@@ -36,7 +34,6 @@ export function registerHistoryCommands(program: Command): void {
     .action(guarded(diffCommand));
   program
     .command('revert')
-    .description('put the memory folder back to REV, recorded as a new revision (later ones stay in the history)')
     .argument('<rev>', 'a revision id from `memories log` (abbreviated is fine), HEAD or HEAD~n')
     .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--json', 'print one JSON object')

@@ -8,7 +8,6 @@ import { offlinePage, PIPELINE_MACHINES, toDefinition, toMermaid } from '../../s
 export function registerMachinesCommand(program: Command): void {
   program
     .command('machines')
-    .description('print the coordinator, extraction, consolidation and batch statecharts (works offline)')
     .option('--format <format>', "'mermaid' (one stateDiagram-v2 per machine) or 'json' (definitions)", 'mermaid')
     .option('--html <file>', 'also write a self-contained page that renders the diagrams without network')
     .action(machinesCommand);

@@ -17,7 +17,6 @@ interface NoteFlags {
 export function registerNote(program: Command): void {
   program
     .command('note')
-    .description('add an ad-hoc note to memory: facts the next consolidation absorbs and tags [ad-hoc note]')
     .argument('[text...]', 'the note; or use --file, or pipe it on stdin')
     .option('--file <path>', 'read the note from a file ("-" for stdin)')
     .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')

@@ -5,7 +5,7 @@ import { pullMemory } from '../../services/fleet/pull.ts';
 import { addClientOptions, clientOf, failWith, type FleetClientFlags } from './push.ts';
 
 export function registerPull(program: Command): void {
-  addClientOptions(program.command('pull').description("write the namespace's memory folder into this Codex home"))
+  addClientOptions(program.command('pull'))
     .addHelpText(
       'after',
       '\nThe folder is the one the Codex here reads (memories/ or memories_v2/), swapped in whole: a session starting\n' +

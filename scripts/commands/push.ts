@@ -53,7 +53,7 @@ export function failWith(error: unknown): void {
 }
 
 export function registerPush(program: Command): void {
-  addClientOptions(program.command('push').description("upload this host's idle rollouts (redacted here) to the fleet"))
+  addClientOptions(program.command('push'))
     .option('--wait', 'return once what was pushed is consolidated into a memory revision (or fail with the reason)')
     .option('--wait-timeout <seconds>', 'give up waiting after this long', integer('--wait-timeout'), 1800)
     .option(

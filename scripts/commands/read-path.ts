@@ -3,6 +3,7 @@
 import { defaultCodexHome, loadMemoriesConfig } from '../../services/config.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { buildReadPathInstructions } from '../../services/memory-folder/read-path.ts';
+import type { Command } from 'commander';
 
 export async function readPathCommand(flags: { codexHome?: string }): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
@@ -15,4 +16,15 @@ export async function readPathCommand(flags: { codexHome?: string }): Promise<vo
     return;
   }
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export function registerReadPath(program: Command): void {
+  program
+    .command('read-path')
+    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .addHelpText(
+      'after',
+      '\nExits 1 when there is no memory_summary.md yet.\n\nExample:\n  $ memories read-path > /tmp/memory-instructions.md\n',
+    )
+    .action(readPathCommand);
 }

@@ -24,6 +24,8 @@ import { type PipelineFlags, settingsWithFlags } from './options.ts';
 import { formatBatchPhase1 } from './batch-summary.ts';
 import { failedAnything, formatSummary, jobFailed, jobFailure, runFailures, summaryJson } from './run-summary.ts';
 import { exitOnSignal, handleStopSignals, signalExitCode } from './stop-signals.ts';
+import type { Command } from 'commander';
+import { BASE_URL_HELP, integer, PROFILE_HELP, WIRE_API_HELP } from './options.ts';
 
 interface RunFlags extends PipelineFlags {
   phase: string;
@@ -167,4 +169,41 @@ async function batchPhase1(
   if (!flags.json) for (const line of formatBatchPhase1(batch)) process.stdout.write(`${line}\n`);
   Object.assign(options, { phase: '2', store: deps.store, workerId: deps.workerId });
   return batch;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--profile <name>', PROFILE_HELP)
+    .option('--phase <phase>', "'1', '2' or 'all'", 'all')
+    .option('--model <model>', 'phase-1 model (default from config.toml, else gpt-5.3-codex-spark)')
+    .option('--phase2-model <model>', 'phase-2 model (default from config.toml, else gpt-5.3-codex)')
+    .option('--base-url <url>', BASE_URL_HELP)
+    .option('--wire-api <api>', WIRE_API_HELP)
+    .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', integer('--concurrency'))
+    .option('--max-rollouts <n>', 'claim at most this many rollouts (max_rollouts_per_startup)', integer('--max-rollouts'))
+    .option(
+      '--idle-minutes <n>',
+      'idle time before a rollout is eligible, overriding min_rollout_idle_hours',
+      integer('--idle-minutes'),
+    )
+    .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', integer('--max-turns'))
+    .option('--max-agent-tokens <n>', 'consolidation agent token cap (default 400000)', integer('--max-agent-tokens'))
+    .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
+    .option('--json', 'print one JSON summary object')
+    .option('--inspect', 'relay actor events to the Stately inspector (page on 127.0.0.1; the viewer needs internet)')
+    .option('--inspect-wait <seconds>', 'with --inspect, wait this long for the page to connect first', integer('--inspect-wait'))
+    .option('--events <file>', 'write every actor event as JSONL (mode 0600, secrets redacted)')
+    .option('--batch', 'phase 1 through the OpenAI Batch API (half price): collect finished batches, submit new ones')
+    .option('--retry-failed', 'make failed phase-1 jobs claimable now instead of after their retry delay')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 all fine, 1 a job or phase failed (reasons on stderr), 2 usage or configuration error,\n' +
+        '128+n stopped by signal n (SIGINT/SIGTERM; in-flight jobs are released).\n' +
+        '\nExamples:\n  $ memories run                                # both phases, with the provider and key Codex uses\n' +
+        '  $ memories run --phase 1 --base-url http://localhost:11434/v1 --wire-api chat --model qwen3\n' +
+        '  $ memories run --phase 2 --json               # consolidate only, one JSON summary\n',
+    )
+    .action(runCommand);
 }

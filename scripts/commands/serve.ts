@@ -15,7 +15,7 @@ interface ServeFlags extends WorkerCommandFlags {
 }
 
 export function registerServe(program: Command): void {
-  addWorkerOptions(program.command('serve').description('serve the fleet memory API and run a worker on the shared queue'))
+  addWorkerOptions(program.command('serve'))
     .requiredOption('--port <n>', 'TCP port (0: any free one, printed)', integer('--port'))
     .option('--host <address>', 'address to listen on; put a TLS proxy in front for anything but loopback', '127.0.0.1')
     .option('--no-worker', 'only the API: extraction and consolidation run in `memories worker` processes')

@@ -7,6 +7,7 @@ import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import type { StoreStatus } from '../../services/store/port.ts';
 import { type LastRun, readLastRun } from '../../services/telemetry/last-run.ts';
 import type { JobRow, JobStatus } from '../../services/types.ts';
+import type { Command } from 'commander';
 
 const STATES: JobStatus[] = ['pending', 'running', 'done', 'error'];
 
@@ -206,4 +207,13 @@ export async function statusCommand(flags: { codexHome?: string; json?: boolean 
   if (!status) return;
   const report = statusReport(status, store.location, layout, await readLastRun(layout.stateDir));
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--json', 'print one JSON object (derived times ISO 8601; job rows as stored, Unix seconds)')
+    .addHelpText('after', '\nExamples:\n  $ memories status\n  $ memories status --json | jq .consolidation\n')
+    .action(statusCommand);
 }

@@ -13,7 +13,7 @@ interface TokenFlags {
 }
 
 export function registerToken(program: Command): void {
-  const token = program.command('token').description('fleet access tokens');
+  const token = program.command('token');
   token
     .command('create')
     .description('print a new bearer token for the fleet service, valid for the given namespaces only')

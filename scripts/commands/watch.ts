@@ -38,7 +38,6 @@ function positiveNumber(name: string) {
 export function registerWatchCommand(program: Command): void {
   program
     .command('watch')
-    .description('run as a daemon: extract each rollout once it has been idle, consolidate after each run')
     .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
     .option('--profile <name>', PROFILE_HELP)
     .option('--model <model>', 'phase-1 model (default from config.toml, else gpt-5.3-codex-spark)')

@@ -33,7 +33,7 @@ export function addWorkerOptions(command: Command): Command {
 }
 
 export function registerWorker(program: Command): void {
-  addWorkerOptions(program.command('worker').description('run fleet extraction and consolidation workers from the shared queue'))
+  addWorkerOptions(program.command('worker'))
     .addHelpText(
       'after',
       '\nThe model key comes from OPENAI_API_KEY (and OPENAI_BASE_URL). SIGINT/SIGTERM give the leases in hand back.\n' +

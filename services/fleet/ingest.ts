@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { INTERACTIVE_SOURCES } from '../constants.ts';
 import { BadInputError } from '../errors.ts';
 import { readRolloutMeta } from '../rollouts/rollout-reader.ts';
-import { threadIdSchema } from '../store/documents.ts';
+import { threadIdRefusal } from '../store/thread-id.ts';
 import type { PgDatabase } from '../store/postgres/connection.ts';
 import { ROLLOUT_FILE_NAME, writeRolloutCopy } from './rollout-files.ts';
 
@@ -42,7 +42,7 @@ export function checkManifest(raw: unknown, namespace: string): RolloutManifest 
     if (typeof m[field] !== 'string' || !PRINTABLE.test(m[field])) throw bad(field, 'must be 1-128 printable ASCII characters');
   }
   if (m.namespace !== namespace) throw bad('namespace', `must be ${JSON.stringify(namespace)}, the namespace of the URL`);
-  if (typeof m.sessionId !== 'string' || !threadIdSchema.safeParse(m.sessionId).success) {
+  if (typeof m.sessionId !== 'string' || threadIdRefusal(m.sessionId) !== null) {
     throw bad('sessionId', 'must be a thread id (A-Z a-z 0-9 _ . : -, at most 128)');
   }
   if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256)) throw bad('sha256', 'must be 64 lowercase hex digits');

@@ -107,7 +107,9 @@ function mermaidBundlePath(): string {
   try {
     return createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
   } catch {
-    throw new Error('mermaid is not installed: run `npm install` (the offline page inlines mermaid/dist/mermaid.min.js)');
+    throw new Error(
+      'machines --html needs the optional package mermaid (its page inlines mermaid/dist/mermaid.min.js): npm install mermaid',
+    );
   }
 }
 

@@ -12,8 +12,8 @@ export const DIR_MODE = 0o700;
 export class AtomicJsonFile<T> implements Adapter<T> {
   readonly file: string;
   /** Checks a parsed document; throws StoreCorruptError when it is not one we wrote. */
-  private readonly decode: (raw: unknown) => T;
-  constructor(file: string, decode: (raw: unknown) => T) {
+  private readonly decode: (raw: unknown) => T | Promise<T>;
+  constructor(file: string, decode: (raw: unknown) => T | Promise<T>) {
     this.file = path.resolve(file);
     this.decode = decode;
   }
@@ -32,7 +32,7 @@ export class AtomicJsonFile<T> implements Adapter<T> {
       // Never fall back to defaults: that would silently wipe every job and memory on next write.
       throw new StoreCorruptError(this.file, error);
     }
-    return this.decode(raw);
+    return await this.decode(raw);
   }
 
   async write(data: T): Promise<void> {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { BadInputError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { JobRow, SkipCounts, Stage1ClaimResult, Stage1Reply, ThreadInfo } from '../types.ts';
-import { threadIdSchema } from './documents.ts';
+import { threadIdRefusal } from './thread-id.ts';
 import { enqueueInTx } from './global-job.ts';
 import { DEFAULT_RETRY_REMAINING, fail, finish, heartbeat, isLive, owned, release, runningFields } from './job-rows.ts';
 import type { ClaimStage1Batch, MemoryStore } from './port.ts';
@@ -16,8 +16,7 @@ export function ownedStage1(tx: Tx, threadId: string, token: string): JobRow | n
 
 /** Why a thread id is refused, or null. */
 function refusal(threadId: string): string | null {
-  const id = threadIdSchema.safeParse(threadId);
-  return id.success ? null : id.error.issues[0].message;
+  return threadIdRefusal(threadId);
 }
 
 type Running = { count: number; max: number };

@@ -6,8 +6,13 @@ import { Low } from 'lowdb';
 import { sweepOrphanedTemps } from '../files/atomic-write.ts';
 import type { Logger } from '../logger.ts';
 import { AtomicJsonFile, DIR_MODE, FILE_MODE } from './atomic-json-file.ts';
-import { decodeJobs, decodeOutputs, emptyJobs, emptyOutputs, type JobsDoc, type OutputsDoc } from './documents.ts';
+import { emptyJobs, emptyOutputs, type JobsDoc, type OutputsDoc } from './documents.ts';
 import { withFileLock } from './file-lock.ts';
+
+// The schemas load with the first document read: a command on an empty home never needs them.
+const schemas = () => import('./document-schemas.ts');
+const decodeJobs = async (raw: unknown, file: string, log?: Logger) => (await schemas()).decodeJobs(raw, file, log);
+const decodeOutputs = async (raw: unknown, file: string, log?: Logger) => (await schemas()).decodeOutputs(raw, file, log);
 
 /** What a transaction sees and tells back: set the dirty flags for the files it changed. */
 export interface Tx {
@@ -36,7 +41,7 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
   let committing = false;
   let swept: Promise<void> | null = null; // temps of killed writers (full store copies): swept once per store
 
-  async function load<T>(file: string, empty: () => T, decode: (raw: unknown, file: string, log?: Logger) => T) {
+  async function load<T>(file: string, empty: () => T, decode: (raw: unknown, file: string, log?: Logger) => T | Promise<T>) {
     // A fresh Low per transaction: lowdb keeps its default object by reference.
     const db = new Low<T>(new AtomicJsonFile<T>(file, (raw) => decode(raw, file, log)), empty());
     await db.read();

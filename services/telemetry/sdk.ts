@@ -1,12 +1,12 @@
 // The OpenTelemetry SDK set up from resolved settings: a tracer provider with a batching OTLP exporter, a meter
 // provider with a periodic OTLP reader and/or the Prometheus endpoint. Imported only through setup.ts, and only
 // when something is configured.
-import { createRequire } from 'node:module';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { type IMetricReader, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { ConfigError } from '../errors.ts';
 import { metricExporter, spanExporter } from './exporters.ts';
+import { packageVersion } from '../package-version.ts';
 import { type PrometheusEndpoint, startPrometheusEndpoint } from './prometheus-endpoint.ts';
 import { INSTRUMENTATION_SCOPE, telemetryFromProviders } from './run-telemetry.ts';
 import type { TelemetrySettings } from './settings.ts';
@@ -19,7 +19,7 @@ export async function createTelemetry(
   env: NodeJS.ProcessEnv = process.env,
   onExportError?: (error: unknown) => void,
 ): Promise<Telemetry> {
-  const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+  const version = packageVersion();
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over these defaults.
   const resource = defaultResource()
     .merge(

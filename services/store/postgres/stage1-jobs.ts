@@ -2,7 +2,7 @@
 // finalisations, each one transaction that writes nothing when the token no longer owns the job.
 import { BadInputError } from '../../errors.ts';
 import type { SkipCounts, Stage1ClaimResult, Stage1Reply, ThreadInfo, TokenUsage } from '../../types.ts';
-import { threadIdSchema } from '../documents.ts';
+import { threadIdRefusal } from '../thread-id.ts';
 import { DEFAULT_RETRY_REMAINING } from '../job-rows.ts';
 import type { ClaimStage1Batch, MemoryStore } from '../port.ts';
 import type { PgTx } from './connection.ts';
@@ -13,8 +13,7 @@ import { claimInTx } from './stage1-claims.ts';
 
 /** Why a thread id is refused, or null (the same rule as the lowdb store's). */
 function refusal(threadId: string): string | null {
-  const id = threadIdSchema.safeParse(threadId);
-  return id.success ? null : id.error.issues[0].message;
+  return threadIdRefusal(threadId);
 }
 
 const SKIP_KEY = {
