@@ -1,5 +1,6 @@
 // Settings: the [memories] table of $CODEX_HOME/config.toml with Codex's keys, defaults and clamps
 // (shared spec §7), then command-line overrides.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -122,14 +123,31 @@ export function parseMemoriesTable(table: unknown, file = 'config.toml', text?: 
 /** Reads $CODEX_HOME/config.toml; a missing file means the defaults. */
 export async function loadMemoriesConfig(codexHome: string): Promise<MemoriesConfig> {
   const file = join(codexHome, 'config.toml');
-  let text: string;
+  return memoriesConfigOf(file, await readFile(file, 'utf8').catch(missingAsNull(file)));
+}
+
+/** The same, synchronously: for `createMemoriesPipeline`, which returns its running actor at once. */
+export function loadMemoriesConfigSync(codexHome: string): MemoriesConfig {
+  const file = join(codexHome, 'config.toml');
+  let text: string | null;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { ...DEFAULT_CONFIG };
-    throw new ConfigError(`cannot read ${file}: ${(error as Error).message}`);
+    text = missingAsNull(file)(error);
   }
+  return memoriesConfigOf(file, text);
+}
+
+function memoriesConfigOf(file: string, text: string | null): MemoriesConfig {
+  if (text === null) return { ...DEFAULT_CONFIG };
   return parseMemoriesTable(parseToml(text, file).memories, file, text);
+}
+
+function missingAsNull(file: string) {
+  return (error: unknown): null => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ConfigError(`cannot read ${file}: ${(error as Error).message}`);
+  };
 }
 
 export function parseToml(text: string, file: string): Record<string, unknown> {

@@ -6,7 +6,7 @@ import { coordinatorMachine, type CoordinatorOutput } from '../machines/coordina
 import { consolidationMachine, type GlobalClaim } from '../machines/consolidation.ts';
 import { extractionMachine } from '../machines/extraction.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../machines/retry-policy.ts';
-import { DEFAULT_CONFIG, type MemoriesConfig } from './config.ts';
+import { DEFAULT_CONFIG, loadMemoriesConfigSync, type MemoriesConfig } from './config.ts';
 import {
   DEFAULT_AGENT_MAX_TOTAL_TOKENS,
   DEFAULT_AGENT_MAX_TURNS,
@@ -32,6 +32,7 @@ export type Phase = '1' | '2' | 'all';
 export interface PipelineOptions {
   codexHome: string;
   model: ModelClient;
+  /** The [memories] settings; absent: read from the Codex home's config.toml (a missing file: the defaults). */
   config?: Partial<MemoriesConfig>;
   phase?: Phase;
   /**
@@ -63,7 +64,8 @@ export interface PipelineOptions {
 
 export function pipelineDeps(options: PipelineOptions): PipelineDeps {
   const now = options.now ?? Date.now;
-  const config = { ...DEFAULT_CONFIG, ...options.config };
+  // A host that passes no settings gets the Codex home's own config.toml, as the CLI does.
+  const config = { ...(options.config ? DEFAULT_CONFIG : loadMemoriesConfigSync(options.codexHome)), ...options.config };
   const layout = options.layout ?? resolveLayout(options.codexHome, config);
   const stateDir = options.stateDir ?? layout.stateDir;
   return {
