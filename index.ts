@@ -85,6 +85,11 @@ export { createLowdbStore, type LowdbStoreOptions } from './services/store/lowdb
 
 export { fileLogger, silentLogger, type Logger } from './services/logger.ts';
 
+// Telemetry for hosts: the same exporters the CLI configures from OTEL_* and [otel], or the host's own providers.
+export { startTelemetry } from './services/telemetry/setup.ts';
+export { telemetryFromProviders } from './services/telemetry/run-telemetry.ts';
+export type { Telemetry } from './services/telemetry/telemetry.ts';
+
 export {
   DEFAULT_CONFIG,
   DEFAULT_PHASE1_MODEL,
