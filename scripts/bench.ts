@@ -10,6 +10,7 @@ import { runChild } from './bench/child.ts';
 import { consolidationCost, type ConsolidationRun } from './bench/consolidation-section.ts';
 import { redactionSection } from './bench/redaction-section.ts';
 import { telemetrySection } from './bench/telemetry-section.ts';
+import { cliSection } from './bench/cli-section.ts';
 import { eligibleFixtureDir, REPO_ROOT, sharedRollouts, threadOf, writeBigRollout } from './bench/corpus.ts';
 import { cpuCheckMs, gitRevision } from './bench/machine.ts';
 import { int, kb, ms, pct, secs, table, verdict, yes } from './bench/markdown.ts';
@@ -330,6 +331,11 @@ try {
   const telemetry = await telemetrySection(log, { tmp, fixtures, baselineRates: zeroRuns.map((r) => r.rate) });
   sections.push(telemetry.section);
   summary.push(...telemetry.summary);
+
+  // ---- 8. CLI start-up and install size ------------------------------------------------------------
+  const cli = await cliSection(log, tmp);
+  sections.push(cli.section);
+  summary.push(...cli.summary);
 
   // ---- Report ------------------------------------------------------------------------------------------
   const report = [
