@@ -9,6 +9,7 @@ import { installFixtureRollouts } from './fixture-corpus.ts';
 import { runChild } from './bench/child.ts';
 import { consolidationCost, type ConsolidationRun } from './bench/consolidation-section.ts';
 import { redactionSection } from './bench/redaction-section.ts';
+import { fleetSection } from './bench/fleet-section.ts';
 import { telemetrySection } from './bench/telemetry-section.ts';
 import { cliSection } from './bench/cli-section.ts';
 import { eligibleFixtureDir, REPO_ROOT, sharedRollouts, threadOf, writeBigRollout } from './bench/corpus.ts';
@@ -336,6 +337,11 @@ try {
   const cli = await cliSection(log, tmp);
   sections.push(cli.section);
   summary.push(...cli.summary);
+
+  // ---- 7. Fleet memory on PostgreSQL -------------------------------------------------------------
+  const fleet = await fleetSection(log, tmp);
+  sections.push(fleet.section);
+  summary.push(...fleet.summary);
 
   // ---- Report ------------------------------------------------------------------------------------------
   const report = [

@@ -15,12 +15,19 @@ export interface PgDatabase {
   readonly pool: pg.Pool;
   /** Where it connects, without the password (for messages). */
   readonly location: string;
-  /**
-   * Runs `fn` in a transaction on the database clock, or on `nowMs` when given; `snapshot`: every query of it
-   * reads the same committed state (REPEATABLE READ), for reads that must agree with each other.
-   */
-  transact<T>(fn: (tx: PgTx) => Promise<T>, nowMs?: () => number, options?: { snapshot?: boolean }): Promise<T>;
+  /** Runs `fn` in a transaction on the database clock, or on `nowMs` when given. */
+  transact<T>(fn: (tx: PgTx) => Promise<T>, nowMs?: () => number, options?: TransactOptions): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface TransactOptions {
+  /** Every query reads the same committed state (REPEATABLE READ): reads that must agree with each other. */
+  snapshot?: boolean;
+  /**
+   * COMMIT returns before the WAL reaches the disk. Only for writes a database crash may lose without harm: a lost
+   * claim or lease renewal leaves the job to be claimed again, and the old token then finalises nothing.
+   */
+  asyncCommit?: boolean;
 }
 
 export interface ConnectOptions {
@@ -67,7 +74,7 @@ export function connectPostgres(url: string, options: ConnectOptions = {}): PgDa
   // An idle connection dies with its server (a restart): the pool drops it; unheard, it would crash the process.
   pool.on('error', (error) => log.warn({ err: error.message }, 'postgres: idle connection lost'));
 
-  async function transact<T>(fn: (tx: PgTx) => Promise<T>, nowMs?: () => number, options?: { snapshot?: boolean }): Promise<T> {
+  async function transact<T>(fn: (tx: PgTx) => Promise<T>, nowMs?: () => number, options?: TransactOptions): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -78,11 +85,15 @@ export function connectPostgres(url: string, options: ConnectOptions = {}): PgDa
     client.on('error', onError);
     let broken = false;
     try {
-      const begin = options?.snapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN';
+      const begin =
+        (options?.snapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN') +
+        (options?.asyncCommit ? '; SET LOCAL synchronous_commit = off' : '');
       const begun = await client.query<{ now: number }>(
         nowMs ? begin : `${begin}; SELECT floor(extract(epoch FROM clock_timestamp()))::bigint AS now`,
       );
-      const now = nowMs ? Math.floor(nowMs() / 1000) : (begun as unknown as pg.QueryResult<{ now: number }>[])[1].rows[0].now;
+      const now = nowMs
+        ? Math.floor(nowMs() / 1000)
+        : (begun as unknown as pg.QueryResult<{ now: number }>[]).at(-1)!.rows[0].now;
       const result = await fn({ query: (sql, params) => client.query(sql, params), now });
       await client.query('COMMIT');
       return result;

@@ -120,6 +120,11 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'fleet: the queue walks threads newest first in byte order of ids, and stops at the first claimable ones',
+    sql: `CREATE INDEX threads_queue ON memories.threads (namespace, updated_at DESC, thread_id COLLATE "C" DESC);`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -28,7 +28,7 @@ export function createPostgresStore(options: PostgresStoreOptions): MemoryStore 
   const cap = options.runningCap;
   const scope: StoreScope = {
     namespace,
-    transact: (fn) => db.transact(fn, options.now),
+    transact: (fn, transactOptions) => db.transact(fn, options.now, transactOptions),
     capFor: (perCall) => (cap === undefined ? perCall : Number.isFinite(cap) ? cap : null),
     log: options.log,
   };

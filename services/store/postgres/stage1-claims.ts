@@ -1,7 +1,7 @@
 // Stage-1 claims (shared spec §5.2, §5.3) on PostgreSQL, with the lowdb store's exact decisions. Candidates are read
 // without locks and walked in order; the rows to take are then locked with FOR UPDATE SKIP LOCKED (threads without a
-// row yet with a try-advisory lock on their id), re-read and decided again, so claimers never wait for each other: a
-// row another transaction holds is being claimed or finished right now, and counts as running.
+// row yet are inserted under a try-advisory lock on their id), re-read and decided again, so claimers never wait for
+// each other: a row another transaction holds is being claimed or finished right now, and counts as running.
 import { randomUUID } from 'node:crypto';
 import type { JobRow, Stage1Claim, Stage1ClaimResult, ThreadInfo } from '../../types.ts';
 import { DEFAULT_RETRY_REMAINING } from '../job-rows.ts';
@@ -74,30 +74,15 @@ async function readState(tx: PgTx, namespace: string, threads: ThreadInfo[]): Pr
   return rows.map((row, i) => ({ thread: threads[i], job: row.kind ? jobOf(row) : null, outputAt: row.output_at }));
 }
 
-/** The threads among `chunk` this transaction now holds, re-read; the others are someone else's at this moment. */
-async function lockChunk(tx: PgTx, namespace: string, chunk: Candidate[]): Promise<Map<string, Candidate>> {
+/** The rows of `existing` this transaction now holds, re-read; the others are someone else's at this moment. */
+async function lockExisting(tx: PgTx, namespace: string, existing: ThreadInfo[]): Promise<Map<string, Candidate>> {
+  const { rows } = await tx.query<{ job_key: string }>(
+    'SELECT job_key FROM memories.jobs WHERE namespace = $1 AND kind = $2 AND job_key = ANY($3) FOR UPDATE SKIP LOCKED',
+    [namespace, STAGE1, existing.map((t) => t.threadId)],
+  );
+  const locked = new Set(rows.map((row) => row.job_key));
   const held = new Map<string, Candidate>();
-  const existing = chunk.filter((c) => c.job !== null).map((c) => c.thread);
-  const fresh = chunk.filter((c) => c.job === null).map((c) => c.thread);
-  if (existing.length > 0) {
-    const { rows } = await tx.query<{ job_key: string }>(
-      'SELECT job_key FROM memories.jobs WHERE namespace = $1 AND kind = $2 AND job_key = ANY($3) FOR UPDATE SKIP LOCKED',
-      [namespace, STAGE1, existing.map((t) => t.threadId)],
-    );
-    const locked = new Set(rows.map((row) => row.job_key));
-    for (const c of await readState(tx, namespace, existing)) if (locked.has(c.thread.threadId)) held.set(c.thread.threadId, c);
-  }
-  if (fresh.length > 0) {
-    const { rows } = await tx.query<{ id: string }>(
-      `SELECT id FROM unnest($1::text[]) AS id WHERE pg_try_advisory_xact_lock(hashtextextended($2 || id, 0))`,
-      [fresh.map((t) => t.threadId), `memories:stage1:${namespace}:`],
-    );
-    const locked = new Set(rows.map((row) => row.id));
-    // A row that appeared since the first read was written by a claim that just committed: it is running.
-    for (const c of await readState(tx, namespace, fresh)) {
-      if (locked.has(c.thread.threadId) && c.job === null) held.set(c.thread.threadId, c);
-    }
-  }
+  for (const c of await readState(tx, namespace, existing)) if (locked.has(c.thread.threadId)) held.set(c.thread.threadId, c);
   return held;
 }
 
@@ -107,58 +92,81 @@ interface Take {
   retryRemaining: number;
 }
 
-async function writeClaims(tx: PgTx, request: ClaimRequest, inserts: Take[], updates: Take[]): Promise<void> {
-  const params = (takes: Take[]) => [
-    request.namespace,
-    STAGE1,
-    request.workerId,
-    tx.now,
-    tx.now + request.leaseSeconds,
-    takes.map((t) => t.thread.threadId),
-    takes.map((t) => t.token),
-    takes.map((t) => t.thread.updatedAt),
-    takes.map((t) => t.retryRemaining),
-  ];
-  const unnest = 'unnest($6::text[], $7::text[], $8::bigint[], $9::int[]) AS u(job_key, token, given, retry_remaining)';
-  if (inserts.length > 0) {
-    await tx.query(
-      `INSERT INTO memories.jobs (namespace, kind, job_key, status, worker_id, ownership_token, started_at, lease_until,
-                                  retry_remaining, input_watermark)
-       SELECT $1, $2, u.job_key, 'running', $3, u.token, $4, $5, u.retry_remaining, u.given FROM ${unnest}`,
-      params(inserts),
-    );
-  }
-  if (updates.length > 0) {
-    await tx.query(
-      `UPDATE memories.jobs j SET status = 'running', worker_id = $3, ownership_token = u.token, started_at = $4,
-              finished_at = NULL, lease_until = $5, retry_at = NULL, last_error = NULL, input_watermark = u.given,
-              retry_remaining = u.retry_remaining
-         FROM ${unnest}
-        WHERE j.namespace = $1 AND j.kind = $2 AND j.job_key = u.job_key`,
-      params(updates),
-    );
-  }
+const takeParams = (tx: PgTx, request: ClaimRequest, takes: Take[]) => [
+  request.namespace,
+  STAGE1,
+  request.workerId,
+  tx.now,
+  tx.now + request.leaseSeconds,
+  takes.map((t) => t.thread.threadId),
+  takes.map((t) => t.token),
+  takes.map((t) => t.thread.updatedAt),
+  takes.map((t) => t.retryRemaining),
+];
+const UNNEST = 'unnest($6::text[], $7::text[], $8::bigint[], $9::int[]) AS u(job_key, token, given, retry_remaining)';
+
+/**
+ * First claims of threads without a row, in one statement. Each row is written only under a try-advisory lock on its
+ * id, so a claimer never waits for another's uncommitted insert of the same thread; a row committed meanwhile makes
+ * the insert a no-op. Returns the ids inserted: the others are being claimed by someone else right now.
+ */
+async function insertClaims(tx: PgTx, request: ClaimRequest, takes: Take[]): Promise<Set<string>> {
+  const { rows } = await tx.query<{ job_key: string }>(
+    `INSERT INTO memories.jobs (namespace, kind, job_key, status, worker_id, ownership_token, started_at, lease_until,
+                                retry_remaining, input_watermark)
+     SELECT $1, $2, u.job_key, 'running', $3, u.token, $4, $5, u.retry_remaining, u.given FROM ${UNNEST}
+      WHERE pg_try_advisory_xact_lock(hashtextextended($10 || u.job_key, 0))
+     ON CONFLICT DO NOTHING RETURNING job_key`,
+    [...takeParams(tx, request, takes), `memories:stage1:${request.namespace}:`],
+  );
+  return new Set(rows.map((row) => row.job_key));
 }
 
-/** Takes the would-be claims of `chunk` that this transaction can hold; returns each one's result, in order. */
+async function updateClaims(tx: PgTx, request: ClaimRequest, takes: Take[]): Promise<void> {
+  await tx.query(
+    `UPDATE memories.jobs j SET status = 'running', worker_id = $3, ownership_token = u.token, started_at = $4,
+            finished_at = NULL, lease_until = $5, retry_at = NULL, last_error = NULL, input_watermark = u.given,
+            retry_remaining = u.retry_remaining
+       FROM ${UNNEST}
+      WHERE j.namespace = $1 AND j.kind = $2 AND j.job_key = u.job_key`,
+    takeParams(tx, request, takes),
+  );
+}
+
+/** Takes what it can of `chunk` (would-be claims, all under the cap); returns each one's result, in order. */
 async function takeChunk(tx: PgTx, request: ClaimRequest, chunk: Candidate[], running: Running) {
-  const held = await lockChunk(tx, request.namespace, chunk);
-  const inserts: Take[] = [];
+  const results = new Map<string, Stage1ClaimResult>();
+  const fresh = chunk
+    .filter((c) => c.job === null)
+    .map((c) => ({ thread: c.thread, token: randomUUID(), retryRemaining: DEFAULT_RETRY_REMAINING }));
+  if (fresh.length > 0) {
+    const inserted = await insertClaims(tx, request, fresh);
+    for (const take of fresh) {
+      const won = inserted.has(take.thread.threadId);
+      results.set(take.thread.threadId, won ? { kind: 'claimed', ownershipToken: take.token } : { kind: 'skippedRunning' });
+    }
+    if (running) running.count += inserted.size;
+  }
+  const existing = chunk.filter((c) => c.job !== null).map((c) => c.thread);
   const updates: Take[] = [];
-  const results = chunk.map(({ thread }): Stage1ClaimResult => {
+  const held = existing.length > 0 ? await lockExisting(tx, request.namespace, existing) : new Map<string, Candidate>();
+  for (const thread of existing) {
     const current = held.get(thread.threadId);
-    if (!current) return { kind: 'skippedRunning' };
-    const decision = decide({ ...current, thread }, tx.now, running);
-    if (decision !== 'insert' && decision !== 'update') return { kind: decision };
-    const job = current.job;
-    const advanced = thread.updatedAt > (job?.inputWatermark ?? -1);
-    const take = { thread, token: randomUUID(), retryRemaining: job && !advanced ? job.retryRemaining : DEFAULT_RETRY_REMAINING };
-    (decision === 'insert' ? inserts : updates).push(take);
+    const decision = current ? decide({ ...current, thread }, tx.now, running) : 'skippedRunning';
+    if (decision !== 'update') {
+      results.set(thread.threadId, { kind: decision === 'insert' ? 'skippedRunning' : decision });
+      continue;
+    }
+    // The budget resets only for a newer snapshot (§5.3).
+    const job = current!.job!;
+    const advanced = thread.updatedAt > (job.inputWatermark ?? -1);
+    const take = { thread, token: randomUUID(), retryRemaining: advanced ? DEFAULT_RETRY_REMAINING : job.retryRemaining };
+    updates.push(take);
+    results.set(thread.threadId, { kind: 'claimed', ownershipToken: take.token });
     if (running) running.count += 1;
-    return { kind: 'claimed', ownershipToken: take.token };
-  });
-  await writeClaims(tx, request, inserts, updates);
-  return results;
+  }
+  if (updates.length > 0) await updateClaims(tx, request, updates);
+  return chunk.map((c) => results.get(c.thread.threadId)!);
 }
 
 /** One claim pass in an open transaction. */

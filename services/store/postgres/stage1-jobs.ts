@@ -80,8 +80,10 @@ async function noteEnqueued(tx: PgTx, namespace: string, threadId: string, water
 
 export function stage1Methods(scope: StoreScope) {
   const { namespace, transact, log } = scope;
-  const owned = (sql: string, threadId: string, token: string, extra: unknown[] = []) =>
-    transact(async (tx) => (await tx.query(sql, [namespace, STAGE1, threadId, token, tx.now, ...extra])).rowCount === 1);
+  const owned = (sql: string, threadId: string, token: string, extra: unknown[] = [], asyncCommit = false) =>
+    transact(async (tx) => (await tx.query(sql, [namespace, STAGE1, threadId, token, tx.now, ...extra])).rowCount === 1, {
+      asyncCommit,
+    });
 
   return {
     async claimStage1Jobs(params): Promise<ClaimStage1Batch> {
@@ -92,8 +94,12 @@ export function stage1Methods(scope: StoreScope) {
         return !why;
       });
       if (params.maxClaimed <= 0 || candidates.length === 0) return { claims: [], skipped };
-      const pass = await transact((tx) =>
-        claimInTx(tx, { namespace, ...params, candidates, cap: scope.capFor(params.maxClaimed) }),
+      // A claim a database crash loses is claimed again; the old token finalises nothing (connection.ts).
+      const pass = await transact(
+        (tx) => claimInTx(tx, { namespace, ...params, candidates, cap: scope.capFor(params.maxClaimed) }),
+        {
+          asyncCommit: true,
+        },
       );
       for (const { result } of pass.examined) if (result.kind !== 'claimed') skipped[SKIP_KEY[result.kind]] += 1;
       return { claims: pass.claims, skipped };
@@ -109,7 +115,13 @@ export function stage1Methods(scope: StoreScope) {
     },
 
     heartbeatStage1Job: (threadId, token, leaseSeconds) =>
-      owned(`UPDATE memories.jobs SET lease_until = $5::bigint + $6::bigint WHERE ${OWNED}`, threadId, token, [leaseSeconds]),
+      owned(
+        `UPDATE memories.jobs SET lease_until = $5::bigint + $6::bigint WHERE ${OWNED}`,
+        threadId,
+        token,
+        [leaseSeconds],
+        true,
+      ),
 
     async markStage1Succeeded(thread, token, reply, usage) {
       return transact(async (tx) => {
