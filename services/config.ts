@@ -154,7 +154,11 @@ export function parseToml(text: string, file: string): Record<string, unknown> {
   try {
     return parse(text) as Record<string, unknown>;
   } catch (error) {
-    throw new ConfigError(`${file} is not valid TOML: ${(error as Error).message.split('\n')[0]}`);
+    // smol-toml's message is a multi-line code frame; its position is kept as fields, the reason is the first line.
+    const { line, column, message } = error as Error & { line?: number; column?: number };
+    const reason = message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+    const where = line === undefined ? '' : ` line ${line}${column === undefined ? '' : `, column ${column}`}`;
+    throw new ConfigError(`${file}${where}: not valid TOML: ${reason}`);
   }
 }
 

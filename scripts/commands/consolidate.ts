@@ -1,13 +1,21 @@
 // `memories consolidate --now`: phase 2 at once, whether or not anything made it due, and what it absorbed.
 import type { Command } from 'commander';
 import type { ConsolidationOutput } from '../../machines/consolidation.ts';
-import { defaultCodexHome } from '../../services/config.ts';
+import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { notesAbsorbed } from '../../services/memory-history/notes-absorbed.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { modelClientFromEndpoint } from '../../services/model/model-endpoint.ts';
 import { type PipelineOptions, pipelineDeps, runPipeline } from '../../services/pipeline.ts';
-import { BASE_URL_HELP, integer, PROFILE_HELP, type PipelineFlags, settingsWithFlags, WIRE_API_HELP } from './options.ts';
+import {
+  BASE_URL_HELP,
+  CODEX_HOME_HELP,
+  PROFILE_HELP,
+  type PipelineFlags,
+  positiveInteger,
+  settingsWithFlags,
+  WIRE_API_HELP,
+} from './options.ts';
 
 interface ConsolidateFlags extends PipelineFlags {
   now?: boolean;
@@ -18,13 +26,13 @@ export function registerConsolidate(program: Command): void {
   program
     .command('consolidate')
     .option('--now', 'consolidate at once: bypass the dirty flag and the retry delay')
-    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--profile <name>', PROFILE_HELP)
     .option('--phase2-model <model>', 'phase-2 model (default from config.toml, else gpt-5.3-codex)')
     .option('--base-url <url>', BASE_URL_HELP)
     .option('--wire-api <api>', WIRE_API_HELP)
-    .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', integer('--max-turns'))
-    .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
+    .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', positiveInteger('--max-turns'))
+    .option('--timeout-ms <n>', 'per-request model timeout', positiveInteger('--timeout-ms'))
     .option('--json', 'print one JSON object')
     .addHelpText(
       'after',
@@ -35,7 +43,7 @@ export function registerConsolidate(program: Command): void {
 }
 
 async function consolidateCommand(flags: ConsolidateFlags): Promise<void> {
-  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const codexHome = existingCodexHome(flags.codexHome);
   const { config, endpoint } = await settingsWithFlags(codexHome, flags);
   const options: PipelineOptions = {
     codexHome,

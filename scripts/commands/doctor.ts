@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { defaultCodexHome } from '../../services/config.ts';
 import { type CheckResult, runDoctorChecks } from '../../services/doctor/checks.ts';
-import { BASE_URL_HELP, integer, PROFILE_HELP } from './options.ts';
+import { BASE_URL_HELP, PROFILE_HELP, positiveInteger } from './options.ts';
 
 export function registerDoctor(program: Command): void {
   program
@@ -12,7 +12,7 @@ export function registerDoctor(program: Command): void {
     .option('--profile <name>', PROFILE_HELP)
     .option('--base-url <url>', BASE_URL_HELP)
     .option('--wire-api <api>', "'responses' or 'chat' (for servers without GET /models; default: the provider's)")
-    .option('--timeout-ms <n>', 'endpoint probe timeout (default 15000)', integer('--timeout-ms'))
+    .option('--timeout-ms <n>', 'endpoint probe timeout (default 15000)', positiveInteger('--timeout-ms'))
     .option('--json', 'print the checks and settings as JSON')
     .addHelpText(
       'after',

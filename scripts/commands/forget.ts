@@ -1,7 +1,9 @@
 // `memories forget <thread-id>`: drop a stage-1 output and mark consolidation dirty, so the next phase 2
 // drops its memory. The job row (and its watermark) stays, so the rollout is not re-extracted unless it changes.
 import type { Command } from 'commander';
-import { defaultCodexHome, loadMemoriesConfig } from '../../services/config.ts';
+import { loadMemoriesConfig } from '../../services/config.ts';
+import { existingCodexHome } from '../../services/config/codex-home.ts';
+import { CODEX_HOME_HELP } from './options.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
@@ -11,14 +13,14 @@ export function registerForget(program: Command): void {
   program
     .command('forget')
     .argument('<thread-id>', "the rollout's thread id (see `memories status`)")
-    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExample:\n  $ memories forget 019a0c3e-7b4f-7d21-9c55-2f1e0b6a4d10 && memories run --phase 2\n')
     .action(forgetCommand);
 }
 
 async function forgetCommand(threadId: string, flags: { codexHome?: string; json?: boolean }): Promise<void> {
-  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const codexHome = existingCodexHome(flags.codexHome);
   // The store of the layout in use: a v2 memory lives in the v2 store.
   const store = createLowdbStore({ dir: resolveLayout(codexHome, await loadMemoriesConfig(codexHome)).stateDir });
   const fail = (message: string) => {

@@ -1,6 +1,9 @@
 // `memories log`, `memories diff [REV]` and `memories revert REV`: the memory folder's history, read and corrected.
 import type { Command } from 'commander';
-import { defaultCodexHome, loadMemoriesConfig } from '../../services/config.ts';
+import { loadMemoriesConfig } from '../../services/config.ts';
+import { ConfigError } from '../../services/errors.ts';
+import { existingCodexHome } from '../../services/config/codex-home.ts';
+import { CODEX_HOME_HELP } from './options.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { diffRevision, revertTo } from '../../services/memory-history/history.ts';
 import { openRepo } from '../../services/memory-history/repo.ts';
@@ -12,8 +15,6 @@ interface HistoryFlags {
   codexHome?: string;
   json?: boolean;
 }
-
-const CODEX_HOME_HELP = 'Codex home (default $CODEX_HOME or ~/.codex)';
 
 export function registerHistoryCommands(program: Command): void {
   program
@@ -42,7 +43,7 @@ export function registerHistoryCommands(program: Command): void {
 }
 
 async function layoutOf(flags: HistoryFlags) {
-  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const codexHome = existingCodexHome(flags.codexHome);
   return resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
 }
 
@@ -62,6 +63,8 @@ function guarded<A extends unknown[]>(command: (...args: A) => Promise<void>) {
     try {
       await command(...args);
     } catch (error) {
+      // A missing Codex home or a bad config.toml is a usage error (exit 2), decided in cli.ts.
+      if (error instanceof ConfigError) throw error;
       process.stderr.write(`memories: ${(error as Error).message}\n`);
       process.exitCode = 1;
     }

@@ -3,6 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError } from '../../services/errors.ts';
+import { unwritable } from './options.ts';
 import { offlinePage, PIPELINE_MACHINES, toDefinition, toMermaid } from '../../services/inspect/machine-export.ts';
 
 export function registerMachinesCommand(program: Command): void {
@@ -17,6 +18,14 @@ async function machinesCommand(flags: { format: string; html?: string }): Promis
   if (flags.format !== 'mermaid' && flags.format !== 'json') {
     throw new ConfigError(`--format must be mermaid or json, not '${flags.format}'`);
   }
+  // The page first: an unwritable path is one line and exit 2, with nothing half-printed on stdout.
+  if (flags.html) {
+    const path = flags.html;
+    const page = await offlinePage();
+    await writeFile(path, page).catch((error: unknown) => {
+      throw unwritable('--html', path, error);
+    });
+  }
   if (flags.format === 'json') {
     const definitions = Object.fromEntries(PIPELINE_MACHINES.map(({ name, machine }) => [name, toDefinition(machine)]));
     process.stdout.write(`${JSON.stringify(definitions, null, 2)}\n`);
@@ -26,7 +35,6 @@ async function machinesCommand(flags: { format: string; html?: string }): Promis
     process.stdout.write(blocks.join('\n'));
   }
   if (flags.html) {
-    await writeFile(flags.html, await offlinePage());
     process.stderr.write(`memories: wrote ${flags.html}; open it in a browser (no network needed)\n`);
   }
 }

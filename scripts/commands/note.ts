@@ -2,7 +2,9 @@
 // `extensions/ad_hoc/`). The note is redacted before it is written; consolidation is marked due.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { defaultCodexHome, loadMemoriesConfig } from '../../services/config.ts';
+import { loadMemoriesConfig } from '../../services/config.ts';
+import { existingCodexHome } from '../../services/config/codex-home.ts';
+import { CODEX_HOME_HELP } from './options.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { addNote, noteWatermark } from '../../services/memory-folder/notes.ts';
@@ -19,7 +21,7 @@ export function registerNote(program: Command): void {
     .command('note')
     .argument('[text...]', 'the note; or use --file, or pipe it on stdin')
     .option('--file <path>', 'read the note from a file ("-" for stdin)')
-    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--json', 'print one JSON object')
     .addHelpText(
       'after',
@@ -32,7 +34,7 @@ export function registerNote(program: Command): void {
 }
 
 async function noteCommand(words: string[], flags: NoteFlags): Promise<void> {
-  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const codexHome = existingCodexHome(flags.codexHome);
   const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
   let path: string;
   try {

@@ -1,5 +1,5 @@
 // `memories run`: one pass of the pipeline, with a progress line per job and a summary.
-import { defaultCodexHome } from '../../services/config.ts';
+import { existingCodexHome } from '../../services/config/codex-home.ts';
 import type { EffectiveSettings } from '../../services/config/effective-settings.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
@@ -25,7 +25,17 @@ import { formatBatchPhase1 } from './batch-summary.ts';
 import { failedAnything, formatSummary, jobFailed, jobFailure, runFailures, summaryJson } from './run-summary.ts';
 import { exitOnSignal, handleStopSignals, signalExitCode } from './stop-signals.ts';
 import type { Command } from 'commander';
-import { BASE_URL_HELP, integer, PROFILE_HELP, WIRE_API_HELP } from './options.ts';
+import {
+  BASE_URL_HELP,
+  CODEX_HOME_HELP,
+  INIT_HELP,
+  integer,
+  minutes,
+  PROFILE_HELP,
+  positiveInteger,
+  unwritable,
+  WIRE_API_HELP,
+} from './options.ts';
 
 interface RunFlags extends PipelineFlags {
   phase: string;
@@ -36,6 +46,7 @@ interface RunFlags extends PipelineFlags {
   events?: string;
   batch?: boolean;
   retryFailed?: boolean;
+  init?: boolean;
 }
 
 const warn = (line: string) => process.stderr.write(`memories: ${line}\n`);
@@ -43,7 +54,7 @@ const warn = (line: string) => process.stderr.write(`memories: ${line}\n`);
 export async function runCommand(flags: RunFlags): Promise<void> {
   if (!['1', '2', 'all'].includes(flags.phase)) throw new ConfigError(`--phase must be 1, 2 or all, not '${flags.phase}'`);
   if (flags.batch && flags.phase === '2') throw new ConfigError('--batch applies to phase 1; use --phase 1 or all');
-  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const codexHome = existingCodexHome(flags.codexHome, { init: flags.init });
   const { config, endpoint, codex } = await settingsWithFlags(codexHome, flags);
   if (flags.batch && endpoint.wireApi.value !== 'responses') {
     throw new ConfigError(`--batch needs the responses wire, not ${endpoint.wireApi.value} (${endpoint.wireApi.source})`);
@@ -81,7 +92,11 @@ async function runWith(
   });
 
   const waitForViewerMs = (flags.inspectWait ?? 0) * 1000;
-  const inspection = await createInspection({ inspect: flags.inspect, eventsFile: flags.events, waitForViewerMs });
+  const inspection = await createInspection({ inspect: flags.inspect, eventsFile: flags.events, waitForViewerMs }).catch(
+    (error: NodeJS.ErrnoException) => {
+      throw flags.events !== undefined && error.path === flags.events ? unwritable('--events', flags.events, error) : error;
+    },
+  );
   const options: PipelineOptions = {
     inspect: inspection.inspect,
     telemetry,
@@ -174,23 +189,28 @@ async function batchPhase1(
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--codex-home <dir>', CODEX_HOME_HELP)
+    .option('--init', INIT_HELP)
     .option('--profile <name>', PROFILE_HELP)
     .option('--phase <phase>', "'1', '2' or 'all'", 'all')
     .option('--model <model>', 'phase-1 model (default from config.toml, else gpt-5.3-codex-spark)')
     .option('--phase2-model <model>', 'phase-2 model (default from config.toml, else gpt-5.3-codex)')
     .option('--base-url <url>', BASE_URL_HELP)
     .option('--wire-api <api>', WIRE_API_HELP)
-    .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', integer('--concurrency'))
-    .option('--max-rollouts <n>', 'claim at most this many rollouts (max_rollouts_per_startup)', integer('--max-rollouts'))
+    .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', positiveInteger('--concurrency'))
+    .option(
+      '--max-rollouts <n>',
+      'claim at most this many rollouts (max_rollouts_per_startup)',
+      positiveInteger('--max-rollouts'),
+    )
     .option(
       '--idle-minutes <n>',
-      'idle time before a rollout is eligible, overriding min_rollout_idle_hours',
-      integer('--idle-minutes'),
+      'idle time before a rollout is eligible, overriding min_rollout_idle_hours (fractions allowed)',
+      minutes('--idle-minutes'),
     )
-    .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', integer('--max-turns'))
-    .option('--max-agent-tokens <n>', 'consolidation agent token cap (default 400000)', integer('--max-agent-tokens'))
-    .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
+    .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', positiveInteger('--max-turns'))
+    .option('--max-agent-tokens <n>', 'consolidation agent token cap (default 400000)', positiveInteger('--max-agent-tokens'))
+    .option('--timeout-ms <n>', 'per-request model timeout', positiveInteger('--timeout-ms'))
     .option('--json', 'print one JSON summary object')
     .option('--inspect', 'relay actor events to the Stately inspector (page on 127.0.0.1; the viewer needs internet)')
     .option('--inspect-wait <seconds>', 'with --inspect, wait this long for the page to connect first', integer('--inspect-wait'))

@@ -1,6 +1,8 @@
 // `memories status`: what the store holds — stage-1 jobs by state, the next durable retry, who holds
 // leases, the stage-1 outputs, the last consolidation and the watermark — as a table or as JSON.
-import { defaultCodexHome, loadMemoriesConfig } from '../../services/config.ts';
+import { loadMemoriesConfig } from '../../services/config.ts';
+import { existingCodexHome } from '../../services/config/codex-home.ts';
+import { CODEX_HOME_HELP } from './options.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
 import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
@@ -195,7 +197,7 @@ function oneLine(text: string, max: number): string {
 }
 
 export async function statusCommand(flags: { codexHome?: string; json?: boolean }): Promise<void> {
-  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const codexHome = existingCodexHome(flags.codexHome);
   // Each layout keeps its own store: report the one for the folder Codex reads.
   const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
   const store = createLowdbStore({ dir: layout.stateDir });
@@ -212,7 +214,7 @@ export async function statusCommand(flags: { codexHome?: string; json?: boolean 
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--json', 'print one JSON object (derived times ISO 8601; job rows as stored, Unix seconds)')
     .addHelpText('after', '\nExamples:\n  $ memories status\n  $ memories status --json | jq .consolidation\n')
     .action(statusCommand);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { toPromise } from 'xstate';
 import type { RunReport, RunTrigger } from '../../machines/daemon.ts';
-import { defaultCodexHome } from '../../services/config.ts';
+import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { createDaemon } from '../../services/daemon/actors.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
@@ -13,7 +13,18 @@ import { modelClientFromEndpoint } from '../../services/model/model-endpoint.ts'
 import { writeLastRun } from '../../services/telemetry/last-run.ts';
 import { measurementsJson, measureRun } from '../../services/telemetry/run-measurements.ts';
 import { startTelemetry } from '../../services/telemetry/setup.ts';
-import { BASE_URL_HELP, integer, PROFILE_HELP, type PipelineFlags, settingsWithFlags, WIRE_API_HELP } from './options.ts';
+import {
+  BASE_URL_HELP,
+  CODEX_HOME_HELP,
+  INIT_HELP,
+  integer,
+  minutes,
+  PROFILE_HELP,
+  type PipelineFlags,
+  positiveInteger,
+  settingsWithFlags,
+  WIRE_API_HELP,
+} from './options.ts';
 import { skippedTotal } from './run-summary.ts';
 import { handleStopSignals } from './stop-signals.ts';
 
@@ -22,6 +33,7 @@ interface WatchFlags extends PipelineFlags {
   rescanMinutes?: number;
   metricsPort?: number;
   metricsHost: string;
+  init?: boolean;
 }
 
 /** setTimeout cannot wait longer than this (a longer delay fires at once). */
@@ -38,22 +50,23 @@ function positiveNumber(name: string) {
 export function registerWatchCommand(program: Command): void {
   program
     .command('watch')
-    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--codex-home <dir>', CODEX_HOME_HELP)
+    .option('--init', INIT_HELP)
     .option('--profile <name>', PROFILE_HELP)
     .option('--model <model>', 'phase-1 model (default from config.toml, else gpt-5.3-codex-spark)')
     .option('--phase2-model <model>', 'phase-2 model (default from config.toml, else gpt-5.3-codex)')
     .option('--base-url <url>', BASE_URL_HELP)
     .option('--wire-api <api>', WIRE_API_HELP)
-    .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', integer('--concurrency'))
+    .option('--concurrency <n>', 'phase-1 jobs in flight (default 8)', positiveInteger('--concurrency'))
     .option(
       '--max-rollouts <n>',
       'claim at most this many rollouts per run (max_rollouts_per_startup)',
-      integer('--max-rollouts'),
+      positiveInteger('--max-rollouts'),
     )
     .option(
       '--idle-minutes <n>',
       'idle time before a rollout is extracted, overriding min_rollout_idle_hours (fractions allowed)',
-      positiveNumber('--idle-minutes'),
+      minutes('--idle-minutes'),
     )
     .addOption(
       new Option('--idle-seconds <n>', 'idle window in seconds (tests)').argParser(positiveNumber('--idle-seconds')).hideHelp(),
@@ -63,8 +76,8 @@ export function registerWatchCommand(program: Command): void {
       'also run after this long without one, to retry failed jobs (default 60)',
       positiveNumber('--rescan-minutes'),
     )
-    .option('--max-turns <n>', 'consolidation agent turn cap', integer('--max-turns'))
-    .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
+    .option('--max-turns <n>', 'consolidation agent turn cap', positiveInteger('--max-turns'))
+    .option('--timeout-ms <n>', 'per-request model timeout', positiveInteger('--timeout-ms'))
     .option(
       '--metrics-port <n>',
       "serve Codex's memory metrics for Prometheus at http://HOST:N/metrics (0: any free port)",
@@ -75,7 +88,7 @@ export function registerWatchCommand(program: Command): void {
 }
 
 async function watchCommand(flags: WatchFlags): Promise<void> {
-  const codexHome = flags.codexHome ?? defaultCodexHome();
+  const codexHome = existingCodexHome(flags.codexHome, { init: flags.init });
   const { config, endpoint, codex } = await settingsWithFlags(codexHome, flags);
   const idleMinutes =
     flags.idleSeconds !== undefined ? flags.idleSeconds / 60 : (flags.idleMinutes ?? config.minRolloutIdleHours * 60);

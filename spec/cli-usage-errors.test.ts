@@ -1,0 +1,121 @@
+// Every bad argument is one line on stderr and exit status 2 (issue 14, "Uneven errors"): bad and degenerate
+// option values, an unknown option or command, a missing argument, a Codex home that does not exist, a
+// config.toml the TOML parser rejects, and an output path that cannot be written.
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memories, spawnMemories } from './support/cli.ts';
+import { tempCodexHome } from './support/codex-home.ts';
+
+// Nothing listens here: no case reaches the model.
+const OFFLINE = ['--base-url', 'http://127.0.0.1:1/v1'];
+
+let home: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  ({ home, cleanup } = await tempCodexHome());
+});
+afterAll(() => cleanup());
+
+/** Runs every case at once; the result names each case, so a failure shows which one. */
+async function outcomes(cases: string[][]) {
+  return Promise.all(
+    cases.map(async (args) => {
+      const { code, stderr } = await memories(args);
+      return { args: args.join(' '), code, stderr: stderr.trimEnd().split('\n') };
+    }),
+  );
+}
+
+const refused = (args: string[], line: string | RegExp) => ({
+  args: args.join(' '),
+  code: 2,
+  stderr: [typeof line === 'string' ? `memories: ${line}` : expect.stringMatching(line)],
+});
+
+describe('memories usage errors', () => {
+  it('refuses a bad or degenerate option value in one line naming the option and what it takes', async () => {
+    const invalid = (option: string, value: string, takes: string) =>
+      `option '${option} <n>' argument '${value}' is invalid. ${option} takes ${takes}`;
+    const cases: [string[], string][] = [
+      [['run', '--concurrency', 'abc'], invalid('--concurrency', 'abc', 'a whole number ≥ 1')],
+      [['run', '--concurrency', '0'], invalid('--concurrency', '0', 'a whole number ≥ 1')],
+      [['run', '--max-turns', '0'], invalid('--max-turns', '0', 'a whole number ≥ 1')],
+      [['run', '--max-rollouts', '1.5'], invalid('--max-rollouts', '1.5', 'a whole number ≥ 1')],
+      [['watch', '--max-rollouts', '1.5'], invalid('--max-rollouts', '1.5', 'a whole number ≥ 1')],
+      [['run', '--idle-minutes', 'soon'], invalid('--idle-minutes', 'soon', 'a number of minutes ≥ 0 (fractions allowed)')],
+      [['watch', '--idle-minutes', 'soon'], invalid('--idle-minutes', 'soon', 'a number of minutes ≥ 0 (fractions allowed)')],
+    ];
+    expect(await outcomes(cases.map(([args]) => args))).toEqual(cases.map(([args, line]) => refused(args, line)));
+  });
+
+  it('refuses an unknown option, an unknown command and a missing argument in one line', async () => {
+    const cases: [string[], string][] = [
+      [['run', '--frobnicate'], "unknown option '--frobnicate'"],
+      [['frobnicate'], "unknown command 'frobnicate'"],
+      [['forget'], "missing required argument 'thread-id'"],
+      [['run', '--codex-home'], "option '--codex-home <dir>' argument missing"],
+    ];
+    expect(await outcomes(cases.map(([args]) => args))).toEqual(cases.map(([args, line]) => refused(args, line)));
+  });
+
+  it('prints its version with --version', async () => {
+    const { code, stdout } = await memories(['--version']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^\d+\.\d+\.\d+\S*\n$/);
+  });
+
+  it('refuses a --codex-home that does not exist, without creating it', async () => {
+    const missing = join(home, 'typo');
+    const line = `--codex-home ${missing} does not exist (a typo? \`memories run --init\` creates a new one)`;
+    const commands = [['run', ...OFFLINE], ['watch', ...OFFLINE], ['status'], ['read-path'], ['log']];
+    const cases = commands.map((args) => [...args, '--codex-home', missing]);
+    expect(await outcomes(cases)).toEqual(cases.map((args) => refused(args, line)));
+    await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('creates a Codex home that does not exist when run is given --init', async () => {
+    const fresh = join(home, 'fresh', 'codex');
+    const { code } = await memories(['run', '--init', '--codex-home', fresh, '--phase', '1', ...OFFLINE]);
+    expect(code).toBe(0);
+    expect((await stat(fresh)).isDirectory()).toBe(true);
+  });
+
+  it("keeps the line and column of the TOML parser's error in config.toml", async () => {
+    const { home: bad, cleanup: remove } = await tempCodexHome();
+    try {
+      await writeFile(join(bad, 'config.toml'), 'model = "gpt-5.5"\n\n[memories]\ngenerate_memories = tru\n');
+      const line = `${join(bad, 'config.toml')} line 4, column 21: not valid TOML: invalid value`;
+      const cases = [['status'], ['run', ...OFFLINE]].map((args) => [...args, '--codex-home', bad]);
+      expect(await outcomes(cases)).toEqual(cases.map((args) => refused(args, line)));
+    } finally {
+      await remove();
+    }
+  });
+
+  it('refuses an output path it cannot write in one line', async () => {
+    const cases: [string[], string][] = [
+      [['machines', '--html', '/missing/dir/x.html'], '--html /missing/dir/x.html: cannot write it (no directory /missing/dir)'],
+      [
+        ['run', '--codex-home', home, ...OFFLINE, '--events', '/missing/x.jsonl'],
+        '--events /missing/x.jsonl: cannot write it (no directory /missing)',
+      ],
+    ];
+    expect(await outcomes(cases.map(([args]) => args))).toEqual(cases.map(([args, line]) => refused(args, line)));
+  });
+
+  it('accepts a fractional --idle-minutes in run and in watch alike', async () => {
+    const watch = spawnMemories(['watch', '--codex-home', home, ...OFFLINE, '--idle-minutes', '0.5']);
+    try {
+      const [run, ready] = await Promise.all([
+        memories(['run', '--codex-home', home, ...OFFLINE, '--phase', '1', '--idle-minutes', '0.5']),
+        watch.line(/^watching /),
+      ]);
+      expect(run.code).toBe(0);
+      expect(ready).toMatch(/extracted once idle for 30 s$/);
+    } finally {
+      watch.child.kill('SIGTERM');
+      await watch.exited;
+    }
+  });
+});
