@@ -338,7 +338,7 @@ try {
   sections.push(cli.section);
   summary.push(...cli.summary);
 
-  // ---- 7. Fleet memory on PostgreSQL -------------------------------------------------------------
+  // ---- 9. Fleet memory on PostgreSQL -------------------------------------------------------------
   const fleet = await fleetSection(log, tmp);
   sections.push(fleet.section);
   summary.push(...fleet.summary);

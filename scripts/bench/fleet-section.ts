@@ -163,7 +163,7 @@ export async function fleetSection(log: (message: string) => void, tmp: string) 
     const p50 = quantile(claims, 0.5);
     const p99 = quantile(claims, 0.99);
     const section = [
-      `## 7. Fleet memory on PostgreSQL (${ROLLOUTS} short rollouts per run; scripted model in the bench process)`,
+      `## 9. Fleet memory on PostgreSQL (${ROLLOUTS} short rollouts per run; scripted model in the bench process)`,
       '',
       `Workers are \`memories worker\` processes sharing one database (127.0.0.1:5432, a database created for the run), each with ` +
         `concurrency ${CONCURRENCY}; the time runs from the first model request to the last stored output. Claim latency: ` +
