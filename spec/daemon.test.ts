@@ -125,6 +125,11 @@ it('extracts a rollout written in pieces once, after it has gone idle', async ()
     const lastWrite = (await stat(file)).mtimeMs;
 
     expect(await daemon.line(/^run 2 /)).toMatch(/claimed 1 of 1 eligible: 1 with output/);
+    // Each job is said as it finishes, before its run's summary line.
+    const out = daemon.stdout().split('\n');
+    const job = out.findIndex((line) => new RegExp(`^run 2: {3}\\[1/1\\] succeeded +${threadId} {2}\\d+ tokens$`).test(line));
+    expect(job).toBeGreaterThan(-1);
+    expect(job).toBeLessThan(out.findIndex((line) => line.startsWith('run 2 (')));
     await sleep(IDLE_SECONDS * 1000 + 1500); // long enough for a second (wrong) extraction to show up
 
     expect(stage1).toHaveLength(1);

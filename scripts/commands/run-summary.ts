@@ -24,6 +24,10 @@ export function runFailures(result: CoordinatorOutput): string[] {
 /** Phase-1 jobs skipped for any reason. */
 export const skippedTotal = (s: Phase1Summary['skipped']) => s.upToDate + s.running + s.retryBackoff + s.retryExhausted;
 
+/** Eligible rollouts this run did not reach: the claim stops at the cap (--max-rollouts, max_rollouts_per_startup),
+ * and what it passed over as up to date, running or backing off is counted in `skipped`. */
+export const unclaimed = (p1: Phase1Summary) => Math.max(0, p1.eligible - p1.claimed - skippedTotal(p1.skipped));
+
 /** `metrics`: the run's counts under Codex's instrument names, as the exporters record them (measureRun). */
 export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2Ms: number, metrics: MeasurementsJson) {
   const p1 = result.phase1;
@@ -34,12 +38,20 @@ export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2
     failed: p1?.failed ?? 0,
     skipped: p1 ? skippedTotal(p1.skipped) : 0,
     skippedBy: p1?.skipped ?? null,
-    rollouts: p1 ? { seen: p1.filesSeen, eligible: p1.eligible, ineligible: p1.ineligible } : null,
+    rollouts: p1 ? { seen: p1.filesSeen, eligible: p1.eligible, ineligible: p1.ineligible, unclaimed: unclaimed(p1) } : null,
     tokens: p1?.usage ?? null,
     phase1Error: p1?.error ?? null,
     failures: (p1?.jobs ?? [])
       .filter(jobFailed)
       .map((j) => ({ threadId: j.threadId, outcome: j.outcome, attempts: j.attempts, reason: j.error })),
+    // Every finished job, in the order they finished; `reason` is null for a success.
+    jobs: (p1?.jobs ?? []).map((j) => ({
+      threadId: j.threadId,
+      outcome: j.outcome,
+      attempts: j.attempts,
+      reason: j.error,
+      tokens: j.usage?.total ?? 0,
+    })),
     phase2: result.phase2
       ? {
           status: result.phase2.status,
@@ -83,6 +95,8 @@ export function formatSummary(
         (p2.usage ? `; ${p2.usage.total} tokens` : ''),
     );
   }
+  const waiting = p1 ? unclaimed(p1) : 0;
+  if (waiting > 0) lines.push(`${waiting} eligible rollout(s) wait; run again or raise --max-rollouts`);
   lines.push(`memory folder: ${root}`, `done in ${elapsedMs} ms`);
   return `${lines.join('\n')}\n`;
 }

@@ -22,7 +22,8 @@ import {
 } from '../../services/pipeline.ts';
 import { type PipelineFlags, settingsWithFlags } from './options.ts';
 import { formatBatchPhase1 } from './batch-summary.ts';
-import { failedAnything, formatSummary, jobFailed, jobFailure, runFailures, summaryJson } from './run-summary.ts';
+import { followProgress } from './progress.ts';
+import { failedAnything, formatSummary, runFailures, summaryJson } from './run-summary.ts';
 import { exitOnSignal, handleStopSignals, signalExitCode } from './stop-signals.ts';
 import type { Command } from 'commander';
 import {
@@ -47,6 +48,7 @@ interface RunFlags extends PipelineFlags {
   batch?: boolean;
   retryFailed?: boolean;
   init?: boolean;
+  quiet?: boolean;
 }
 
 const warn = (line: string) => process.stderr.write(`memories: ${line}\n`);
@@ -78,12 +80,12 @@ async function runWith(
   // Resolved once: it may run `codex --version`, and --retry-failed, --batch and the summary all need it.
   const layout = resolveLayout(codexHome, config);
   const log = fileLogger(codexHome);
-  const tty = process.stdout.isTTY && !flags.json;
   const started = performance.now();
   let phase2Started: number | undefined;
   let phase2Ms = 0;
   let actor: MemoriesPipeline | undefined;
   let stopped: Promise<void> | undefined;
+  let endProgress: (() => void) | undefined;
   const signal = handleStopSignals((received) => {
     // Before the pipeline starts this process holds no lease, so there is nothing to give back.
     if (!actor) return exitOnSignal(received);
@@ -91,12 +93,7 @@ async function runWith(
     stopped = stopPipeline(actor);
   });
 
-  const waitForViewerMs = (flags.inspectWait ?? 0) * 1000;
-  const inspection = await createInspection({ inspect: flags.inspect, eventsFile: flags.events, waitForViewerMs }).catch(
-    (error: NodeJS.ErrnoException) => {
-      throw flags.events !== undefined && error.path === flags.events ? unwritable('--events', flags.events, error) : error;
-    },
-  );
+  const inspection = await openInspection(flags);
   const options: PipelineOptions = {
     inspect: inspection.inspect,
     telemetry,
@@ -122,19 +119,18 @@ async function runWith(
       ? await inspection.close().then(() => ({ phase1: null, phase2: null }))
       : await runPipeline(options, (pipeline) => {
           actor = pipeline;
-          actor.on('job.finished', ({ output }) => jobFailed(output) && warn(jobFailure(output)));
           actor.subscribe((snapshot) => {
             if (snapshot.value === 'consolidating') phase2Started ??= performance.now();
           });
           actor.on('phase2.finished', () => {
             phase2Ms = Math.round(performance.now() - (phase2Started ?? started));
           });
-          if (!tty) return;
-          actor.on('job.finished', ({ output }) => {
-            const tokens = output.usage ? ` ${output.usage.total} tokens` : '';
-            process.stdout.write(`  ${output.outcome.padEnd(17)} ${output.threadId}${tokens}\n`);
-          });
-        }).finally(() => inspection.close());
+          const counter = process.stderr.isTTY && !flags.quiet ? process.stderr : null;
+          endProgress = followProgress(actor, { lines: !flags.json && !flags.quiet, counter });
+        }).finally(() => {
+          endProgress?.();
+          return inspection.close();
+        });
   const received = signal();
   if (received) {
     await stopped;
@@ -144,6 +140,16 @@ async function runWith(
   }
   const elapsedMs = Math.round(performance.now() - started);
   await report(flags, result, { elapsedMs, phase2Ms, batch, codexHome, layout });
+}
+
+/** --inspect and --events; an events file that cannot be opened is a usage error of its own. */
+function openInspection(flags: RunFlags) {
+  const waitForViewerMs = (flags.inspectWait ?? 0) * 1000;
+  return createInspection({ inspect: flags.inspect, eventsFile: flags.events, waitForViewerMs }).catch(
+    (error: NodeJS.ErrnoException) => {
+      throw flags.events !== undefined && error.path === flags.events ? unwritable('--events', flags.events, error) : error;
+    },
+  );
 }
 
 /** The summary on stdout, failures on stderr, the counts for `memories status`, and the exit status. */
@@ -211,7 +217,8 @@ export function registerRun(program: Command): void {
     .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', positiveInteger('--max-turns'))
     .option('--max-agent-tokens <n>', 'consolidation agent token cap (default 400000)', positiveInteger('--max-agent-tokens'))
     .option('--timeout-ms <n>', 'per-request model timeout', positiveInteger('--timeout-ms'))
-    .option('--json', 'print one JSON summary object')
+    .option('--json', 'print one JSON summary object (every job with its outcome and reason under `jobs`)')
+    .option('--quiet', 'no line per job or phase, no live counter: only the summary (and failures on stderr)')
     .option('--inspect', 'relay actor events to the Stately inspector (page on 127.0.0.1; the viewer needs internet)')
     .option('--inspect-wait <seconds>', 'with --inspect, wait this long for the page to connect first', integer('--inspect-wait'))
     .option('--events <file>', 'write every actor event as JSONL (mode 0600, secrets redacted)')

@@ -5,7 +5,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { toPromise } from 'xstate';
 import type { RunReport, RunTrigger } from '../../machines/daemon.ts';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
-import { createDaemon } from '../../services/daemon/actors.ts';
+import { createDaemon, type DaemonOptions } from '../../services/daemon/actors.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
@@ -25,7 +25,8 @@ import {
   settingsWithFlags,
   WIRE_API_HELP,
 } from './options.ts';
-import { skippedTotal } from './run-summary.ts';
+import { followProgress } from './progress.ts';
+import { skippedTotal, unclaimed } from './run-summary.ts';
 import { handleStopSignals } from './stop-signals.ts';
 
 interface WatchFlags extends PipelineFlags {
@@ -34,6 +35,7 @@ interface WatchFlags extends PipelineFlags {
   metricsPort?: number;
   metricsHost: string;
   init?: boolean;
+  quiet?: boolean;
 }
 
 /** setTimeout cannot wait longer than this (a longer delay fires at once). */
@@ -84,6 +86,7 @@ export function registerWatchCommand(program: Command): void {
       integer('--metrics-port'),
     )
     .option('--metrics-host <address>', 'the address --metrics-port listens on', '127.0.0.1')
+    .option('--quiet', 'one line per run: no line per job or phase, no live counter')
     .action(watchCommand);
 }
 
@@ -114,7 +117,10 @@ async function watchCommand(flags: WatchFlags): Promise<void> {
     log,
     telemetry,
   };
-  const daemon = createDaemon({ pipeline, idleMs, rescanMs });
+  const counter = process.stderr.isTTY && !flags.quiet ? process.stderr : null;
+  const onPipeline: DaemonOptions['onPipeline'] = (actor, { run }) =>
+    followProgress(actor, { lines: !flags.quiet, counter, prefix: `run ${run}: ` });
+  const daemon = createDaemon({ pipeline, idleMs, rescanMs, onPipeline });
   daemon.on('watch.ready', () =>
     out(
       `watching ${join(codexHome, 'sessions')} (pid ${process.pid}): a rollout is extracted once idle for ${formatDuration(idleMs)}`,
@@ -186,7 +192,8 @@ function formatRun(report: RunReport): string {
     }
     parts.push(text);
   }
-  const more = report.backlog ? '; more waiting' : '';
+  const waiting = p1 ? unclaimed(p1) : 0;
+  const more = waiting > 0 ? `; ${waiting} more eligible, the next run takes them` : report.backlog ? '; more waiting' : '';
   const took = report.elapsedMs < 10_000 ? `${report.elapsedMs} ms` : `${(report.elapsedMs / 1000).toFixed(1)} s`;
   return `run ${report.run} (${describeTrigger(report.trigger)}): ${parts.join('; ')}; ${took}${more}`;
 }

@@ -1,0 +1,74 @@
+// What `memories run` says while it works, off a terminal (the bin's stdout is a pipe here): a line per
+// finished job, phase 2's start and end, and how many eligible rollouts are left for the next run.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
+import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
+import { memories } from './support/cli.ts';
+import { tempCodexHome } from './support/codex-home.ts';
+
+let server: Awaited<ReturnType<typeof startLocalOpenAIServer>>;
+let home: string;
+let cleanup: () => Promise<void>;
+// Five fixture rollouts, two claimed per run: the runs below take 2, 2, then the last 1.
+beforeAll(async () => {
+  server = await startLocalOpenAIServer({ handler: scriptedHandler() });
+  ({ home, cleanup } = await tempCodexHome());
+  await installFixtureRollouts(home);
+  await writeFile(join(home, 'config.toml'), '[memories]\nmax_rollouts_per_startup = 2\n');
+});
+afterAll(async () => {
+  await server.close();
+  await cleanup();
+});
+
+const run = (...flags: string[]) => memories(['run', '--codex-home', home, '--base-url', server.url, ...flags]);
+
+describe('memories run progress', () => {
+  it('prints each finished job, phase 2 starting and ending, then the summary with the rollouts left waiting', async () => {
+    const { code, stdout, stderr } = await run();
+    expect(code).toBe(0);
+    expect(stderr).toBe(''); // no live counter when stderr is not a terminal
+    const lines = stdout.trimEnd().split('\n');
+    const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+    const order = [
+      at(/^phase 1: 2 rollout\(s\) claimed$/),
+      at(/^ {2}\[1\/2\] succeeded(NoOutput)? +\S+ {2}\d+ tokens$/),
+      at(/^ {2}\[2\/2\] succeeded(NoOutput)? +\S+ {2}\d+ tokens$/),
+      at(/^phase 2: consolidating$/),
+      at(/^phase 2: succeeded in \d+(\.\d)? s$/),
+      at(/^phase 1: 2 job\(s\) claimed/),
+      at(/^3 eligible rollout\(s\) wait; run again or raise --max-rollouts$/),
+      at(/^done in \d+ ms$/),
+    ];
+    expect(order.every((index) => index >= 0)).toBe(true);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  });
+
+  it('--quiet prints the summary alone', async () => {
+    const { code, stdout } = await run('--quiet');
+    expect(code).toBe(0);
+    expect(stdout).not.toMatch(/\[\d+\/\d+\]|consolidating/);
+    expect(stdout).toMatch(/^phase 1: 2 job\(s\) claimed/m);
+    expect(stdout).toMatch(/^1 eligible rollout\(s\) wait; run again or raise --max-rollouts$/m);
+  });
+
+  it('--json lists every job with its outcome and reason beside the counts', async () => {
+    const { code, stdout } = await run('--phase', '1', '--json');
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ claimed: 1, skipped: 4, rollouts: { eligible: 5, unclaimed: 0 } });
+    expect(summary.jobs).toEqual([
+      {
+        threadId: expect.any(String),
+        outcome: expect.stringMatching(/^succeeded/),
+        attempts: 1,
+        reason: null,
+        tokens: expect.any(Number),
+      },
+    ]);
+    expect(summary.metrics).toBeDefined();
+  });
+});
