@@ -42,7 +42,9 @@ describe('memories status', () => {
         expect(table.stdout).toContain(label);
       }
       expect(table.stdout).toMatch(/pending 0, running 0, done 5, error 0/);
-      expect(table.stdout).toMatch(/watermark\s+input \d+, consolidated \d+ \(clean\)/);
+      // Watermarks are shown as times, absolute and relative (the raw seconds stay in --json).
+      const time = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \((?:in )?\d+[smhd]( ago)?\)`;
+      expect(table.stdout).toMatch(new RegExp(String.raw`watermark\s+input ${time}, consolidated ${time} \(clean\)`));
       expect(table.stdout).toMatch(/last consolidation\s+succeeded at/);
       // One row per job under the header.
       expect(table.stdout).toMatch(/THREAD\s+STATE\s+RETRIES LEFT/);

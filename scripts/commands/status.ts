@@ -2,7 +2,7 @@
 // leases, the stage-1 outputs, the last consolidation and the watermark — as a table or as JSON.
 import { loadMemoriesConfig } from '../../services/config.ts';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
-import { CODEX_HOME_HELP } from './options.ts';
+import { CODEX_HOME_HELP, integer } from './options.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
 import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
@@ -17,9 +17,15 @@ const iso = (seconds: number | null | undefined) =>
   seconds ? new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
 
 /** The `--json` shape. Derived times are ISO 8601; `stage1.jobs` are the store rows as stored (Unix seconds). */
-type StatusReport = ReturnType<typeof statusReport>;
+export type StatusReport = ReturnType<typeof statusReport>;
 
-function statusReport(status: StoreStatus, location: string, layout: MemoryLayout, lastRun: LastRun | null, nowMs = Date.now()) {
+export function statusReport(
+  status: StoreStatus,
+  location: string,
+  layout: MemoryLayout,
+  lastRun: LastRun | null,
+  nowMs = Date.now(),
+) {
   const now = Math.floor(nowMs / 1000);
   const byState = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<JobStatus, number>;
   for (const job of status.jobs) byState[job.status] += 1;
@@ -71,7 +77,8 @@ function statusReport(status: StoreStatus, location: string, layout: MemoryLayou
         leaseUntil: iso(o.until) ?? '-',
         expired: o.until <= now,
       })),
-      jobs: status.jobs,
+      // Rows needing attention first (see byAttention); `--limit N` keeps the first N.
+      jobs: [...status.jobs].sort(byAttention(now)),
     },
     outputs: {
       count: outputs.length,
@@ -89,6 +96,13 @@ function statusReport(status: StoreStatus, location: string, layout: MemoryLayou
     // The last `run` or `watch` run's counts under Codex's instrument names (what an exporter received).
     lastRun,
   };
+}
+
+/** Failed jobs, then running ones whose lease ran out (a crashed worker), then the rest by state; by key within. */
+function byAttention(now: number) {
+  const rank = (job: JobRow) =>
+    job.status === 'error' ? 0 : job.status === 'running' && (job.leaseUntil ?? 0) <= now ? 1 : 2 + STATES.indexOf(job.status);
+  return (a: JobRow, b: JobRow) => rank(a) - rank(b) || a.jobKey.localeCompare(b.jobKey);
 }
 
 /** "2026-03-01T10:00:00Z (in 58m)" */
@@ -118,11 +132,11 @@ function table(cells: string[][]): string[] {
   return rows.map((row) => pad(row).join('  ').trimEnd());
 }
 
-function formatStatus(report: StatusReport): string {
+export function formatStatus(report: StatusReport, limit = DEFAULT_LIMIT): string {
   const s = report.stage1;
   const c = report.consolidation;
   const owner = (o: (typeof s.leaseOwners)[number]) =>
-    `${o.workerId} (${o.jobs} job${o.jobs === 1 ? '' : 's'}, ${o.expired ? 'lease expired' : `until ${o.leaseUntil}`})`;
+    `${o.workerId} (${o.jobs} job${o.jobs === 1 ? '' : 's'}, ${o.expired ? 'lease expired' : `until ${when(o.leaseUntil, report.now)}`})`;
   const owners = s.leaseOwners.map(owner).join('; ') || '-';
   const dirty = c?.dirty ? '(dirty: the next phase 2 consolidates)' : '(clean)';
   const byState = STATES.map((st) => `${st} ${s.byState[st]}`).join(', ');
@@ -136,49 +150,60 @@ function formatStatus(report: StatusReport): string {
     ['lease owners', owners],
     ['outputs', `${outputs} stage-1 output${outputs === 1 ? '' : 's'} (${report.outputs.withContent} with content)`],
     ['last consolidation', c ? describeConsolidation(c, report.now) : 'never (nothing enqueued yet)'],
-    ['watermark', c ? `input ${c.inputWatermark}, consolidated ${c.lastSuccessWatermark} ${dirty}` : '-'],
-    ['last run', report.lastRun ? describeLastRun(report.lastRun) : '-'],
+    [
+      'watermark',
+      c
+        ? `input ${watermark(c.inputWatermark, report.now)}, consolidated ${watermark(c.lastSuccessWatermark, report.now)} ${dirty}`
+        : '-',
+    ],
+    ['last run', report.lastRun ? describeLastRun(report.lastRun, report.now) : '-'],
   ]);
-
-  if (s.jobs.length > 0) {
-    const now = Date.parse(report.now) / 1000;
-    const rows = [['THREAD', 'STATE', 'RETRIES LEFT', 'LEASE OWNER', 'LEASE UNTIL', 'RETRY AT', 'LAST ERROR']];
-    const order = (a: JobRow, b: JobRow) =>
-      STATES.indexOf(a.status) - STATES.indexOf(b.status) || a.jobKey.localeCompare(b.jobKey);
-    for (const job of [...s.jobs].sort(order)) {
-      const running = job.status === 'running';
-      rows.push([
-        job.jobKey,
-        running && (job.leaseUntil ?? 0) <= now ? 'running (lease expired)' : job.status,
-        String(job.retryRemaining),
-        running ? (job.workerId ?? '-') : '-',
-        running ? (iso(job.leaseUntil) ?? '-') : '-',
-        job.status === 'error' ? (iso(job.retryAt) ?? '-') : '-',
-        job.lastError ? oneLine(job.lastError, 80) : '-',
-      ]);
-    }
-    lines.push('', ...table(rows));
-  }
+  lines.push(...jobTable(s.jobs, report.now, limit));
   return `${lines.join('\n')}\n`;
 }
+
+/** The job rows (already in attention order), at most `limit` of them, and how many were left out. */
+function jobTable(jobs: JobRow[], nowIso: string, limit: number): string[] {
+  if (jobs.length === 0) return [];
+  const now = Date.parse(nowIso) / 1000;
+  const rows = [['THREAD', 'STATE', 'RETRIES LEFT', 'LEASE OWNER', 'LEASE UNTIL', 'RETRY AT', 'LAST ERROR']];
+  for (const job of jobs.slice(0, limit)) {
+    const running = job.status === 'running';
+    rows.push([
+      job.jobKey,
+      running && (job.leaseUntil ?? 0) <= now ? 'running (lease expired)' : job.status,
+      String(job.retryRemaining),
+      running ? (job.workerId ?? '-') : '-',
+      running ? when(iso(job.leaseUntil), nowIso) : '-',
+      job.status === 'error' ? when(iso(job.retryAt), nowIso) : '-',
+      job.lastError ? oneLine(job.lastError, 80) : '-',
+    ]);
+  }
+  const hidden = jobs.length - Math.min(limit, jobs.length);
+  const more = hidden > 0 ? [`… ${hidden} more job(s): --limit ${jobs.length} shows them all, --json lists them`] : [];
+  return limit === 0 ? more : ['', ...table(rows), ...more];
+}
+
+/** A watermark is the newest rollout time consolidated (Unix seconds); 0 means none yet. */
+const watermark = (seconds: number, nowIso: string) => (seconds > 0 ? when(iso(seconds), nowIso) : 'none');
 
 function describeConsolidation(c: NonNullable<StatusReport['consolidation']>, now: string): string {
   const error = c.lastError ? `: ${oneLine(c.lastError, 120)}` : '';
   switch (c.status) {
     case 'running':
-      return `running, lease held by ${c.leaseOwner} until ${c.leaseUntil}`;
+      return `running, lease held by ${c.leaseOwner} until ${when(c.leaseUntil, now)}`;
     case 'done':
-      return `succeeded at ${c.lastFinishedAt ?? '-'}, ${c.lastSelected} memor${c.lastSelected === 1 ? 'y' : 'ies'} consolidated`;
+      return `succeeded at ${when(c.lastFinishedAt, now)}, ${c.lastSelected} memor${c.lastSelected === 1 ? 'y' : 'ies'} consolidated`;
     case 'error':
-      if (c.nextRetryAt) return `failed at ${c.lastFinishedAt ?? '-'}${error}; retry ${when(c.nextRetryAt, now)}`;
-      return `failed at ${c.lastFinishedAt ?? '-'}${error}; ${c.retriesLeft <= 0 ? 'out of retries until new input arrives' : 'retry due'}`;
+      if (c.nextRetryAt) return `failed at ${when(c.lastFinishedAt, now)}${error}; retry ${when(c.nextRetryAt, now)}`;
+      return `failed at ${when(c.lastFinishedAt, now)}${error}; ${c.retriesLeft <= 0 ? 'out of retries until new input arrives' : 'retry due'}`;
     case 'pending':
-      return `queued; ${c.lastFinishedAt ? `previous run ended at ${c.lastFinishedAt}${error}` : 'never run'}`;
+      return `queued; ${c.lastFinishedAt ? `previous run ended at ${when(c.lastFinishedAt, now)}${error}` : 'never run'}`;
   }
 }
 
-/** "2026-03-01T10:00:00.000Z (run): codex.memory.phase1 claimed=3 succeeded=2 failed=1; codex.memory.phase1.output=2" */
-function describeLastRun({ finishedAt, command, metrics }: LastRun): string {
+/** "2026-03-01T10:00:00Z (5m ago) (run): codex.memory.phase1 claimed=3 succeeded=2 failed=1; codex.memory.phase1.output=2" */
+function describeLastRun({ finishedAt, command, metrics }: LastRun, now: string): string {
   const parts = Object.entries(metrics)
     .filter(([name]) => !name.endsWith('.token_usage'))
     .map(([name, value]) =>
@@ -188,7 +213,8 @@ function describeLastRun({ finishedAt, command, metrics }: LastRun): string {
             .map(([k, v]) => `${k}=${v}`)
             .join(' ')}`,
     );
-  return `${finishedAt} (${command}): ${parts.join('; ') || 'nothing recorded'}`;
+  const at = when(new Date(finishedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'), now);
+  return `${at} by ${command}: ${parts.join('; ') || 'nothing recorded'}`;
 }
 
 function oneLine(text: string, max: number): string {
@@ -196,7 +222,10 @@ function oneLine(text: string, max: number): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-export async function statusCommand(flags: { codexHome?: string; json?: boolean }): Promise<void> {
+/** Job rows in the table when --limit is not given: enough to see what needs attention, not a page per hundred jobs. */
+const DEFAULT_LIMIT = 20;
+
+export async function statusCommand(flags: { codexHome?: string; json?: boolean; limit?: number }): Promise<void> {
   const codexHome = existingCodexHome(flags.codexHome);
   // Each layout keeps its own store: report the one for the folder Codex reads.
   const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
@@ -208,7 +237,10 @@ export async function statusCommand(flags: { codexHome?: string; json?: boolean 
   });
   if (!status) return;
   const report = statusReport(status, store.location, layout, await readLastRun(layout.stateDir));
-  process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+  if (!flags.json) return void process.stdout.write(formatStatus(report, flags.limit));
+  // --json keeps every row unless --limit is given; `stage1.total` still counts them all.
+  if (flags.limit !== undefined) report.stage1.jobs = report.stage1.jobs.slice(0, flags.limit);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 
 export function registerStatus(program: Command): void {
@@ -216,6 +248,14 @@ export function registerStatus(program: Command): void {
     .command('status')
     .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--json', 'print one JSON object (derived times ISO 8601; job rows as stored, Unix seconds)')
-    .addHelpText('after', '\nExamples:\n  $ memories status\n  $ memories status --json | jq .consolidation\n')
+    .option(
+      '--limit <n>',
+      `job rows to show, those needing attention first (default ${DEFAULT_LIMIT}; with --json, all unless given)`,
+      integer('--limit'),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ memories status\n  $ memories status --limit 100\n  $ memories status --json | jq .consolidation\n',
+    )
     .action(statusCommand);
 }
