@@ -21,11 +21,18 @@ export async function redactHandWritten(root: string): Promise<string[]> {
   return rewritten;
 }
 
+/** MEMORY.md, memory_summary.md and every skill file: the files the agent and the person share (relative paths). */
+export async function maintainedFiles(root: string): Promise<string[]> {
+  return ['MEMORY.md', 'memory_summary.md', ...(await filesUnder(root, 'skills'))];
+}
+
+// Every note file, dotted ones included: a file git records must be redacted whatever its name.
 async function handWrittenFiles(root: string): Promise<string[]> {
-  const nested = async (dir: string) =>
-    (await readdir(join(root, dir), { recursive: true, withFileTypes: true }).catch(() => []))
-      .filter((e) => e.isFile())
-      .map((e) => relative(root, join(e.parentPath, e.name)));
-  const all = ['MEMORY.md', 'memory_summary.md', ...(await nested('skills')), ...(await nested(EXTENSIONS_DIR))];
-  return all.filter((p) => roleOf(p) === 'maintained' || roleOf(p) === 'note');
+  const notes = (await filesUnder(root, EXTENSIONS_DIR)).filter((p) => roleOf(p) === 'note');
+  return [...(await maintainedFiles(root)), ...notes];
+}
+
+async function filesUnder(root: string, dir: string): Promise<string[]> {
+  const entries = await readdir(join(root, dir), { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => relative(root, join(e.parentPath, e.name)));
 }

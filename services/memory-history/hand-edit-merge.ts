@@ -19,6 +19,9 @@ export const normalizeLine = (line: string) =>
 
 const MIN_ADDED_CHARS = 4;
 
+/** A line long enough to state something; shorter ones (a rule, a stray marker) are structure. */
+export const isFact = (line: string) => normalizeLine(line).length >= MIN_ADDED_CHARS;
+
 /**
  * The agent's text of the file with the person's edit put back. `elsewhere` holds the normalized lines of the
  * other maintained files: a line the agent moved there is kept, not duplicated.
@@ -39,7 +42,7 @@ export function reapplyHandEdit(edit: HandEdit, agent: string, elsewhere: Readon
 }
 
 /** Whether the text still says anything once structure is set aside. */
-export const saysSomething = (text: string) => linesOf(text).some((l) => normalizeLine(l).length >= MIN_ADDED_CHARS);
+export const saysSomething = (text: string) => linesOf(text).some(isFact);
 
 /** The facts the person removed, and the lines they added, each after the nearest unique line before it. */
 function editOf(edit: HandEdit) {
@@ -57,8 +60,8 @@ function editOf(edit: HandEdit) {
         if (fact !== '' && baseCount.get(fact) === 1) removed.add(fact);
         continue;
       }
-      if (part.added && fact.length >= MIN_ADDED_CHARS) added.push({ line, anchor });
-      if (editedCount.get(fact) === 1 && (!part.added || fact.length >= MIN_ADDED_CHARS)) anchor = line;
+      if (part.added && isFact(line)) added.push({ line, anchor });
+      if (editedCount.get(fact) === 1 && (!part.added || isFact(line))) anchor = line;
     }
   }
   return { removed, added };

@@ -1,11 +1,12 @@
 // Keeps the person's edits through a consolidation: the maintained files they changed since the last baseline
 // (as the snapshot taken before the run recorded them) are compared with what the agent left, and their edit wins.
-import { readdir, readFile, unlink } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { writeFileAtomic } from '../files/atomic-write.ts';
 import { roleOf } from '../memory-folder/folder-roles.ts';
-import { type HandEdit, normalizeLine, reapplyHandEdit, saysSomething } from './hand-edit-merge.ts';
+import { maintainedFiles } from '../memory-folder/hand-written.ts';
+import { type HandEdit, isFact, normalizeLine, reapplyHandEdit, saysSomething } from './hand-edit-merge.ts';
 import { headCommit, type Repo, treeOf } from './repo.ts';
 import { type FileMap, treeFiles } from './tree-files.ts';
 
@@ -35,13 +36,13 @@ async function reapplyOne(root: string, path: string, edit: HandEdit, elsewhere:
   if (now === null) {
     // The agent deleted a file the person wrote to: it comes back as they left it, unless it moved elsewhere.
     if (edit.edited === null || !saysSomething(edit.edited)) return false;
-    const moved = edit.edited.split('\n').every((l) => normalizeLine(l).length < 4 || elsewhere.has(normalizeLine(l)));
+    const moved = edit.edited.split('\n').every((l) => !isFact(l) || elsewhere.has(normalizeLine(l)));
     if (moved) return false;
     await writeFileAtomic(file, edit.edited);
     return true;
   }
   // The person deleting a required file asks for it to be rebuilt, not for an empty one.
-  if (edit.edited === null && roleOf(path) === 'maintained' && !path.startsWith('skills/')) return false;
+  if (edit.edited === null && !path.startsWith('skills/')) return false;
   const merged = reapplyHandEdit(edit, now, elsewhere);
   if (merged === now) return false;
   if (edit.edited === null && !saysSomething(merged)) await unlink(file);
@@ -57,14 +58,8 @@ async function blobText(repo: Repo, files: FileMap, path: string): Promise<strin
 
 // The lines of the other maintained files as the agent left them: where it may have moved one of the person's.
 async function otherLines(root: string, path: string): Promise<Set<string>> {
-  const skills = await readdir(join(root, 'skills'), { recursive: true, withFileTypes: true }).catch(() => []);
-  const others = [
-    'MEMORY.md',
-    'memory_summary.md',
-    ...skills.filter((e) => e.isFile()).map((e) => relative(root, join(e.parentPath, e.name))),
-  ];
   const lines = new Set<string>();
-  for (const other of others.filter((o) => o !== path)) {
+  for (const other of (await maintainedFiles(root)).filter((o) => o !== path)) {
     const text = await readFile(join(root, other), 'utf8').catch(() => '');
     for (const line of text.split('\n')) lines.add(normalizeLine(line));
   }

@@ -1,9 +1,17 @@
 // Lease and retry rules shared by stage-1 and global jobs (shared spec §5.3–§5.8); times in Unix seconds as in Codex.
-import type { JobRow, TokenUsage } from '../types.ts';
+import type { JobRow, SkipCounts, Stage1ClaimResult, TokenUsage } from '../types.ts';
 import type { Tx } from './transaction.ts';
 
 /** Codex's DEFAULT_RETRY_REMAINING: attempts per input snapshot. */
 export const DEFAULT_RETRY_REMAINING = 3;
+
+/** Which count of a claim batch's skips each refused claim adds to (both stores report them alike). */
+export const SKIP_KEY_OF = {
+  skippedUpToDate: 'upToDate',
+  skippedRunning: 'running',
+  skippedRetryBackoff: 'retryBackoff',
+  skippedRetryExhausted: 'retryExhausted',
+} as const satisfies Record<Exclude<Stage1ClaimResult['kind'], 'claimed'>, keyof SkipCounts>;
 
 /** The fields a claim sets on a job row: running, leased to this worker. */
 export function runningFields(workerId: string, token: string, now: number, leaseSeconds: number) {

@@ -5,18 +5,23 @@ import type { Logger } from '../logger.ts';
 import type { JobRow, SkipCounts, Stage1ClaimResult, Stage1Reply, ThreadInfo } from '../types.ts';
 import { threadIdRefusal } from './thread-id.ts';
 import { enqueueInTx } from './global-job.ts';
-import { DEFAULT_RETRY_REMAINING, fail, finish, heartbeat, isLive, owned, release, runningFields } from './job-rows.ts';
+import {
+  DEFAULT_RETRY_REMAINING,
+  fail,
+  finish,
+  heartbeat,
+  isLive,
+  owned,
+  release,
+  runningFields,
+  SKIP_KEY_OF,
+} from './job-rows.ts';
 import type { ClaimStage1Batch, MemoryStore } from './port.ts';
 import type { Transact, Tx } from './transaction.ts';
 
 /** The owned running stage-1 row, or null. */
 export function ownedStage1(tx: Tx, threadId: string, token: string): JobRow | null {
   return owned(tx.jobs.stage1[threadId], token);
-}
-
-/** Why a thread id is refused, or null. */
-function refusal(threadId: string): string | null {
-  return threadIdRefusal(threadId);
 }
 
 type Running = { count: number; max: number };
@@ -82,20 +87,13 @@ function claimInTx(tx: Tx, thread: ThreadInfo, workerId: string, leaseSeconds: n
   return { kind: 'skippedRunning' };
 }
 
-const SKIP_KEY = {
-  skippedUpToDate: 'upToDate',
-  skippedRunning: 'running',
-  skippedRetryBackoff: 'retryBackoff',
-  skippedRetryExhausted: 'retryExhausted',
-} as const satisfies Record<Exclude<Stage1ClaimResult['kind'], 'claimed'>, keyof SkipCounts>;
-
 export function stage1Methods(transact: Transact, log?: Logger) {
   return {
     async claimStage1Jobs(params): Promise<ClaimStage1Batch> {
       const skipped: SkipCounts = { upToDate: 0, running: 0, retryBackoff: 0, retryExhausted: 0 };
       if (params.maxClaimed <= 0 || params.candidates.length === 0) return { claims: [], skipped };
       const candidates = params.candidates.filter((thread) => {
-        const why = refusal(thread.threadId);
+        const why = threadIdRefusal(thread.threadId);
         if (why) log?.warn({ thread: thread.threadId, rollout: thread.rolloutPath }, `store: not claimed: ${why}`);
         return !why;
       });
@@ -107,14 +105,14 @@ export function stage1Methods(transact: Transact, log?: Logger) {
           if (claims.length >= params.maxClaimed) break;
           const result = claimInTx(tx, thread, params.workerId, params.leaseSeconds, running);
           if (result.kind === 'claimed') claims.push({ thread, ownershipToken: result.ownershipToken });
-          else skipped[SKIP_KEY[result.kind]] += 1;
+          else skipped[SKIP_KEY_OF[result.kind]] += 1;
         }
         return { claims, skipped };
       });
     },
 
     async tryClaimStage1Job(thread, workerId, leaseSeconds, maxRunning) {
-      const why = refusal(thread.threadId);
+      const why = threadIdRefusal(thread.threadId);
       if (why) throw new BadInputError(`thread id ${JSON.stringify(thread.threadId.slice(0, 40))} refused: ${why}`);
       return transact(true, (tx) => claimInTx(tx, thread, workerId, leaseSeconds, runningCap(tx, maxRunning)));
     },

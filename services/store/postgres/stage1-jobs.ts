@@ -1,27 +1,15 @@
 // Stage-1 jobs of one namespace (shared spec §5.2–§5.5): claims (stage1-claims.ts), lease renewals and the fenced
 // finalisations, each one transaction that writes nothing when the token no longer owns the job.
 import { BadInputError } from '../../errors.ts';
-import type { SkipCounts, Stage1ClaimResult, Stage1Reply, ThreadInfo, TokenUsage } from '../../types.ts';
+import type { SkipCounts, Stage1Reply, ThreadInfo, TokenUsage } from '../../types.ts';
 import { threadIdRefusal } from '../thread-id.ts';
-import { DEFAULT_RETRY_REMAINING } from '../job-rows.ts';
+import { DEFAULT_RETRY_REMAINING, SKIP_KEY_OF } from '../job-rows.ts';
 import type { ClaimStage1Batch, MemoryStore } from '../port.ts';
 import type { PgTx } from './connection.ts';
 import { enqueueInTx } from './global-job.ts';
 import { delaySeconds, FAIL_SET, hasContent, OWNED, RELEASE_SET, STAGE1 } from './rows.ts';
 import type { StoreScope } from './scope.ts';
 import { claimInTx } from './stage1-claims.ts';
-
-/** Why a thread id is refused, or null (the same rule as the lowdb store's). */
-function refusal(threadId: string): string | null {
-  return threadIdRefusal(threadId);
-}
-
-const SKIP_KEY = {
-  skippedUpToDate: 'upToDate',
-  skippedRunning: 'running',
-  skippedRetryBackoff: 'retryBackoff',
-  skippedRetryExhausted: 'retryExhausted',
-} as const satisfies Record<Exclude<Stage1ClaimResult['kind'], 'claimed'>, keyof SkipCounts>;
 
 /** §5.4: the owned running job is done; returns its input watermark, or null when the token no longer owns it. */
 async function finishOwned(
@@ -89,7 +77,7 @@ export function stage1Methods(scope: StoreScope) {
     async claimStage1Jobs(params): Promise<ClaimStage1Batch> {
       const skipped: SkipCounts = { upToDate: 0, running: 0, retryBackoff: 0, retryExhausted: 0 };
       const candidates = params.candidates.filter((thread) => {
-        const why = refusal(thread.threadId);
+        const why = threadIdRefusal(thread.threadId);
         if (why) log?.warn({ thread: thread.threadId, rollout: thread.rolloutPath }, `store: not claimed: ${why}`);
         return !why;
       });
@@ -101,12 +89,12 @@ export function stage1Methods(scope: StoreScope) {
           asyncCommit: true,
         },
       );
-      for (const { result } of pass.examined) if (result.kind !== 'claimed') skipped[SKIP_KEY[result.kind]] += 1;
+      for (const { result } of pass.examined) if (result.kind !== 'claimed') skipped[SKIP_KEY_OF[result.kind]] += 1;
       return { claims: pass.claims, skipped };
     },
 
     async tryClaimStage1Job(thread, workerId, leaseSeconds, maxRunning) {
-      const why = refusal(thread.threadId);
+      const why = threadIdRefusal(thread.threadId);
       if (why) throw new BadInputError(`thread id ${JSON.stringify(thread.threadId.slice(0, 40))} refused: ${why}`);
       const pass = await transact((tx) =>
         claimInTx(tx, { namespace, candidates: [thread], workerId, leaseSeconds, maxClaimed: 1, cap: scope.capFor(maxRunning) }),
