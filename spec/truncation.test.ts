@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { countTokens, MAX_RUN, tokenizerParts } from '../services/tokens/tokens.ts';
+import { countTokens, fitsInTokens, MAX_RUN, tokenizerParts } from '../services/tokens/tokens.ts';
 import { HeadTailWindow, truncateToTokens } from '../services/tokens/truncation.ts';
 import { readdirSync } from 'node:fs';
 import { REAL_ROLLOUTS, V169_ROLLOUTS } from './support/shared.ts';
@@ -23,8 +23,8 @@ describe('token counts', () => {
     expect(countTokens(text)).toBe(realCount(text));
   });
 
-  // Ours split pieces with V8's regex engine and cache each piece's count; any difference from
-  // tiktoken's own pre-tokenizer would show as a different total.
+  // Long runs are cut before tiktoken sees them (tokenizerParts); any count they changed would show as a
+  // different total. The fit check counts in chunks, so its cut points must not change the total either.
   it.each(
     [REAL_ROLLOUTS, V169_ROLLOUTS].flatMap((dir) =>
       readdirSync(dir)
@@ -33,7 +33,10 @@ describe('token counts', () => {
     ),
   )('match tiktoken exactly on the shared rollout %s', async (file) => {
     const text = await readFile(file, 'utf8');
-    expect(countTokens(text)).toBe(realCount(text));
+    const real = realCount(text);
+    expect(countTokens(text)).toBe(real);
+    expect(fitsInTokens(text, real)).toEqual({ fits: true, tokens: real });
+    expect(fitsInTokens(text, real - 1).fits).toBe(false);
   });
 
   it.each([

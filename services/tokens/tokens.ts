@@ -91,6 +91,36 @@ export function countTokens(text: string): number {
   return total;
 }
 
+/**
+ * Where a text may be cut so that its two sides' counts add up to the whole's: right after an ASCII letter
+ * followed by a space. No o200k pre-tokenizer piece spans that point (a letter piece ends at the space, which
+ * starts the next piece), and tiktoken merges only within a piece.
+ */
+const PIECE_BOUNDARY = /[A-Za-z] /g;
+/** Characters counted at a time when deciding whether a text fits. */
+const FIT_CHUNK = 8 * 1024;
+
+/**
+ * Whether `text` has at most `budget` tokens, tokenizing only as much of it as the answer needs: a token is at
+ * least one byte, so the counted chunks plus the bytes of the rest bound the whole. `tokens` is the exact count
+ * when the whole text was counted, else null.
+ */
+export function fitsInTokens(text: string, budget: number): { fits: boolean; tokens: number | null } {
+  let counted = 0;
+  let restBytes = Buffer.byteLength(text, 'utf8');
+  for (let at = 0; at < text.length; ) {
+    if (counted + restBytes <= budget) return { fits: true, tokens: null };
+    if (counted > budget) return { fits: false, tokens: null };
+    PIECE_BOUNDARY.lastIndex = at + FIT_CHUNK;
+    const end = PIECE_BOUNDARY.exec(text)?.index;
+    const chunk = text.slice(at, end === undefined ? text.length : end + 1);
+    counted += countTokens(chunk);
+    restBytes -= Buffer.byteLength(chunk, 'utf8');
+    at += chunk.length;
+  }
+  return { fits: counted <= budget, tokens: counted };
+}
+
 /** UTF-8 length of what `tokens` decode to. */
 export function bytesOfTokens(tokens: Uint32Array): number {
   return enc().decode(tokens).length;

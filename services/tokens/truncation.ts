@@ -5,12 +5,12 @@
 // within the first or last windowBytes(limit) bytes: truncation reads nothing else, and a
 // streamed text is held as those two windows, whatever its size. A text longer than both
 // windows has more than `limit` tokens, so it never fits.
-import { bytesOfTokens, countTokens, encode } from './tokens.ts';
+import { bytesOfTokens, countTokens, encode, fitsInTokens } from './tokens.ts';
 
 export interface Truncation {
   text: string;
   truncated: boolean;
-  /** Tokens kept; null when the text fits by its byte length and was not tokenized. */
+  /** Tokens kept; null when the text was shown to fit without counting all of it. */
   keptTokens: number | null;
   removedTokens: number;
 }
@@ -35,7 +35,7 @@ const MAX_TOKEN_BYTES = 128;
 const SHORTFALL_TOKENS = 64;
 /** Middles up to this many UTF-16 units are counted; longer ones are estimated from the kept parts. */
 const EXACT_MIDDLE_LIMIT = 64 * 1024;
-/** Texts up to this many times the budget in bytes are counted whole before anything is cut. */
+/** Texts up to this many times the budget in bytes are checked for a fit before anything is cut. */
 const WHOLE_COUNT_FACTOR = 4;
 
 /** Bytes each window holds; the slack keeps a middle with a skipped part longer than EXACT_MIDDLE_LIMIT. */
@@ -143,8 +143,8 @@ function truncateWindows(text: Windows, limit: number): Truncation {
   const unchanged = (keptTokens: number | null): Truncation => ({ text: whole!, truncated: false, keptTokens, removedTokens: 0 });
   if (text.bytes <= budget) return unchanged(null);
   if (whole !== null && text.bytes <= WHOLE_COUNT_FACTOR * budget) {
-    const all = countTokens(whole);
-    if (all <= budget) return unchanged(all);
+    const { fits, tokens } = fitsInTokens(whole, budget);
+    if (fits) return unchanged(tokens);
   }
   // N ≤ bytes, so this marker has at least as many digits (and tokens) as the final one.
   const reserve = countTokens(truncationMarker(text.bytes));
