@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreCorruptError } from '../services/errors.ts';
-import { makeTestStore, thread, type TestStore } from './support/store-fixtures.ts';
+import { createTransact } from '../services/store/transaction.ts';
+import { makeTestStore, START_SECONDS, thread, type TestStore } from './support/store-fixtures.ts';
 
 const WORKER = fileURLToPath(new URL('./support/store-crash-worker.ts', import.meta.url));
 
@@ -121,5 +122,27 @@ describe('store files', () => {
     expect((await stat(path.join(t.dir, 'jobs.json'))).mode & 0o777).toBe(0o600);
     expect((await stat(path.join(t.dir, 'outputs.json'))).mode & 0o777).toBe(0o600);
     expect((await readdir(t.dir)).sort()).toEqual(['jobs.json', 'outputs.json']);
+  });
+});
+
+describe('a store that keeps the documents it last read or wrote', () => {
+  it('sees what another handle wrote since', async () => {
+    const other = t.reopen();
+    expect((await t.store.tryClaimStage1Job(thread('a', 100), 'w', 60, 8)).kind).toBe('claimed');
+    expect((await other.tryClaimStage1Job(thread('b', 100), 'w', 60, 8)).kind).toBe('claimed');
+    expect((await t.store.status()).jobs.map((j) => j.jobKey).sort()).toEqual(['a', 'b']);
+  });
+
+  it('keeps nothing of a transaction that failed after changing the document', async () => {
+    await t.store.tryClaimStage1Job(thread('a', 100), 'w', 60, 8);
+    const transact = createTransact(t.dir, () => START_SECONDS * 1000);
+    await transact(false, (tx) => tx.jobs.stage1.a); // the document is now kept
+    const failing = transact(false, (tx) => {
+      delete tx.jobs.stage1.a;
+      tx.jobsDirty = true;
+      throw new Error('mutator failed');
+    });
+    await expect(failing).rejects.toThrow('mutator failed');
+    expect(await transact(false, (tx) => Object.keys(tx.jobs.stage1))).toEqual(['a']);
   });
 });

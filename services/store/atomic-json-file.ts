@@ -13,9 +13,19 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   readonly file: string;
   /** Checks a parsed document; throws StoreCorruptError when it is not one we wrote. */
   private readonly decode: (raw: unknown) => T | Promise<T>;
+  /**
+   * The text last read or written and its document: a file that still holds that text (no other process
+   * wrote it since) is not parsed and checked again. The document is the one transactions mutate, so a
+   * failed transaction must call forget().
+   */
+  private last: { text: string; data: T } | null = null;
   constructor(file: string, decode: (raw: unknown) => T | Promise<T>) {
     this.file = path.resolve(file);
     this.decode = decode;
+  }
+
+  forget(): void {
+    this.last = null;
   }
 
   /** null only when the file does not exist; StoreCorruptError when it is not a store document. */
@@ -25,6 +35,7 @@ export class AtomicJsonFile<T> implements Adapter<T> {
       throw error;
     });
     if (text === null) return null;
+    if (this.last?.text === text) return this.last.data;
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -32,13 +43,18 @@ export class AtomicJsonFile<T> implements Adapter<T> {
       // Never fall back to defaults: that would silently wipe every job and memory on next write.
       throw new StoreCorruptError(this.file, error);
     }
-    return await this.decode(raw);
+    const data = await this.decode(raw);
+    this.last = { text, data };
+    return data;
   }
 
   async write(data: T): Promise<void> {
     const dir = path.dirname(this.file);
     fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
     // Compact JSON: every write re-serialises the whole document.
-    await writeFileAtomic(this.file, JSON.stringify(data));
+    const text = JSON.stringify(data);
+    this.last = null;
+    await writeFileAtomic(this.file, text);
+    this.last = { text, data };
   }
 }

@@ -41,9 +41,13 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
   let committing = false;
   let swept: Promise<void> | null = null; // temps of killed writers (full store copies): swept once per store
 
-  async function load<T>(file: string, empty: () => T, decode: (raw: unknown, file: string, log?: Logger) => T | Promise<T>) {
+  // One adapter per file for the store's life: it keeps the last document it read or wrote.
+  const jobsAdapter = new AtomicJsonFile<JobsDoc>(jobsFile, (raw) => decodeJobs(raw, jobsFile, log));
+  const outputsAdapter = new AtomicJsonFile<OutputsDoc>(outputsFile, (raw) => decodeOutputs(raw, outputsFile, log));
+
+  async function load<T>(adapter: AtomicJsonFile<T>, empty: () => T) {
     // A fresh Low per transaction: lowdb keeps its default object by reference.
-    const db = new Low<T>(new AtomicJsonFile<T>(file, (raw) => decode(raw, file, log)), empty());
+    const db = new Low<T>(adapter, empty());
     await db.read();
     return db;
   }
@@ -56,8 +60,8 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
         if (!swept) swept = sweepOrphanedTemps(dir);
         await swept;
         const [jobsDb, outputsDb] = await Promise.all([
-          load(jobsFile, emptyJobs, decodeJobs),
-          withOutputs ? load(outputsFile, emptyOutputs, decodeOutputs) : null,
+          load(jobsAdapter, emptyJobs),
+          withOutputs ? load(outputsAdapter, emptyOutputs) : null,
         ]);
         const tx: Tx = {
           now: Math.floor(nowMs() / 1000),
@@ -74,6 +78,9 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
         }
       });
     } catch (error) {
+      // The kept documents may hold a mutation that was never written.
+      jobsAdapter.forget();
+      outputsAdapter.forget();
       // In a batch we cannot tell whose mutator failed, so each one is retried alone.
       if (batch.length === 1) batch[0].reject(error);
       else for (const p of batch) await commit([p]);
