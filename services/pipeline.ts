@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Actor, type AnyActorLogic, type AnyActorRef, createActor, type InspectionEvent, toPromise } from 'xstate';
 import { coordinatorMachine, type CoordinatorOutput } from '../machines/coordinator.ts';
-import { consolidationMachine, type GlobalClaim } from '../machines/consolidation.ts';
+import { consolidationMachine } from '../machines/consolidation.ts';
 import { extractionMachine } from '../machines/extraction.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../machines/retry-policy.ts';
 import { DEFAULT_CONFIG, loadMemoriesConfigSync, type MemoriesConfig } from './config.ts';
@@ -24,8 +24,8 @@ import { Inflight, type PipelineDeps } from './pipeline-deps.ts';
 import { consolidationActors } from './consolidation/actors.ts';
 import { extractionActors, phase1Actors } from './extraction/actors.ts';
 import type { MemoryStore } from './store/port.ts';
+import { stopReleasingLeases } from './store/release-leases.ts';
 import type { RunTelemetry, Telemetry } from './telemetry/telemetry.ts';
-import type { Stage1Claim } from './types.ts';
 
 export type Phase = '1' | '2' | 'all';
 
@@ -107,34 +107,8 @@ const running = new WeakMap<MemoriesPipeline, PipelineDeps>();
 /** Stops a pipeline, releasing its leases so the next run takes those rollouts at once; resolves once written. */
 export async function stopPipeline(actor: MemoriesPipeline): Promise<void> {
   const deps = running.get(actor);
-  const unfinished = unfinishedClaims(actor);
-  const consolidation = runningConsolidation(actor);
-  actor.stop();
-  if (!deps) return;
-  // Queued and backing-off jobs hold leases too; releasing a token twice is a no-op.
-  for (const { thread, ownershipToken } of unfinished) {
-    deps.inflight.track(deps.store.releaseStage1Job(thread.threadId, ownershipToken));
-  }
-  if (consolidation) deps.inflight.track(deps.store.releaseGlobalJob(consolidation.ownershipToken));
-  await deps.inflight.settle();
-}
-
-/** The global claim of a consolidation still running, if any. */
-function runningConsolidation(actor: MemoriesPipeline): GlobalClaim | null {
-  const child = actor.getSnapshot().children.consolidation;
-  const state = child?.getSnapshot() as { status?: string; context?: { claim?: GlobalClaim | null } } | undefined;
-  return state?.status === 'active' ? (state.context?.claim ?? null) : null;
-}
-
-function unfinishedClaims(actor: MemoriesPipeline): Stage1Claim[] {
-  const snapshot = actor.getSnapshot();
-  const claims = [...snapshot.context.pending];
-  for (const child of Object.values(snapshot.children)) {
-    const state = child?.getSnapshot() as { status?: string; context?: { claim?: Stage1Claim } } | undefined;
-    // Extraction children hold a stage-1 claim (with its thread); the consolidation child's is global.
-    if (state?.status === 'active' && state.context?.claim?.thread) claims.push(state.context.claim);
-  }
-  return claims;
+  if (deps) await stopReleasingLeases(actor, deps);
+  else actor.stop();
 }
 
 /** Creates and starts the pipeline actor. Subscribe to it, or `await toPromise(actor)`. */

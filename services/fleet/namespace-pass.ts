@@ -3,7 +3,7 @@
 // only their actors differ (fleet-actors.ts).
 import { type AnyActorRef, createActor, toPromise } from 'xstate';
 import { type CoordinatorOutput, coordinatorMachine } from '../../machines/coordinator.ts';
-import { consolidationMachine, type GlobalClaim } from '../../machines/consolidation.ts';
+import { consolidationMachine } from '../../machines/consolidation.ts';
 import { extractionMachine } from '../../machines/extraction.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../machines/retry-policy.ts';
 import type { MemoriesConfig } from '../config.ts';
@@ -15,7 +15,7 @@ import { pipelineDeps } from '../pipeline.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
 import type { PgDatabase } from '../store/postgres/connection.ts';
 import { createPostgresStore } from '../store/postgres/postgres-store.ts';
-import type { Stage1Claim } from '../types.ts';
+import { heldLeases, stopReleasingLeases } from '../store/release-leases.ts';
 import { fleetConsolidationActors, fleetExtractionActors, fleetPhase1Actors, type FleetScope } from './fleet-actors.ts';
 import { namespaceHome } from './namespaces.ts';
 
@@ -94,12 +94,7 @@ export function startNamespacePass(options: NamespacePassOptions): NamespacePass
     done,
     async stop() {
       clearInterval(keeper);
-      const { claims, global } = heldLeases(actor);
-      actor.stop();
-      for (const { thread, ownershipToken } of claims)
-        deps.inflight.track(deps.store.releaseStage1Job(thread.threadId, ownershipToken));
-      if (global) deps.inflight.track(deps.store.releaseGlobalJob(global.ownershipToken));
-      await deps.inflight.settle();
+      await stopReleasingLeases(actor, deps);
     },
   };
 }
@@ -117,22 +112,4 @@ function keepLeases(actor: AnyActorRef, deps: PipelineDeps, leaseSeconds: number
     }
     if (global) deps.inflight.track(deps.store.heartbeatGlobalJob(global.ownershipToken, leaseSeconds));
   }, everyMs);
-}
-
-/** The stage-1 claims not finished yet (queued or in a child) and a running consolidation's claim. */
-function heldLeases(actor: AnyActorRef): { claims: Stage1Claim[]; global: GlobalClaim | null } {
-  const snapshot = actor.getSnapshot() as {
-    context: { pending: Stage1Claim[] };
-    children: Record<string, AnyActorRef | undefined>;
-  };
-  const claims = [...snapshot.context.pending];
-  let global: GlobalClaim | null = null;
-  for (const [id, child] of Object.entries(snapshot.children)) {
-    const state = child?.getSnapshot() as { status?: string; context?: { claim?: Stage1Claim | GlobalClaim | null } } | undefined;
-    const claim = state?.status === 'active' ? state.context?.claim : null;
-    if (!claim) continue;
-    if ('thread' in claim) claims.push(claim);
-    else if (id === 'consolidation') global = claim;
-  }
-  return { claims, global };
 }
