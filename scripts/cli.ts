@@ -2,6 +2,7 @@
 // descriptions below and nothing else, so it starts as fast as node itself.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../services/errors.ts';
+import { isMissingModule, missingOptionalPeer, missingPackagesLine } from '../services/optional-module.ts';
 import { packageVersion } from '../services/package-version.ts';
 
 type Register = (program: Command) => void;
@@ -75,6 +76,17 @@ const COMMANDS: Record<string, [description: string, load: () => Promise<Registe
   token: ['fleet access tokens', async () => (await import('./commands/token.ts')).registerToken],
 };
 
+/** The optional packages a command needs as a whole: its install line names them all, not the first one missing. */
+const OPTIONAL_PACKAGES: Record<string, string[]> = { serve: ['pg', 'fastify'], worker: ['pg'], token: ['pg'] };
+
+/** A command whose module, or a feature it loads, needs an optional package that is not installed: which ones. */
+function missingPackagesOf(command: string | undefined, error: unknown): string[] | undefined {
+  const needs = command === undefined ? undefined : OPTIONAL_PACKAGES[command];
+  if (needs && isMissingModule(error, needs)) return needs;
+  const missing = missingOptionalPeer(error);
+  return missing === undefined ? undefined : [missing];
+}
+
 const program = new Command()
   .name('memories')
   .description('Long-term memory for coding agents: extract memories from Codex rollouts and consolidate them.')
@@ -92,18 +104,24 @@ const words = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
 // `memories help run` shows run's options, so it loads run too.
 const requested = words[0] === 'help' ? words[1] : words[0];
 const entry = requested === undefined ? undefined : COMMANDS[requested];
-if (entry) (await entry[1]())(program);
-for (const [name, [description]] of Object.entries(COMMANDS)) {
-  const command = program.commands.find((c) => c.name() === name) ?? program.command(name);
-  command.description(description);
-}
 
 try {
+  // Inside the try: a command module that imports an optional package fails here when it is not installed.
+  if (entry) (await entry[1]())(program);
+  for (const [name, [description]] of Object.entries(COMMANDS)) {
+    const command = program.commands.find((c) => c.name() === name) ?? program.command(name);
+    command.description(description);
+  }
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   if (error instanceof ConfigError) {
     process.stderr.write(`memories: ${error.message}\n`);
+    process.exit(2);
+  }
+  const missing = missingPackagesOf(requested, error);
+  if (missing) {
+    process.stderr.write(`memories: ${missingPackagesLine(`\`memories ${requested}\``, missing)}\n`);
     process.exit(2);
   }
   throw error;

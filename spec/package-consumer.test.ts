@@ -1,6 +1,7 @@
 // The package as another project gets it: `npm pack`, unpacked into an empty project's node_modules beside
 // only the production dependencies (a runtime import of a dev dependency would fail here), then the README's
-// embedding example run with plain `node` and type-checked with `tsc` (module NodeNext, strict, checkJs).
+// embedding example run with plain `node` and type-checked with `tsc` (module NodeNext, strict, checkJs). The optional
+// peers are left out, as a consumer's npm leaves them: a feature that needs one says what to install.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
+import { optionalPeers } from '../services/optional-module.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 
@@ -16,6 +18,8 @@ const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const HEADING = '## Embedding as a library';
+const DEV = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> })
+  .devDependencies;
 
 /** The first ```js block between the embedding heading and the next `## ` heading. */
 function embeddingExample(readme: string): string {
@@ -28,7 +32,8 @@ function embeddingExample(readme: string): string {
   return block[1]!;
 }
 
-/** The top-level packages of the production dependency tree, as npm resolved it in this checkout. */
+/** The top-level packages of the production dependency tree, as npm resolved it in this checkout (it lists an
+ * optional peer that a production package names as its own, such as openai's ws, because it is installed here). */
 async function productionPackages(): Promise<string[]> {
   const { stdout } = await exec('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, maxBuffer: 16 << 20 });
   const names = new Set<string>();
@@ -42,6 +47,7 @@ async function productionPackages(): Promise<string[]> {
 
 let project: string;
 let files: string[];
+let production: string[];
 let server: Awaited<ReturnType<typeof startLocalOpenAIServer>>;
 
 beforeAll(async () => {
@@ -54,7 +60,10 @@ beforeAll(async () => {
   const modules = join(project, 'node_modules');
   await mkdir(join(modules, 'memories-pipeline'), { recursive: true });
   await exec('tar', ['-xzf', join(project, packed!.filename), '-C', join(modules, 'memories-pipeline'), '--strip-components=1']);
-  for (const name of new Set([...(await productionPackages()), '@types/node'])) {
+  production = await productionPackages();
+  // What a consumer's npm installs: our optional peers are left out.
+  const installed = production.filter((name) => !optionalPeers().includes(name));
+  for (const name of new Set([...installed, '@types/node'])) {
     await mkdir(join(modules, name, '..'), { recursive: true });
     await symlink(join(ROOT, 'node_modules', name), join(modules, name));
   }
@@ -113,5 +122,53 @@ describe('the packed package', () => {
     };
     expect(await check('example.mjs')).toBe('');
     expect(await check('misuse.mjs')).toMatch(/misuse\.mjs.*error TS\d+:.*agentTurn/s);
+  });
+});
+
+describe('the optional packages', () => {
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    exec(process.execPath, [join(project, 'node_modules', 'memories-pipeline', 'scripts', 'memories.js'), ...args], {
+      cwd: project,
+      env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env },
+      timeout: 60_000,
+    }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+
+  it('are not in the production tree: no OpenTelemetry SDK, gRPC, inspector, PostgreSQL, fastify or mermaid', () => {
+    const heavy = ['@opentelemetry/sdk-trace', '@opentelemetry/resources', '@grpc/grpc-js', 'protobufjs', '@types/node'];
+    const fleet = ['pg', 'fastify', '@statelyai/inspect', 'superjson', 'mermaid'];
+    expect(production.filter((name) => [...heavy, ...fleet].includes(name))).toEqual([]);
+  });
+
+  it('when absent, make a command that needs them say so in one line with the npm command, exit 2', async () => {
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      const offline = ['--codex-home', home, '--base-url', 'http://127.0.0.1:1/v1'];
+      const otel = { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' };
+      const [serve, events, exported, plain] = await Promise.all([
+        cli(['serve', '--store', 'postgres://memories@127.0.0.1:1/memories', '--port', '0']),
+        cli(['run', ...offline, '--events', join(project, 'events.jsonl')]),
+        cli(['run', ...offline], otel),
+        cli(['run', ...offline]),
+      ]);
+      expect(serve).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `memories: \`memories serve\` needs optional packages that are not installed: npm install pg@${DEV.pg} fastify@${DEV.fastify}\n`,
+      });
+      expect(events).toMatchObject({ code: 2, stdout: '' });
+      expect(events.stderr).toBe(
+        `memories: the inspector (run --inspect, --events) needs optional packages that are not installed: npm install @statelyai/inspect@${DEV['@statelyai/inspect']} ws@${DEV.ws}\n`,
+      );
+      expect(exported).toMatchObject({ code: 2, stdout: '' });
+      expect(exported.stderr).toMatch(/^memories: OpenTelemetry export .* npm install @opentelemetry\/resources@\S+ .*\n$/);
+      expect(exported.stderr.split('\n')).toHaveLength(2);
+      // Nothing asked for an optional feature: the run works without them.
+      expect(plain.code).toBe(0);
+    } finally {
+      await cleanup();
+    }
   });
 });

@@ -1,8 +1,8 @@
 // Opt-in inspection: `--inspect` (Stately viewer via a 127.0.0.1 relay) and `--events FILE` (offline redacted JSONL).
 // Both convert events with @statelyai/inspect's `createInspector`, so the log holds exactly what the viewer reads.
 import type { InspectionEvent } from 'xstate';
+import { withOptionalPackages } from '../optional-module.ts';
 import { type EventLog, loggable, openEventLog } from './event-log.ts';
-import { startInspectorRelay } from './inspector-relay.ts';
 
 export interface InspectionOptions {
   inspect?: boolean;
@@ -18,15 +18,26 @@ export interface Inspection {
   close(): Promise<void>;
 }
 
+const INSPECTOR_FEATURE = 'the inspector (run --inspect, --events)';
+/** @statelyai/inspect converts the events; ws carries them to the page (the inspector's own dependency too). */
+const INSPECTOR_PACKAGES = ['@statelyai/inspect', 'ws'];
+
 export async function createInspection(options: InspectionOptions): Promise<Inspection> {
   if (!options.inspect && !options.eventsFile) return { close: async () => {} };
   // stderr, so `--json` stdout stays clean.
   const print = (line: string) => void process.stderr.write(`${line}\n`);
-  // Loaded only on request: nothing of the inspector runs in an ordinary `memories run`.
-  const { createInspector } = await import('@statelyai/inspect');
+  // Loaded only on request, and an optional install: nothing of the inspector runs in an ordinary `memories run`.
+  const { createInspector, startInspectorRelay } = await withOptionalPackages(
+    INSPECTOR_FEATURE,
+    INSPECTOR_PACKAGES,
+    async () => ({
+      createInspector: (await import('@statelyai/inspect')).createInspector,
+      startInspectorRelay: options.inspect ? (await import('./inspector-relay.ts')).startInspectorRelay : undefined,
+    }),
+  );
 
   const log: EventLog | undefined = options.eventsFile ? openEventLog(options.eventsFile) : undefined;
-  const relay = options.inspect
+  const relay = startInspectorRelay
     ? await startInspectorRelay().catch((error: unknown) => {
         log?.close();
         throw error;

@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AnyStateMachine } from 'xstate';
+import { ConfigError } from '../errors.ts';
+import { isMissingModule, missingPackagesLine } from '../optional-module.ts';
 import { batchMachine } from '../../machines/batch.ts';
 import { consolidationMachine } from '../../machines/consolidation.ts';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
@@ -106,10 +108,10 @@ export const toDefinition = (machine: AnyStateMachine): unknown => JSON.parse(JS
 function mermaidBundlePath(): string {
   try {
     return createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
-  } catch {
-    throw new Error(
-      'machines --html needs the optional package mermaid (its page inlines mermaid/dist/mermaid.min.js): npm install mermaid',
-    );
+  } catch (error) {
+    // The page inlines mermaid's browser bundle: 84 MB installed, for this one option.
+    if (isMissingModule(error, ['mermaid'])) throw new ConfigError(missingPackagesLine('`memories machines --html`', ['mermaid']));
+    throw error;
   }
 }
 
