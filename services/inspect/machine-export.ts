@@ -110,7 +110,8 @@ function mermaidBundlePath(): string {
     return createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
   } catch (error) {
     // The page inlines mermaid's browser bundle: 84 MB installed, for this one option.
-    if (isMissingModule(error, ['mermaid'])) throw new ConfigError(missingPackagesLine('`memories machines --html`', ['mermaid']));
+    if (isMissingModule(error, ['mermaid']))
+      throw new ConfigError(missingPackagesLine('`memories machines --html`', ['mermaid']));
     throw error;
   }
 }
