@@ -4,8 +4,10 @@
 //   starting (phase 2 only), scanning or claiming (error) ─▶ phase1Finished ─(phase 1 only)─▶ done
 //
 // Phase 2 runs even when phase 1 found nothing or failed to claim: as in Codex, the global job's dirty
-// flag decides. The cap is on model calls: a child whose model has replied moves from `active` to
-// `finishing` while its result is written, and its slot goes to the next job.
+// flag decides. The cap is on model calls. A few children beyond it (`ahead`) read their rollout and
+// build their request first; a built child (`ready`) takes the next free slot (`active`), so a slot never
+// waits on a rollout being read. A child whose model has replied moves from `active` to `finishing` while
+// its result is written, and its slot goes to the next built child.
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import { errorMessage } from '../services/errors.ts';
 import type { ClaimStage1Batch } from '../services/store/port.ts';
@@ -61,7 +63,10 @@ export interface CoordinatorContext extends CoordinatorInput {
   discovery: DiscoveryResult | null;
   skipped: SkipCounts;
   pending: Stage1Claim[];
-  /** Children before or in their model call (these count against the cap); `finishing` ones write their result. */
+  /** Children building their request without a slot yet; `ready` are those that have built it, oldest first. */
+  ahead: string[];
+  ready: string[];
+  /** Children holding a model slot (these count against the cap); `finishing` ones write their result. */
   active: string[];
   finishing: string[];
   spawned: number;
@@ -71,6 +76,13 @@ export interface CoordinatorContext extends CoordinatorInput {
 }
 
 const NO_SKIPS: SkipCounts = { upToDate: 0, running: 0, retryBackoff: 0, retryExhausted: 0 };
+
+/** Children building ahead of a free slot: enough to keep the slots fed, few enough to bound the rollouts held. */
+export function buildAhead(concurrency: number): number {
+  return Math.max(1, Math.ceil(concurrency / 4));
+}
+
+const without = (ids: string[], id: string) => ids.filter((x) => x !== id);
 
 function isExtractionOutput(value: unknown): value is ExtractionOutput {
   const shape = value as Partial<ExtractionOutput> | null;
@@ -113,21 +125,29 @@ export const coordinatorMachine = setup({
     extractsFirst: ({ context }) => context.phases.extract,
     consolidates: ({ context }) => context.phases.consolidate,
     allJobsFinished: ({ context }) =>
-      context.pending.length === 0 && context.active.length === 0 && context.finishing.length === 0,
+      context.pending.length === 0 && context.ahead.length === 0 && context.active.length === 0 && context.finishing.length === 0,
   },
   actions: {
+    // Gives free slots to built children, then starts new children up to the cap plus those building ahead.
     fillSlots: enqueueActions(({ context, enqueue }) => {
-      const free = Math.max(0, context.concurrency - context.active.length);
-      const next = context.pending.slice(0, free);
+      const granted = context.ready.slice(0, Math.max(0, context.concurrency - context.active.length));
+      for (const id of granted) enqueue.sendTo(id, { type: 'extraction.go' });
+      const active = [...context.active, ...granted];
+      const ahead = context.ahead.filter((id) => !granted.includes(id));
+      const room = context.concurrency + buildAhead(context.concurrency) - active.length - ahead.length;
+      const next = context.pending.slice(0, Math.max(0, room));
       const ids = next.map((claim, offset) => {
         const id = `extraction-${context.spawned + offset + 1}`;
-        enqueue.spawnChild('extraction', { id, input: { claim, policy: context.policy, heartbeatMs: context.heartbeatMs } });
+        const input = { claim, policy: context.policy, heartbeatMs: context.heartbeatMs, gated: true };
+        enqueue.spawnChild('extraction', { id, input });
         enqueue.emit({ type: 'job.started', threadId: claim.thread.threadId });
         return id;
       });
       enqueue.assign({
         pending: context.pending.slice(next.length),
-        active: [...context.active, ...ids],
+        ready: context.ready.slice(granted.length),
+        active,
+        ahead: [...ahead, ...ids],
         spawned: context.spawned + next.length,
       });
     }),
@@ -140,6 +160,8 @@ export const coordinatorMachine = setup({
     discovery: null,
     skipped: { ...NO_SKIPS },
     pending: [],
+    ahead: [],
+    ready: [],
     active: [],
     finishing: [],
     spawned: 0,
@@ -179,28 +201,38 @@ export const coordinatorMachine = setup({
       },
     },
     extracting: {
-      description: 'Runs extraction children, at most `concurrency` of them waiting on the model.',
+      description: 'Runs extraction children, at most `concurrency` of them waiting on the model, a few more building ahead.',
       entry: 'fillSlots',
       on: {
+        'extraction.built': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const { actorId } = event as ExtractionParentEvent;
+            // A retried call of a child that kept its slot goes on at once.
+            if (context.active.includes(actorId)) enqueue.sendTo(actorId, { type: 'extraction.go' });
+            else if (context.ahead.includes(actorId) && !context.ready.includes(actorId)) {
+              enqueue.assign({ ready: [...context.ready, actorId] });
+              enqueue('fillSlots');
+            }
+          }),
+        },
         'extraction.replied': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const { actorId } = event as ExtractionParentEvent;
             if (!context.active.includes(actorId)) return;
-            enqueue.assign({
-              active: context.active.filter((id) => id !== actorId),
-              finishing: [...context.finishing, actorId],
-            });
+            enqueue.assign({ active: without(context.active, actorId), finishing: [...context.finishing, actorId] });
             enqueue('fillSlots');
           }),
         },
         'xstate.done.actor.*': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const { actorId, output } = event as unknown as { actorId: string; output: unknown };
-            const ours = context.active.includes(actorId) || context.finishing.includes(actorId);
+            const ours = [context.ahead, context.active, context.finishing].some((ids) => ids.includes(actorId));
             if (!ours || !isExtractionOutput(output)) return;
             enqueue.assign({
-              active: context.active.filter((id) => id !== actorId),
-              finishing: context.finishing.filter((id) => id !== actorId),
+              ahead: without(context.ahead, actorId),
+              ready: without(context.ready, actorId),
+              active: without(context.active, actorId),
+              finishing: without(context.finishing, actorId),
               outcomes: [...context.outcomes, output],
             });
             enqueue.emit({ type: 'job.finished', output });

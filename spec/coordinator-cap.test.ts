@@ -4,9 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { coordinatorMachine } from '../machines/coordinator.ts';
-import { extractionMachine, type ExtractionReply, type ExtractionResult } from '../machines/extraction.ts';
+import {
+  extractionMachine,
+  type ExtractionReply,
+  type ExtractionRequestInput,
+  type ExtractionResult,
+} from '../machines/extraction.ts';
 import { DEFAULT_RETRY_POLICY } from '../machines/retry-policy.ts';
 import { RetryableError } from '../services/errors.ts';
+import type { StageOneRequest } from '../services/extraction/stage-one-prompt.ts';
 import type { Stage1Claim, ThreadInfo } from '../services/types.ts';
 import { arrivals } from './support/arrivals.ts';
 
@@ -30,6 +36,7 @@ const answer: ExtractionReply = {
 };
 /** What the fake model call and the fake write wait for: explicit events of the test, never a timer. */
 interface Gates {
+  build?: () => void;
   request?: () => Promise<void>;
   record?: () => Promise<void>;
   failFirstRecordOf?: string;
@@ -46,14 +53,22 @@ function coordinator(jobs: number, concurrency: number, gates: Gates = {}) {
     maxRecording: 0,
     maxLive: 0,
     requestStartsWhileRecording: 0,
+    builds: 0,
+    requestsWithoutBuild: 0,
   };
   const extraction = extractionMachine.provide({
     actors: {
       confirmLease: fromPromise(async () => true),
       renewLease: fromPromise(async () => true),
       recordFailure: fromPromise(async () => true),
-      request: fromPromise<ExtractionReply, { claim: Stage1Claim; attempt: number }>(async ({ input }) => {
+      build: fromPromise(async ({ input }: { input: { claim: Stage1Claim } }) => {
+        trace.builds++;
+        gates.build?.();
+        return { input: `request of ${input.claim.thread.threadId}` } as StageOneRequest;
+      }),
+      request: fromPromise<ExtractionReply, ExtractionRequestInput>(async ({ input }) => {
         const id = input.claim.thread.threadId;
+        if (input.built?.input !== `request of ${id}`) trace.requestsWithoutBuild++;
         trace.requestsOf.set(id, (trace.requestsOf.get(id) ?? 0) + 1);
         trace.requesting++;
         trace.maxRequesting = Math.max(trace.maxRequesting, trace.requesting);
@@ -129,6 +144,19 @@ describe('the coordinator', () => {
     expect(trace.recording).toBe(0);
     expect(finished).toBe(6);
     expect(out.phase1).toMatchObject({ claimed: 6, succeeded: 6, failed: 0 });
+  });
+
+  it('builds the next request while every slot waits on the model, and sends each job its own built request', async () => {
+    // Both model calls wait until a third request is built: with building inside a slot, that build
+    // could only start after a reply, and the run would never end.
+    const thirdBuilt = arrivals(3);
+    const { actor, trace } = coordinator(7, 2, { build: () => thirdBuilt.signal(), request: () => thirdBuilt.all });
+    actor.start();
+    const out = await toPromise(actor);
+    expect(out.phase1).toMatchObject({ claimed: 7, succeeded: 7, failed: 0 });
+    expect(trace.maxRequesting).toBeLessThanOrEqual(2);
+    expect(trace.builds).toBe(7);
+    expect(trace.requestsWithoutBuild).toBe(0);
   });
 
   it('retries a failed write with the reply it has, without calling the model again', async () => {

@@ -3,7 +3,7 @@
 // shared actors, the model call replaced by the batch's answer. Writes are fenced by the batch's
 // token, so a redone collect skips finalised jobs and a late answer for a job claimed again is dropped.
 import { createActor, fromPromise, toPromise } from 'xstate';
-import { type ExtractionReply, extractionMachine } from '../../machines/extraction.ts';
+import { type ExtractionReply, type ExtractionRequestInput, extractionMachine } from '../../machines/extraction.ts';
 import { DEFAULT_RETRY_POLICY } from '../../machines/retry-policy.ts';
 import { STAGE1_HEARTBEAT_MS, STAGE1_RETRY_DELAY_SECONDS } from '../constants.ts';
 import { errorMessage } from '../errors.ts';
@@ -99,7 +99,7 @@ async function collectOne(deps: PipelineDeps, api: BatchApi, record: PendingBatc
 
 /** One job's extraction, its model call replaced by a batch's answer (or failure). */
 export async function finalise(deps: PipelineDeps, claim: Stage1Claim, result: LineResult): Promise<CollectedJob> {
-  const answered = fromPromise<ExtractionReply, { claim: Stage1Claim; attempt: number }>(async () => {
+  const answered = fromPromise<ExtractionReply, ExtractionRequestInput>(async () => {
     if (result.kind === 'error') throw new Error(result.reason);
     // Citations were counted when the request was built.
     // The summary header's git_branch, when discovery did not know it.
@@ -107,7 +107,9 @@ export async function finalise(deps: PipelineDeps, claim: Stage1Claim, result: L
     const notes = { truncated: false, droppedItems: 0, citedThreadIds: [], gitBranch };
     return { reply: parseStage1Reply(result.text, deps.layout.version), usage: result.usage, notes };
   });
-  const machine = extractionMachine.provide({ actors: { ...extractionActors(deps), request: answered } });
+  // The answer is here already: nothing to build (the machine's default build gives nothing).
+  const { build: _notNeeded, ...actors } = extractionActors(deps);
+  const machine = extractionMachine.provide({ actors: { ...actors, request: answered } });
   const input = { claim, policy: FINALISE_POLICY, heartbeatMs: STAGE1_HEARTBEAT_MS };
   const { outcome, error, usage } = await toPromise(createActor(machine, { input }).start());
   const threadId = claim.thread.threadId;

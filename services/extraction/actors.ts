@@ -1,13 +1,13 @@
 // The I/O behind the coordinator's phase-1 actors and each extraction actor.
 import { fromPromise } from 'xstate';
 import type { DiscoveryResult } from '../../machines/coordinator.ts';
-import type { ExtractionReply, ExtractionResult } from '../../machines/extraction.ts';
+import type { ExtractionReply, ExtractionRequestInput, ExtractionResult } from '../../machines/extraction.ts';
 import { INTERACTIVE_SOURCES, STAGE1_LEASE_SECONDS, THREAD_SCAN_LIMIT } from '../constants.ts';
 import { discoverRollouts, selectEligible } from '../rollouts/discovery.ts';
 import { LeaseLostError } from '../errors.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
 import { redactSecrets } from '../redaction/redact.ts';
-import { buildStageOneRequest } from './stage-one-prompt.ts';
+import { buildStageOneRequest, type StageOneRequest } from './stage-one-prompt.ts';
 import { openRolloutIndex } from '../rollouts/rollout-index.ts';
 import type { Stage1Claim, Stage1Reply } from '../types.ts';
 
@@ -66,8 +66,13 @@ export function extractionActors(deps: PipelineDeps) {
     ),
     renewLease: fromPromise(renew),
 
-    request: fromPromise<ExtractionReply, { claim: Stage1Claim; attempt: number }>(({ input, signal }) => {
-      const work = requestOne(deps, input.claim, signal);
+    // Built before the coordinator gives a model slot, so no slot waits on a rollout being read.
+    build: fromPromise<StageOneRequest | null, { claim: Stage1Claim; attempt: number }>(({ input }) =>
+      buildOne(deps, input.claim),
+    ),
+
+    request: fromPromise<ExtractionReply, ExtractionRequestInput>(({ input, signal }) => {
+      const work = requestOne(deps, input, signal);
       // Stopped mid-call (shutdown): give the lease back so the next run takes the job at once.
       const released = work.catch(async (error) => {
         if (!signal.aborted) throw error;
@@ -98,10 +103,18 @@ export function extractionActors(deps: PipelineDeps) {
   };
 }
 
-async function requestOne(deps: PipelineDeps, claim: Stage1Claim, signal: AbortSignal): Promise<ExtractionReply> {
+function buildOne(deps: PipelineDeps, claim: Stage1Claim): Promise<StageOneRequest> {
+  return buildStageOneRequest({ thread: claim.thread, model: deps.config.phase1Model, version: deps.layout.version });
+}
+
+async function requestOne(
+  deps: PipelineDeps,
+  { claim, built }: ExtractionRequestInput,
+  signal: AbortSignal,
+): Promise<ExtractionReply> {
   const { config, model } = deps;
   const { version } = deps.layout;
-  const request = await buildStageOneRequest({ thread: claim.thread, model: config.phase1Model, version });
+  const request = built ?? (await buildOne(deps, claim));
   const { reply, usage } = await model.extractStage1({
     version,
     model: config.phase1Model,
