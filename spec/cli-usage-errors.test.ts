@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memories, spawnMemories } from './support/cli.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 
-// Nothing listens here: no case reaches the model.
+// Nothing listens here: no case reaches the model or the fleet service.
 const OFFLINE = ['--base-url', 'http://127.0.0.1:1/v1'];
+const FLEET = ['--server', 'http://127.0.0.1:1', '--namespace', 'ci', '--token', 'not-a-token'];
 
 let home: string;
 let cleanup: () => Promise<void>;
@@ -45,6 +46,13 @@ describe('memories usage errors', () => {
       [['watch', '--max-rollouts', '1.5'], invalid('--max-rollouts', '1.5', 'a whole number ≥ 1')],
       [['run', '--idle-minutes', 'soon'], invalid('--idle-minutes', 'soon', 'a number of minutes ≥ 0 (fractions allowed)')],
       [['watch', '--idle-minutes', 'soon'], invalid('--idle-minutes', 'soon', 'a number of minutes ≥ 0 (fractions allowed)')],
+      [['worker', '--concurrency', '0'], invalid('--concurrency', '0', 'a whole number ≥ 1')],
+      [['serve', '--port', '0', '--concurrency', '0'], invalid('--concurrency', '0', 'a whole number ≥ 1')],
+      [['worker', '--max-turns', '0'], invalid('--max-turns', '0', 'a whole number ≥ 1')],
+      [
+        ['push', ...FLEET, '--idle-minutes', 'soon'],
+        invalid('--idle-minutes', 'soon', 'a number of minutes ≥ 0 (fractions allowed)'),
+      ],
     ];
     expect(await outcomes(cases.map(([args]) => args))).toEqual(cases.map(([args, line]) => refused(args, line)));
   });
@@ -68,7 +76,15 @@ describe('memories usage errors', () => {
   it('refuses a --codex-home that does not exist, without creating it', async () => {
     const missing = join(home, 'typo');
     const line = `--codex-home ${missing} does not exist (a typo? \`memories run --init\` creates a new one)`;
-    const commands = [['run', ...OFFLINE], ['watch', ...OFFLINE], ['status'], ['read-path'], ['log']];
+    const commands = [
+      ['run', ...OFFLINE],
+      ['watch', ...OFFLINE],
+      ['status'],
+      ['read-path'],
+      ['log'],
+      ['push', ...FLEET],
+      ['pull', ...FLEET],
+    ];
     const cases = commands.map((args) => [...args, '--codex-home', missing]);
     expect(await outcomes(cases)).toEqual(cases.map((args) => refused(args, line)));
     await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -78,6 +94,13 @@ describe('memories usage errors', () => {
     const fresh = join(home, 'fresh', 'codex');
     const { code } = await memories(['run', '--init', '--codex-home', fresh, '--phase', '1', ...OFFLINE]);
     expect(code).toBe(0);
+    expect((await stat(fresh)).isDirectory()).toBe(true);
+  });
+
+  it('creates a Codex home that does not exist when pull is given --init', async () => {
+    const fresh = join(home, 'fresh', 'runner');
+    const { code, stderr } = await memories(['pull', ...FLEET, '--init', '--codex-home', fresh]);
+    expect({ code, stderr }).toEqual({ code: 1, stderr: 'memories: cannot reach the server: fetch failed\n' });
     expect((await stat(fresh)).isDirectory()).toBe(true);
   });
 
@@ -102,6 +125,14 @@ describe('memories usage errors', () => {
       ],
     ];
     expect(await outcomes(cases.map(([args]) => args))).toEqual(cases.map(([args, line]) => refused(args, line)));
+  });
+
+  it('accepts a fractional --idle-minutes in push as in run and watch', async () => {
+    const { code, stderr } = await memories(['push', ...FLEET, '--codex-home', home, '--idle-minutes', '0.5']);
+    expect({ code, stderr }).toEqual({
+      code: 0,
+      stderr: 'pushed 0, already stored 0, of 0 idle eligible rollout(s) (0 found)\n',
+    });
   });
 
   it('accepts a fractional --idle-minutes in run and in watch alike', async () => {

@@ -1,22 +1,30 @@
 // `memories pull`: the namespace's newest memory folder into this Codex home, swapped in atomically.
 import type { Command } from 'commander';
-import { defaultCodexHome } from '../../services/config.ts';
+import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { pullMemory } from '../../services/fleet/pull.ts';
+import { INIT_HELP } from './options.ts';
 import { addClientOptions, clientOf, failWith, type FleetClientFlags } from './push.ts';
+
+interface PullFlags extends FleetClientFlags {
+  init?: boolean;
+}
 
 export function registerPull(program: Command): void {
   addClientOptions(program.command('pull'))
+    .option('--init', INIT_HELP)
     .addHelpText(
       'after',
       '\nThe folder is the one the Codex here reads (memories/ or memories_v2/), swapped in whole: a session starting\n' +
         'meanwhile sees the old memory or the new one. A folder that was not pulled is moved aside, never deleted.\n' +
         '\nExample (start of a CI job):\n  $ memories pull --server https://memories.internal --namespace ci\n',
     )
-    .action((flags: FleetClientFlags) => pullCommand(flags).catch(failWith));
+    .action((flags: PullFlags) => pullCommand(flags).catch(failWith));
 }
 
-async function pullCommand(flags: FleetClientFlags): Promise<void> {
-  const result = await pullMemory(clientOf(flags), flags.namespace, flags.codexHome ?? defaultCodexHome());
+async function pullCommand(flags: PullFlags): Promise<void> {
+  // A new host (a CI runner) pulls into a home it creates with --init; a mistyped --codex-home is an error.
+  const codexHome = existingCodexHome(flags.codexHome, { init: flags.init });
+  const result = await pullMemory(clientOf(flags), flags.namespace, codexHome);
   if (flags.json) return void process.stdout.write(`${JSON.stringify(result)}\n`);
   const what =
     result.revision === 0

@@ -2,13 +2,13 @@
 // they are in a memory revision, or fails with the reason.
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { defaultCodexHome } from '../../services/config.ts';
+import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { FleetApiError, FleetClient } from '../../services/fleet/fleet-client.ts';
 import { pushRollouts } from '../../services/fleet/push.ts';
 import { PushWaitError, waitUntilConsolidated } from '../../services/fleet/push-wait.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { probeCodex } from '../../services/memory-folder/layout.ts';
-import { integer } from './options.ts';
+import { CODEX_HOME_HELP, integer, minutes } from './options.ts';
 
 export interface FleetClientFlags {
   server: string;
@@ -31,7 +31,7 @@ export function addClientOptions(command: Command): Command {
     .requiredOption('--server <url>', 'the fleet service, e.g. https://memories.internal')
     .option('--token <token>', 'bearer token from `memories token create` (default $MEMORIES_TOKEN)')
     .requiredOption('--namespace <name>', 'whose memory')
-    .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
+    .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--json', 'print one JSON object');
 }
 
@@ -59,7 +59,7 @@ export function registerPush(program: Command): void {
     .option(
       '--idle-minutes <n>',
       'idle time before a rollout counts as finished (default min_rollout_idle_hours)',
-      integer('--idle-minutes'),
+      minutes('--idle-minutes'),
     )
     .option('--host-id <id>', 'this host in the manifest (default the hostname)')
     .addHelpText(
@@ -71,8 +71,8 @@ export function registerPush(program: Command): void {
 }
 
 async function pushCommand(flags: PushFlags): Promise<void> {
+  const codexHome = existingCodexHome(flags.codexHome);
   const client = clientOf(flags);
-  const codexHome = flags.codexHome ?? defaultCodexHome();
   const probe = probeCodex();
   const summary = await pushRollouts({
     client,

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { defaultWorkDir, storeUrl } from '../../services/fleet/store-url.ts';
 import { fileLogger } from '../../services/logger.ts';
-import { integer } from './options.ts';
+import { integer, positiveInteger } from './options.ts';
 import { handleStopSignals } from './stop-signals.ts';
 import { addWorkerOptions, type WorkerCommandFlags } from './worker.ts';
 
@@ -19,7 +19,7 @@ export function registerServe(program: Command): void {
     .requiredOption('--port <n>', 'TCP port (0: any free one, printed)', integer('--port'))
     .option('--host <address>', 'address to listen on; put a TLS proxy in front for anything but loopback', '127.0.0.1')
     .option('--no-worker', 'only the API: extraction and consolidation run in `memories worker` processes')
-    .option('--max-rollout-mb <n>', 'largest rollout accepted (default 64)', integer('--max-rollout-mb'))
+    .option('--max-rollout-mb <n>', 'largest rollout accepted (default 64)', positiveInteger('--max-rollout-mb'))
     .addHelpText(
       'after',
       '\nThe first stdout line is `listening on http://HOST:PORT`. Plain HTTP: terminate TLS in front (README, Fleet memory).\n' +

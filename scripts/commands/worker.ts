@@ -6,7 +6,7 @@ import type { FleetWorker } from '../../services/fleet/fleet-worker.ts';
 import { defaultWorkDir, STORE_HELP, storeUrl } from '../../services/fleet/store-url.ts';
 import { fileLogger } from '../../services/logger.ts';
 import type { PgDatabase } from '../../services/store/postgres/connection.ts';
-import { BASE_URL_HELP, integer, WIRE_API_HELP } from './options.ts';
+import { BASE_URL_HELP, positiveInteger, WIRE_API_HELP } from './options.ts';
 import { handleStopSignals } from './stop-signals.ts';
 
 export interface WorkerCommandFlags extends WorkerFlags {
@@ -18,18 +18,18 @@ export function addWorkerOptions(command: Command): Command {
   return command
     .option('--store <url>', STORE_HELP)
     .option('--work-dir <dir>', `rollout copies and working memory folders (default ${defaultWorkDir()})`)
-    .option('--concurrency <n>', 'extraction model calls in flight (default 8)', integer('--concurrency'))
+    .option('--concurrency <n>', 'extraction model calls in flight (default 8)', positiveInteger('--concurrency'))
     .option(
       '--lease-seconds <n>',
       "lease of each job; a killed worker's jobs come back after it (default 60)",
-      integer('--lease-seconds'),
+      positiveInteger('--lease-seconds'),
     )
     .option('--model <model>', 'phase-1 model (default gpt-5.3-codex-spark)')
     .option('--phase2-model <model>', 'phase-2 model (default gpt-5.3-codex)')
     .option('--base-url <url>', BASE_URL_HELP)
     .option('--wire-api <api>', WIRE_API_HELP)
-    .option('--timeout-ms <n>', 'per-request model timeout', integer('--timeout-ms'))
-    .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', integer('--max-turns'));
+    .option('--timeout-ms <n>', 'per-request model timeout', positiveInteger('--timeout-ms'))
+    .option('--max-turns <n>', 'consolidation agent turn cap (default 40)', positiveInteger('--max-turns'));
 }
 
 export function registerWorker(program: Command): void {
