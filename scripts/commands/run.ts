@@ -2,7 +2,7 @@
 import { existingCodexHome } from '../../services/config/codex-home.ts';
 import type { EffectiveSettings } from '../../services/config/effective-settings.ts';
 import { ConfigError } from '../../services/errors.ts';
-import { fileLogger } from '../../services/logger.ts';
+import { fileLogger, type Logger } from '../../services/logger.ts';
 import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createInspection } from '../../services/inspect/inspector.ts';
 import { writeLastRun } from '../../services/telemetry/last-run.ts';
@@ -21,6 +21,8 @@ import {
   stopPipeline,
 } from '../../services/pipeline.ts';
 import { type PipelineFlags, settingsWithFlags } from './options.ts';
+import { addStoreOptions, type StoreFlags, type StorePlace, usesPostgres, withStore } from './store-option.ts';
+import type { MemoryStore } from '../../services/store/port.ts';
 import { formatBatchPhase1 } from './batch-summary.ts';
 import { followProgress } from './progress.ts';
 import { failedAnything, formatSummary, runFailures, summaryJson } from './run-summary.ts';
@@ -38,7 +40,7 @@ import {
   WIRE_API_HELP,
 } from './options.ts';
 
-interface RunFlags extends PipelineFlags {
+interface RunFlags extends PipelineFlags, StoreFlags {
   phase: string;
   maxAgentTokens?: number;
   json?: boolean;
@@ -54,6 +56,8 @@ interface RunFlags extends PipelineFlags {
 const warn = (line: string) => process.stderr.write(`memories: ${line}\n`);
 
 export async function runCommand(flags: RunFlags): Promise<void> {
+  // Checked first: a malformed --store is a usage error whatever else the command line says.
+  const postgres = usesPostgres(flags);
   if (!['1', '2', 'all'].includes(flags.phase)) throw new ConfigError(`--phase must be 1, 2 or all, not '${flags.phase}'`);
   if (flags.batch && flags.phase === '2') throw new ConfigError('--batch applies to phase 1; use --phase 1 or all');
   const codexHome = existingCodexHome(flags.codexHome, { init: flags.init });
@@ -61,10 +65,21 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   if (flags.batch && endpoint.wireApi.value !== 'responses') {
     throw new ConfigError(`--batch needs the responses wire, not ${endpoint.wireApi.value} (${endpoint.wireApi.source})`);
   }
+  // Said before connecting: the PostgreSQL store has no table for submitted batches.
+  if (postgres && flags.batch) {
+    throw new ConfigError(
+      '--batch needs the lowdb store: the PostgreSQL store (--store, MEMORIES_STORE) does not record batches',
+    );
+  }
+  // Resolved once: it may run `codex --version`, and the store's namespace, --retry-failed, --batch and the summary need it.
+  const layout = resolveLayout(codexHome, config);
+  const log = fileLogger(codexHome);
   // Loaded only when an exporter is configured; exported before exit, also after a failure or a signal.
   const telemetry = await startTelemetry({ otel: codex.otel, notice: warn });
   try {
-    await runWith(flags, codexHome, { config, endpoint }, telemetry);
+    await withStore(flags, { codexHome, layout, log }, (store) =>
+      runWith(flags, { codexHome, layout, log, store }, { config, endpoint }, telemetry),
+    );
   } finally {
     await telemetry?.shutdown();
   }
@@ -72,14 +87,11 @@ export async function runCommand(flags: RunFlags): Promise<void> {
 
 async function runWith(
   flags: RunFlags,
-  codexHome: string,
+  { codexHome, layout, log, store }: StorePlace & { log: Logger; store: MemoryStore | undefined },
   { config, endpoint }: Pick<EffectiveSettings, 'config' | 'endpoint'>,
   telemetry: Telemetry | undefined,
 ): Promise<void> {
   const model = modelClientFromEndpoint(endpoint, flags.timeoutMs);
-  // Resolved once: it may run `codex --version`, and --retry-failed, --batch and the summary all need it.
-  const layout = resolveLayout(codexHome, config);
-  const log = fileLogger(codexHome);
   const started = performance.now();
   let phase2Started: number | undefined;
   let phase2Ms = 0;
@@ -101,6 +113,7 @@ async function runWith(
     model,
     config,
     layout,
+    store,
     phase: flags.phase as Phase,
     concurrency: flags.concurrency,
     minIdleMinutes: flags.idleMinutes,
@@ -193,7 +206,7 @@ async function batchPhase1(
 }
 
 export function registerRun(program: Command): void {
-  program
+  const run = program
     .command('run')
     .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--init', INIT_HELP)
@@ -223,14 +236,16 @@ export function registerRun(program: Command): void {
     .option('--inspect-wait <seconds>', 'with --inspect, wait this long for the page to connect first', integer('--inspect-wait'))
     .option('--events <file>', 'write every actor event as JSONL (mode 0600, secrets redacted)')
     .option('--batch', 'phase 1 through the OpenAI Batch API (half price): collect finished batches, submit new ones')
-    .option('--retry-failed', 'make failed phase-1 jobs claimable now instead of after their retry delay')
+    .option('--retry-failed', 'make failed phase-1 jobs claimable now instead of after their retry delay');
+  addStoreOptions(run)
     .addHelpText(
       'after',
-      '\nExit status: 0 all fine, 1 a job or phase failed (reasons on stderr), 2 usage or configuration error,\n' +
-        '128+n stopped by signal n (SIGINT/SIGTERM; in-flight jobs are released).\n' +
+      '\nExit status: 0 all fine, 1 a job or phase failed (reasons on stderr) or the --store database cannot be used,\n' +
+        '2 usage or configuration error, 128+n stopped by signal n (SIGINT/SIGTERM; in-flight jobs are released).\n' +
         '\nExamples:\n  $ memories run                                # both phases, with the provider and key Codex uses\n' +
         '  $ memories run --phase 1 --base-url http://localhost:11434/v1 --wire-api chat --model qwen3\n' +
-        '  $ memories run --phase 2 --json               # consolidate only, one JSON summary\n',
+        '  $ memories run --phase 2 --json               # consolidate only, one JSON summary\n' +
+        '  $ memories run --store postgres://memories@db.internal/memories   # jobs and memories in PostgreSQL\n',
     )
     .action(runCommand);
 }

@@ -6,10 +6,11 @@ import { CODEX_HOME_HELP, integer } from './options.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
 import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
-import type { StoreStatus } from '../../services/store/port.ts';
+import type { MemoryStore, StoreStatus } from '../../services/store/port.ts';
 import { type LastRun, readLastRun } from '../../services/telemetry/last-run.ts';
 import type { JobRow, JobStatus } from '../../services/types.ts';
 import type { Command } from 'commander';
+import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
 
 const STATES: JobStatus[] = ['pending', 'running', 'done', 'error'];
 
@@ -225,11 +226,17 @@ function oneLine(text: string, max: number): string {
 /** Job rows in the table when --limit is not given: enough to see what needs attention, not a page per hundred jobs. */
 const DEFAULT_LIMIT = 20;
 
-export async function statusCommand(flags: { codexHome?: string; json?: boolean; limit?: number }): Promise<void> {
+export async function statusCommand(flags: StoreFlags & { codexHome?: string; json?: boolean; limit?: number }): Promise<void> {
+  usesPostgres(flags);
   const codexHome = existingCodexHome(flags.codexHome);
   // Each layout keeps its own store: report the one for the folder Codex reads.
   const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
-  const store = createLowdbStore({ dir: layout.stateDir });
+  await withStore(flags, { codexHome, layout }, (store) =>
+    printStatus(flags, layout, store ?? createLowdbStore({ dir: layout.stateDir })),
+  );
+}
+
+async function printStatus(flags: { json?: boolean; limit?: number }, layout: MemoryLayout, store: MemoryStore): Promise<void> {
   const status = await store.status().catch((error: unknown) => {
     if (!(error instanceof StoreCorruptError)) throw error;
     process.stderr.write(`memories: ${error.message}\n`);
@@ -244,7 +251,7 @@ export async function statusCommand(flags: { codexHome?: string; json?: boolean;
 }
 
 export function registerStatus(program: Command): void {
-  program
+  const status = program
     .command('status')
     .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--json', 'print one JSON object (derived times ISO 8601; job rows as stored, Unix seconds)')
@@ -252,7 +259,8 @@ export function registerStatus(program: Command): void {
       '--limit <n>',
       `job rows to show, those needing attention first (default ${DEFAULT_LIMIT}; with --json, all unless given)`,
       integer('--limit'),
-    )
+    );
+  addStoreOptions(status)
     .addHelpText(
       'after',
       '\nExamples:\n  $ memories status\n  $ memories status --limit 100\n  $ memories status --json | jq .consolidation\n',

@@ -8,7 +8,7 @@ import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { createDaemon, type DaemonOptions } from '../../services/daemon/actors.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
-import { resolveLayout } from '../../services/memory-folder/layout.ts';
+import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
 import { modelClientFromEndpoint } from '../../services/model/model-endpoint.ts';
 import { writeLastRun } from '../../services/telemetry/last-run.ts';
 import { measurementsJson, measureRun } from '../../services/telemetry/run-measurements.ts';
@@ -28,8 +28,9 @@ import {
 import { followProgress } from './progress.ts';
 import { skippedTotal, unclaimed } from './run-summary.ts';
 import { handleStopSignals } from './stop-signals.ts';
+import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
 
-interface WatchFlags extends PipelineFlags {
+interface WatchFlags extends PipelineFlags, StoreFlags {
   idleSeconds?: number;
   rescanMinutes?: number;
   metricsPort?: number;
@@ -50,7 +51,7 @@ function positiveNumber(name: string) {
 }
 
 export function registerWatchCommand(program: Command): void {
-  program
+  const watch = program
     .command('watch')
     .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--init', INIT_HELP)
@@ -86,44 +87,62 @@ export function registerWatchCommand(program: Command): void {
       integer('--metrics-port'),
     )
     .option('--metrics-host <address>', 'the address --metrics-port listens on', '127.0.0.1')
-    .option('--quiet', 'one line per run: no line per job or phase, no live counter')
-    .action(watchCommand);
+    .option('--quiet', 'one line per run: no line per job or phase, no live counter');
+  addStoreOptions(watch).action(watchCommand);
 }
 
 async function watchCommand(flags: WatchFlags): Promise<void> {
+  // Checked first: a malformed --store is a usage error whatever else the command line says.
+  usesPostgres(flags);
   const codexHome = existingCodexHome(flags.codexHome, { init: flags.init });
   const { config, endpoint, codex } = await settingsWithFlags(codexHome, flags);
   const idleMinutes =
     flags.idleSeconds !== undefined ? flags.idleSeconds / 60 : (flags.idleMinutes ?? config.minRolloutIdleHours * 60);
   const idleMs = Math.round(idleMinutes * 60_000);
   if (idleMs > MAX_TIMER_MS) throw new ConfigError('the idle window must be under 24 days');
-  const rescanMs = Math.min(MAX_TIMER_MS, Math.round((flags.rescanMinutes ?? 60) * 60_000));
-  const model = modelClientFromEndpoint(endpoint, flags.timeoutMs);
   const log = fileLogger(codexHome);
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  const err = (line: string) => process.stderr.write(`memories: ${line}\n`);
+  // Resolved once for the daemon's runs (as it would itself), so the last-run file lands in their state dir.
+  const layout = resolveLayout(codexHome, config);
   const prometheus = flags.metricsPort === undefined ? null : { host: flags.metricsHost, port: flags.metricsPort };
   const telemetry = await startTelemetry({ otel: codex.otel, prometheus, notice: err });
   if (telemetry?.metricsUrl) out(`metrics: ${telemetry.metricsUrl}`);
-  // Resolved once for the daemon's runs (as it would itself), so the last-run file lands in their state dir.
-  const layout = resolveLayout(codexHome, config);
-  const pipeline = {
-    codexHome,
-    model,
-    config,
-    layout,
-    concurrency: flags.concurrency,
-    agent: { maxTurns: flags.maxTurns },
-    log,
-    telemetry,
-  };
+  try {
+    // One store for the daemon's life: with PostgreSQL, one connection pool for all its runs.
+    await withStore(flags, { codexHome, layout, log }, (store) =>
+      watchWith(flags, idleMs, {
+        codexHome,
+        model: modelClientFromEndpoint(endpoint, flags.timeoutMs),
+        config,
+        layout,
+        store,
+        concurrency: flags.concurrency,
+        agent: { maxTurns: flags.maxTurns },
+        log,
+        telemetry,
+      }),
+    );
+  } finally {
+    await telemetry?.shutdown();
+  }
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const err = (line: string) => process.stderr.write(`memories: ${line}\n`);
+
+/** Runs the daemon until SIGINT/SIGTERM: a line per run on stdout, failures on stderr. */
+async function watchWith(
+  flags: WatchFlags,
+  idleMs: number,
+  pipeline: DaemonOptions['pipeline'] & { layout: MemoryLayout },
+): Promise<void> {
+  const rescanMs = Math.min(MAX_TIMER_MS, Math.round((flags.rescanMinutes ?? 60) * 60_000));
   const counter = process.stderr.isTTY && !flags.quiet ? process.stderr : null;
   const onPipeline: DaemonOptions['onPipeline'] = (actor, { run }) =>
     followProgress(actor, { lines: !flags.quiet, counter, prefix: `run ${run}: ` });
   const daemon = createDaemon({ pipeline, idleMs, rescanMs, onPipeline });
   daemon.on('watch.ready', () =>
     out(
-      `watching ${join(codexHome, 'sessions')} (pid ${process.pid}): a rollout is extracted once idle for ${formatDuration(idleMs)}`,
+      `watching ${join(pipeline.codexHome, 'sessions')} (pid ${process.pid}): a rollout is extracted once idle for ${formatDuration(idleMs)}`,
     ),
   );
   daemon.on('watch.error', ({ message }) => err(`watcher: ${message}`));
@@ -134,7 +153,7 @@ async function watchCommand(flags: WatchFlags): Promise<void> {
       command: 'watch',
       metrics: measurementsJson(measureRun(report.output)),
     };
-    void writeLastRun(layout.stateDir, lastRun).catch((error: Error) =>
+    void writeLastRun(pipeline.layout.stateDir, lastRun).catch((error: Error) =>
       err(`could not record run ${report.run}'s counts: ${error.message}`),
     );
   });
@@ -146,7 +165,7 @@ async function watchCommand(flags: WatchFlags): Promise<void> {
   });
 
   handleStopSignals(() => daemon.send({ type: 'STOP' }));
-  const result = await toPromise(daemon).finally(() => telemetry?.shutdown());
+  const result = await toPromise(daemon);
   out(`stopped after ${result.runs} run(s)`);
 }
 

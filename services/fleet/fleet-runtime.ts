@@ -2,22 +2,17 @@
 import { ConfigError, errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { modelClientFromEnvironment } from '../model/model-endpoint.ts';
-import { connectPostgres, type PgDatabase } from '../store/postgres/connection.ts';
+import type { PgDatabase } from '../store/postgres/connection.ts';
+import { openDatabase } from '../store/postgres/open-database.ts';
 import { redactUrl } from '../store/postgres/url.ts';
 import { defaultWorkDir } from './store-url.ts';
-import { migrate } from '../store/postgres/migrations.ts';
 import { type FleetWorker, startFleetWorker } from './fleet-worker.ts';
 
 /** Connects and brings the schema up to date; a database that cannot be reached is a one-line error. */
 export async function openFleetDatabase(url: string, log?: Logger): Promise<PgDatabase> {
-  const db = connectPostgres(url, { log });
-  try {
-    await migrate(db);
-  } catch (error) {
-    await db.close().catch(() => undefined);
+  return openDatabase(url, log).catch((error: unknown) => {
     throw new ConfigError(`cannot use the store at ${redactUrl(url)}: ${errorMessage(error)}`);
-  }
-  return db;
+  });
 }
 
 export interface WorkerFlags {

@@ -1,0 +1,183 @@
+// `memories run`, `watch` and `status` on the PostgreSQL store (`--store postgres://…`) instead of lowdb: a database of
+// this file's own, the fixture rollouts, the bundled scripted model. pg is imported only for such a run.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
+import { defaultNamespace } from '../scripts/commands/store-option.ts';
+import { ensureNamespace } from '../services/fleet/namespaces.ts';
+import { type LocalOpenAIServer, startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { scriptedHandler } from '../services/local-model/scripted-model.ts';
+import { memories, spawnMemories } from './support/cli.ts';
+import { tempCodexHome } from './support/codex-home.ts';
+import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
+
+let database: TestDatabase;
+let model: LocalOpenAIServer;
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  model = await startLocalOpenAIServer({ handler: scriptedHandler() });
+}, 120_000);
+
+afterAll(async () => {
+  await model?.close();
+  await database?.drop();
+  for (const cleanup of cleanups) await cleanup();
+});
+
+/** A Codex home with the fixture rollouts (five eligible), reading the v2 folder. */
+async function home(): Promise<string> {
+  const made = await tempCodexHome();
+  cleanups.push(made.cleanup);
+  await writeFile(join(made.home, 'config.toml'), '[memories]\nversion = "v2"\n');
+  await installFixtureRollouts(made.home);
+  return made.home;
+}
+
+const offline = () => ['--base-url', model.url];
+const env = { OPENAI_API_KEY: 'test', MEMORIES_STORE: '' };
+const run = (codexHome: string, ...args: string[]) =>
+  memories(['run', '--codex-home', codexHome, ...offline(), '--json', ...args], env);
+
+const jobs = async (namespace: string) =>
+  (
+    await database.db.pool.query<{ kind: string; status: string; n: number }>(
+      'SELECT kind, status, count(*)::int AS n FROM memories.jobs WHERE namespace = $1 GROUP BY 1, 2 ORDER BY 1, 2',
+      [namespace],
+    )
+  ).rows;
+
+describe('run --store postgres://…', () => {
+  it('extracts each rollout once, consolidates, and a second run claims nothing', async () => {
+    const codexHome = await home();
+    const first = await run(codexHome, '--store', database.url);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ claimed: 5, succeeded: 5, failed: 0, phase2: { status: 'succeeded' } });
+
+    const namespace = defaultNamespace(codexHome, { version: 'v2' });
+    expect(await jobs(namespace)).toEqual([
+      { kind: 'memory_consolidate_global', status: 'done', n: 1 },
+      { kind: 'memory_stage1', status: 'done', n: 5 },
+    ]);
+
+    const second = await run(codexHome, '--store', database.url);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ claimed: 0, skipped: 5, skippedBy: { upToDate: 5 } });
+
+    const status = await memories(['status', '--codex-home', codexHome, '--store', database.url, '--json'], env);
+    expect(status.code, status.stderr).toBe(0);
+    const report = JSON.parse(status.stdout);
+    expect(report.store).toBe(`${database.url} (namespace ${namespace})`);
+    expect(report.stage1).toMatchObject({ total: 5, byState: { done: 5 } });
+    expect(report.consolidation).toMatchObject({ status: 'done', dirty: false, lastSelected: 5 });
+  });
+
+  it('takes the store from MEMORIES_STORE, and a second home on the database keeps to a namespace of its own', async () => {
+    const codexHome = await home();
+    // The same fixture rollouts (same thread ids) as the first home: its own namespace extracts them again.
+    const result = await memories(['run', '--codex-home', codexHome, ...offline(), '--phase', '1', '--json'], {
+      ...env,
+      MEMORIES_STORE: database.url,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ claimed: 5, succeeded: 5 });
+    // Phase 1 alone leaves the consolidation it made due for the next run.
+    expect(await jobs(defaultNamespace(codexHome, { version: 'v2' }))).toEqual([
+      { kind: 'memory_consolidate_global', status: 'pending', n: 1 },
+      { kind: 'memory_stage1', status: 'done', n: 5 },
+    ]);
+  });
+
+  it('refuses a namespace of the fleet, which serve and worker consolidate', async () => {
+    await ensureNamespace(database.db, 'ci', 'v2');
+    const result = await run(await home(), '--store', database.url, '--namespace', 'ci');
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^memories: namespace ci belongs to the fleet/)]);
+    expect(await jobs('ci')).toEqual([]);
+  });
+
+  it('says in one line what is wrong with a store it cannot use: exit 2 for a usage error, 1 for a database it cannot reach', async () => {
+    const codexHome = await home();
+    const cases: Array<[string[], number, RegExp]> = [
+      [['--store', 'mysql://db/memories'], 2, /^memories: --store must be a postgres:\/\/ URL, not mysql:\/\/db\/memories$/],
+      [['--store', 'postgres://u:secret@db:port/x'], 2, /^memories: --store is not a URL; it takes postgres:\/\/user@host\/db$/],
+      [['--namespace', 'team'], 2, /^memories: --namespace needs --store postgres:\/\/… \(or MEMORIES_STORE\)$/],
+      [['--store', database.url, '--namespace', 'Team A'], 2, /^memories: --namespace: namespace "Team A" is not /],
+      [
+        ['--store', database.url, '--batch'],
+        2,
+        /^memories: --batch needs the lowdb store: the PostgreSQL store .* does not record batches$/,
+      ],
+      [
+        ['--store', 'postgres://u:secret@127.0.0.1:1/x'],
+        1,
+        /^memories: cannot use the store at postgres:\/\/u@127\.0\.0\.1:1\/x: .*ECONNREFUSED/,
+      ],
+    ];
+    const results = await Promise.all(cases.map(([args]) => run(codexHome, ...args)));
+    for (const [i, [args, code, line]] of cases.entries()) {
+      expect(results[i].code, args.join(' ')).toBe(code);
+      expect(results[i].stderr.trim().split('\n'), args.join(' ')).toEqual([expect.stringMatching(line)]);
+      expect(results[i].stderr).not.toContain('secret');
+    }
+  });
+
+  it('never loads pg for a lowdb run; without pg installed, --store names the package to install', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'no-pg-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    // A resolve hook that answers every import of pg as npm does when the package is absent.
+    await writeFile(
+      join(dir, 'hook.mjs'),
+      `export async function resolve(specifier, context, next) {
+        if (specifier === 'pg' || specifier.startsWith('pg/')) {
+          const error = new Error(\`Cannot find package '\${specifier}' imported from \${context.parentURL}\`);
+          error.code = 'ERR_MODULE_NOT_FOUND';
+          throw error;
+        }
+        return next(specifier, context);
+      }\n`,
+    );
+    await writeFile(
+      join(dir, 'register.mjs'),
+      "import { register } from 'node:module';\nregister('./hook.mjs', import.meta.url);\n",
+    );
+    const withoutPg = { ...env, NODE_OPTIONS: `--import=${join(dir, 'register.mjs')}` };
+    const codexHome = await home();
+
+    const lowdb = await memories(['run', '--codex-home', codexHome, ...offline(), '--json'], withoutPg);
+    expect(lowdb.code, lowdb.stderr).toBe(0);
+    expect(JSON.parse(lowdb.stdout)).toMatchObject({ claimed: 5, succeeded: 5 });
+
+    const postgres = await memories(['run', '--codex-home', codexHome, ...offline(), '--store', database.url], withoutPg);
+    expect(postgres.code).toBe(2);
+    expect(postgres.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/needs an optional package that is not installed: npm install pg@/),
+    ]);
+  });
+});
+
+describe('watch --store postgres://…', () => {
+  it('extracts and consolidates the idle rollouts into the named namespace, and stops on SIGTERM', async () => {
+    const codexHome = await home();
+    const watch = spawnMemories(
+      ['watch', '--codex-home', codexHome, ...offline(), '--idle-minutes', '0', '--store', database.url, '--namespace', 'laptop'],
+      env,
+    );
+    try {
+      const line = await watch.line(/^run 1 \(startup catch-up\): /);
+      expect(line).toMatch(/phase 1 claimed 5 of 5 eligible: 5 with output/);
+      expect(line).toMatch(/phase 2 succeeded/);
+    } finally {
+      watch.child.kill('SIGTERM');
+      await watch.exited;
+    }
+    expect(watch.stdout()).toMatch(/stopped after 1 run\(s\)/);
+    expect(await jobs('laptop')).toEqual([
+      { kind: 'memory_consolidate_global', status: 'done', n: 1 },
+      { kind: 'memory_stage1', status: 'done', n: 5 },
+    ]);
+  });
+});
