@@ -3,10 +3,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-// templates/ sits at the package root: one folder up from these sources, two from their compiled copy in dist/.
+// templates/ sits at the package root: one folder up from these sources, two from their compiled copy in dist/
+// (three from the bench's compiled copy in bench/tmp/compiled).
 const TEMPLATES_DIR =
-  ['../templates/', '../../templates/'].map((up) => new URL(up, import.meta.url)).find((url) => existsSync(url)) ??
-  new URL('../templates/', import.meta.url);
+  ['../', '../../', '../../../../']
+    .map((up) => new URL(`${up}templates/`, import.meta.url))
+    .find((url) => existsSync(new URL('stage_one_system.md', url))) ?? new URL('../templates/', import.meta.url);
 
 const cache = new Map<string, Promise<string>>();
 
