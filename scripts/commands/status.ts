@@ -1,11 +1,12 @@
 // `memories status`: what the store holds — stage-1 jobs by state, the next durable retry, who holds
 // leases, the stage-1 outputs, the last consolidation and the watermark — as a table or as JSON.
+import { mkdir, readdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { loadMemoriesConfig } from '../../services/config.ts';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { CODEX_HOME_HELP, integer } from './options.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
 import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
-import { createLowdbStore } from '../../services/store/lowdb-store.ts';
 import type { MemoryStore, StoreStatus } from '../../services/store/port.ts';
 import { type LastRun, readLastRun } from '../../services/telemetry/last-run.ts';
 import type { JobRow, JobStatus } from '../../services/types.ts';
@@ -231,19 +232,39 @@ export async function statusCommand(flags: StoreFlags & { codexHome?: string; js
   const codexHome = existingCodexHome(flags.codexHome);
   // Each layout keeps its own store: report the one for the folder Codex reads.
   const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
-  await withStore(flags, { codexHome, layout }, (store) =>
-    printStatus(flags, layout, store ?? createLowdbStore({ dir: layout.stateDir })),
-  );
+  await withStore(flags, { codexHome, layout }, (store) => printStatus(flags, layout, store));
 }
 
-async function printStatus(flags: { json?: boolean; limit?: number }, layout: MemoryLayout, store: MemoryStore): Promise<void> {
-  const status = await store.status().catch((error: unknown) => {
+/**
+ * The lowdb store's status. A store folder with nothing in it is empty without loading the store, its lock and its
+ * schemas: on a new home, status costs little more than starting node. The folder is created, as the store's lock does.
+ */
+async function lowdbStatus(dir: string): Promise<StoreStatus> {
+  const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  if (entries.length === 0) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return { jobs: [], globalJob: null, outputs: [], lastSelection: [], batches: [] };
+  }
+  const { createLowdbStore } = await import('../../services/store/lowdb-store.ts');
+  return createLowdbStore({ dir }).status();
+}
+
+async function printStatus(
+  flags: { json?: boolean; limit?: number },
+  layout: MemoryLayout,
+  store: MemoryStore | undefined,
+): Promise<void> {
+  const location = store?.location ?? resolve(layout.stateDir);
+  const status = await (store ? store.status() : lowdbStatus(location)).catch((error: unknown) => {
     if (!(error instanceof StoreCorruptError)) throw error;
     process.stderr.write(`memories: ${error.message}\n`);
     process.exitCode = 1;
   });
   if (!status) return;
-  const report = statusReport(status, store.location, layout, await readLastRun(layout.stateDir));
+  const report = statusReport(status, location, layout, await readLastRun(layout.stateDir));
   if (!flags.json) return void process.stdout.write(formatStatus(report, flags.limit));
   // --json keeps every row unless --limit is given; `stage1.total` still counts them all.
   if (flags.limit !== undefined) report.stage1.jobs = report.stage1.jobs.slice(0, flags.limit);
