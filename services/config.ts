@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { parse } from 'smol-toml';
 import { lineOfKey } from './config/toml-lines.ts';
 import { ConfigError } from './errors.ts';
 
@@ -150,9 +150,13 @@ function missingAsNull(file: string) {
   };
 }
 
+// smol-toml is loaded with the first config.toml parsed: a home without one (a new home, `status` on it) never needs
+// it. Its CommonJS build, so that parsing stays synchronous; one file, where its ES module build is nine.
+const toml = () => createRequire(import.meta.url)('smol-toml') as typeof import('smol-toml');
+
 export function parseToml(text: string, file: string): Record<string, unknown> {
   try {
-    return parse(text) as Record<string, unknown>;
+    return toml().parse(text) as Record<string, unknown>;
   } catch (error) {
     // smol-toml's message is a multi-line code frame; its position is kept as fields, the reason is the first line.
     const { line, column, message } = error as Error & { line?: number; column?: number };
