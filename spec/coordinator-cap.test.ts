@@ -61,7 +61,7 @@ function coordinator(jobs: number, concurrency: number, gates: Gates = {}) {
       confirmLease: fromPromise(async () => true),
       renewLease: fromPromise(async () => true),
       recordFailure: fromPromise(async () => true),
-      build: fromPromise(async ({ input }: { input: { claim: Stage1Claim } }) => {
+      build: fromPromise<StageOneRequest | null, { claim: Stage1Claim; attempt: number }>(async ({ input }) => {
         trace.builds++;
         gates.build?.();
         return { input: `request of ${input.claim.thread.threadId}` } as StageOneRequest;

@@ -33,7 +33,7 @@ function runOf(prepared: PreparedConsolidation): PreparedRun {
 }
 
 export function consolidationActors(deps: PipelineDeps) {
-  const { store, config } = deps;
+  const { store } = deps;
   const { root, version } = deps.layout;
 
   return {
@@ -58,53 +58,9 @@ export function consolidationActors(deps: PipelineDeps) {
       store.heartbeatGlobalJob(input.claim.ownershipToken, PHASE2_LEASE_SECONDS),
     ),
 
-    syncArtifacts: fromPromise<PreparedConsolidation, ClaimInput>(async ({ input }) => {
-      const selection = await store.getPhase2Selection(config.maxRawMemoriesForGlobal, config.maxUnusedDays);
-      const { retainedThreadIds, removed } = selection;
-      // Codex 0.169 hands its inputs over in stable ascending thread-id order (byte order, as SQLite).
-      const selected = [...selection.selected].sort((a, b) => (a.threadId < b.threadId ? -1 : a.threadId > b.threadId ? 1 : 0));
-      // Removed threads' evidence stays on disk while the agent runs, so it can forget deliberately.
-      const keepAlso = removed.filter((r): r is Stage1Output => typeof r.rawMemory === 'string');
-      await syncArtifacts(root, { retained: selected, keepAlso });
-      await writeNotesInstructions(root);
-      // v2 has no raw_memories.md: its agent reads the rollout summaries themselves.
-      if (version === 'v1') await rebuildRawMemories(root, selected);
-      return {
-        newWatermark: Math.max(input.claim.inputWatermark, ...selected.map((o) => o.sourceUpdatedAt)),
-        selected: selected.length,
-        added: selected.length - retainedThreadIds.length,
-        retained: retainedThreadIds.length,
-        removed: removed.length,
-        // Notes alone are worth a run: the agent absorbs them even before any session was extracted.
-        noInputs: selected.length === 0 && (await noteChangedSince(root)) === null,
-        selectionBlock: renderSelectionBlock({ selected, retainedThreadIds, removed, stemOf: rolloutSummaryStem }),
-        consumed: selected.map((o) => ({ threadId: o.threadId, sourceUpdatedAt: o.sourceUpdatedAt })),
-      } satisfies PreparedRun;
-    }),
+    syncArtifacts: fromPromise<PreparedConsolidation, ClaimInput>(({ input }) => prepareRun(deps, input.claim)),
 
-    runAgent: fromPromise<AgentRunResult, AgentInput>(async ({ input, signal }) => {
-      const { selectionBlock } = runOf(input.prepared);
-      const prompt = await buildConsolidationPrompt(root, selectionBlock, version, input.workspace);
-      // Loaded only when an agent runs: the tools' schemas load zod, which most runs never need.
-      const { createMemoryTools } = await import('./agent-tools.ts');
-      const tools = createMemoryTools(root, {
-        onViolation: (tool, path, reason) => deps.log.warn({ tool, path, reason }, 'agent tool refused'),
-      }).map(redactingTool);
-      const result = await runAgentLoop(deps.model, {
-        model: config.phase2Model,
-        instructions: 'You are the memory consolidation agent. Follow the user message exactly.',
-        prompt,
-        tools,
-        maxTurns: deps.agent.maxTurns,
-        maxTotalTokens: deps.agent.maxTotalTokens,
-        signal,
-      }).catch((error: Error) => {
-        error.message = `failed_agent: ${error.message}`;
-        throw error;
-      });
-      deps.log.info({ turns: result.turns, toolCalls: result.toolCalls, stop: result.stopReason }, 'agent finished');
-      return { usage: result.usage, turns: result.turns, toolCalls: result.toolCalls };
-    }),
+    runAgent: fromPromise<AgentRunResult, AgentInput>(({ input, signal }) => runAgent(deps, input, signal)),
 
     validateArtifacts: fromPromise<void, void>(async () => {
       const verdict = await validateConsolidation(root, version);
@@ -123,6 +79,60 @@ export function consolidationActors(deps: PipelineDeps) {
       return store.markGlobalFailed(input.claim.ownershipToken, reason, input.retryDelaySeconds);
     }),
   };
+}
+
+/** Selects the run's inputs and brings the memory folder's evidence in line with them. */
+async function prepareRun(deps: PipelineDeps, claim: GlobalClaim): Promise<PreparedRun> {
+  const { store, config } = deps;
+  const { root, version } = deps.layout;
+  const selection = await store.getPhase2Selection(config.maxRawMemoriesForGlobal, config.maxUnusedDays);
+  const { retainedThreadIds, removed } = selection;
+  // Codex 0.169 hands its inputs over in stable ascending thread-id order (byte order, as SQLite).
+  const selected = [...selection.selected].sort((a, b) => (a.threadId < b.threadId ? -1 : a.threadId > b.threadId ? 1 : 0));
+  // Removed threads' evidence stays on disk while the agent runs, so it can forget deliberately.
+  const keepAlso = removed.filter((r): r is Stage1Output => typeof r.rawMemory === 'string');
+  await syncArtifacts(root, { retained: selected, keepAlso });
+  await writeNotesInstructions(root);
+  // v2 has no raw_memories.md: its agent reads the rollout summaries themselves.
+  if (version === 'v1') await rebuildRawMemories(root, selected);
+  return {
+    newWatermark: Math.max(claim.inputWatermark, ...selected.map((o) => o.sourceUpdatedAt)),
+    selected: selected.length,
+    added: selected.length - retainedThreadIds.length,
+    retained: retainedThreadIds.length,
+    removed: removed.length,
+    // Notes alone are worth a run: the agent absorbs them even before any session was extracted.
+    noInputs: selected.length === 0 && (await noteChangedSince(root)) === null,
+    selectionBlock: renderSelectionBlock({ selected, retainedThreadIds, removed, stemOf: rolloutSummaryStem }),
+    consumed: selected.map((o) => ({ threadId: o.threadId, sourceUpdatedAt: o.sourceUpdatedAt })),
+  } satisfies PreparedRun;
+}
+
+/** The sandboxed agent over the memory folder; whatever it writes passes the redactor first. */
+async function runAgent(deps: PipelineDeps, input: AgentInput, signal: AbortSignal): Promise<AgentRunResult> {
+  const { config } = deps;
+  const { root, version } = deps.layout;
+  const { selectionBlock } = runOf(input.prepared);
+  const prompt = await buildConsolidationPrompt(root, selectionBlock, version, input.workspace);
+  // Loaded only when an agent runs: the tools' schemas load zod, which most runs never need.
+  const { createMemoryTools } = await import('./agent-tools.ts');
+  const tools = createMemoryTools(root, {
+    onViolation: (tool, path, reason) => deps.log.warn({ tool, path, reason }, 'agent tool refused'),
+  }).map(redactingTool);
+  const result = await runAgentLoop(deps.model, {
+    model: config.phase2Model,
+    instructions: 'You are the memory consolidation agent. Follow the user message exactly.',
+    prompt,
+    tools,
+    maxTurns: deps.agent.maxTurns,
+    maxTotalTokens: deps.agent.maxTotalTokens,
+    signal,
+  }).catch((error: Error) => {
+    error.message = `failed_agent: ${error.message}`;
+    throw error;
+  });
+  deps.log.info({ turns: result.turns, toolCalls: result.toolCalls, stop: result.stopReason }, 'agent finished');
+  return { usage: result.usage, turns: result.turns, toolCalls: result.toolCalls };
 }
 
 /** Whatever the agent writes passes the secret redactor first: transcripts are untrusted. */
