@@ -2,7 +2,6 @@
 // descriptions below and nothing else, so it starts as fast as node itself.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../services/errors.ts';
-import { isMissingModule, missingOptionalPeer, missingPackagesLine } from '../services/optional-module.ts';
 import { packageVersion } from '../services/package-version.ts';
 
 type Register = (program: Command) => void;
@@ -79,12 +78,15 @@ const COMMANDS: Record<string, [description: string, load: () => Promise<Registe
 /** The optional packages a command needs as a whole: its install line names them all, not the first one missing. */
 const OPTIONAL_PACKAGES: Record<string, string[]> = { serve: ['pg', 'fastify'], worker: ['pg'], token: ['pg'] };
 
-/** A command whose module, or a feature it loads, needs an optional package that is not installed: which ones. */
-function missingPackagesOf(command: string | undefined, error: unknown): string[] | undefined {
+/** The line for a command whose module, or a feature it loads, needs an optional package that is not installed. */
+async function missingPackagesLine(command: string | undefined, error: unknown): Promise<string | undefined> {
+  // Loaded on this path only: a command that starts reads no package.json for it.
+  const optional = await import('../services/optional-module.ts');
+  const feature = `\`memories ${command}\``;
   const needs = command === undefined ? undefined : OPTIONAL_PACKAGES[command];
-  if (needs && isMissingModule(error, needs)) return needs;
-  const missing = missingOptionalPeer(error);
-  return missing === undefined ? undefined : [missing];
+  if (needs && optional.isMissingModule(error, needs)) return optional.missingPackagesLine(feature, needs);
+  const peer = optional.missingOptionalPeer(error);
+  return peer === undefined ? undefined : optional.missingPackagesLine(feature, [peer]);
 }
 
 const program = new Command()
@@ -119,9 +121,9 @@ try {
     process.stderr.write(`memories: ${error.message}\n`);
     process.exit(2);
   }
-  const missing = missingPackagesOf(requested, error);
+  const missing = await missingPackagesLine(requested, error);
   if (missing) {
-    process.stderr.write(`memories: ${missingPackagesLine(`\`memories ${requested}\``, missing)}\n`);
+    process.stderr.write(`memories: ${missing}\n`);
     process.exit(2);
   }
   throw error;
