@@ -82,4 +82,15 @@ describe('optional packages', () => {
     }
     expect(missingOptionalPeer(await absent('not-installed-pkg'))).toBeUndefined();
   });
+
+  it("gives every optional peer in the README's install lines, at the versions the tests run with", () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Installing, and the optional packages'));
+    const rows = section
+      .slice(0, section.indexOf('\n## '))
+      .split('\n')
+      .filter((line) => line.startsWith('| '));
+    const named = rows.flatMap((row) => [...row.matchAll(/`npm install ([^`]+)`/g)].flatMap((m) => m[1]!.split(' ')));
+    expect(new Set(named)).toEqual(new Set(optionalPeers().map((name) => `${name}@${dev[name]}`)));
+  });
 });

@@ -16,7 +16,8 @@ export function registerPull(program: Command): void {
       'after',
       '\nThe folder is the one the Codex here reads (memories/ or memories_v2/), swapped in whole: a session starting\n' +
         'meanwhile sees the old memory or the new one. A folder that was not pulled is moved aside, never deleted.\n' +
-        '\nExample (start of a CI job):\n  $ memories pull --server https://memories.internal --namespace ci\n',
+        '\nExample (start of a CI job, on a runner without a Codex home yet):\n' +
+        '  $ memories pull --server https://memories.internal --namespace ci --init\n',
     )
     .action((flags: PullFlags) => pullCommand(flags).catch(failWith));
 }
