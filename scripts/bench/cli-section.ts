@@ -2,10 +2,12 @@
 // `node -e 0`, interleaved run by run so a drifting VM affects all three alike, medians compared. Install: the
 // packed tarball installed with its production dependencies into an empty project, and the size on disk.
 import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { optionalPeers } from '../../services/optional-module.ts';
 import { REPO_ROOT } from './corpus.ts';
 import { mb, ms, table, verdict } from './markdown.ts';
 
@@ -46,9 +48,14 @@ async function installSize(tmp: string) {
   });
   const installMs = performance.now() - start;
   const modules = join(project, 'node_modules');
-  const bytes = Number(execFileSync('du', ['-sb', modules], { encoding: 'utf8' }).split('\t')[0]);
+  const size = (path: string) => Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]);
+  const bytes = size(modules);
   const packages = (await readdir(modules)).length;
-  const largest = execFileSync('sh', ['-c', `du -sb ${modules}/* ${modules}/@*/* 2>/dev/null | sort -rn | head -6`], {
+  // better-sqlite3 compiles its native module when no prebuilt binary can be downloaded: its build/ folder says which.
+  const sqliteBuild = existsSync(join(modules, 'better-sqlite3', 'build')) ? size(join(modules, 'better-sqlite3', 'build')) : 0;
+  // The optional peers a production install must leave out.
+  const optional = optionalPeers().filter((name) => existsSync(join(modules, name)));
+  const largest = execFileSync('sh', ['-c', `du -sb ${modules}/* ${modules}/@*/* 2>/dev/null | sort -rn | head -10`], {
     encoding: 'utf8',
   })
     .trim()
@@ -57,7 +64,7 @@ async function installSize(tmp: string) {
       const [size, path] = line.split('\t');
       return `${path!.slice(modules.length + 1)} ${mb(Number(size))}`;
     });
-  return { tarball: packed!.size, bytes, packages, installMs, largest };
+  return { tarball: packed!.size, bytes, packages, installMs, largest, sqliteBuild, optional };
 }
 
 export async function cliSection(log: (message: string) => void, tmp: string) {
@@ -79,9 +86,12 @@ export async function cliSection(log: (message: string) => void, tmp: string) {
       [ms(start.node), ms(start.help), ms(start.status), `≤ 2 × node = ${ms(2 * start.node)}`],
     ]),
     '',
-    table('Tarball | Installed node_modules | Top-level packages | Install time | Largest', [
-      [mb(install.tarball), mb(install.bytes), install.packages, ms(install.installMs), install.largest.join(', ')],
+    table('Tarball | Installed node_modules | Top-level packages | Install time | Optional peers installed', [
+      [mb(install.tarball), mb(install.bytes), install.packages, ms(install.installMs), install.optional.join(', ') || 'none'],
     ]),
+    '',
+    `Largest: ${install.largest.join(', ')}. better-sqlite3's build/ (its native module compiled here, where no ` +
+      `prebuilt binary can be downloaded): ${mb(install.sqliteBuild)}.`,
   ].join('\n');
   const summary = [
     ['memories --help start-up', '≤ 2 × node -e 0', `${ms(start.help)} (node ${ms(start.node)})`, verdict(within(start.help))],
