@@ -8,19 +8,28 @@ import type { PgTx } from './connection.ts';
 import { delaySeconds, FAIL_SET, GLOBAL, isLive, JOB_COLUMNS, type JobRecord, jobOf, OWNED, RELEASE_SET } from './rows.ts';
 import type { StoreScope } from './scope.ts';
 
-/** §5.6 enqueue: every call strictly raises the dirty watermark, even for back-filled inputs; returns the new one. */
+/**
+ * §5.6 enqueue as SQL: every call strictly raises the dirty watermark, even for back-filled inputs. `$1` namespace,
+ * `$2` the global kind, `$3` the retry budget, `$4` the input's watermark; RETURNING the new one.
+ */
+export const ENQUEUE_GLOBAL = `
+  INSERT INTO memories.jobs AS j (namespace, kind, job_key, status, retry_remaining, input_watermark, last_success_watermark)
+  VALUES ($1, $2, 'global', 'pending', $3, $4, 0)
+  ON CONFLICT (namespace, kind, job_key) DO UPDATE SET
+    status = CASE WHEN j.status = 'running' THEN 'running' ELSE 'pending' END,
+    retry_at = CASE WHEN j.status = 'running' THEN j.retry_at ELSE NULL END,
+    retry_remaining = GREATEST(j.retry_remaining, $3),
+    input_watermark = CASE WHEN $4 > COALESCE(j.input_watermark, 0) THEN $4 ELSE COALESCE(j.input_watermark, 0) + 1 END
+  RETURNING j.input_watermark`;
+
+/** §5.6 enqueue on an open transaction; returns the new dirty watermark. */
 export async function enqueueInTx(tx: PgTx, namespace: string, watermark: number): Promise<number> {
-  const { rows } = await tx.query<{ input_watermark: number }>(
-    `INSERT INTO memories.jobs AS j (namespace, kind, job_key, status, retry_remaining, input_watermark, last_success_watermark)
-     VALUES ($1, $2, 'global', 'pending', $3, $4, 0)
-     ON CONFLICT (namespace, kind, job_key) DO UPDATE SET
-       status = CASE WHEN j.status = 'running' THEN 'running' ELSE 'pending' END,
-       retry_at = CASE WHEN j.status = 'running' THEN j.retry_at ELSE NULL END,
-       retry_remaining = GREATEST(j.retry_remaining, $3),
-       input_watermark = CASE WHEN $4 > COALESCE(j.input_watermark, 0) THEN $4 ELSE COALESCE(j.input_watermark, 0) + 1 END
-     RETURNING j.input_watermark`,
-    [namespace, GLOBAL, DEFAULT_RETRY_REMAINING, watermark],
-  );
+  const { rows } = await tx.query<{ input_watermark: number }>(ENQUEUE_GLOBAL, [
+    namespace,
+    GLOBAL,
+    DEFAULT_RETRY_REMAINING,
+    watermark,
+  ]);
   return rows[0].input_watermark;
 }
 

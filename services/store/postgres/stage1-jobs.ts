@@ -6,43 +6,50 @@ import { threadIdRefusal } from '../thread-id.ts';
 import { DEFAULT_RETRY_REMAINING, SKIP_KEY_OF } from '../job-rows.ts';
 import type { ClaimStage1Batch, MemoryStore } from '../port.ts';
 import type { PgTx } from './connection.ts';
-import { enqueueInTx } from './global-job.ts';
-import { delaySeconds, FAIL_SET, hasContent, OWNED, RELEASE_SET, STAGE1 } from './rows.ts';
+import { ENQUEUE_GLOBAL } from './global-job.ts';
+import { delaySeconds, FAIL_SET, GLOBAL, hasContent, OWNED, RELEASE_SET, STAGE1 } from './rows.ts';
 import type { StoreScope } from './scope.ts';
 import { claimInTx } from './stage1-claims.ts';
 
-/** §5.4: the owned running job is done; returns its input watermark, or null when the token no longer owns it. */
-async function finishOwned(
+/** §5.4: the owned running job is done (`$1`–`$4` as OWNED, `$5` now, `$6` usage, `$7` outcome). */
+const FINISH_OWNED = `
+  UPDATE memories.jobs SET status = 'done', finished_at = $5, lease_until = NULL, last_error = NULL,
+         last_success_watermark = input_watermark, usage = $6, outcome = $7
+   WHERE ${OWNED} RETURNING input_watermark`;
+
+/**
+ * Finishes the owned job and writes its output in one statement (one round trip, as every statement of a fleet's
+ * hottest path costs one): unless the stored output comes from a newer snapshot (§5.4); usage and citations stay.
+ * Returns whether the token still owned the job (nothing is written otherwise).
+ */
+async function finishWithOutput(
   tx: PgTx,
   namespace: string,
-  threadId: string,
+  thread: ThreadInfo,
   token: string,
+  reply: Stage1Reply,
   usage: TokenUsage | null,
-  outcome: string,
-) {
-  const { rows } = await tx.query<{ input_watermark: number | null }>(
-    `UPDATE memories.jobs SET status = 'done', finished_at = $5, lease_until = NULL, last_error = NULL,
-            last_success_watermark = input_watermark, usage = $6, outcome = $7
-      WHERE ${OWNED} RETURNING input_watermark`,
-    [namespace, STAGE1, threadId, token, tx.now, JSON.stringify(usage), outcome],
-  );
-  return rows.length === 1 ? { inputWatermark: rows[0].input_watermark } : null;
-}
-
-/** Writes the thread's output, unless the stored one comes from a newer snapshot (§5.4); usage and citations stay. */
-async function upsertOutput(tx: PgTx, namespace: string, thread: ThreadInfo, reply: Stage1Reply): Promise<void> {
-  await tx.query(
-    `INSERT INTO memories.stage1_outputs AS o (namespace, thread_id, source_updated_at, raw_memory, rollout_summary,
-            rollout_slug, has_content, cwd, rollout_path, git_branch, generated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-     ON CONFLICT (namespace, thread_id) DO UPDATE SET source_updated_at = EXCLUDED.source_updated_at,
-            raw_memory = EXCLUDED.raw_memory, rollout_summary = EXCLUDED.rollout_summary, rollout_slug = EXCLUDED.rollout_slug,
-            has_content = EXCLUDED.has_content, cwd = EXCLUDED.cwd, rollout_path = EXCLUDED.rollout_path,
-            git_branch = EXCLUDED.git_branch, generated_at = EXCLUDED.generated_at
-      WHERE EXCLUDED.source_updated_at >= o.source_updated_at`,
+): Promise<boolean> {
+  const { rows } = await tx.query<{ owned: number }>(
+    `WITH fin AS (${FINISH_OWNED}),
+     written AS (
+       INSERT INTO memories.stage1_outputs AS o (namespace, thread_id, source_updated_at, raw_memory, rollout_summary,
+              rollout_slug, has_content, cwd, rollout_path, git_branch, generated_at)
+       SELECT $1, $3, $8::bigint, $9, $10, $11, $12::boolean, $13, $14, $15, $5 FROM fin
+       ON CONFLICT (namespace, thread_id) DO UPDATE SET source_updated_at = EXCLUDED.source_updated_at,
+              raw_memory = EXCLUDED.raw_memory, rollout_summary = EXCLUDED.rollout_summary, rollout_slug = EXCLUDED.rollout_slug,
+              has_content = EXCLUDED.has_content, cwd = EXCLUDED.cwd, rollout_path = EXCLUDED.rollout_path,
+              git_branch = EXCLUDED.git_branch, generated_at = EXCLUDED.generated_at
+        WHERE EXCLUDED.source_updated_at >= o.source_updated_at)
+     SELECT count(*)::int AS owned FROM fin`,
     [
       namespace,
+      STAGE1,
       thread.threadId,
+      token,
+      tx.now,
+      JSON.stringify(usage),
+      'output',
       thread.updatedAt,
       reply.rawMemory,
       reply.rolloutSummary,
@@ -51,19 +58,23 @@ async function upsertOutput(tx: PgTx, namespace: string, thread: ThreadInfo, rep
       thread.cwd,
       thread.rolloutPath,
       thread.gitBranch || null,
-      tx.now,
     ],
   );
+  return rows[0].owned === 1;
 }
 
-/** Remembers which global watermark a success made dirty: a consolidation at or past it has seen the result. */
-async function noteEnqueued(tx: PgTx, namespace: string, threadId: string, watermark: number): Promise<void> {
-  await tx.query('UPDATE memories.jobs SET enqueued_watermark = $4 WHERE namespace = $1 AND kind = $2 AND job_key = $3', [
-    namespace,
-    STAGE1,
-    threadId,
-    watermark,
-  ]);
+/**
+ * Makes consolidation dirty for a thread's result and remembers on its job which global watermark that was (a
+ * consolidation at or past it has seen the result), in one statement: the global row stays locked until the commit,
+ * so nothing else runs between them.
+ */
+async function enqueueFor(tx: PgTx, namespace: string, threadId: string, watermark: number): Promise<void> {
+  await tx.query(
+    `WITH g AS (${ENQUEUE_GLOBAL})
+     UPDATE memories.jobs SET enqueued_watermark = g.input_watermark FROM g
+      WHERE namespace = $1 AND kind = $5 AND job_key = $6`,
+    [namespace, GLOBAL, DEFAULT_RETRY_REMAINING, watermark, STAGE1, threadId],
+  );
 }
 
 export function stage1Methods(scope: StoreScope) {
@@ -114,9 +125,8 @@ export function stage1Methods(scope: StoreScope) {
     async markStage1Succeeded(thread, token, reply, usage) {
       return transact(async (tx) => {
         // A stolen lease: the new owner writes its own result.
-        if (!(await finishOwned(tx, namespace, thread.threadId, token, usage, 'output'))) return false;
-        await upsertOutput(tx, namespace, thread, reply);
-        await noteEnqueued(tx, namespace, thread.threadId, await enqueueInTx(tx, namespace, thread.updatedAt));
+        if (!(await finishWithOutput(tx, namespace, thread, token, reply, usage))) return false;
+        await enqueueFor(tx, namespace, thread.threadId, thread.updatedAt);
         return true;
       });
     },
@@ -124,16 +134,16 @@ export function stage1Methods(scope: StoreScope) {
     async markStage1SucceededNoOutput(threadId, token, usage) {
       return transact(async (tx) => {
         // The watermark still advances, so the thread is not re-extracted until it changes.
-        const finished = await finishOwned(tx, namespace, threadId, token, usage, 'noOutput');
-        if (!finished) return false;
-        const deleted = await tx.query('DELETE FROM memories.stage1_outputs WHERE namespace = $1 AND thread_id = $2', [
-          namespace,
-          threadId,
-        ]);
+        const { rows } = await tx.query<{ input_watermark: number | null; deleted: number }>(
+          `WITH fin AS (${FINISH_OWNED}),
+           gone AS (DELETE FROM memories.stage1_outputs WHERE namespace = $1 AND thread_id = $3 AND EXISTS (SELECT FROM fin)
+                    RETURNING thread_id)
+           SELECT input_watermark, (SELECT count(*) FROM gone)::int AS deleted FROM fin`,
+          [namespace, STAGE1, threadId, token, tx.now, JSON.stringify(usage), 'noOutput'],
+        );
+        if (rows.length === 0) return false;
         // Only a deleted memory changes what phase 2 should see.
-        if (deleted.rowCount === 1) {
-          await noteEnqueued(tx, namespace, threadId, await enqueueInTx(tx, namespace, finished.inputWatermark ?? 0));
-        }
+        if (rows[0].deleted === 1) await enqueueFor(tx, namespace, threadId, rows[0].input_watermark ?? 0);
         return true;
       });
     },
