@@ -13,9 +13,14 @@ export interface QueuedThread {
   fileName: string;
 }
 
-/** `t`: threads of `ns`, `j`: its stage-1 job, `o`: its output; the others name parameters (the sources an array). */
+/**
+ * `t`: threads of `ns`, `j`: its stage-1 job, `o`: its output; the others name parameters (the sources an array). The
+ * first test is the partial index's (migration 4): only threads not extracted at their version are read, however
+ * many a namespace has. (So a memory deleted from the database by hand comes back only when its thread changes.)
+ */
 const claimable = (ns: string, now: string, sources: string, oldest: string) => `
-  t.namespace = ${ns} AND t.has_user_message AND t.source = ANY(${sources}) AND t.updated_at >= ${oldest}
+  t.namespace = ${ns} AND t.unextracted
+  AND t.has_user_message AND t.source = ANY(${sources}) AND t.updated_at >= ${oldest}
   AND COALESCE(o.source_updated_at, -1) < t.updated_at
   AND (j.job_key IS NULL OR (
     (j.last_success_watermark IS NULL OR j.last_success_watermark < t.updated_at OR (j.outcome = 'output' AND o.thread_id IS NULL))
@@ -26,6 +31,9 @@ const claimable = (ns: string, now: string, sources: string, oldest: string) => 
 const JOINS = `
   LEFT JOIN memories.jobs j ON j.namespace = t.namespace AND j.kind = '${STAGE1}' AND j.job_key = t.thread_id
   LEFT JOIN memories.stage1_outputs o ON o.namespace = t.namespace AND o.thread_id = t.thread_id`;
+
+/** Newest first, ids in byte order: the order of the partial index (migration 4). */
+const QUEUE_ORDER = 't.updated_at DESC, t.thread_id COLLATE "C" DESC';
 
 const DAY_SECONDS = 86_400;
 
@@ -62,7 +70,7 @@ export async function claimableThreads(
               t.size_bytes, t.git_branch
          FROM memories.threads t ${JOINS}
         WHERE ${claimable('$1', '$2', '$3', '$4')}
-        ORDER BY t.updated_at DESC, t.thread_id COLLATE "C" DESC LIMIT $5`,
+        ORDER BY ${QUEUE_ORDER} LIMIT $5`,
       [...claimableParams(tx, namespace, options.maxAgeDays), options.limit],
     );
     return rows;
@@ -118,8 +126,9 @@ export async function namespacesWithWork(db: PgDatabase, maxAgeDays: number): Pr
       consolidate: boolean;
       done_at: number | null;
     }>(
-      `SELECT n.name, n.layout,
-              EXISTS (SELECT 1 FROM memories.threads t ${JOINS} WHERE ${claimable('n.name', '$1', '$2', '$3')}) AS extract,
+      // The first claimable thread in the queue's order (not EXISTS): so the planner walks the partial index, which
+      // holds only what is not extracted yet, instead of scanning every thread the namespace ever had.
+      `SELECT n.name, n.layout, q.found IS NOT NULL AS extract,
               EXISTS (SELECT 1 FROM memories.jobs r WHERE r.namespace = n.name AND r.kind = '${STAGE1}'
                         AND r.status = 'running' AND r.lease_until > $1) AS extracting,
               (g.job_key IS NOT NULL AND COALESCE(g.input_watermark, 0) > COALESCE(g.last_success_watermark, 0)
@@ -127,6 +136,8 @@ export async function namespacesWithWork(db: PgDatabase, maxAgeDays: number): Pr
                 AND NOT (g.status = 'running' AND g.lease_until IS NOT NULL AND g.lease_until > $1)) AS consolidate,
               g.finished_at AS done_at
          FROM memories.namespaces n
+         LEFT JOIN LATERAL (SELECT true AS found FROM memories.threads t ${JOINS} WHERE ${claimable('n.name', '$1', '$2', '$3')}
+                             ORDER BY ${QUEUE_ORDER} LIMIT 1) q ON true
          LEFT JOIN memories.jobs g ON g.namespace = n.name AND g.kind = '${GLOBAL}' AND g.job_key = 'global'
          ORDER BY n.name`,
       [tx.now, INTERACTIVE_SOURCES, tx.now - maxAgeDays * DAY_SECONDS],

@@ -125,6 +125,27 @@ const MIGRATIONS: readonly Migration[] = [
     name: 'fleet: the queue walks threads newest first in byte order of ids, and stops at the first claimable ones',
     sql: `CREATE INDEX threads_queue ON memories.threads (namespace, updated_at DESC, thread_id COLLATE "C" DESC);`,
   },
+  {
+    version: 4,
+    name: 'fleet: the queue reads only threads not extracted at their version, whatever the history of the namespace',
+    // Walking the queue index past every thread already extracted made each look at the queue (each pass, each
+    // idle poll of each worker) cost in proportion to all the sessions a namespace ever had. extracted_at is the
+    // version whose extraction finished, written by the finishing statement itself; `unextracted` is a column of
+    // its own so the planner has statistics on it (it knows how few threads are left), and the partial index holds
+    // only those. It replaces the two full indexes: every finish rewrites the row, and each index costs a write.
+    sql: `
+      ALTER TABLE memories.threads ADD COLUMN extracted_at bigint,
+        ADD COLUMN unextracted boolean GENERATED ALWAYS AS (extracted_at IS DISTINCT FROM updated_at) STORED;
+      UPDATE memories.threads t SET extracted_at = j.last_success_watermark
+        FROM memories.jobs j
+       WHERE j.namespace = t.namespace AND j.kind = 'memory_stage1' AND j.job_key = t.thread_id
+         AND j.last_success_watermark IS NOT NULL;
+      CREATE INDEX threads_unextracted ON memories.threads (namespace, updated_at DESC, thread_id COLLATE "C" DESC)
+        WHERE unextracted;
+      DROP INDEX memories.threads_queue;
+      DROP INDEX memories.threads_recent;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

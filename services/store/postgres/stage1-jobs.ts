@@ -18,6 +18,13 @@ const FINISH_OWNED = `
    WHERE ${OWNED} RETURNING input_watermark`;
 
 /**
+ * A thread pushed to the fleet (memories.threads) is now extracted at the finished version, so the fleet's queue index
+ * leaves it out until a newer version arrives (migration 4); a local run's namespace has no such row. Reads `fin`.
+ */
+const MARK_EXTRACTED = `
+  UPDATE memories.threads t SET extracted_at = fin.input_watermark FROM fin WHERE t.namespace = $1 AND t.thread_id = $3`;
+
+/**
  * Finishes the owned job and writes its output in one statement (one round trip, as every statement of a fleet's
  * hottest path costs one): unless the stored output comes from a newer snapshot (§5.4); usage and citations stay.
  * Returns whether the token still owned the job (nothing is written otherwise).
@@ -40,7 +47,8 @@ async function finishWithOutput(
               raw_memory = EXCLUDED.raw_memory, rollout_summary = EXCLUDED.rollout_summary, rollout_slug = EXCLUDED.rollout_slug,
               has_content = EXCLUDED.has_content, cwd = EXCLUDED.cwd, rollout_path = EXCLUDED.rollout_path,
               git_branch = EXCLUDED.git_branch, generated_at = EXCLUDED.generated_at
-        WHERE EXCLUDED.source_updated_at >= o.source_updated_at)
+        WHERE EXCLUDED.source_updated_at >= o.source_updated_at),
+     marked AS (${MARK_EXTRACTED})
      SELECT count(*)::int AS owned FROM fin`,
     [
       namespace,
@@ -137,7 +145,8 @@ export function stage1Methods(scope: StoreScope) {
         const { rows } = await tx.query<{ input_watermark: number | null; deleted: number }>(
           `WITH fin AS (${FINISH_OWNED}),
            gone AS (DELETE FROM memories.stage1_outputs WHERE namespace = $1 AND thread_id = $3 AND EXISTS (SELECT FROM fin)
-                    RETURNING thread_id)
+                    RETURNING thread_id),
+           marked AS (${MARK_EXTRACTED})
            SELECT input_watermark, (SELECT count(*) FROM gone)::int AS deleted FROM fin`,
           [namespace, STAGE1, threadId, token, tx.now, JSON.stringify(usage), 'noOutput'],
         );
