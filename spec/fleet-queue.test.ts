@@ -1,6 +1,7 @@
 // The fleet's queue on a real PostgreSQL: a thread is offered until it is extracted at its version and again once a
-// newer version is pushed, and a look at the queue reads only the threads not extracted yet, however many a namespace
-// has had (the partial index of migration 4), both for a pass's candidates and for a worker's look for work.
+// newer version is pushed; a look at the queue reads only the threads not extracted yet, however many a namespace
+// has had (the partial index of migration 4), and every candidate's job and output by key, whether or not the planner
+// has statistics yet (migration 5): for a pass's candidates, a worker's look for work and a claim.
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestRollout } from '../services/fleet/ingest.ts';
@@ -103,6 +104,48 @@ describe('the fleet queue', () => {
     ]) {
       expect(plan).toContain('threads_unextracted');
       expect(plan).not.toMatch(/Seq Scan on threads/);
+    }
+  });
+
+  it('looks each candidate up by its key, with or without statistics on the tables', async () => {
+    const namespace = 'queue-by-key';
+    await ensureNamespace(database.db, namespace, 'v2');
+    // 3,000 threads with finished jobs and outputs, 64 without: written directly, and not analyzed at first.
+    await database.db.pool.query(
+      `INSERT INTO memories.threads (namespace, thread_id, sha256, file_name, cwd, source, updated_at, has_user_message,
+              size_bytes, extracted_at)
+       SELECT $1, 'key-' || i, md5(i::text), 'rollout-key.jsonl', '/w', 'cli', $2 - i, true, 100,
+              CASE WHEN i > 64 THEN $2 - i END
+         FROM generate_series(1, 3064) AS i`,
+      [namespace, HOURS_AGO],
+    );
+    await database.db.pool.query(
+      `INSERT INTO memories.jobs (namespace, kind, job_key, status, retry_remaining, input_watermark, last_success_watermark, outcome)
+       SELECT $1, 'memory_stage1', 'key-' || i, 'done', 3, $2 - i, $2 - i, 'output' FROM generate_series(65, 3064) AS i`,
+      [namespace, HOURS_AGO],
+    );
+    await database.db.pool.query(
+      `INSERT INTO memories.stage1_outputs (namespace, thread_id, source_updated_at, raw_memory, rollout_summary, has_content,
+              cwd, rollout_path, generated_at)
+       SELECT $1, 'key-' || i, $2 - i, 'm', 's', true, '/w', '/r', $2 FROM generate_series(65, 3064) AS i`,
+      [namespace, HOURS_AGO],
+    );
+    const home = namespaceHome(work.home, namespace);
+    const store = (db: PgDatabase) => createPostgresStore({ db, namespace, runningCap: Number.POSITIVE_INFINITY });
+    const candidates = (await queued(namespace)).slice(0, 64);
+    expect(candidates).toHaveLength(64);
+    for (const analyzed of [false, true]) {
+      if (analyzed)
+        await database.db.pool.query('ANALYZE memories.jobs; ANALYZE memories.stage1_outputs; ANALYZE memories.threads');
+      const plans = [
+        await planOf((db) => claimableThreads(db, namespace, home, { limit: 64, maxAgeDays: 30 })),
+        await planOf((db) => namespacesWithWork(db, 30)),
+        await planOf((db) => store(db).claimStage1Jobs({ candidates, workerId: 'w', maxClaimed: 16, leaseSeconds: 60 })),
+      ];
+      for (const plan of plans) {
+        expect(plan, `analyzed: ${analyzed}`).toContain('jobs_pkey');
+        expect(plan, `analyzed: ${analyzed}`).not.toMatch(/Seq Scan on (jobs|stage1_outputs)|Hash|stage1_outputs_recent/);
+      }
     }
   });
 });

@@ -84,12 +84,14 @@ function stateOf(row: Row, successWatermark: number): Pick<RolloutStatus, 'state
 export async function rolloutStatuses(db: PgDatabase, namespace: string, hashes: string[]) {
   return readSnapshot(db, async (tx) => {
     const global = await consolidation(tx, namespace);
-    // The thread's job decides; a version older than the one last extracted counts as extracted with it.
+    // The thread's job decides; a version older than the one last extracted counts as extracted with it. Each hash is
+    // looked up by key (LATERAL … LIMIT 1): joined plainly, a long list had every rollout of the namespace read.
     const { rows } = await tx.query<Row>(
       `SELECT h.sha AS sha256, r.session_id, r.updated_at AS version_at, t.has_user_message, t.source, j.status,
               j.last_success_watermark, j.enqueued_watermark, j.last_error, j.retry_remaining
          FROM unnest($2::text[]) WITH ORDINALITY AS h(sha, ord)
-         LEFT JOIN memories.rollouts r ON r.namespace = $1 AND r.sha256 = h.sha
+         LEFT JOIN LATERAL (SELECT session_id, updated_at FROM memories.rollouts WHERE namespace = $1 AND sha256 = h.sha LIMIT 1) r
+           ON true
          LEFT JOIN memories.threads t ON t.namespace = $1 AND t.thread_id = r.session_id
          LEFT JOIN memories.jobs j ON j.namespace = $1 AND j.kind = $3 AND j.job_key = r.session_id
         ORDER BY h.ord`,

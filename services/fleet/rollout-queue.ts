@@ -28,9 +28,14 @@ const claimable = (ns: string, now: string, sources: string, oldest: string) => 
     AND (j.retry_at IS NULL OR j.retry_at <= ${now} OR t.updated_at > COALESCE(j.input_watermark, -1))
     AND (j.retry_remaining > 0 OR t.updated_at > COALESCE(j.input_watermark, -1))))`;
 
+/** Each thread's stage-1 job and output, looked up by key (LATERAL … LIMIT 1: never a hash of the whole tables). */
 const JOINS = `
-  LEFT JOIN memories.jobs j ON j.namespace = t.namespace AND j.kind = '${STAGE1}' AND j.job_key = t.thread_id
-  LEFT JOIN memories.stage1_outputs o ON o.namespace = t.namespace AND o.thread_id = t.thread_id`;
+  LEFT JOIN LATERAL (
+    SELECT job_key, status, lease_until, retry_at, retry_remaining, input_watermark, last_success_watermark, outcome
+      FROM memories.jobs WHERE namespace = t.namespace AND kind = '${STAGE1}' AND job_key = t.thread_id LIMIT 1) j ON true
+  LEFT JOIN LATERAL (
+    SELECT thread_id, source_updated_at FROM memories.stage1_outputs
+     WHERE namespace = t.namespace AND thread_id = t.thread_id LIMIT 1) o ON true`;
 
 /** Newest first, ids in byte order: the order of the partial index (migration 4). */
 const QUEUE_ORDER = 't.updated_at DESC, t.thread_id COLLATE "C" DESC';
@@ -138,7 +143,9 @@ export async function namespacesWithWork(db: PgDatabase, maxAgeDays: number): Pr
          FROM memories.namespaces n
          LEFT JOIN LATERAL (SELECT true AS found FROM memories.threads t ${JOINS} WHERE ${claimable('n.name', '$1', '$2', '$3')}
                              ORDER BY ${QUEUE_ORDER} LIMIT 1) q ON true
-         LEFT JOIN memories.jobs g ON g.namespace = n.name AND g.kind = '${GLOBAL}' AND g.job_key = 'global'
+         LEFT JOIN LATERAL (
+           SELECT job_key, status, lease_until, retry_at, retry_remaining, input_watermark, last_success_watermark, finished_at
+             FROM memories.jobs WHERE namespace = n.name AND kind = '${GLOBAL}' AND job_key = 'global' LIMIT 1) g ON true
          ORDER BY n.name`,
       [tx.now, INTERACTIVE_SOURCES, tx.now - maxAgeDays * DAY_SECONDS],
     );
