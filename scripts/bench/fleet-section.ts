@@ -2,6 +2,8 @@
 // database at 300 ms model latency, and the latency of a stage-1 claim while four claimers race over one queue.
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ingestRollout } from '../../services/fleet/ingest.ts';
 import { ensureNamespace, namespaceHome } from '../../services/fleet/namespaces.ts';
@@ -14,7 +16,10 @@ import { REPO_ROOT } from './corpus.ts';
 import { ms, pct, secs, table, verdict } from './markdown.ts';
 
 const LATENCY_MS = 300;
-const ROLLOUTS = 400;
+// Fleet workers are long-lived: at 400 rollouts each of 4 worker processes extracted 100, most of it warming up (JIT,
+// modules loaded on first use, new connections), at about twice the CPU per rollout of a warm worker (20 vs 11 ms).
+// 1,200 gives each of them 300.
+const ROLLOUTS = 1_200;
 const CONCURRENCY = 8;
 const CLAIM_ROLLOUTS = 2_000;
 const CLAIMERS = 4;
@@ -143,6 +148,8 @@ async function claimLatency(url: string, db: PgDatabase, workDir: string): Promi
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
 export async function fleetSection(log: (message: string) => void, tmp: string) {
+  // The machine is shared: its load beside the figures says how far to trust them.
+  const loadAtStart = loadavg()[0];
   const runs = [];
   for (const workers of [1, 4]) {
     log(`fleet: ${ROLLOUTS} rollouts, ${LATENCY_MS} ms latency, ${workers} worker process(es) × concurrency ${CONCURRENCY}`);
@@ -166,9 +173,12 @@ export async function fleetSection(log: (message: string) => void, tmp: string) 
       `## 9. Fleet memory on PostgreSQL (${ROLLOUTS} short rollouts per run; scripted model in the bench process)`,
       '',
       `Workers are \`memories worker\` processes sharing one database (127.0.0.1:5432, a database created for the run), each with ` +
-        `concurrency ${CONCURRENCY}; the time runs from the first model request to the last stored output. Claim latency: ` +
+        `concurrency ${CONCURRENCY}; the time runs from the first model request to the last stored output. ${ROLLOUTS} rollouts, ` +
+        `so that each of 4 workers extracts ${ROLLOUTS / 4}, past its warm-up (until 2026-12-05: 400, 100 each, at about twice the CPU ` +
+        'per rollout of a warm worker). Claim latency: ' +
         `${CLAIMERS} claimer processes take batches of ${CLAIM_BATCH} from one queue of ${CLAIM_ROLLOUTS} ` +
-        'rollouts (FOR UPDATE SKIP LOCKED), finishing each batch before the next, as a worker does; one claim = one transaction, timed from its first statement to its commit.',
+        'rollouts (FOR UPDATE SKIP LOCKED), finishing each batch before the next, as a worker does; one claim = one transaction, timed from its first statement to its commit. ' +
+        `Load average (1 min, ${cpus().length} cores) at the start and the end of this section: ${loadAtStart.toFixed(2)} and ${loadavg()[0].toFixed(2)}.`,
       '',
       table(
         'Workers | Wall (first request to last output) | Rollouts/s end to end | Steady rollouts/s (10th–90th percentile request) | Ideal /s | Steady fraction of ideal',
@@ -201,5 +211,16 @@ export async function fleetSection(log: (message: string) => void, tmp: string) 
     return { section, summary };
   } finally {
     await database.drop();
+  }
+}
+
+// Alone: `tsx scripts/bench/fleet-section.ts` prints the section and its summary rows.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const tmp = await mkdtemp(join(tmpdir(), 'memories-bench-fleet-'));
+  try {
+    const { section, summary } = await fleetSection((m) => process.stderr.write(`[bench] ${m}\n`), tmp);
+    process.stdout.write(`${table('Figure | Target | Measured | Verdict', summary)}\n\n${section}\n`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
   }
 }
