@@ -39,6 +39,20 @@ async function push(namespace: string, sessionId: string, text: string, updatedA
   await ingestRollout(database.db, manifest, content, namespaceHome(work.home, namespace));
 }
 
+/** Threads `key-1` … `key-<count>`, one second apart from `newest`; all but the newest `unextracted` extracted. */
+async function insertThreads(
+  namespace: string,
+  { count, unextracted, newest }: { count: number; unextracted: number; newest: number },
+) {
+  await database.db.pool.query(
+    `INSERT INTO memories.threads (namespace, thread_id, sha256, file_name, cwd, source, updated_at, has_user_message,
+            size_bytes, extracted_at)
+     SELECT $1, 'key-' || i, md5(i::text), 'rollout-key.jsonl', '/w', 'cli', $2 - i, true, 100, CASE WHEN i > $4 THEN $2 - i END
+       FROM generate_series(1, $3::int) AS i`,
+    [namespace, newest, count, unextracted],
+  );
+}
+
 const queued = async (namespace: string) =>
   (await claimableThreads(database.db, namespace, namespaceHome(work.home, namespace), { limit: 100, maxAgeDays: 30 })).map(
     (q) => q.thread,
@@ -84,13 +98,7 @@ describe('the fleet queue', () => {
     const namespace = 'queue-history';
     await ensureNamespace(database.db, namespace, 'v2');
     // 5,000 sessions extracted long ago (written directly: the point is their number), and two new ones.
-    await database.db.pool.query(
-      `INSERT INTO memories.threads (namespace, thread_id, sha256, file_name, cwd, source, updated_at, has_user_message,
-              size_bytes, extracted_at)
-       SELECT $1, 'old-' || i, md5(i::text), 'rollout-old.jsonl', '/w', 'cli', $2 - i, true, 100, $2 - i
-         FROM generate_series(1, 5000) AS i`,
-      [namespace, HOURS_AGO - 60],
-    );
+    await insertThreads(namespace, { count: 5000, unextracted: 0, newest: HOURS_AGO - 60 });
     await push(namespace, randomUUID(), 'rename the config flag', HOURS_AGO - 600);
     await push(namespace, randomUUID(), 'document the release steps', HOURS_AGO - 900);
     await database.db.pool.query('ANALYZE memories.threads');
@@ -111,14 +119,7 @@ describe('the fleet queue', () => {
     const namespace = 'queue-by-key';
     await ensureNamespace(database.db, namespace, 'v2');
     // 3,000 threads with finished jobs and outputs, 64 without: written directly, and not analyzed at first.
-    await database.db.pool.query(
-      `INSERT INTO memories.threads (namespace, thread_id, sha256, file_name, cwd, source, updated_at, has_user_message,
-              size_bytes, extracted_at)
-       SELECT $1, 'key-' || i, md5(i::text), 'rollout-key.jsonl', '/w', 'cli', $2 - i, true, 100,
-              CASE WHEN i > 64 THEN $2 - i END
-         FROM generate_series(1, 3064) AS i`,
-      [namespace, HOURS_AGO],
-    );
+    await insertThreads(namespace, { count: 3064, unextracted: 64, newest: HOURS_AGO });
     await database.db.pool.query(
       `INSERT INTO memories.jobs (namespace, kind, job_key, status, retry_remaining, input_watermark, last_success_watermark, outcome)
        SELECT $1, 'memory_stage1', 'key-' || i, 'done', 3, $2 - i, $2 - i, 'output' FROM generate_series(65, 3064) AS i`,
