@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { installFixtureRollouts } from '../fixture-corpus.ts';
 import { kb, ms, pct, table, verdict } from './markdown.ts';
 import { withServer } from './server-process.ts';
+import { compiledBenchScript } from './child.ts';
 import type { TelemetryChildSpec, TelemetryRunFigures } from './telemetry-child.ts';
 
 const ROLLOUTS = 200;
@@ -132,7 +133,8 @@ const cpuPerRollout = (f: TelemetryRunFigures) => f.runCpuMs / f.claimed;
 async function runTelemetryChild(spec: TelemetryChildSpec, extraEnv: NodeJS.ProcessEnv): Promise<TelemetryRunFigures> {
   // The bench's own environment must not turn an exporter on in the "no exporter" runs.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_')));
-  const args = ['--import', 'tsx', join(import.meta.dirname, 'telemetry-child.ts'), JSON.stringify(spec)];
+  // Compiled, as the phase-1 children of §3 it is compared with (./child.ts).
+  const args = [await compiledBenchScript('telemetry-child'), JSON.stringify(spec)];
   const { stdout } = await promisify(execFile)(process.execPath, args, {
     env: { ...env, ...extraEnv },
     maxBuffer: 16 * 1024 * 1024,
