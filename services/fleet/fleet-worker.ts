@@ -52,6 +52,45 @@ function pauseAfter(last: { ms: number } | undefined): { until: number; ms: numb
 }
 const CONTENDED_WAIT_MS = 100;
 
+type ConsolidationPauses = Map<string, { until: number; ms: number }>;
+
+function passOptions(options: FleetWorkerOptions, work: NamespaceWork, phase: '1' | '2', workerId: string) {
+  return {
+    db: options.db,
+    namespace: work.namespace,
+    layout: work.layout,
+    workDir: options.workDir,
+    model: options.model,
+    phase,
+    concurrency: options.concurrency ?? 8,
+    leaseSeconds: options.leaseSeconds ?? 60,
+    workerId,
+    log: options.log,
+    config: options.config,
+    retryPolicy: options.retryPolicy,
+    agent: options.agent,
+  };
+}
+
+/** The passes a namespace needs now: extraction while there is work, consolidation when due and not paused. */
+function phasesOf(work: NamespaceWork, pauses: ConsolidationPauses, everySeconds: number): Array<'1' | '2'> {
+  const paused = (pauses.get(work.namespace)?.until ?? 0) > Date.now();
+  // Once the backlog has drained (nothing to claim, nobody extracting), or now and then during a long one.
+  const drained = !work.extract && !work.extracting;
+  const due = !paused && (drained || (work.lastConsolidatedAt !== null && work.now - work.lastConsolidatedAt >= everySeconds));
+  return [...(work.extract ? (['1'] as const) : []), ...(work.consolidate && due ? (['2'] as const) : [])];
+}
+
+/** Logs a pass's outcome and keeps the namespace's consolidation pause up to date. */
+function notePass(output: CoordinatorOutput | undefined, namespace: string, pauses: ConsolidationPauses, log: Logger): void {
+  if (output?.phase1?.error) log.warn({ namespace, error: output.phase1.error }, 'phase 1 pass failed');
+  const p2 = output?.phase2;
+  if (p2) log.info({ namespace, status: p2.status, reason: p2.reason, attempts: p2.attempts }, 'phase 2 pass');
+  // A consolidation that failed before claiming recorded nothing, so the queue still offers it: back off here.
+  if (p2?.status === 'failed' && p2.attempts === 0) pauses.set(namespace, pauseAfter(pauses.get(namespace)));
+  else if (p2) pauses.delete(namespace);
+}
+
 export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const log = options.log;
@@ -62,44 +101,15 @@ export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
   let current: NamespacePass | null = null;
 
   /** Per namespace: no consolidation before `until` (ms), after `ms` of pause last time. */
-  const consolidationPause = new Map<string, { until: number; ms: number }>();
-
-  const phasesOf = (work: NamespaceWork): Array<'1' | '2'> => {
-    const paused = (consolidationPause.get(work.namespace)?.until ?? 0) > Date.now();
-    // Once the backlog has drained (nothing to claim, nobody extracting), or now and then during a long one.
-    const drained = !work.extract && !work.extracting;
-    const due = !paused && (drained || (work.lastConsolidatedAt !== null && work.now - work.lastConsolidatedAt >= every));
-    return [...(work.extract ? (['1'] as const) : []), ...(work.consolidate && due ? (['2'] as const) : [])];
-  };
+  const consolidationPause: ConsolidationPauses = new Map();
 
   /** Runs one pass; true when it did something (a phase-1 pass that claimed nothing lost every race). */
   async function runPass(work: NamespaceWork, phase: '1' | '2'): Promise<boolean> {
-    current = startNamespacePass({
-      db: options.db,
-      namespace: work.namespace,
-      layout: work.layout,
-      workDir: options.workDir,
-      model: options.model,
-      phase,
-      concurrency: options.concurrency ?? 8,
-      leaseSeconds: options.leaseSeconds ?? 60,
-      workerId,
-      log,
-      config: options.config,
-      retryPolicy: options.retryPolicy,
-      agent: options.agent,
-    });
+    current = startNamespacePass(passOptions(options, work, phase, workerId));
     try {
       // A pass stopped from outside (shutdown) ends without an output.
       const output = (await current.done) as CoordinatorOutput | undefined;
-      const { namespace } = work;
-      if (output?.phase1?.error) log.warn({ namespace, error: output.phase1.error }, 'phase 1 pass failed');
-      const p2 = output?.phase2;
-      if (p2) log.info({ namespace, status: p2.status, reason: p2.reason, attempts: p2.attempts }, 'phase 2 pass');
-      // A consolidation that failed before claiming recorded nothing, so the queue still offers it: back off here.
-      if (p2?.status === 'failed' && p2.attempts === 0)
-        consolidationPause.set(namespace, pauseAfter(consolidationPause.get(namespace)));
-      else if (p2) consolidationPause.delete(namespace);
+      notePass(output, work.namespace, consolidationPause, log);
       return phase === '2' || (output?.phase1?.claimed ?? 0) > 0;
     } finally {
       current = null;
@@ -119,7 +129,7 @@ export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
         await signal.wait(Math.min(MAX_OUTAGE_WAIT_MS, 250 * 2 ** outages));
         continue;
       }
-      const passes = work.flatMap((w) => phasesOf(w).map((phase) => ({ work: w, phase })));
+      const passes = work.flatMap((w) => phasesOf(w, consolidationPause, every).map((phase) => ({ work: w, phase })));
       if (passes.length === 0) {
         await signal.wait(options.pollMs ?? 2_000);
         continue;

@@ -4,7 +4,7 @@ import { BadInputError } from '../../errors.ts';
 import type { SkipCounts, Stage1Reply, ThreadInfo, TokenUsage } from '../../types.ts';
 import { threadIdRefusal } from '../thread-id.ts';
 import { DEFAULT_RETRY_REMAINING, SKIP_KEY_OF } from '../job-rows.ts';
-import type { ClaimStage1Batch, MemoryStore } from '../port.ts';
+import type { ClaimStage1Batch, ClaimStage1Params, MemoryStore } from '../port.ts';
 import type { PgTx } from './connection.ts';
 import { ENQUEUE_GLOBAL } from './global-job.ts';
 import { delaySeconds, FAIL_SET, GLOBAL, hasContent, OWNED, RELEASE_SET, STAGE1 } from './rows.ts';
@@ -85,32 +85,53 @@ async function enqueueFor(tx: PgTx, namespace: string, threadId: string, waterma
   );
 }
 
-export function stage1Methods(scope: StoreScope) {
+/** One claim pass over a batch of candidates, in one transaction; refused thread ids are logged and skipped. */
+async function claimBatch(scope: StoreScope, params: ClaimStage1Params): Promise<ClaimStage1Batch> {
   const { namespace, transact, log } = scope;
+  const skipped: SkipCounts = { upToDate: 0, running: 0, retryBackoff: 0, retryExhausted: 0 };
+  const candidates = params.candidates.filter((thread) => {
+    const why = threadIdRefusal(thread.threadId);
+    if (why) log?.warn({ thread: thread.threadId, rollout: thread.rolloutPath }, `store: not claimed: ${why}`);
+    return !why;
+  });
+  if (params.maxClaimed <= 0 || candidates.length === 0) return { claims: [], skipped };
+  // A claim a database crash loses is claimed again; the old token finalises nothing (connection.ts).
+  const pass = await transact((tx) => claimInTx(tx, { namespace, ...params, candidates, cap: scope.capFor(params.maxClaimed) }), {
+    asyncCommit: true,
+  });
+  for (const { result } of pass.examined) if (result.kind !== 'claimed') skipped[SKIP_KEY_OF[result.kind]] += 1;
+  return { claims: pass.claims, skipped };
+}
+
+/** Finishes an owned job with nothing worth remembering, deleting an earlier output of the thread. */
+function finishWithoutOutput(scope: StoreScope, threadId: string, token: string, usage: TokenUsage | null): Promise<boolean> {
+  const { namespace, transact } = scope;
+  return transact(async (tx) => {
+    // The watermark still advances, so the thread is not re-extracted until it changes.
+    const { rows } = await tx.query<{ input_watermark: number | null; deleted: number }>(
+      `WITH fin AS (${FINISH_OWNED}),
+       gone AS (DELETE FROM memories.stage1_outputs WHERE namespace = $1 AND thread_id = $3 AND EXISTS (SELECT FROM fin)
+                RETURNING thread_id),
+       marked AS (${MARK_EXTRACTED})
+       SELECT input_watermark, (SELECT count(*) FROM gone)::int AS deleted FROM fin`,
+      [namespace, STAGE1, threadId, token, tx.now, JSON.stringify(usage), 'noOutput'],
+    );
+    if (rows.length === 0) return false;
+    // Only a deleted memory changes what phase 2 should see.
+    if (rows[0].deleted === 1) await enqueueFor(tx, namespace, threadId, rows[0].input_watermark ?? 0);
+    return true;
+  });
+}
+
+export function stage1Methods(scope: StoreScope) {
+  const { namespace, transact } = scope;
   const owned = (sql: string, threadId: string, token: string, extra: unknown[] = [], asyncCommit = false) =>
     transact(async (tx) => (await tx.query(sql, [namespace, STAGE1, threadId, token, tx.now, ...extra])).rowCount === 1, {
       asyncCommit,
     });
 
   return {
-    async claimStage1Jobs(params): Promise<ClaimStage1Batch> {
-      const skipped: SkipCounts = { upToDate: 0, running: 0, retryBackoff: 0, retryExhausted: 0 };
-      const candidates = params.candidates.filter((thread) => {
-        const why = threadIdRefusal(thread.threadId);
-        if (why) log?.warn({ thread: thread.threadId, rollout: thread.rolloutPath }, `store: not claimed: ${why}`);
-        return !why;
-      });
-      if (params.maxClaimed <= 0 || candidates.length === 0) return { claims: [], skipped };
-      // A claim a database crash loses is claimed again; the old token finalises nothing (connection.ts).
-      const pass = await transact(
-        (tx) => claimInTx(tx, { namespace, ...params, candidates, cap: scope.capFor(params.maxClaimed) }),
-        {
-          asyncCommit: true,
-        },
-      );
-      for (const { result } of pass.examined) if (result.kind !== 'claimed') skipped[SKIP_KEY_OF[result.kind]] += 1;
-      return { claims: pass.claims, skipped };
-    },
+    claimStage1Jobs: (params) => claimBatch(scope, params),
 
     async tryClaimStage1Job(thread, workerId, leaseSeconds, maxRunning) {
       const why = threadIdRefusal(thread.threadId);
@@ -139,23 +160,7 @@ export function stage1Methods(scope: StoreScope) {
       });
     },
 
-    async markStage1SucceededNoOutput(threadId, token, usage) {
-      return transact(async (tx) => {
-        // The watermark still advances, so the thread is not re-extracted until it changes.
-        const { rows } = await tx.query<{ input_watermark: number | null; deleted: number }>(
-          `WITH fin AS (${FINISH_OWNED}),
-           gone AS (DELETE FROM memories.stage1_outputs WHERE namespace = $1 AND thread_id = $3 AND EXISTS (SELECT FROM fin)
-                    RETURNING thread_id),
-           marked AS (${MARK_EXTRACTED})
-           SELECT input_watermark, (SELECT count(*) FROM gone)::int AS deleted FROM fin`,
-          [namespace, STAGE1, threadId, token, tx.now, JSON.stringify(usage), 'noOutput'],
-        );
-        if (rows.length === 0) return false;
-        // Only a deleted memory changes what phase 2 should see.
-        if (rows[0].deleted === 1) await enqueueFor(tx, namespace, threadId, rows[0].input_watermark ?? 0);
-        return true;
-      });
-    },
+    markStage1SucceededNoOutput: (threadId, token, usage) => finishWithoutOutput(scope, threadId, token, usage),
 
     markStage1Failed: (threadId, token, reason, retryDelaySeconds) =>
       owned(`UPDATE memories.jobs SET ${FAIL_SET} WHERE ${OWNED}`, threadId, token, [delaySeconds(retryDelaySeconds), reason]),
