@@ -80,10 +80,20 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 const client = (timeoutMs: number) => createModelClient({ apiKey: 'x', baseURL: server.url, wireApi: 'responses', timeoutMs });
-/** The short timeout for the requests the hang fault is planned for (phase 1: by thread; phase 2: while set). */
+/**
+ * The short timeout for exactly the requests the server will hang (phase 1: a hang-planned thread's first request, or
+ * every one when planned 'always'; phase 2: while set). A healthy retry keeps the long timeout: on a loaded machine,
+ * held up behind the 10 MB answers, it could take longer than the short one and be cut off as if it had hung.
+ */
 function model(): ModelClient {
   const [short, long] = [client(HANG_TIMEOUT_MS), client(TIMEOUT_MS)];
-  const hangs = (input: string) => [...plan].some(([id, [name]]) => name.startsWith('hang') && input.includes(id));
+  const asked = new Map<string, number>();
+  const hangs = (input: string) =>
+    [...plan].some(([id, [name, how]]) => {
+      if (!name.startsWith('hang') || !input.includes(id)) return false;
+      asked.set(id, (asked.get(id) ?? 0) + 1);
+      return how === 'always' || asked.get(id) === 1;
+    });
   return {
     extractStage1: (req) => (hangs(req.input) ? short : long).extractStage1(req),
     agentTurn: (req) => (agentFault && 'hangMs' in agentFault ? short : long).agentTurn(req),
