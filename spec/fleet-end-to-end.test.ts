@@ -1,52 +1,33 @@
 // Fleet memory end to end, as an ephemeral CI host uses it: `memories serve` on a real PostgreSQL (with its worker
 // and the bundled model server), `memories push --wait` from one host, `memories pull` on another, whose next
 // Codex session then reads the fleet's memory (`memories read-path`).
-import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { createAccessToken } from '../services/fleet/access-tokens.ts';
 import { ensureNamespace } from '../services/fleet/namespaces.ts';
-import { type LocalOpenAIServer, startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
-import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { memories, type Spawned, spawnMemories } from './support/cli.ts';
-import { tempCodexHome } from './support/codex-home.ts';
-import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
+import { fleetTestBed } from './support/fleet-bed.ts';
 import { writeRollout } from './reliability/support/harness.ts';
 
-let database: TestDatabase;
-let model: LocalOpenAIServer;
+const bed = fleetTestBed();
 let serve: Spawned | null = null;
-const cleanups: Array<() => Promise<void>> = [];
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  model = await startLocalOpenAIServer({ handler: scriptedHandler() });
-}, 120_000);
-
-afterAll(async () => {
+// Registered after the bed's, so it runs before the model server and the database go.
+afterAll(() => {
   serve?.child.kill('SIGKILL');
-  await model?.close();
-  await database?.drop();
-  for (const cleanup of cleanups) await cleanup();
 });
-
-async function home(): Promise<string> {
-  const made = await tempCodexHome();
-  cleanups.push(made.cleanup);
-  // The Codex of this host reads the v2 folder, as Codex 0.169 does by default.
-  await writeFile(join(made.home, 'config.toml'), '[memories]\nversion = "v2"\n');
-  return made.home;
-}
+const home = () => bed.home();
 
 it('pushes, waits for the consolidation and pulls the memory folder a new session reads', async () => {
   const work = await home();
   serve = spawnMemories(
-    ['serve', '--store', database.url, '--port', '0', '--work-dir', work, '--lease-seconds', '10', '--concurrency', '4'],
-    { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test' },
+    ['serve', '--store', bed.database.url, '--port', '0', '--work-dir', work, '--lease-seconds', '10', '--concurrency', '4'],
+    { OPENAI_BASE_URL: bed.model.url, OPENAI_API_KEY: 'test' },
   );
   const server = (await serve.line(/^listening on (http:\S+)/)).replace('listening on ', '').trim();
-  await ensureNamespace(database.db, 'ci', 'v2');
-  const { token } = await createAccessToken(database.db, ['ci'], 'e2e');
+  await ensureNamespace(bed.database.db, 'ci', 'v2');
+  const { token } = await createAccessToken(bed.database.db, ['ci'], 'e2e');
 
   const runner = await home();
   const ids = ['0199bbbb-0000-7000-8000-000000000001', '0199bbbb-0000-7000-8000-000000000002'];

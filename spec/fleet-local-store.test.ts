@@ -3,48 +3,23 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
+import { describe, expect, it } from 'vitest';
 import { defaultNamespace } from '../scripts/commands/store-option.ts';
 import { ensureNamespace } from '../services/fleet/namespaces.ts';
-import { type LocalOpenAIServer, startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
-import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { memories, spawnMemories } from './support/cli.ts';
-import { tempCodexHome } from './support/codex-home.ts';
-import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
+import { fleetTestBed } from './support/fleet-bed.ts';
 
-let database: TestDatabase;
-let model: LocalOpenAIServer;
-const cleanups: Array<() => Promise<void>> = [];
+const bed = fleetTestBed();
+const home = () => bed.home({ rollouts: true });
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  model = await startLocalOpenAIServer({ handler: scriptedHandler() });
-}, 120_000);
-
-afterAll(async () => {
-  await model?.close();
-  await database?.drop();
-  for (const cleanup of cleanups) await cleanup();
-});
-
-/** A Codex home with the fixture rollouts (five eligible), reading the v2 folder. */
-async function home(): Promise<string> {
-  const made = await tempCodexHome();
-  cleanups.push(made.cleanup);
-  await writeFile(join(made.home, 'config.toml'), '[memories]\nversion = "v2"\n');
-  await installFixtureRollouts(made.home);
-  return made.home;
-}
-
-const offline = () => ['--base-url', model.url];
+const offline = () => ['--base-url', bed.model.url];
 const env = { OPENAI_API_KEY: 'test', MEMORIES_STORE: '' };
 const run = (codexHome: string, ...args: string[]) =>
   memories(['run', '--codex-home', codexHome, ...offline(), '--json', ...args], env);
 
 const jobs = async (namespace: string) =>
   (
-    await database.db.pool.query<{ kind: string; status: string; n: number }>(
+    await bed.database.db.pool.query<{ kind: string; status: string; n: number }>(
       'SELECT kind, status, count(*)::int AS n FROM memories.jobs WHERE namespace = $1 GROUP BY 1, 2 ORDER BY 1, 2',
       [namespace],
     )
@@ -53,7 +28,7 @@ const jobs = async (namespace: string) =>
 describe('run --store postgres://…', () => {
   it('extracts each rollout once, consolidates, and a second run claims nothing', async () => {
     const codexHome = await home();
-    const first = await run(codexHome, '--store', database.url);
+    const first = await run(codexHome, '--store', bed.database.url);
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ claimed: 5, succeeded: 5, failed: 0, phase2: { status: 'succeeded' } });
 
@@ -63,14 +38,14 @@ describe('run --store postgres://…', () => {
       { kind: 'memory_stage1', status: 'done', n: 5 },
     ]);
 
-    const second = await run(codexHome, '--store', database.url);
+    const second = await run(codexHome, '--store', bed.database.url);
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ claimed: 0, skipped: 5, skippedBy: { upToDate: 5 } });
 
-    const status = await memories(['status', '--codex-home', codexHome, '--store', database.url, '--json'], env);
+    const status = await memories(['status', '--codex-home', codexHome, '--store', bed.database.url, '--json'], env);
     expect(status.code, status.stderr).toBe(0);
     const report = JSON.parse(status.stdout);
-    expect(report.store).toBe(`${database.url} (namespace ${namespace})`);
+    expect(report.store).toBe(`${bed.database.url} (namespace ${namespace})`);
     expect(report.stage1).toMatchObject({ total: 5, byState: { done: 5 } });
     expect(report.consolidation).toMatchObject({ status: 'done', dirty: false, lastSelected: 5 });
   });
@@ -80,7 +55,7 @@ describe('run --store postgres://…', () => {
     // The same fixture rollouts (same thread ids) as the first home: its own namespace extracts them again.
     const result = await memories(['run', '--codex-home', codexHome, ...offline(), '--phase', '1', '--json'], {
       ...env,
-      MEMORIES_STORE: database.url,
+      MEMORIES_STORE: bed.database.url,
     });
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ claimed: 5, succeeded: 5 });
@@ -92,8 +67,8 @@ describe('run --store postgres://…', () => {
   });
 
   it('refuses a namespace of the fleet, which serve and worker consolidate', async () => {
-    await ensureNamespace(database.db, 'ci', 'v2');
-    const result = await run(await home(), '--store', database.url, '--namespace', 'ci');
+    await ensureNamespace(bed.database.db, 'ci', 'v2');
+    const result = await run(await home(), '--store', bed.database.url, '--namespace', 'ci');
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^memories: namespace ci belongs to the fleet/)]);
     expect(await jobs('ci')).toEqual([]);
@@ -105,9 +80,9 @@ describe('run --store postgres://…', () => {
       [['--store', 'mysql://db/memories'], 2, /^memories: --store must be a postgres:\/\/ URL, not mysql:\/\/db\/memories$/],
       [['--store', 'postgres://u:secret@db:port/x'], 2, /^memories: --store is not a URL; it takes postgres:\/\/user@host\/db$/],
       [['--namespace', 'team'], 2, /^memories: --namespace needs --store postgres:\/\/… \(or MEMORIES_STORE\)$/],
-      [['--store', database.url, '--namespace', 'Team A'], 2, /^memories: --namespace: namespace "Team A" is not /],
+      [['--store', bed.database.url, '--namespace', 'Team A'], 2, /^memories: --namespace: namespace "Team A" is not /],
       [
-        ['--store', database.url, '--batch'],
+        ['--store', bed.database.url, '--batch'],
         2,
         /^memories: --batch needs the lowdb store: the PostgreSQL store .* does not record batches$/,
       ],
@@ -127,7 +102,7 @@ describe('run --store postgres://…', () => {
 
   it('never loads pg for a lowdb run; without pg installed, --store names the package to install', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'no-pg-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    bed.cleanup(() => rm(dir, { recursive: true, force: true }));
     // A resolve hook that answers every import of pg as npm does when the package is absent.
     await writeFile(
       join(dir, 'hook.mjs'),
@@ -151,7 +126,7 @@ describe('run --store postgres://…', () => {
     expect(lowdb.code, lowdb.stderr).toBe(0);
     expect(JSON.parse(lowdb.stdout)).toMatchObject({ claimed: 5, succeeded: 5 });
 
-    const postgres = await memories(['run', '--codex-home', codexHome, ...offline(), '--store', database.url], withoutPg);
+    const postgres = await memories(['run', '--codex-home', codexHome, ...offline(), '--store', bed.database.url], withoutPg);
     expect(postgres.code).toBe(2);
     expect(postgres.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/needs an optional package that is not installed: npm install pg@/),
@@ -163,7 +138,18 @@ describe('watch --store postgres://…', () => {
   it('extracts and consolidates the idle rollouts into the named namespace, and stops on SIGTERM', async () => {
     const codexHome = await home();
     const watch = spawnMemories(
-      ['watch', '--codex-home', codexHome, ...offline(), '--idle-minutes', '0', '--store', database.url, '--namespace', 'laptop'],
+      [
+        'watch',
+        '--codex-home',
+        codexHome,
+        ...offline(),
+        '--idle-minutes',
+        '0',
+        '--store',
+        bed.database.url,
+        '--namespace',
+        'laptop',
+      ],
       env,
     );
     try {
