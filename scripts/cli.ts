@@ -1,7 +1,7 @@
 // The `memories` command line. Only the command that runs is loaded: `memories --help` needs the names and
 // descriptions below and nothing else, so it starts as fast as node itself.
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../services/errors.ts';
+import { ConfigError, StoreUnavailableError } from '../services/errors.ts';
 import { packageVersion } from '../services/package-version.ts';
 
 type Register = (program: Command) => void;
@@ -120,6 +120,11 @@ try {
   if (error instanceof ConfigError) {
     process.stderr.write(`memories: ${error.message}\n`);
     process.exit(2);
+  }
+  // Like an unreachable model: the command line was right, the world was not.
+  if (error instanceof StoreUnavailableError) {
+    process.stderr.write(`memories: ${error.message}\n`);
+    process.exit(1);
   }
   const missing = await missingPackagesLine(requested, error);
   if (missing) {

@@ -67,6 +67,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** A store that cannot be used (a database down or refusing us): a failure at run time, one line and exit 1. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 /** What the machines' retry policy needs to know about a failure. */
 export interface Failure {
   message: string;

@@ -100,6 +100,24 @@ describe('run --store postgres://…', () => {
     }
   });
 
+  it('fails serve, worker and token create the same way on a database it cannot reach: one line, exit 1', async () => {
+    const down = 'postgres://u:secret@127.0.0.1:1/x';
+    const work = await mkdtemp(join(tmpdir(), 'fleet-down-'));
+    bed.cleanup(() => rm(work, { recursive: true, force: true }));
+    const commands = [
+      ['serve', '--store', down, '--port', '0', '--work-dir', work],
+      ['worker', '--store', down, '--work-dir', work],
+      ['token', 'create', '--store', down, '--namespace', 'ci'],
+    ];
+    const results = await Promise.all(commands.map((args) => memories(args, env)));
+    for (const [i, args] of commands.entries()) {
+      expect(results[i].code, args.join(' ')).toBe(1);
+      expect(results[i].stderr.trim().split('\n'), args.join(' ')).toEqual([
+        expect.stringMatching(/^memories: cannot use the store at postgres:\/\/u@127\.0\.0\.1:1\/x: .*ECONNREFUSED/),
+      ]);
+    }
+  });
+
   it('never loads pg for a lowdb run; without pg installed, --store names the package to install', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'no-pg-'));
     bed.cleanup(() => rm(dir, { recursive: true, force: true }));

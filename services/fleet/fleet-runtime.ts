@@ -1,5 +1,5 @@
 // What the fleet commands share once they run: a migrated database, the model, and a worker wired from flags.
-import { ConfigError, errorMessage } from '../errors.ts';
+import { errorMessage, StoreUnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { modelClientFromEnvironment } from '../model/model-endpoint.ts';
 import type { PgDatabase } from '../store/postgres/connection.ts';
@@ -11,7 +11,7 @@ import { type FleetWorker, startFleetWorker } from './fleet-worker.ts';
 /** Connects and brings the schema up to date; a database that cannot be reached is a one-line error. */
 export async function openFleetDatabase(url: string, log?: Logger): Promise<PgDatabase> {
   return openDatabase(url, log).catch((error: unknown) => {
-    throw new ConfigError(`cannot use the store at ${redactUrl(url)}: ${errorMessage(error)}`);
+    throw new StoreUnavailableError(`cannot use the store at ${redactUrl(url)}: ${errorMessage(error)}`, { cause: error });
   });
 }
 
