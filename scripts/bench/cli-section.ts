@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { optionalPeers } from '../../services/optional-module.ts';
 import { REPO_ROOT } from './corpus.ts';
 import { mb, ms, table, verdict } from './markdown.ts';
+import { runSectionAlone } from './alone.ts';
 
 const exec = promisify(execFile);
 const RUNS = 10;
@@ -112,12 +113,4 @@ export async function cliSection(log: (message: string) => void, tmp: string) {
 }
 
 // Alone: `tsx scripts/bench/cli-section.ts` prints the section and its summary rows.
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const tmp = await mkdtemp(join(tmpdir(), 'memories-bench-cli-'));
-  try {
-    const { section, summary } = await cliSection((m) => process.stderr.write(`[bench] ${m}\n`), tmp);
-    process.stdout.write(`${table('Figure | Target | Measured | Verdict', summary)}\n\n${section}\n`);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-}
+await runSectionAlone(import.meta.url, 'cli', cliSection);

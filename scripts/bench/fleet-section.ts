@@ -2,8 +2,7 @@
 // database at 300 ms model latency, and the latency of a stage-1 claim while four claimers race over one queue.
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ingestRollout } from '../../services/fleet/ingest.ts';
 import { ensureNamespace, namespaceHome } from '../../services/fleet/namespaces.ts';
@@ -14,6 +13,7 @@ import { createTestDatabase } from '../../spec/support/postgres.ts';
 import type { PgDatabase } from '../../services/store/postgres/connection.ts';
 import { REPO_ROOT } from './corpus.ts';
 import { ms, pct, secs, table, verdict } from './markdown.ts';
+import { runSectionAlone } from './alone.ts';
 
 const LATENCY_MS = 300;
 // Fleet workers are long-lived: at 400 rollouts each of 4 worker processes extracted 100, most of it warming up (JIT,
@@ -215,12 +215,4 @@ export async function fleetSection(log: (message: string) => void, tmp: string) 
 }
 
 // Alone: `tsx scripts/bench/fleet-section.ts` prints the section and its summary rows.
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const tmp = await mkdtemp(join(tmpdir(), 'memories-bench-fleet-'));
-  try {
-    const { section, summary } = await fleetSection((m) => process.stderr.write(`[bench] ${m}\n`), tmp);
-    process.stdout.write(`${table('Figure | Target | Measured | Verdict', summary)}\n\n${section}\n`);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-}
+await runSectionAlone(import.meta.url, 'fleet', fleetSection);
