@@ -33,9 +33,10 @@ async function serveCommand(flags: ServeFlags): Promise<void> {
   const workDir = flags.workDir ?? defaultWorkDir();
   const log = fileLogger(workDir);
   // Loaded when the service starts: the driver, the framework and the pipeline are not for every command line.
-  const { openFleetDatabase, startWorkerFromFlags } = await import('../../services/fleet/fleet-runtime.ts');
+  const { startWorkerFromFlags } = await import('../../services/fleet/fleet-runtime.ts');
+  const { openDatabase } = await import('../../services/store/postgres/open-database.ts');
   const { createFleetServer } = await import('../../services/fleet/http-server.ts');
-  const db = await openFleetDatabase(url, log);
+  const db = await openDatabase(url, log);
   const maxRolloutBytes = flags.maxRolloutMb === undefined ? undefined : flags.maxRolloutMb * 1024 * 1024;
   const app = createFleetServer({ db, workDir, log, maxRolloutBytes });
   const address = await app.listen({ port: flags.port, host: flags.host });

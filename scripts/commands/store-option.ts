@@ -4,14 +4,13 @@ import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { ConfigError, errorMessage } from '../../services/errors.ts';
+import { ConfigError } from '../../services/errors.ts';
 import { namespaceLayout, namespaceRefusal } from '../../services/fleet/namespaces.ts';
 import { givenStoreUrl } from '../../services/fleet/store-url.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { MemoryLayout } from '../../services/memory-folder/layout.ts';
 import { withOptionalPackages } from '../../services/optional-module.ts';
 import type { MemoryStore } from '../../services/store/port.ts';
-import { redactUrl } from '../../services/store/postgres/url.ts';
 
 export interface StoreFlags {
   store?: string;
@@ -76,12 +75,7 @@ export async function withStore(
     ...(await import('../../services/store/postgres/open-database.ts')),
     ...(await import('../../services/store/postgres/postgres-store.ts')),
   }));
-  const db = await openDatabase(url, place.log).catch((error: unknown) => {
-    process.stderr.write(`memories: cannot use the store at ${redactUrl(url)}: ${errorMessage(error)}\n`);
-    process.exitCode = 1;
-    return null;
-  });
-  if (!db) return;
+  const db = await openDatabase(url, place.log);
   try {
     // A fleet namespace is extracted and consolidated by `memories worker` from pushed rollouts into the database's
     // memory revisions; a local run writing its jobs would consolidate them into this home instead.

@@ -41,9 +41,9 @@ async function createCommand(flags: TokenFlags): Promise<void> {
     if (refused) throw new ConfigError(refused);
   }
   if (!isLayoutVersion(flags.layout)) throw new ConfigError(`--layout must be v1 or v2, not ${flags.layout}`);
-  const { openFleetDatabase } = await import('../../services/fleet/fleet-runtime.ts');
+  const { openDatabase } = await import('../../services/store/postgres/open-database.ts');
   const { createAccessToken } = await import('../../services/fleet/access-tokens.ts');
-  const db = await openFleetDatabase(url);
+  const db = await openDatabase(url);
   try {
     for (const name of flags.namespace) await ensureNamespace(db, name, flags.layout);
     const created = await createAccessToken(db, flags.namespace, flags.label ?? '');

@@ -54,8 +54,9 @@ async function workerCommand(flags: WorkerCommandFlags): Promise<void> {
   const workDir = flags.workDir ?? defaultWorkDir();
   const log = fileLogger(workDir);
   // Loaded when a worker starts: the driver and the pipeline are not for every command line.
-  const { openFleetDatabase, startWorkerFromFlags } = await import('../../services/fleet/fleet-runtime.ts');
-  const db = await openFleetDatabase(url, log);
+  const { startWorkerFromFlags } = await import('../../services/fleet/fleet-runtime.ts');
+  const { openDatabase } = await import('../../services/store/postgres/open-database.ts');
+  const db = await openDatabase(url, log);
   const worker = startWorkerFromFlags(db, url, { ...flags, workDir }, log);
   stopOnSignal(worker, db);
   process.stderr.write(`memories worker ${worker.workerId}: working (log: ${workDir}/log/memories.log)\n`);

@@ -1,19 +1,9 @@
-// What the fleet commands share once they run: a migrated database, the model, and a worker wired from flags.
-import { errorMessage, StoreUnavailableError } from '../errors.ts';
+// What the fleet commands share once they run: the model and a worker wired from flags.
 import type { Logger } from '../logger.ts';
 import { modelClientFromEnvironment } from '../model/model-endpoint.ts';
 import type { PgDatabase } from '../store/postgres/connection.ts';
-import { openDatabase } from '../store/postgres/open-database.ts';
-import { redactUrl } from '../store/postgres/url.ts';
 import { defaultWorkDir } from './store-url.ts';
 import { type FleetWorker, startFleetWorker } from './fleet-worker.ts';
-
-/** Connects and brings the schema up to date; a database that cannot be reached is a one-line error. */
-export async function openFleetDatabase(url: string, log?: Logger): Promise<PgDatabase> {
-  return openDatabase(url, log).catch((error: unknown) => {
-    throw new StoreUnavailableError(`cannot use the store at ${redactUrl(url)}: ${errorMessage(error)}`, { cause: error });
-  });
-}
 
 export interface WorkerFlags {
   workDir?: string;
