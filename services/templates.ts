@@ -3,12 +3,18 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-// templates/ sits at the package root: one folder up from these sources, two from their compiled copy in dist/
-// (three from the bench's compiled copy in bench/tmp/compiled).
-const TEMPLATES_DIR =
-  ['../', '../../', '../../../../']
-    .map((up) => new URL(`${up}templates/`, import.meta.url))
-    .find((url) => existsSync(new URL('stage_one_system.md', url))) ?? new URL('../templates/', import.meta.url);
+// templates/ sits at the package root: the nearest folder above this module that holds it (one up from these
+// sources, two from their compiled copy in dist/, four from the bench's in bench/tmp/compiled).
+function templatesDir(): URL {
+  const own = new URL('../templates/', import.meta.url);
+  for (let url = own; ; ) {
+    if (existsSync(new URL('stage_one_system.md', url))) return url;
+    const parent = new URL('../../templates/', url);
+    if (parent.href === url.href) return own; // the file system's root: reads then fail naming the expected place
+    url = parent;
+  }
+}
+const TEMPLATES_DIR = templatesDir();
 
 const cache = new Map<string, Promise<string>>();
 
