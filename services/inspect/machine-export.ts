@@ -3,8 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AnyStateMachine } from 'xstate';
-import { ConfigError } from '../errors.ts';
-import { isMissingModule, missingPackagesLine } from '../optional-module.ts';
+import { withOptionalPackages } from '../optional-module.ts';
 import { batchMachine } from '../../machines/batch.ts';
 import { consolidationMachine } from '../../machines/consolidation.ts';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
@@ -105,20 +104,16 @@ function eventLabel(eventType: string, node: Node): string {
 /** The machine definition as plain JSON (what Stately Studio imports). */
 export const toDefinition = (machine: AnyStateMachine): unknown => JSON.parse(JSON.stringify(machine.toJSON()));
 
-function mermaidBundlePath(): string {
-  try {
-    return createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
-  } catch (error) {
-    // The page inlines mermaid's browser bundle: 84 MB installed, for this one option.
-    if (isMissingModule(error, ['mermaid']))
-      throw new ConfigError(missingPackagesLine('`memories machines --html`', ['mermaid']));
-    throw error;
-  }
+/** The page inlines mermaid's browser bundle: 84 MB installed, for this one option, so an optional package. */
+function mermaidBundlePath(): Promise<string> {
+  return withOptionalPackages('`memories machines --html`', ['mermaid'], async () =>
+    createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js'),
+  );
 }
 
 /** One HTML file rendering every diagram offline (mermaid inlined); sets `<body data-rendered>` to 'ok' or 'error'. */
 export async function offlinePage(machines = PIPELINE_MACHINES): Promise<string> {
-  const mermaidJs = await readFile(mermaidBundlePath(), 'utf8');
+  const mermaidJs = await readFile(await mermaidBundlePath(), 'utf8');
   const section = ({ name, machine }: (typeof machines)[number]) =>
     `<section id="machine-${name}"><h2>${escapeHtml(name)}</h2>\n` +
     `<pre class="mermaid">\n${escapeHtml(toMermaid(machine))}</pre></section>`;
