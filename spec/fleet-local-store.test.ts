@@ -152,6 +152,55 @@ describe('run --store postgres://…', () => {
   });
 });
 
+describe('forget, note, consolidate and revert with --store postgres://…', () => {
+  it('act on the PostgreSQL store the runs use, not on the lowdb store of the home', async () => {
+    const codexHome = await home();
+    const namespace = 'desk';
+    const store = ['--store', bed.database.url, '--namespace', namespace];
+    const first = await run(codexHome, ...store);
+    expect(first.code, first.stderr).toBe(0);
+    const outputs = async () =>
+      (
+        await bed.database.db.pool.query<{ thread_id: string }>(
+          'SELECT thread_id FROM memories.stage1_outputs WHERE namespace = $1 ORDER BY 1',
+          [namespace],
+        )
+      ).rows.map((row) => row.thread_id);
+    const globalStatus = async () => (await jobs(namespace)).find((j) => j.kind === 'memory_consolidate_global')?.status;
+    const [forgotten, ...kept] = await outputs();
+    expect(kept).toHaveLength(4);
+    expect(await globalStatus()).toBe('done');
+
+    const forget = await memories(['forget', forgotten, '--codex-home', codexHome, ...store, '--json'], env);
+    expect(forget.code, forget.stderr).toBe(0);
+    expect(await outputs()).toEqual(kept);
+    expect(await globalStatus()).toBe('pending');
+    // The home's own lowdb store never had it: forgetting there says so.
+    const lowdb = await memories(['forget', kept[0], '--codex-home', codexHome], env);
+    expect(lowdb.code).toBe(1);
+    expect(lowdb.stderr).toMatch(/no stage-1 output for thread/);
+
+    const consolidate = await memories(['consolidate', '--codex-home', codexHome, ...offline(), ...store, '--json'], env);
+    expect(consolidate.code, consolidate.stderr).toBe(0);
+    expect(JSON.parse(consolidate.stdout)).toMatchObject({ status: 'succeeded' });
+    expect(await globalStatus()).toBe('done');
+
+    const note = await memories(['note', 'The staging database moved to db-stage-7', '--codex-home', codexHome, ...store], env);
+    expect(note.code, note.stderr).toBe(0);
+    expect(await globalStatus()).toBe('pending');
+
+    // A consolidation holding the lease in PostgreSQL is the one revert waits for.
+    await bed.database.db.pool.query(
+      `UPDATE memories.jobs SET status = 'running', lease_until = extract(epoch FROM now())::bigint + 600
+        WHERE namespace = $1 AND kind = 'memory_consolidate_global'`,
+      [namespace],
+    );
+    const revert = await memories(['revert', 'HEAD', '--codex-home', codexHome, ...store], env);
+    expect(revert.code).toBe(1);
+    expect(revert.stderr.trim()).toBe('memories: a consolidation is running on this memory folder; revert when it has finished');
+  });
+});
+
 describe('watch --store postgres://…', () => {
   it('extracts and consolidates the idle rollouts into the named namespace, and stops on SIGTERM', async () => {
     const codexHome = await home();

@@ -16,14 +16,15 @@ import {
   settingsWithFlags,
   WIRE_API_HELP,
 } from './options.ts';
+import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
 
-interface ConsolidateFlags extends PipelineFlags {
+interface ConsolidateFlags extends PipelineFlags, StoreFlags {
   now?: boolean;
   json?: boolean;
 }
 
 export function registerConsolidate(program: Command): void {
-  program
+  const consolidate = program
     .command('consolidate')
     .option('--now', 'consolidate at once: bypass the dirty flag and the retry delay')
     .option('--codex-home <dir>', CODEX_HOME_HELP)
@@ -38,24 +39,31 @@ export function registerConsolidate(program: Command): void {
       'after',
       '\nExit status: 0 consolidated or nothing to do, 1 it failed (the folder is back as you left it).\n' +
         '\nExamples:\n  $ memories consolidate --now\n  $ memories consolidate --now --json | jq .changes\n',
-    )
-    .action(consolidateCommand);
+    );
+  addStoreOptions(consolidate).action(consolidateCommand);
 }
 
 async function consolidateCommand(flags: ConsolidateFlags): Promise<void> {
+  usesPostgres(flags);
   const codexHome = existingCodexHome(flags.codexHome);
   const { config, endpoint } = await settingsWithFlags(codexHome, flags);
+  const layout = resolveLayout(codexHome, config);
+  const log = fileLogger(codexHome);
   const options: PipelineOptions = {
     codexHome,
     model: modelClientFromEndpoint(endpoint, flags.timeoutMs),
     config,
-    layout: resolveLayout(codexHome, config),
+    layout,
     phase: '2',
     agent: { maxTurns: flags.maxTurns },
-    log: fileLogger(codexHome),
+    log,
   };
+  await withStore(flags, { codexHome, layout, log }, (store) => consolidateWith({ ...options, store }, flags));
+}
+
+async function consolidateWith(options: PipelineOptions, flags: ConsolidateFlags): Promise<void> {
   if (flags.now) {
-    options.store = pipelineDeps(options).store;
+    options.store ??= pipelineDeps(options).store;
     // Raising the watermark makes the job dirty and clears a retry time; a run holding the lease still wins.
     await options.store.enqueueGlobalConsolidation(1);
   }

@@ -8,21 +8,35 @@ import { StoreCorruptError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
+import type { MemoryStore } from '../../services/store/port.ts';
+import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
+
+interface ForgetFlags extends StoreFlags {
+  codexHome?: string;
+  json?: boolean;
+}
 
 export function registerForget(program: Command): void {
-  program
+  const forget = program
     .command('forget')
     .argument('<thread-id>', "the rollout's thread id (see `memories status`)")
     .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--json', 'print one JSON object')
-    .addHelpText('after', '\nExample:\n  $ memories forget 019a0c3e-7b4f-7d21-9c55-2f1e0b6a4d10 && memories run --phase 2\n')
-    .action(forgetCommand);
+    .addHelpText('after', '\nExample:\n  $ memories forget 019a0c3e-7b4f-7d21-9c55-2f1e0b6a4d10 && memories run --phase 2\n');
+  addStoreOptions(forget).action(forgetCommand);
 }
 
-async function forgetCommand(threadId: string, flags: { codexHome?: string; json?: boolean }): Promise<void> {
+async function forgetCommand(threadId: string, flags: ForgetFlags): Promise<void> {
+  usesPostgres(flags);
   const codexHome = existingCodexHome(flags.codexHome);
-  // The store of the layout in use: a v2 memory lives in the v2 store.
-  const store = createLowdbStore({ dir: resolveLayout(codexHome, await loadMemoriesConfig(codexHome)).stateDir });
+  const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
+  // The store the runs use: a v2 memory lives in the v2 store, and --store (or MEMORIES_STORE) names PostgreSQL.
+  await withStore(flags, { codexHome, layout }, (store) =>
+    forgetIn(store ?? createLowdbStore({ dir: layout.stateDir }), threadId, codexHome, flags),
+  );
+}
+
+async function forgetIn(store: MemoryStore, threadId: string, codexHome: string, flags: ForgetFlags): Promise<void> {
   const fail = (message: string) => {
     process.stderr.write(`memories: ${message}\n`);
     process.exitCode = 1;

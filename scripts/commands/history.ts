@@ -9,7 +9,9 @@ import { diffRevision, revertTo } from '../../services/memory-history/history.ts
 import { openRepo } from '../../services/memory-history/repo.ts';
 import { isLive } from '../../services/store/job-rows.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
+import type { MemoryStore } from '../../services/store/port.ts';
 import { type Revision, readRevisions } from '../../services/memory-history/revisions.ts';
+import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
 
 interface HistoryFlags {
   codexHome?: string;
@@ -33,13 +35,13 @@ export function registerHistoryCommands(program: Command): void {
       '\nExamples:\n  $ memories diff            # hand edits since the last consolidation\n  $ memories diff HEAD\n',
     )
     .action(guarded(diffCommand));
-  program
+  const revert = program
     .command('revert')
     .argument('<rev>', 'a revision id from `memories log` (abbreviated is fine), HEAD or HEAD~n')
     .option('--codex-home <dir>', CODEX_HOME_HELP)
     .option('--json', 'print one JSON object')
-    .addHelpText('after', '\nExample:\n  $ memories revert HEAD~1 && memories consolidate --now\n')
-    .action(guarded(revertCommand));
+    .addHelpText('after', '\nExample:\n  $ memories revert HEAD~1 && memories consolidate --now\n');
+  addStoreOptions(revert).action(guarded(revertCommand));
 }
 
 async function layoutOf(flags: HistoryFlags) {
@@ -50,8 +52,8 @@ async function layoutOf(flags: HistoryFlags) {
 const memoryRoot = async (flags: HistoryFlags) => (await layoutOf(flags)).root;
 
 // A consolidation running now would commit on top of the revert, or put its own snapshot back over it on failure.
-async function refuseWhileConsolidating(stateDir: string): Promise<void> {
-  const job = (await createLowdbStore({ dir: stateDir }).status()).globalJob;
+async function refuseWhileConsolidating(store: MemoryStore): Promise<void> {
+  const job = (await store.status()).globalJob;
   if (job && isLive(job, Math.floor(Date.now() / 1000))) {
     throw new Error('a consolidation is running on this memory folder; revert when it has finished');
   }
@@ -111,9 +113,14 @@ async function diffCommand(rev: string | undefined, flags: HistoryFlags): Promis
   if (diff.patch !== '') process.stdout.write(`\n${diff.patch}`);
 }
 
-async function revertCommand(rev: string, flags: HistoryFlags): Promise<void> {
-  const layout = await layoutOf(flags);
-  await refuseWhileConsolidating(layout.stateDir);
+async function revertCommand(rev: string, flags: HistoryFlags & StoreFlags): Promise<void> {
+  usesPostgres(flags);
+  const codexHome = existingCodexHome(flags.codexHome);
+  const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
+  // The consolidation to wait for is the one in the store the runs use (--store, MEMORIES_STORE).
+  await withStore(flags, { codexHome, layout }, (store) =>
+    refuseWhileConsolidating(store ?? createLowdbStore({ dir: layout.stateDir })),
+  );
   const result = await revertTo(layout.root, rev);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -9,15 +9,16 @@ import { StoreCorruptError } from '../../services/errors.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { addNote, noteWatermark } from '../../services/memory-folder/notes.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
+import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
 
-interface NoteFlags {
+interface NoteFlags extends StoreFlags {
   codexHome?: string;
   file?: string;
   json?: boolean;
 }
 
 export function registerNote(program: Command): void {
-  program
+  const note = program
     .command('note')
     .argument('[text...]', 'the note; or use --file, or pipe it on stdin')
     .option('--file <path>', 'read the note from a file ("-" for stdin)')
@@ -29,17 +30,22 @@ export function registerNote(program: Command): void {
         'It lands in <memory folder>/extensions/ad_hoc/ (you may also drop .md files there yourself).\n' +
         '\nExamples:\n  $ memories note "The staging database moved to db-stage-7"\n' +
         '  $ memories note "Prefer pnpm over npm in this repo" && memories consolidate --now\n',
-    )
-    .action(noteCommand);
+    );
+  addStoreOptions(note).action(noteCommand);
 }
 
 async function noteCommand(words: string[], flags: NoteFlags): Promise<void> {
+  usesPostgres(flags);
   const codexHome = existingCodexHome(flags.codexHome);
   const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
-  let path: string;
+  let path = '';
   try {
-    path = await addNote(layout.root, await noteText(words, flags));
-    await createLowdbStore({ dir: layout.stateDir }).enqueueGlobalConsolidation(noteWatermark(Date.now()));
+    const text = await noteText(words, flags);
+    // Marked due in the store the runs use (--store, MEMORIES_STORE), or the next run would not absorb it.
+    await withStore(flags, { codexHome, layout }, async (store) => {
+      path = await addNote(layout.root, text);
+      await (store ?? createLowdbStore({ dir: layout.stateDir })).enqueueGlobalConsolidation(noteWatermark(Date.now()));
+    });
   } catch (error) {
     if (!(error instanceof StoreCorruptError) && !/^the note is empty/.test((error as Error).message)) throw error;
     process.stderr.write(`memories: ${(error as Error).message}\n`);
