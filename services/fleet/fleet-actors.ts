@@ -57,12 +57,19 @@ export function fleetPhase1Actors(deps: PipelineDeps, fleet: FleetScope) {
     }),
 
     claim: fromPromise(async ({ input, signal }: { input: { candidates: ThreadInfo[] }; signal: AbortSignal }) => {
+      const started = performance.now();
       const batch = await store.claimStage1Jobs({
         candidates: input.candidates,
         workerId: deps.workerId,
         maxClaimed: deps.config.maxRolloutsPerStartup,
         leaseSeconds: fleet.leaseSeconds,
       });
+      // The claim's latency is the fleet's queue contention as a worker sees it (bench §9 reads these lines).
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      deps.log.info(
+        { namespace: fleet.namespace, candidates: input.candidates.length, claimed: batch.claims.length, ms },
+        'stage-1 claim',
+      );
       const giveBack = () => Promise.all(batch.claims.map((c) => store.releaseStage1Job(c.thread.threadId, c.ownershipToken)));
       try {
         await copyClaimed(fleet, batch.claims, versions);
