@@ -201,6 +201,43 @@ describe('forget, note, consolidate and revert with --store postgres://…', () 
   });
 });
 
+describe('doctor --store postgres://…', () => {
+  it('checks the database and the namespace the runs would use, changing nothing, and names one it cannot reach', async () => {
+    const codexHome = await home();
+    const doctor = async (...args: string[]) => {
+      const result = await memories(['doctor', '--codex-home', codexHome, ...offline(), '--json', ...args], env);
+      const report = JSON.parse(result.stdout) as { checks: Array<{ name: string; status: string; message: string }> };
+      return { code: result.code, store: report.checks.find((c) => c.name === 'store')! };
+    };
+    const store = ['--store', bed.database.url, '--namespace', 'checked'];
+    const before = await doctor(...store);
+    expect(before.store).toEqual({
+      name: 'store',
+      status: 'ok',
+      message: `${bed.database.url} (namespace checked): 0 stage-1 jobs (0 failed), 0 outputs`,
+    });
+    expect(await jobs('checked')).toEqual([]);
+
+    expect((await run(codexHome, '--phase', '1', ...store)).code).toBe(0);
+    const after = await doctor(...store);
+    expect(after.code).toBe(0);
+    expect(after.store.message).toBe(`${bed.database.url} (namespace checked): 5 stage-1 jobs (0 failed), 5 outputs`);
+
+    await ensureNamespace(bed.database.db, 'fleet-ns', 'v2');
+    const fleet = await doctor('--store', bed.database.url, '--namespace', 'fleet-ns');
+    expect(fleet).toMatchObject({
+      code: 1,
+      store: { status: 'fail', message: expect.stringMatching(/^namespace fleet-ns belongs to the fleet/) },
+    });
+
+    const down = await doctor('--store', 'postgres://u:secret@127.0.0.1:1/x');
+    expect(down.code).toBe(1);
+    expect(down.store.status).toBe('fail');
+    expect(down.store.message).toMatch(/^cannot use the store at postgres:\/\/u@127\.0\.0\.1:1\/x: .*ECONNREFUSED/);
+    expect(down.store.message).not.toContain('secret');
+  });
+});
+
 describe('watch --store postgres://…', () => {
   it('extracts and consolidates the idle rollouts into the named namespace, and stops on SIGTERM', async () => {
     const codexHome = await home();

@@ -3,10 +3,13 @@
 import type { Command } from 'commander';
 import { defaultCodexHome } from '../../services/config.ts';
 import { type CheckResult, runDoctorChecks } from '../../services/doctor/checks.ts';
+import { givenStoreUrl } from '../../services/fleet/store-url.ts';
+import type { MemoryLayout } from '../../services/memory-folder/layout.ts';
 import { BASE_URL_HELP, PROFILE_HELP, positiveInteger } from './options.ts';
+import { addStoreOptions, defaultNamespace, type StoreFlags, usesPostgres } from './store-option.ts';
 
 export function registerDoctor(program: Command): void {
-  program
+  const doctor = program
     .command('doctor')
     .option('--codex-home <dir>', 'Codex home (default $CODEX_HOME or ~/.codex)')
     .option('--profile <name>', PROFILE_HELP)
@@ -17,22 +20,33 @@ export function registerDoctor(program: Command): void {
     .addHelpText(
       'after',
       '\nExit status is 1 when a check fails (warnings do not fail).\n\nExamples:\n  $ memories doctor\n  $ memories doctor --profile work\n  $ memories doctor --base-url http://localhost:11434/v1\n',
-    )
-    .action(doctorCommand);
+    );
+  addStoreOptions(doctor).action(doctorCommand);
 }
 
 const LABEL: Record<CheckResult['status'], string> = { ok: 'ok', warn: 'WARN', fail: 'FAIL', skip: '-' };
 
-async function doctorCommand(flags: {
-  codexHome?: string;
-  profile?: string;
-  baseUrl?: string;
-  wireApi?: string;
-  timeoutMs?: number;
-  json?: boolean;
-}): Promise<void> {
+async function doctorCommand(
+  flags: {
+    codexHome?: string;
+    profile?: string;
+    baseUrl?: string;
+    wireApi?: string;
+    timeoutMs?: number;
+    json?: boolean;
+  } & StoreFlags,
+): Promise<void> {
   const codexHome = flags.codexHome ?? defaultCodexHome();
-  const { checks, settings } = await runDoctorChecks({ ...flags, codexHome });
+  // The store the runs would use: with --store (or MEMORIES_STORE), the database and the namespace's rows in it.
+  const url = usesPostgres(flags) ? givenStoreUrl(flags.store) : null;
+  const checkStore =
+    url === null
+      ? undefined
+      : async (layout: MemoryLayout) => {
+          const { checkPostgresStore } = await import('../../services/doctor/store-check.ts');
+          return checkPostgresStore(url, flags.namespace ?? defaultNamespace(codexHome, layout));
+        };
+  const { checks, settings } = await runDoctorChecks({ ...flags, codexHome, checkStore });
   const failed = checks.filter((r) => r.status === 'fail').length;
   const out = (line: string) => process.stdout.write(`${line}\n`);
   if (flags.json) {

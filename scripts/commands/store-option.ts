@@ -1,5 +1,6 @@
 // `--store` and `--namespace` of every command that uses the store (run, watch, status, consolidate, note, forget,
-// revert): the lowdb store in the Codex home by default, the PostgreSQL store for a postgres:// URL (or MEMORIES_STORE). The driver is imported only then, so a lowdb run never loads pg.
+// revert; doctor checks it): the lowdb store in the Codex home by default, the PostgreSQL store for a postgres:// URL
+// (or MEMORIES_STORE). The driver is imported only then, so a lowdb run never loads pg.
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';

@@ -8,7 +8,7 @@ import { resolveCredential } from '../config/credentials.ts';
 import { describeSources, type SettingSource } from '../config/effective-settings.ts';
 import { builtInProviders, OPENAI_PROVIDER_ID } from '../config/model-providers.ts';
 import { errorMessage } from '../errors.ts';
-import { layoutFor, probeCodex } from '../memory-folder/layout.ts';
+import { layoutFor, type MemoryLayout, probeCodex } from '../memory-folder/layout.ts';
 import { type ModelEndpoint, resolveModelEndpoint } from '../model/model-endpoint.ts';
 import { createLowdbStore } from '../store/lowdb-store.ts';
 import { checkHandoff } from './handoff.ts';
@@ -36,6 +36,8 @@ export interface DoctorOptions {
   wireApi?: string;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** The store check of a PostgreSQL store (store-check.ts), given the layout; default: the layout's lowdb store. */
+  checkStore?: (layout: MemoryLayout) => Promise<CheckResult>;
   /** Injected for tests. */
   fetch?: typeof fetch;
 }
@@ -59,7 +61,10 @@ export async function runDoctorChecks(options: DoctorOptions): Promise<DoctorRep
     const { ok, message, fix } = checkHandoff(config.codex, layout, probe);
     handoff = { ...check('hand-off', ok ? 'ok' : 'warn', message), ...(ok ? {} : { fix }) };
   }
-  const store = await checkStore(options.codexHome, usable, layout.stateDir);
+  const store =
+    options.checkStore && usable
+      ? await options.checkStore(layout)
+      : await checkStore(options.codexHome, usable, layout.stateDir);
   const settings = config.codex && !('error' in resolved) ? describeSources(config.codex, memories, resolved, {}) : [];
   return { checks: [home, sessions, config.result, endpoint, handoff, store], settings };
 }
@@ -259,5 +264,5 @@ const rwx = (dir: string) =>
     .catch(() => false);
 
 const check = (name: CheckResult['name'], status: CheckStatus, message: string): CheckResult => ({ name, status, message });
-const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+export const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 const firstLine = (text: string) => text.split('\n')[0]!.trim();
