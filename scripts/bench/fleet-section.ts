@@ -176,10 +176,80 @@ const claimRow = (what: string, sorted: number[]) => [
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
+type Run = Awaited<ReturnType<typeof throughput>>;
+
+/** The section's text: what was measured, the two runs, and every set of claims timed. */
+function sectionText(runs: Run[], claims: number[], loads: [number, number]): string {
+  return [
+    `## 9. Fleet memory on PostgreSQL (${ROLLOUTS} short rollouts per run; scripted model in the bench process)`,
+    '',
+    `Workers are \`memories worker\` processes sharing one database (127.0.0.1:5432, a database created for the run), each with ` +
+      `concurrency ${CONCURRENCY}; the time runs from the first model request to the last stored output. ${ROLLOUTS} rollouts, ` +
+      `so that each of 4 workers extracts ${ROLLOUTS / 4}, past its warm-up (until 2026-12-05: 400, 100 each, at about twice the CPU ` +
+      'per rollout of a warm worker). Claim latency: one claim = one transaction (FOR UPDATE SKIP LOCKED), timed from its ' +
+      'first statement to its commit. The workers log each claim they make while the run goes on (claims with candidates ' +
+      "to take); each worker's first is shown apart: it is made while the processes start together, with modules still " +
+      'loading on both cores and new connections to fresh database backends. ' +
+      `The stress row has ${CLAIMERS} claimer processes take batches of ${CLAIM_BATCH} from one queue of ` +
+      `${CLAIM_ROLLOUTS} rollouts and finish each batch at once, with no model call between, so that they claim all the time. ` +
+      `Load average (1 min, ${cpus().length} cores) at the start and the end of this section: ${loads[0].toFixed(2)} and ${loads[1].toFixed(2)}.`,
+    '',
+    table(
+      'Workers | Wall (first request to last output) | Rollouts/s end to end | Steady rollouts/s (10th–90th percentile request) | Ideal /s | Steady fraction of ideal',
+      runs.map((r) => [
+        r.workers,
+        secs(r.wallMs),
+        r.rate.toFixed(1),
+        r.steady.toFixed(1),
+        r.ideal.toFixed(1),
+        pct(r.steady / r.ideal),
+      ]),
+    ),
+    '',
+    table('Claims timed | Count | p50 | p99 | max', [
+      ...runs.flatMap((r) => [
+        claimRow(`${r.workers} worker process(es) of the run above, as logged, after each one's first`, r.claims.steady),
+        claimRow(`${r.workers} worker process(es): the first claim of each`, r.claims.first),
+      ]),
+      claimRow(`${CLAIMERS} claimers in a loop without model calls (stress)`, claims),
+    ]),
+  ].join('\n');
+}
+
+/** The summary rows: the 4-vs-1 speed-up, and the claim latency of the workers and of the stress claimers. */
+function summaryRows(runs: Run[], claims: number[]) {
+  const speedup = runs[1].steady / runs[0].steady;
+  const endToEnd = runs[1].rate / runs[0].rate;
+  const [p50, p99] = [quantile(claims, 0.5), quantile(claims, 0.99)];
+  const fleetClaims = runs[1].claims.steady;
+  const [fleetP50, fleetP99] = [quantile(fleetClaims, 0.5), quantile(fleetClaims, 0.99)];
+  return [
+    [
+      `Fleet throughput, ${LATENCY_MS} ms latency: 4 vs 1 worker processes`,
+      '≥ 3.5×',
+      `${speedup.toFixed(2)}× steady (${runs[0].steady.toFixed(1)} → ${runs[1].steady.toFixed(1)} rollouts/s); ${endToEnd.toFixed(2)}× end to end`,
+      verdict(speedup >= 3.5),
+    ],
+    [
+      `Stage-1 claim latency on PostgreSQL, 4 workers at ${LATENCY_MS} ms latency`,
+      'p99 ≤ 20 ms',
+      `p50 ${fleetP50.toFixed(1)} ms, p99 ${fleetP99.toFixed(1)} ms (${fleetClaims.length} claims after each worker's first; ` +
+        `first claims ${runs[1].claims.first.map((n) => n.toFixed(0)).join(', ')} ms, made as the workers start)`,
+      verdict(fleetP99 <= 20),
+    ],
+    [
+      `Stage-1 claim latency on PostgreSQL, ${CLAIMERS} claimers without model calls (stress)`,
+      'p99 ≤ 20 ms',
+      `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
+      verdict(p99 <= 20),
+    ],
+  ];
+}
+
 export async function fleetSection(log: (message: string) => void, tmp: string) {
   // The machine is shared: its load beside the figures says how far to trust them.
   const loadAtStart = loadavg()[0];
-  const runs = [];
+  const runs: Run[] = [];
   for (const workers of [1, 4]) {
     log(`fleet: ${ROLLOUTS} rollouts, ${LATENCY_MS} ms latency, ${workers} worker process(es) × concurrency ${CONCURRENCY}`);
     // A database per run: the next run's workers must not pick up this one's consolidation.
@@ -194,68 +264,7 @@ export async function fleetSection(log: (message: string) => void, tmp: string) 
   try {
     log(`fleet: claim latency, ${CLAIMERS} claimers over ${CLAIM_ROLLOUTS} rollouts`);
     const claims = await claimLatency(database.url, database.db, join(tmp, 'fleet-claims'));
-    const speedup = runs[1].steady / runs[0].steady;
-    const endToEnd = runs[1].rate / runs[0].rate;
-    const p50 = quantile(claims, 0.5);
-    const p99 = quantile(claims, 0.99);
-    const fleetClaims = runs[1].claims.steady;
-    const [fleetP50, fleetP99] = [quantile(fleetClaims, 0.5), quantile(fleetClaims, 0.99)];
-    const section = [
-      `## 9. Fleet memory on PostgreSQL (${ROLLOUTS} short rollouts per run; scripted model in the bench process)`,
-      '',
-      `Workers are \`memories worker\` processes sharing one database (127.0.0.1:5432, a database created for the run), each with ` +
-        `concurrency ${CONCURRENCY}; the time runs from the first model request to the last stored output. ${ROLLOUTS} rollouts, ` +
-        `so that each of 4 workers extracts ${ROLLOUTS / 4}, past its warm-up (until 2026-12-05: 400, 100 each, at about twice the CPU ` +
-        'per rollout of a warm worker). Claim latency: one claim = one transaction (FOR UPDATE SKIP LOCKED), timed from its ' +
-        'first statement to its commit. The workers log each claim they make while the run goes on (claims with candidates ' +
-        "to take); each worker's first is shown apart: it is made while the processes start together, with modules still " +
-        'loading on both cores and new connections to fresh database backends. ' +
-        `The stress row has ${CLAIMERS} claimer processes take batches of ${CLAIM_BATCH} from one queue of ` +
-        `${CLAIM_ROLLOUTS} rollouts and finish each batch at once, with no model call between, so that they claim all the time. ` +
-        `Load average (1 min, ${cpus().length} cores) at the start and the end of this section: ${loadAtStart.toFixed(2)} and ${loadavg()[0].toFixed(2)}.`,
-      '',
-      table(
-        'Workers | Wall (first request to last output) | Rollouts/s end to end | Steady rollouts/s (10th–90th percentile request) | Ideal /s | Steady fraction of ideal',
-        runs.map((r) => [
-          r.workers,
-          secs(r.wallMs),
-          r.rate.toFixed(1),
-          r.steady.toFixed(1),
-          r.ideal.toFixed(1),
-          pct(r.steady / r.ideal),
-        ]),
-      ),
-      '',
-      table('Claims timed | Count | p50 | p99 | max', [
-        ...runs.flatMap((r) => [
-          claimRow(`${r.workers} worker process(es) of the run above, as logged, after each one's first`, r.claims.steady),
-          claimRow(`${r.workers} worker process(es): the first claim of each`, r.claims.first),
-        ]),
-        claimRow(`${CLAIMERS} claimers in a loop without model calls (stress)`, claims),
-      ]),
-    ].join('\n');
-    const summary = [
-      [
-        `Fleet throughput, ${LATENCY_MS} ms latency: 4 vs 1 worker processes`,
-        '≥ 3.5×',
-        `${speedup.toFixed(2)}× steady (${runs[0].steady.toFixed(1)} → ${runs[1].steady.toFixed(1)} rollouts/s); ${endToEnd.toFixed(2)}× end to end`,
-        verdict(speedup >= 3.5),
-      ],
-      [
-        `Stage-1 claim latency on PostgreSQL, 4 workers at ${LATENCY_MS} ms latency`,
-        'p99 ≤ 20 ms',
-        `p50 ${fleetP50.toFixed(1)} ms, p99 ${fleetP99.toFixed(1)} ms (${fleetClaims.length} claims after each worker's first; ` +
-          `first claims ${runs[1].claims.first.map((n) => n.toFixed(0)).join(', ')} ms, made as the workers start)`,
-        verdict(fleetP99 <= 20),
-      ],
-      [
-        `Stage-1 claim latency on PostgreSQL, ${CLAIMERS} claimers without model calls (stress)`,
-        'p99 ≤ 20 ms',
-        `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
-        verdict(p99 <= 20),
-      ],
-    ];
-    return { section, summary };
+    return { section: sectionText(runs, claims, [loadAtStart, loadavg()[0]]), summary: summaryRows(runs, claims) };
   } finally {
     await database.drop();
   }
