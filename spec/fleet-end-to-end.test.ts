@@ -48,6 +48,13 @@ it('pushes, waits for the consolidation and pulls the memory folder a new sessio
   expect(pushed.code, pushed.stderr).toBe(0);
   expect(pushed.stderr).toContain('pushed 2, already stored 0');
   expect(pushed.stderr).toMatch(/consolidated: revision 1 holds everything pushed/);
+  // The worker logs each claim with its latency (what bench §9 reads): both rollouts were claimed, once.
+  const claims = (await readFile(join(work, 'log', 'memories.log'), 'utf8'))
+    .split('\n')
+    .filter((line) => line.includes('"stage-1 claim"'))
+    .map((line) => JSON.parse(line) as { namespace: string; candidates: number; claimed: number; ms: number });
+  expect(claims.reduce((n, c) => n + c.claimed, 0)).toBe(2);
+  for (const c of claims) expect(c).toMatchObject({ namespace: 'ci', candidates: expect.any(Number), ms: expect.any(Number) });
 
   const fresh = await home();
   const pulled = await memories(['pull', ...client, '--codex-home', fresh]);
