@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { defaultNamespace } from '../scripts/commands/store-option.ts';
 import { ensureNamespace } from '../services/fleet/namespaces.ts';
 import { memories, spawnMemories } from './support/cli.ts';
+import { LATEST_SCHEMA_VERSION, migrate } from '../services/store/postgres/migrations.ts';
 import { fleetTestBed } from './support/fleet-bed.ts';
+import { createTestDatabase } from './support/postgres.ts';
 
 const bed = fleetTestBed();
 const home = () => bed.home({ rollouts: true });
@@ -228,6 +230,32 @@ describe('doctor --store postgres://…', () => {
     expect(fleet).toMatchObject({
       code: 1,
       store: { status: 'fail', message: expect.stringMatching(/^namespace fleet-ns belongs to the fleet/) },
+    });
+
+    // A database without our schema, then with one older and one newer than this memories: the doctor says which,
+    // and migrates nothing.
+    const empty = await createTestDatabase({ migrated: false });
+    bed.cleanup(() => empty.drop());
+    const schema = async () =>
+      (await empty.db.pool.query<{ present: boolean }>("SELECT to_regclass('memories.schema_migrations') IS NOT NULL AS present"))
+        .rows[0].present;
+    expect((await doctor('--store', empty.url)).store.message).toMatch(/: no schema yet; the first run creates it$/);
+    expect(await schema()).toBe(false);
+    await migrate(empty.db);
+    await empty.db.pool.query('DELETE FROM memories.schema_migrations WHERE version = $1', [LATEST_SCHEMA_VERSION]);
+    expect((await doctor('--store', empty.url)).store).toMatchObject({
+      status: 'ok',
+      message: expect.stringMatching(
+        new RegExp(`: schema version ${LATEST_SCHEMA_VERSION - 1}; the next run brings it to ${LATEST_SCHEMA_VERSION}$`),
+      ),
+    });
+    await empty.db.pool.query("INSERT INTO memories.schema_migrations (version, name) VALUES (999, 'from the future')");
+    expect(await doctor('--store', empty.url)).toMatchObject({
+      code: 1,
+      store: {
+        status: 'fail',
+        message: expect.stringMatching(/schema version 999 is newer than this memories .*upgrade memories$/),
+      },
     });
 
     const down = await doctor('--store', 'postgres://u:secret@127.0.0.1:1/x');

@@ -11,11 +11,15 @@ const check = (status: CheckResult['status'], message: string): CheckResult => (
 
 /** The newest schema version applied, 0 when the database has no schema of ours yet. */
 async function schemaVersion(db: PgDatabase): Promise<number> {
-  const { rows } = await db.pool.query<{ version: number | null }>(
-    `SELECT CASE WHEN to_regclass('memories.schema_migrations') IS NULL THEN 0
-                 ELSE (SELECT COALESCE(max(version), 0) FROM memories.schema_migrations) END AS version`,
+  // Two statements: a query naming a table that does not exist fails as it is planned, whatever guards it.
+  const { rows } = await db.pool.query<{ present: boolean }>(
+    "SELECT to_regclass('memories.schema_migrations') IS NOT NULL AS present",
   );
-  return rows[0]?.version ?? 0;
+  if (!rows[0]?.present) return 0;
+  const versions = await db.pool.query<{ version: number }>(
+    'SELECT COALESCE(max(version), 0)::int AS version FROM memories.schema_migrations',
+  );
+  return versions.rows[0]?.version ?? 0;
 }
 
 /** The driver and the store's modules, imported only for a PostgreSQL store (pg is an optional package). */

@@ -89,13 +89,16 @@ function trustLocalTcp(tried: string[]): void {
 export interface TestDatabase {
   url: string;
   name: string;
-  /** A connected, migrated handle (closed by drop). */
+  /** A connected handle, migrated unless asked otherwise (closed by drop). */
   db: PgDatabase;
   drop(): Promise<void>;
 }
 
-/** A new database with a random name, migrated; `drop()` closes every handle given and removes it. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A new database with a random name, migrated unless `migrated` is false; `drop()` closes every handle given and
+ * removes it.
+ */
+export async function createTestDatabase({ migrated = true } = {}): Promise<TestDatabase> {
   await ensurePostgres();
   const name = `memories_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
@@ -107,7 +110,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = `postgres://postgres@${HOST}:${PORT}/${name}`;
   const db = connectPostgres(url);
-  await migrate(db);
+  if (migrated) await migrate(db);
   return {
     url,
     name,
