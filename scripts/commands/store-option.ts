@@ -6,7 +6,7 @@ import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { ConfigError } from '../../services/errors.ts';
-import { namespaceLayout, namespaceRefusal } from '../../services/fleet/namespaces.ts';
+import { fleetNamespaceRefusal, namespaceLayout, namespaceRefusal } from '../../services/fleet/namespaces.ts';
 import { givenStoreUrl } from '../../services/fleet/store-url.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { MemoryLayout } from '../../services/memory-folder/layout.ts';
@@ -81,9 +81,7 @@ export async function withStore(
     // A fleet namespace is extracted and consolidated by `memories worker` from pushed rollouts into the database's
     // memory revisions; a local run writing its jobs would consolidate them into this home instead.
     if ((await namespaceLayout(db, namespace)) !== null) {
-      throw new ConfigError(
-        `namespace ${namespace} belongs to the fleet (memories serve/worker consolidate it); give --namespace one of this home's own`,
-      );
+      throw new ConfigError(fleetNamespaceRefusal(namespace));
     }
     await use(createPostgresStore({ db, namespace, log: place.log }));
   } finally {

@@ -53,10 +53,7 @@ export async function checkPostgresStore(url: string, namespace: string): Promis
       return check('ok', `${where}: schema version ${version}; the next run brings it to ${modules.LATEST_SCHEMA_VERSION}`);
     }
     if ((await modules.namespaceLayout(db, namespace)) !== null) {
-      return check(
-        'fail',
-        `namespace ${namespace} belongs to the fleet (memories serve/worker consolidate it); give --namespace one of this home's own`,
-      );
+      return check('fail', modules.fleetNamespaceRefusal(namespace));
     }
     const { jobs, outputs } = await modules.createPostgresStore({ db, namespace }).status();
     const failed = jobs.filter((j) => j.status === 'error').length;

@@ -30,6 +30,11 @@ export async function ensureNamespace(db: PgDatabase, name: string, layout: Layo
   });
 }
 
+/** Why a local run (or its doctor) may not use `name`: the fleet's workers consolidate it from pushed rollouts. */
+export function fleetNamespaceRefusal(name: string): string {
+  return `namespace ${name} belongs to the fleet (memories serve/worker consolidate it); give --namespace one of this home's own`;
+}
+
 /** The namespace's layout, or null when there is no such namespace. */
 export async function namespaceLayout(db: PgDatabase, name: string): Promise<LayoutVersion | null> {
   const { rows } = await db.pool.query<{ layout: LayoutVersion }>('SELECT layout FROM memories.namespaces WHERE name = $1', [
