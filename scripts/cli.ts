@@ -53,7 +53,7 @@ const COMMANDS: Record<string, [description: string, load: () => Promise<Registe
     async () => (await import('./commands/doctor.ts')).registerDoctor,
   ],
   machines: [
-    'print the coordinator, extraction, consolidation and batch statecharts (works offline)',
+    'print the coordinator, extraction, consolidation, batch and daemon statecharts (works offline)',
     async () => (await import('./commands/machines.ts')).registerMachinesCommand,
   ],
   serve: [

@@ -45,7 +45,14 @@ describe('memories machines --html page in headless Chromium', () => {
     expect(/<body data-rendered="(\w+)"/.exec(dom)?.[1]).toBe('ok');
     // On a parse error mermaid draws an error diagram in place of the state diagram.
     const kinds = PIPELINE_MACHINES.map(({ name }) => /aria-roledescription="(\w+)"/.exec(renderedSvg(name))?.[1]);
-    expect(kinds).toEqual(['stateDiagram', 'stateDiagram', 'stateDiagram', 'stateDiagram']);
+    expect(kinds).toEqual(PIPELINE_MACHINES.map(() => 'stateDiagram'));
+  });
+
+  it('shows what each state does, as the inspector does', () => {
+    expect(renderedText('extraction')).toContain('Waits for the model to reply to the built request.');
+    // A state with children carries its description and invoke in a note.
+    expect(renderedText('daemon')).toContain('invoke watchRollouts');
+    expect(renderedText('daemon')).toContain('Watches the sessions folder and runs the pipeline, one run at a time.');
   });
 
   for (const { name, machine } of PIPELINE_MACHINES) {

@@ -110,20 +110,24 @@ describe('memories machines (the command)', () => {
   it('prints one stateDiagram-v2 per machine by default', async () => {
     const { code, stdout } = await memories([]);
     expect(code).toBe(0);
-    expect(stdout.match(/^stateDiagram-v2$/gm)).toHaveLength(4);
+    expect(stdout.match(/^stateDiagram-v2$/gm)).toHaveLength(5);
     expect(stdout.match(/^%% machine: (\w+)$/gm)).toEqual([
       '%% machine: coordinator',
       '%% machine: extraction',
       '%% machine: consolidation',
       '%% machine: batch',
+      '%% machine: daemon',
     ]);
+    // Each state explains itself in the diagram too, as in the inspector.
+    expect(stdout).toContain('  running_work_awaitingSlot : Waits for the coordinator to give it one of its model slots');
+    expect(stdout).toContain('  active_gathering : Collects rollouts that go idle together into one run.');
   });
 
   it('prints each definition as JSON with --format json', async () => {
     const { code, stdout } = await memories(['--format', 'json']);
     expect(code).toBe(0);
     const definitions = JSON.parse(stdout);
-    expect(Object.keys(definitions)).toEqual(['coordinator', 'extraction', 'consolidation', 'batch']);
+    expect(Object.keys(definitions)).toEqual(['coordinator', 'extraction', 'consolidation', 'batch', 'daemon']);
     expect(definitions.extraction).toEqual(toDefinition(extractionMachine));
     expect(Object.keys(definitions.extraction.states.running.states)).toEqual(['work', 'lease']);
   });

@@ -7,14 +7,16 @@ import { withOptionalPackages } from '../optional-module.ts';
 import { batchMachine } from '../../machines/batch.ts';
 import { consolidationMachine } from '../../machines/consolidation.ts';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
+import { daemonMachine } from '../../machines/daemon.ts';
 import { extractionMachine } from '../../machines/extraction.ts';
 
-/** The pipeline's machines, in the order a run meets them (`run --batch` runs `batch` for phase 1). */
+/** The pipeline's machines, in the order a run meets them (`run --batch` runs `batch` for phase 1; `watch` runs `daemon`). */
 export const PIPELINE_MACHINES: ReadonlyArray<{ name: string; machine: AnyStateMachine }> = [
   { name: 'coordinator', machine: coordinatorMachine },
   { name: 'extraction', machine: extractionMachine },
   { name: 'consolidation', machine: consolidationMachine },
   { name: 'batch', machine: batchMachine },
+  { name: 'daemon', machine: daemonMachine },
 ];
 
 // The public fields of XState's StateNode the exporter reads, without XState's deep generic types.
@@ -22,6 +24,7 @@ interface Node {
   id: string;
   key: string;
   type: 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
+  description?: string;
   states: Record<string, Node>;
   initial?: { target: Node[] };
   transitions: Map<string, Edge[]>;
@@ -43,6 +46,7 @@ export function toMermaid(machine: AnyStateMachine): string {
   const root = machine.root as unknown as Node;
   const lines = ['stateDiagram-v2'];
   const edges: string[] = [];
+  const notes: string[] = [];
   // Mermaid ids are global within a diagram and cannot contain dots; labels keep the state keys.
   const idOf = (node: Node) => node.id.replace(/^[^.]*\./, '').replace(/[^A-Za-z0-9_]/g, '_');
 
@@ -55,7 +59,15 @@ export function toMermaid(machine: AnyStateMachine): string {
       if (node.type === 'parallel' && index > 0) lines.push(`${indent}--`);
       const id = idOf(child);
       lines.push(`${indent}state "${child.key}" as ${id}`);
-      for (const invoke of child.invoke) lines.push(`${indent}${id} : invoke ${srcName(invoke)}`);
+      const invokes = child.invoke.map((invoke) => `invoke ${srcName(invoke)}`);
+      const about = child.description ? [mermaidText(child.description)] : [];
+      // Mermaid refuses `id : text` on a state with children, so theirs is a note beside the state.
+      if (Object.keys(child.states).length === 0) {
+        lines.push(...invokes.map((text) => `${indent}${id} : ${text}`));
+        notes.push(...about.map((text) => `${id} : ${text}`));
+      } else if (invokes.length + about.length > 0) {
+        notes.push(`note right of ${id}`, ...[...invokes, ...about].map((text) => `  ${text}`), 'end note');
+      }
       if (Object.keys(child.states).length > 0) {
         lines.push(`${indent}state ${id} {`);
         declare(child, `${indent}  `);
@@ -79,10 +91,13 @@ export function toMermaid(machine: AnyStateMachine): string {
   };
 
   declare(root, '  ');
-  // Edges last, so a cross-region edge never creates a stray top-level copy of a nested state.
-  lines.push(...edges.map((e) => `  ${e}`));
+  // Descriptions and edges last, so a line naming a nested state never creates a stray top-level copy of it.
+  lines.push(...[...notes, ...edges].map((e) => `  ${e}`));
   return `${lines.join('\n')}\n`;
 }
+
+/** A state's description as Mermaid text: `;` ends a Mermaid statement (its entity code fails there too). */
+const mermaidText = (text: string) => text.replace(/;/g, ',');
 
 const srcName = ({ id, src }: { id: string; src: unknown }) => (typeof src === 'string' ? src : id);
 
