@@ -89,6 +89,12 @@ async function missingPackagesLine(command: string | undefined, error: unknown):
   return peer === undefined ? undefined : optional.missingPackagesLine(feature, [peer]);
 }
 
+// `memories log | head -1` closes the pipe before all is written: stop quietly, as other command-line tools do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command()
   .name('memories')
   .description('Long-term memory for coding agents: extract memories from Codex rollouts and consolidate them.')

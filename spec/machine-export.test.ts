@@ -1,6 +1,6 @@
 // `memories machines`: the Mermaid and JSON exports people read the pipeline's statecharts from
 // when the hosted Stately viewer is out of reach.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fromPromise, setup } from 'xstate';
@@ -130,6 +130,17 @@ describe('memories machines (the command)', () => {
     expect(Object.keys(definitions)).toEqual(['coordinator', 'extraction', 'consolidation', 'batch', 'daemon']);
     expect(definitions.extraction).toEqual(toDefinition(extractionMachine));
     expect(Object.keys(definitions.extraction.states.running.states)).toEqual(['work', 'lease']);
+  });
+
+  it('stops quietly when its reader closes the pipe early (memories machines | head -1)', async () => {
+    const child = spawn(process.execPath, [BIN, 'machines', '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first write
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 
   it('rejects an unknown format with exit code 2', async () => {
