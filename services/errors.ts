@@ -97,3 +97,11 @@ export function describeFailure(error: unknown): Failure {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Why a fetch failed: undici's own message is only "fetch failed", the reason (ECONNREFUSED, bad port) is its cause. */
+export function fetchFailureReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string' && cause.message !== '') return cause.message;
+  return errorMessage(error);
+}

@@ -48,6 +48,8 @@ describe('memories run with failing model calls', () => {
     const { code, stdout, stderr } = await run('http://127.0.0.1:1/v1', '--phase', '1', '--max-rollouts', '1');
     expect(code).toBe(1);
     expect(stderr).toMatch(THREAD_ID);
+    // Node's fetch refuses port 1: that reason, not undici's bare "fetch failed".
+    expect(stderr).toMatch(/could not reach the model server: bad port/);
     expect(stdout).toMatch(/1 failed/);
     expect(stdout).not.toMatch(/memories: |connect|ECONNREFUSED/i);
   }, 60_000);

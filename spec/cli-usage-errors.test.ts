@@ -100,7 +100,8 @@ describe('memories usage errors', () => {
   it('creates a Codex home that does not exist when pull is given --init', async () => {
     const fresh = join(home, 'fresh', 'runner');
     const { code, stderr } = await memories(['pull', ...FLEET, '--init', '--codex-home', fresh]);
-    expect({ code, stderr }).toEqual({ code: 1, stderr: 'memories: cannot reach the server: fetch failed\n' });
+    // Port 1 is one Node's fetch refuses: the reason is said, not undici's bare "fetch failed".
+    expect({ code, stderr }).toEqual({ code: 1, stderr: 'memories: cannot reach the server: bad port\n' });
     expect((await stat(fresh)).isDirectory()).toBe(true);
   });
 
@@ -125,6 +126,15 @@ describe('memories usage errors', () => {
       ],
     ];
     expect(await outcomes(cases.map(([args]) => args))).toEqual(cases.map(([args, line]) => refused(args, line)));
+  });
+
+  it('refuses a note file it cannot read in one line, and writes no note', async () => {
+    const cases: [string[], string][] = [
+      [['note', '--codex-home', home, '--file', '/missing/note.md'], '--file /missing/note.md: cannot read it (no such file)'],
+      [['note', '--codex-home', home, '--file', home], `--file ${home}: cannot read it (it is a directory)`],
+    ];
+    expect(await outcomes(cases.map(([args]) => args))).toEqual(cases.map(([args, line]) => refused(args, line)));
+    await expect(stat(join(home, 'memories', 'extensions', 'ad_hoc'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('accepts a fractional --idle-minutes in push as in run and watch', async () => {

@@ -163,6 +163,21 @@ describe('HTTP failures', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('names why the server could not be reached, not just "fetch failed"', async () => {
+    // A port that just closed refuses the connection; port 9 is one Node's fetch will not dial at all.
+    const closed = await startLocalOpenAIServer({ handler: () => ({ status: 500 }) });
+    await closed.close();
+    for (const [baseURL, reason] of [
+      [closed.url, 'ECONNREFUSED'],
+      ['http://127.0.0.1:9/v1', 'bad port'],
+    ]) {
+      const client = createModelClient({ apiKey: 'sk-test', baseURL, wireApi: 'responses' });
+      const error = await client.extractStage1(request).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RetryableError);
+      expect((error as Error).message).toBe(`could not reach the model server: ${reason}`);
+    }
+  });
+
   it('turns a request that hangs past timeoutMs into RetryableError', async () => {
     const { client } = await setup(() => ({ hangMs: 30_000 }), { timeoutMs: 200 });
     const error = await client.extractStage1(request).catch((e: unknown) => e);

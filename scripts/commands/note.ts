@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadMemoriesConfig } from '../../services/config.ts';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
-import { CODEX_HOME_HELP } from './options.ts';
+import { CODEX_HOME_HELP, unreadable } from './options.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { addNote, noteWatermark } from '../../services/memory-folder/notes.ts';
@@ -67,6 +67,10 @@ async function noteText(words: string[], flags: NoteFlags): Promise<string> {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8');
   }
-  if (flags.file !== undefined) return readFile(flags.file, 'utf8');
+  const file = flags.file;
+  if (file !== undefined)
+    return readFile(file, 'utf8').catch((error: unknown) => {
+      throw unreadable('--file', file, error);
+    });
   return words.join(' ');
 }

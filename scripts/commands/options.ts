@@ -34,18 +34,23 @@ export function minutes(name: string) {
 
 export const CODEX_HOME_HELP = 'Codex home (default $CODEX_HOME or ~/.codex); it must exist';
 
+/** Why a file could not be opened, in a few words; `missing` says what ENOENT means for it. */
+function fileProblem(error: unknown, missing: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return missing;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return (error as Error).message;
+}
+
 /** An output file that cannot be opened is a usage error: one line naming the option, not a stack trace. */
 export function unwritable(option: string, path: string, error: unknown): ConfigError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const why =
-    code === 'ENOENT'
-      ? `no directory ${dirname(path)}`
-      : code === 'EACCES' || code === 'EPERM'
-        ? 'permission denied'
-        : code === 'EISDIR'
-          ? 'it is a directory'
-          : (error as Error).message;
-  return new ConfigError(`${option} ${path}: cannot write it (${why})`);
+  return new ConfigError(`${option} ${path}: cannot write it (${fileProblem(error, `no directory ${dirname(path)}`)})`);
+}
+
+/** An input file that cannot be read likewise. */
+export function unreadable(option: string, path: string, error: unknown): ConfigError {
+  return new ConfigError(`${option} ${path}: cannot read it (${fileProblem(error, 'no such file')})`);
 }
 
 /** The flags `run` and `watch` share. */

@@ -1,5 +1,6 @@
 // The fleet API as the push and pull commands call it. A 4xx is final (its one-line reason is the error); a
 // network error or a 503 is tried again a few times, which is safe because every call is idempotent.
+import { fetchFailureReason } from '../errors.ts';
 import type { IngestResult, RolloutManifest } from './ingest.ts';
 import type { ConsolidationStatus, RolloutStatus } from './fleet-status.ts';
 
@@ -51,7 +52,7 @@ export class FleetClient {
         response = await fetch(`${this.#base}${path}`, { method, headers, body: init.body });
       } catch (error) {
         if (attempt >= (this.#reached ? ATTEMPTS : FIRST_ATTEMPTS))
-          throw new FleetApiError(null, `cannot reach the server: ${(error as Error).message}`);
+          throw new FleetApiError(null, `cannot reach the server: ${fetchFailureReason(error)}`);
         await pause(pauseMs(attempt));
         continue;
       }

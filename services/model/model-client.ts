@@ -4,7 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ResponseCreateParamsBase, ResponseInputItem, ResponseReasoningItem } from 'openai/resources/responses/responses';
-import { BadInputError, errorMessage, MalformedReplyError, RetryableError } from '../errors.ts';
+import { BadInputError, errorMessage, fetchFailureReason, MalformedReplyError, RetryableError } from '../errors.ts';
 import { parseStage1Reply } from '../extraction/stage-one-parse.ts';
 import { stage1ResponseFormatFor, stage1TextFormatFor } from '../extraction/stage-one-schema.ts';
 import type { LayoutVersion } from '../memory-folder/layout.ts';
@@ -260,8 +260,7 @@ function classify(error: unknown, signal: AbortSignal | undefined): unknown {
   if (signal?.aborted) return new APIUserAbortError();
   if (error instanceof APIConnectionTimeoutError) return new RetryableError('model request timed out', { cause: error });
   if (error instanceof APIConnectionError) {
-    const cause = error.cause as { message?: string; cause?: { code?: string } } | undefined;
-    const reason = cause?.cause?.code ?? cause?.message ?? error.message;
+    const reason = error.cause === undefined ? error.message : fetchFailureReason(error.cause);
     return new RetryableError(`could not reach the model server: ${reason}`, { cause: error });
   }
   if (error instanceof APIError) {
