@@ -7,7 +7,14 @@ import type { AgentRunResult, GlobalClaim, PreparedConsolidation } from '../../m
 import { runAgentLoop } from './agent-loop.ts';
 import { rebuildRawMemories, rolloutSummaryStem, syncArtifacts, validateConsolidation } from '../memory-folder/artifacts.ts';
 import { PHASE2_LEASE_SECONDS } from '../constants.ts';
-import { NOTES_QUEUED_FILE, noteChangedSince, noteWatermark, touch, writeNotesInstructions } from '../memory-folder/notes.ts';
+import {
+  listNotes,
+  NOTES_QUEUED_FILE,
+  noteChangedSince,
+  noteWatermark,
+  touch,
+  writeNotesInstructions,
+} from '../memory-folder/notes.ts';
 import { buildConsolidationPrompt, renderSelectionBlock } from './prompt.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
 import { historyActors } from '../memory-history/actors.ts';
@@ -91,7 +98,9 @@ async function prepareRun(deps: PipelineDeps, claim: GlobalClaim): Promise<Prepa
   const selected = [...selection.selected].sort((a, b) => (a.threadId < b.threadId ? -1 : a.threadId > b.threadId ? 1 : 0));
   // Removed threads' evidence stays on disk while the agent runs, so it can forget deliberately.
   const keepAlso = removed.filter((r): r is Stage1Output => typeof r.rawMemory === 'string');
-  await syncArtifacts(root, { retained: selected, keepAlso });
+  // Asked only when the sync would delete the consolidated memory: a run with inputs pays for no diff.
+  const personal = selected.length === 0 && keepAlso.length === 0 && (await holdsPersonsWriting(root));
+  await syncArtifacts(root, { retained: selected, keepAlso, keepConsolidated: personal });
   await writeNotesInstructions(root);
   // v2 has no raw_memories.md: its agent reads the rollout summaries themselves.
   if (version === 'v1') await rebuildRawMemories(root, selected);
@@ -101,11 +110,18 @@ async function prepareRun(deps: PipelineDeps, claim: GlobalClaim): Promise<Prepa
     added: selected.length - retainedThreadIds.length,
     retained: retainedThreadIds.length,
     removed: removed.length,
-    // Notes alone are worth a run: the agent absorbs them even before any session was extracted.
-    noInputs: selected.length === 0 && (await noteChangedSince(root)) === null,
+    // Notes alone are worth a run: the agent absorbs them even before any session was extracted. So is what the
+    // person wrote when the last input goes: the agent drops what the removed threads contributed, not their lines.
+    noInputs: selected.length === 0 && !personal && (await noteChangedSince(root)) === null,
     selectionBlock: renderSelectionBlock({ selected, retainedThreadIds, removed, stemOf: rolloutSummaryStem }),
     consumed: selected.map((o) => ({ threadId: o.threadId, sourceUpdatedAt: o.sourceUpdatedAt })),
   } satisfies PreparedRun;
+}
+
+/** Whether the memory holds anything the person wrote: a note, or an edit to a maintained file since the baseline. */
+async function holdsPersonsWriting(root: string): Promise<boolean> {
+  if ((await listNotes(root)).length > 0) return true;
+  return (await import('../memory-history/history.ts')).handEditedSinceBaseline(root);
 }
 
 /** The sandboxed agent over the memory folder; whatever it writes passes the redactor first. */

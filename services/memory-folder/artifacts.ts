@@ -1,7 +1,7 @@
 // The parts of the memory folder that pipeline code owns (shared spec §3): rollout_summaries/*.md and
 // raw_memories.md. Formats must match Codex byte for byte, because the consolidation agent and
 // existing memory folders were shaped by Codex's files. MEMORY.md, memory_summary.md and skills/
-// belong to the agent; pipeline code only deletes them when there is nothing left to remember.
+// belong to the agent and the person; pipeline code only deletes them when there is nothing left to remember.
 import { createHash } from 'node:crypto';
 import { readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -130,6 +130,11 @@ export interface SyncArtifactsInput {
   keepAlso?: Stage1Output[];
   /** Where non-fatal problems go (a stale summary that could not be deleted). */
   warn?: (message: string) => void;
+  /**
+   * The consolidated memory holds what the person wrote (a note's content, a hand edit): with nothing retained it
+   * stays for the agent to revise, instead of going with the last input (step 5 predates notes and hand edits).
+   */
+  keepConsolidated?: boolean;
 }
 
 /** §3.5 steps 1–5. Throws ArtifactSyncError('failed_sync_artifacts') on any fatal problem. */
@@ -154,7 +159,7 @@ export async function syncArtifacts(root: string, input: SyncArtifactsInput): Pr
     await writeIfChanged(path, renderRolloutSummary(output)).catch(failAs(step, `cannot write ${path}`));
   });
 
-  if (kept.size === 0) await removeConsolidatedMemory(root);
+  if (kept.size === 0 && !input.keepConsolidated) await removeConsolidatedMemory(root);
 }
 
 /** §3.5 step 6: rewrite raw_memories.md from the retained outputs only. */

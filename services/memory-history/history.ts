@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GIT_DIR } from './git-dir.ts';
-import { reapplyHandEdits } from './hand-edits.ts';
+import { holdsHandEdits, reapplyHandEdits } from './hand-edits.ts';
 import { hasBaseline, headCommit, openRepo, parentOf, type Repo, resolveRevision, treeOf } from './repo.ts';
 import { commitRevision, type RevisionFacts } from './revisions.ts';
 import { restoreWorkingTree, snapshotWorkingTree, treeFiles, workingTreeFiles } from './tree-files.ts';
@@ -36,6 +36,11 @@ export async function dropHistoryWithoutBaseline(root: string): Promise<void> {
 /** After the agent: the person's edits since the baseline put back where it undid them; the files it changed. */
 export async function keepHandEdits(root: string, snapshot: string): Promise<string[]> {
   return reapplyHandEdits(await openRepo(root), snapshot);
+}
+
+/** Whether MEMORY.md, memory_summary.md or a skill holds an edit of the person's since the last baseline. */
+export async function handEditedSinceBaseline(root: string): Promise<boolean> {
+  return holdsHandEdits(await openRepo(root, false));
 }
 
 /** The working tree against the last baseline. */
