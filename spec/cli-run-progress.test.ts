@@ -71,4 +71,18 @@ describe('memories run progress', () => {
     ]);
     expect(summary.metrics).toBeDefined();
   });
+
+  it('--phase 2 says phase 2 is consolidating too (the run is in phase 2 from its first state)', async () => {
+    const { code, stdout } = await run('--phase', '2'); // the run above left a new memory to consolidate
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines.slice(0, 2)).toEqual(['phase 2: consolidating', expect.stringMatching(/^phase 2: succeeded in /)]);
+  });
+
+  it('--quiet keeps --retry-failed to the summary as well', async () => {
+    const { code, stdout } = await run('--phase', '1', '--retry-failed', '--quiet');
+    expect(code).toBe(0);
+    expect(stdout).not.toContain('--retry-failed');
+    expect(stdout).toMatch(/^phase 1: 0 job\(s\) claimed/m);
+  });
 });

@@ -79,6 +79,8 @@ async function consolidateWith(options: PipelineOptions, flags: ConsolidateFlags
 }
 
 function consolidateJson(p2: ConsolidationOutput) {
+  // A run that did not succeed put the folder back: it absorbed nothing.
+  const succeeded = p2.status === 'succeeded' || p2.status === 'succeededNoInput';
   return {
     status: p2.status,
     reason: p2.reason,
@@ -87,7 +89,7 @@ function consolidateJson(p2: ConsolidationOutput) {
     baseline: p2.workspace?.baseline ?? null,
     inputs: { selected: p2.selected, added: p2.added, retained: p2.retained, removed: p2.removed },
     changes: p2.workspace?.changes ?? [],
-    notes: notesAbsorbed(p2.workspace),
+    notes: succeeded ? notesAbsorbed(p2.workspace) : [],
     handEditsRestored: p2.handEditsRestored,
     tokens: p2.usage,
     turns: p2.turns,
@@ -100,7 +102,7 @@ function humanLines(s: ReturnType<typeof consolidateJson>, root: string): string
       (s.revision ? `; new revision ${s.revision.slice(0, 7)}` : ''),
     `inputs: ${s.inputs.selected} selected, ${s.inputs.added} added, ${s.inputs.retained} retained, ${s.inputs.removed} removed`,
   ];
-  if (s.mode) lines.push(`absorbed (${s.mode}, ${s.changes.length} changed file(s) since the last revision):`);
+  if (s.mode && s.status.startsWith('succeeded')) lines.push(`absorbed (${s.mode}, ${s.changes.length} changed file(s) since the last revision):`);
   for (const change of s.changes) lines.push(`  ${change.status.padEnd(8)} ${change.path}`);
   if (s.notes.length > 0) lines.push(`notes absorbed: ${s.notes.length}`);
   if (s.handEditsRestored.length > 0) {

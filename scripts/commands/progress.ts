@@ -63,11 +63,14 @@ export function followProgress(actor: MemoriesPipeline, options: ProgressOptions
       redraw();
     }
   });
-  const watching = actor.subscribe((snapshot) => {
+  const phase2Starting = (snapshot: { value: unknown }) => {
     if (snapshot.value !== 'consolidating' || state.phase2At !== null) return;
     state.phase2At = performance.now();
     say('phase 2: consolidating');
-  });
+  };
+  // The actor starts as it is created: a phase-2-only run is consolidating before this is attached.
+  phase2Starting(actor.getSnapshot());
+  const watching = actor.subscribe(phase2Starting);
   actor.on('phase2.finished', ({ output }) => {
     const took = seconds(performance.now() - (state.phase2At ?? started));
     say(`phase 2: ${output.status}${output.reason ? ` (${output.reason})` : ''} in ${took}`);

@@ -1,4 +1,5 @@
 // `memories run`: one pass of the pipeline, with a progress line per job and a summary.
+import { existsSync } from 'node:fs';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
 import type { EffectiveSettings } from '../../services/config/effective-settings.ts';
 import { ConfigError } from '../../services/errors.ts';
@@ -123,7 +124,7 @@ async function runWith(
   if (flags.retryFailed) {
     options.store = pipelineDeps(options).store;
     const retried = await options.store.retryFailedStage1Jobs();
-    if (!flags.json) process.stdout.write(`--retry-failed: ${retried} failed job(s) claimable now\n`);
+    if (!flags.json && !flags.quiet) process.stdout.write(`--retry-failed: ${retried} failed job(s) claimable now\n`);
   }
   // --batch: phase 1 goes through the Batch API; the coordinator then runs phase 2 only.
   const batch = flags.batch ? await batchPhase1(options, flags, endpoint, inspection.inspect) : null;
@@ -132,9 +133,11 @@ async function runWith(
       ? await inspection.close().then(() => ({ phase1: null, phase2: null }))
       : await runPipeline(options, (pipeline) => {
           actor = pipeline;
-          actor.subscribe((snapshot) => {
+          const consolidating = (snapshot: { value: unknown }) => {
             if (snapshot.value === 'consolidating') phase2Started ??= performance.now();
-          });
+          };
+          consolidating(actor.getSnapshot()); // already so when only phase 2 runs
+          actor.subscribe(consolidating);
           actor.on('phase2.finished', () => {
             phase2Ms = Math.round(performance.now() - (phase2Started ?? started));
           });
@@ -181,7 +184,11 @@ async function report(
     process.stdout.write(
       `${JSON.stringify({ ...summaryJson(result, elapsedMs, phase2Ms, metrics), ...(batch ? { batch } : {}) })}\n`,
     );
-  else process.stdout.write(formatSummary(result, elapsedMs, run.codexHome, run.layout.root));
+  else {
+    // Every job failed, or nothing was eligible yet: say so rather than point at a folder that is not there.
+    const folder = existsSync(run.layout.root) ? run.layout.root : `${run.layout.root} (nothing written yet)`;
+    process.stdout.write(formatSummary(result, elapsedMs, run.codexHome, folder));
+  }
   for (const line of runFailures(result)) warn(line);
   // Any failure fails a cron job or CI step, so a dead endpoint or a bad key never goes unnoticed.
   if (failedAnything(result)) process.exitCode = 1;

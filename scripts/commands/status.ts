@@ -111,7 +111,7 @@ function byAttention(now: number) {
 function when(at: string | null, nowIso: string): string {
   if (!at) return '-';
   const delta = Math.round((Date.parse(at) - Date.parse(nowIso)) / 1000);
-  return `${at} (${delta >= 0 ? `in ${span(delta)}` : `${span(-delta)} ago`})`;
+  return `${at} (${delta > 0 ? `in ${span(delta)}` : delta === 0 ? 'now' : `${span(-delta)} ago`})`;
 }
 
 function span(seconds: number): string {
