@@ -102,8 +102,10 @@ function humanLines(s: ReturnType<typeof consolidateJson>, root: string): string
       (s.revision ? `; new revision ${s.revision.slice(0, 7)}` : ''),
     `inputs: ${s.inputs.selected} selected, ${s.inputs.added} added, ${s.inputs.retained} retained, ${s.inputs.removed} removed`,
   ];
-  if (s.mode && s.status.startsWith('succeeded')) lines.push(`absorbed (${s.mode}, ${s.changes.length} changed file(s) since the last revision):`);
-  for (const change of s.changes) lines.push(`  ${change.status.padEnd(8)} ${change.path}`);
+  if (s.mode && s.status.startsWith('succeeded')) {
+    lines.push(`absorbed (${s.mode}, ${s.changes.length} changed file(s) since the last revision):`);
+    for (const change of s.changes) lines.push(`  ${change.status.padEnd(8)} ${change.path}`);
+  }
   if (s.notes.length > 0) lines.push(`notes absorbed: ${s.notes.length}`);
   if (s.handEditsRestored.length > 0) {
     lines.push(`your edits the agent undid were put back in: ${s.handEditsRestored.join(', ')}`);
