@@ -45,7 +45,7 @@ describe('memories doctor on a Codex home', () => {
       // All 15 [memories] keys are listed.
       expect(stdout.match(/^ {2}memories\.\w+ /gm)).toHaveLength(15);
       // This home hands generation over correctly.
-      expect(stdout).toMatch(/^ok\s+hand-off\s+Codex reads what this tool writes/m);
+      expect(stdout).toMatch(/^ok\s+hand-off\s+Codex reads the v\d layout that this tool writes to /m);
 
       const profiled = await memories(['doctor', '--codex-home', home, '--profile', 'local']);
       expect(setting(profiled.stdout, 'model_provider')).toEqual(['model_provider', 'local-chat', 'profile local']);

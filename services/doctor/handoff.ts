@@ -42,7 +42,10 @@ export function checkHandoff(codex: CodexConfig, layout: MemoryLayout, probe: Co
   }
 
   const writes = `this tool writes the ${layout.version} layout to ${layout.root} (${layout.reason})`;
-  if (problems.length === 0) return { ok: true, message: `Codex reads what ${writes}; its own generation is off`, fix: [] };
+  if (problems.length === 0) {
+    const message = `Codex reads the ${layout.version} layout that this tool writes to ${layout.root} (${layout.reason}); its own generation is off`;
+    return { ok: true, message, fix: [] };
+  }
   const fix = [...tables].flatMap(([table, lines]) => [table, ...lines]);
   return { ok: false, message: `${problems.join('; ')}; ${writes}`, fix };
 }
