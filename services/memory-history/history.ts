@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { redactHandWritten } from '../memory-folder/hand-written.ts';
 import { GIT_DIR } from './git-dir.ts';
 import { holdsHandEdits, reapplyHandEdits } from './hand-edits.ts';
 import { hasBaseline, headCommit, openRepo, parentOf, type Repo, resolveRevision, treeOf } from './repo.ts';
@@ -52,8 +53,7 @@ export async function diffSinceBaseline(root: string): Promise<BaselineDiff> {
 
 /** A successful consolidation's baseline. */
 export async function commitBaseline(root: string, counts: { added: number; retained: number; removed: number; notes: number }) {
-  const facts: RevisionFacts = { kind: 'consolidation', ...counts, memoryBytes: await memoryBytes(root) };
-  return commitRevision(await openRepo(root), 'Consolidate memory', facts);
+  return recordRevision(await openRepo(root), 'Consolidate memory', { kind: 'consolidation', ...counts });
 }
 
 /** `rev` against its parent; without `rev`, the working tree against the last baseline. */
@@ -81,16 +81,22 @@ export async function revertTo(root: string, rev: string) {
   const none = { added: 0, retained: 0, removed: 0, notes: 0 };
   const savedEdits =
     pending.changes.length > 0
-      ? await commitRevision(repo, 'Record hand edits before a revert', {
-          kind: 'edits',
-          ...none,
-          memoryBytes: await memoryBytes(root),
-        })
+      ? await recordRevision(repo, 'Record hand edits before a revert', { kind: 'edits', ...none })
       : null;
   await restoreWorkingTree(repo, await treeOf(repo, target));
-  const facts: RevisionFacts = { kind: 'revert', ...none, memoryBytes: await memoryBytes(root), revertedTo: target };
-  const revision = await commitRevision(repo, `Revert memory to ${target.slice(0, 7)}`, facts);
+  const facts = { kind: 'revert' as const, ...none, revertedTo: target };
+  const revision = await recordRevision(repo, `Revert memory to ${target.slice(0, 7)}`, facts);
   return { revision, revertedTo: target, savedEdits };
+}
+
+/**
+ * The working tree as a new revision, the person's files redacted first: a secret typed into a note or a maintained
+ * file (before a revert, or while the agent ran) must reach no revision. A revision made before redaction existed
+ * may hold one, so a revert to it is redacted too.
+ */
+async function recordRevision(repo: Repo, subject: string, facts: Omit<RevisionFacts, 'memoryBytes'>): Promise<string> {
+  await redactHandWritten(repo.dir);
+  return commitRevision(repo, subject, { ...facts, memoryBytes: await memoryBytes(repo.dir) });
 }
 
 async function diffAgainst(repo: Repo, baseline: string | null, maxChars?: number) {
