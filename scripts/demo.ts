@@ -2,7 +2,7 @@
 // scripted local server, so the memory folder shows the pipeline's formats, not real insight.
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { fileLogger } from '../services/logger.ts';
 import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { createModelClient } from '../services/model/model-client.ts';
@@ -31,7 +31,11 @@ try {
   });
   const { root } = layout;
   process.stdout.write(formatSummary(result, Math.round(performance.now() - started), codexHome, root));
-  const files = (await readdir(root, { recursive: true })).map((f) => relative(root, join(root, f))).sort();
+  // The folder's history (.git) is `memories log`'s to show, not forty object files here.
+  const files = (await readdir(root, { recursive: true }))
+    .map((f) => relative(root, join(root, f)))
+    .filter((f) => f !== '.git' && !f.startsWith(`.git${sep}`))
+    .sort();
   process.stdout.write(`memory folder ${root}:\n${files.map((f) => `  ${f}`).join('\n')}\n`);
   if ((result.phase1?.failed ?? 0) > 0 || result.phase2?.status !== 'succeeded') {
     process.stderr.write(`demo: the pipeline did not complete cleanly; see the log under ${join(codexHome, 'log')}\n`);
