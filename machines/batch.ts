@@ -21,6 +21,7 @@ export interface BatchPhase1Summary {
   filesSeen: number;
   eligible: number;
   ineligible: number;
+  unreadable: number;
   claimed: number;
   skipped: SkipCounts;
   submitted: BatchSubmitResult;
@@ -119,6 +120,7 @@ export const batchMachine = setup({
     filesSeen: context.discovery?.filesSeen ?? 0,
     eligible: context.discovery?.candidates.length ?? 0,
     ineligible: context.discovery?.ineligible ?? 0,
+    unreadable: context.discovery?.unreadable ?? 0,
     claimed: context.claims.length,
     skipped: context.skipped,
     submitted: context.submitted,

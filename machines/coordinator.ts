@@ -23,6 +23,8 @@ export interface DiscoveryResult {
   filesSeen: number;
   /** Rollouts seen but not eligible (age, idle, source, no user message). */
   ineligible: number;
+  /** Rollout files that could not be read or held no parsable line (each logged with its reason). */
+  unreadable: number;
 }
 
 export interface CoordinatorInput {
@@ -38,6 +40,7 @@ export interface Phase1Summary {
   filesSeen: number;
   eligible: number;
   ineligible: number;
+  unreadable: number;
   claimed: number;
   succeeded: number;
   succeededNoOutput: number;
@@ -99,6 +102,7 @@ export function summarizePhase1(context: CoordinatorContext): Phase1Summary | nu
     filesSeen: context.discovery?.filesSeen ?? 0,
     eligible: context.discovery?.candidates.length ?? 0,
     ineligible: context.discovery?.ineligible ?? 0,
+    unreadable: context.discovery?.unreadable ?? 0,
     claimed: context.outcomes.length,
     succeeded: count('succeeded'),
     succeededNoOutput: count('succeededNoOutput'),

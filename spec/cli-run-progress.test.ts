@@ -79,6 +79,17 @@ describe('memories run progress', () => {
     expect(lines.slice(0, 2)).toEqual(['phase 2: consolidating', expect.stringMatching(/^phase 2: succeeded in /)]);
   });
 
+  it('counts a rollout file it could not read, in --json and in the summary line', async () => {
+    const before = JSON.parse((await run('--phase', '1', '--json')).stdout).rollouts;
+    expect(before.unreadable).toBe(0);
+    await writeFile(join(home, 'sessions', 'rollout-2026-01-01T00-00-00-torn.jsonl'), 'not json\n{"torn":');
+    const json = JSON.parse((await run('--phase', '1', '--json')).stdout);
+    expect(json.rollouts).toMatchObject({ seen: before.seen + 1, eligible: before.eligible, unreadable: 1 });
+    const { stdout } = await run('--phase', '1');
+    const counts = `${before.seen + 1} rollout\\(s\\) seen, ${before.eligible} eligible, 1 unreadable \\(reasons in the log\\); `;
+    expect(stdout).toMatch(new RegExp(`^phase 1: .*; ${counts}`, 'm'));
+  });
+
   it('--quiet keeps --retry-failed to the summary as well', async () => {
     const { code, stdout } = await run('--phase', '1', '--retry-failed', '--quiet');
     expect(code).toBe(0);

@@ -94,7 +94,12 @@ function coordinator(jobs: number, concurrency: number, gates: Gates = {}) {
   });
   const machine = coordinatorMachine.provide({
     actors: {
-      discover: fromPromise(async () => ({ candidates: claims.map((c) => c.thread), filesSeen: jobs, ineligible: 0 })),
+      discover: fromPromise(async () => ({
+        candidates: claims.map((c) => c.thread),
+        filesSeen: jobs,
+        ineligible: 0,
+        unreadable: 0,
+      })),
       claim: fromPromise(async () => ({ claims, skipped: { upToDate: 0, running: 0, retryBackoff: 0, retryExhausted: 0 } })),
       extraction,
     },

@@ -30,6 +30,7 @@ function phase1(jobs: ExtractionOutput[], extra: Partial<Phase1Summary> = {}): P
     filesSeen: jobs.length,
     eligible: jobs.length,
     ineligible: 0,
+    unreadable: 0,
     claimed: jobs.length,
     succeeded: count('succeeded'),
     succeededNoOutput: count('succeededNoOutput'),

@@ -38,7 +38,15 @@ export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2
     failed: p1?.failed ?? 0,
     skipped: p1 ? skippedTotal(p1.skipped) : 0,
     skippedBy: p1?.skipped ?? null,
-    rollouts: p1 ? { seen: p1.filesSeen, eligible: p1.eligible, ineligible: p1.ineligible, unclaimed: unclaimed(p1) } : null,
+    rollouts: p1
+      ? {
+          seen: p1.filesSeen,
+          eligible: p1.eligible,
+          ineligible: p1.ineligible,
+          unreadable: p1.unreadable,
+          unclaimed: unclaimed(p1),
+        }
+      : null,
     tokens: p1?.usage ?? null,
     phase1Error: p1?.error ?? null,
     failures: (p1?.jobs ?? [])
@@ -83,7 +91,9 @@ export function formatSummary(
     lines.push(
       `phase 1: ${p1.claimed} job(s) claimed, ${p1.succeeded + p1.succeededNoOutput} succeeded ` +
         `(${p1.succeeded} with output, ${p1.succeededNoOutput} no output), ${p1.failed} failed; ` +
-        `${p1.filesSeen} rollout(s) seen, ${p1.eligible} eligible; ${p1.usage.total} tokens`,
+        `${p1.filesSeen} rollout(s) seen, ${p1.eligible} eligible` +
+        (p1.unreadable > 0 ? `, ${p1.unreadable} unreadable (reasons in the log)` : '') +
+        `; ${p1.usage.total} tokens`,
     );
   }
   const p2 = result.phase2;

@@ -31,7 +31,8 @@ export function phase1Actors(deps: PipelineDeps) {
       });
       for (const { path, reason } of found.unreadable) deps.log.warn({ path, reason }, 'rollout skipped');
       for (const { threadId, reason } of found.withheld ?? []) deps.log.info({ threadId, reason }, 'thread withheld by Codex');
-      return { candidates, filesSeen: found.filesSeen, ineligible: found.threads.length - candidates.length };
+      const ineligible = found.threads.length - candidates.length;
+      return { candidates, filesSeen: found.filesSeen, ineligible, unreadable: found.unreadable.length };
     }),
 
     claim: fromPromise(

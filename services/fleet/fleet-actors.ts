@@ -53,7 +53,7 @@ export function fleetPhase1Actors(deps: PipelineDeps, fleet: FleetScope) {
         maxAgeDays: deps.config.maxRolloutAgeDays,
       });
       for (const q of queued) versions.set(q.thread.threadId, { sha256: q.sha256, fileName: q.fileName });
-      return { candidates: queued.map((q) => q.thread), filesSeen: queued.length, ineligible: 0 };
+      return { candidates: queued.map((q) => q.thread), filesSeen: queued.length, ineligible: 0, unreadable: 0 };
     }),
 
     claim: fromPromise(async ({ input, signal }: { input: { candidates: ThreadInfo[] }; signal: AbortSignal }) => {
