@@ -37,6 +37,17 @@ describe('memories run without [memories] version', () => {
     expect(existsSync(join(home, 'memories'))).toBe(false);
   });
 
+  it('doctor warns when a Codex found on PATH would leave the memory earlier runs wrote behind', async () => {
+    expect((await run(join(home, 'no-such-dir'))).code).toBe(0); // no Codex: memories/ (v1)
+    await writeFile(join(home, 'codex'), '#!/bin/sh\necho "codex-cli 0.169.0"\n');
+    await chmod(join(home, 'codex'), 0o755);
+    const doctor = await memories(['doctor', '--codex-home', home, '--base-url', server.url], { PATH: home });
+    expect(doctor.code).toBe(0);
+    const line = doctor.stdout.split('\n').find((l) => /^WARN\s+hand-off/.test(l));
+    expect(line).toContain(`${join(home, 'memories')} holds the v1 memory earlier runs wrote`);
+    expect(doctor.stdout).toMatch(/^\s+version = "v1"$/m);
+  });
+
   it('writes memories/ when no codex is on PATH', async () => {
     const result = await run(join(home, 'no-such-dir'));
     expect(result.code).toBe(0);

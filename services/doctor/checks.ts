@@ -11,7 +11,7 @@ import { errorMessage } from '../errors.ts';
 import { layoutFor, type MemoryLayout, probeCodex } from '../memory-folder/layout.ts';
 import { type ModelEndpoint, resolveModelEndpoint } from '../model/model-endpoint.ts';
 import { createLowdbStore } from '../store/lowdb-store.ts';
-import { checkHandoff } from './handoff.ts';
+import { checkHandoff, strandedMemory } from './handoff.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -58,7 +58,8 @@ export async function runDoctorChecks(options: DoctorOptions): Promise<DoctorRep
   const layout = layoutFor(options.codexHome, memories.version, () => probe);
   let handoff = check('hand-off', 'skip', 'skipped: config.toml could not be read');
   if (config.codex) {
-    const { ok, message, fix } = checkHandoff(config.codex, layout, probe);
+    const stranded = usable ? await strandedMemory(options.codexHome, layout) : null;
+    const { ok, message, fix } = checkHandoff(config.codex, layout, probe, stranded);
     handoff = { ...check('hand-off', ok ? 'ok' : 'warn', message), ...(ok ? {} : { fix }) };
   }
   const store =

@@ -1,7 +1,9 @@
 // The hand-off to the user's Codex: will it read the folder we write, and will its own generation stay
 // out of that folder? Each problem comes with the config.toml line that fixes it.
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CodexConfig } from '../config/codex-config.ts';
-import { type CodexProbe, defaultVersionOf, type MemoryLayout } from '../memory-folder/layout.ts';
+import { type CodexProbe, defaultVersionOf, type LayoutVersion, layoutRoot, type MemoryLayout } from '../memory-folder/layout.ts';
 
 export interface Handoff {
   ok: boolean;
@@ -10,7 +12,32 @@ export interface Handoff {
   fix: string[];
 }
 
-export function checkHandoff(codex: CodexConfig, layout: MemoryLayout, probe: CodexProbe): Handoff {
+/**
+ * The other layout's folder when it holds a memory and this layout's folder does not: a Codex found on PATH
+ * (or a version key) moved the default, and the memory earlier runs wrote would be left behind unsaid.
+ */
+export async function strandedMemory(codexHome: string, layout: MemoryLayout): Promise<StrandedMemory | null> {
+  const other: LayoutVersion = layout.version === 'v1' ? 'v2' : 'v1';
+  const has = (root: string) =>
+    stat(join(root, 'memory_summary.md')).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+  const root = layoutRoot(codexHome, other);
+  return (await has(root)) && !(await has(layout.root)) ? { version: other, root } : null;
+}
+
+export interface StrandedMemory {
+  version: LayoutVersion;
+  root: string;
+}
+
+export function checkHandoff(
+  codex: CodexConfig,
+  layout: MemoryLayout,
+  probe: CodexProbe,
+  stranded: StrandedMemory | null = null,
+): Handoff {
   const problems: string[] = [];
   const tables = new Map<string, string[]>();
   const add = (table: string, line: string) => tables.set(table, [...(tables.get(table) ?? []), line]);
@@ -34,6 +61,14 @@ export function checkHandoff(codex: CodexConfig, layout: MemoryLayout, probe: Co
   } else if (codexReads !== layout.version) {
     problems.push(`Codex reads the ${codexReads} layout, this tool writes ${layout.version}`);
     add('[memories]', `version = "${layout.version}"`);
+  }
+  if (stranded && memories.version === null) {
+    problems.push(
+      `${stranded.root} holds the ${stranded.version} memory earlier runs wrote, which the ${layout.version} layout leaves behind ` +
+        `(its next run extracts every session again); \`version = "${stranded.version}"\` keeps it, for Codex too`,
+    );
+    if (!tables.get('[memories]')?.some((line) => line.startsWith('version')))
+      add('[memories]', `version = "${stranded.version}"`);
   }
   if (memories.generateMemories) {
     const source = codex.memoriesKeys.generateMemories ? 'config.toml' : 'default';
