@@ -1,9 +1,8 @@
 // Ad-hoc notes (Codex 0.169's `extensions/ad_hoc/`): `memories note` or a file dropped in makes consolidation due,
 // the next consolidation absorbs new and edited notes and tags them, a note file is never changed by the agent, and a
 // note is data: a hostile one gets no secret anywhere and changes nothing but the facts it states.
-import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Handler, startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
@@ -16,6 +15,7 @@ import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { isAgentRequest, toolOutputs } from './support/agent-requests.ts';
 import { memories } from './support/cli.ts';
 import { readAllFiles, tempCodexHome } from './support/codex-home.ts';
+import { historyText } from './support/memory-home.ts';
 import { generatedSecrets, leaked } from './support/secret-corpus.ts';
 
 let home: string;
@@ -56,18 +56,6 @@ async function dropNote(name: string, text: string): Promise<string> {
   await mkdir(notesDir(), { recursive: true });
   await writeFile(join(notesDir(), name), text);
   return `extensions/ad_hoc/${name}`;
-}
-
-// Loose objects are compressed: a secret in the history would not show in a plain read.
-async function historyText(): Promise<string> {
-  const objects = join(root, '.git', 'objects');
-  let text = '';
-  for (const entry of await readdir(objects, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && /^[0-9a-f]{38}$/.test(entry.name)) {
-      text += inflateSync(await readFile(join(entry.parentPath, entry.name))).toString('latin1');
-    }
-  }
-  return text;
 }
 
 describe('ad-hoc notes', () => {
@@ -173,7 +161,7 @@ describe('ad-hoc notes', () => {
     expect(after).toMatch(/The CI runner is ci-9.*\[ad-hoc note\]/);
     expect(await readFile(join(root, 'memory_summary.md'), 'utf8')).toMatch(/^v1\n/);
     for (const [path, text] of await readAllFiles(home)) expect(leaked(key, text), path).toEqual([]);
-    expect(leaked(key, await historyText())).toEqual([]);
+    expect(leaked(key, await historyText(root))).toEqual([]);
     expect(leaked(key, requests.join('\n'))).toEqual([]);
   });
 });

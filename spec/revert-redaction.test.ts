@@ -1,79 +1,41 @@
 // Secrets a person types into the memory folder reach no revision: every path that records the folder in its history
 // (a revert's record of the hand edits, the revert itself, a consolidation's baseline) redacts their files first.
-import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Handler, startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
+import { describe, expect, it } from 'vitest';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
-import { createModelClient } from '../services/model/model-client.ts';
-import { type PipelineOptions, runPipeline } from '../services/pipeline.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { isAgentRequest } from './support/agent-requests.ts';
 import { memories } from './support/cli.ts';
-import { tempCodexHome } from './support/codex-home.ts';
+import { historyText, memoryHomePerTest } from './support/memory-home.ts';
 import { generatedSecrets, leaked, type Planted } from './support/secret-corpus.ts';
 
-let home: string;
-let root: string;
-let cleanup: () => Promise<void>;
-let server: Awaited<ReturnType<typeof startLocalOpenAIServer>>;
-let handler: Handler;
+const t = memoryHomePerTest();
 
-beforeEach(async () => {
-  ({ home, cleanup } = await tempCodexHome());
-  root = join(home, 'memories');
-  handler = scriptedHandler();
-  server = await startLocalOpenAIServer({ handler: (req) => handler(req) });
-});
-afterEach(async () => {
-  await server.close();
-  await cleanup();
-});
-
-const run = (extra: Partial<PipelineOptions> = {}) =>
-  runPipeline({
-    codexHome: home,
-    model: createModelClient({ apiKey: 'test', baseURL: server.url, wireApi: 'responses' }),
-    retryPolicy: { initialDelayMs: 5, maxDelayMs: 20 },
-    ...extra,
-  });
 const cli = async (args: string[]) => {
-  const result = await memories([...args, '--codex-home', home, '--json']);
+  const result = await memories([...args, '--codex-home', t.home, '--json']);
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout);
 };
 const secret = (family: string, seed: number): Planted => generatedSecrets(1, seed).find(([f]) => f === family)![1];
 
-// Loose objects are compressed: a secret in the history would not show in a plain read.
-async function historyText(): Promise<string> {
-  const objects = join(root, '.git', 'objects');
-  let text = '';
-  for (const entry of await readdir(objects, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && /^[0-9a-f]{38}$/.test(entry.name)) {
-      text += inflateSync(await readFile(join(entry.parentPath, entry.name))).toString('latin1');
-    }
-  }
-  return text;
-}
-
 describe('secrets in hand-written files and the memory history', () => {
   it('a revert records the hand edits it saves with their secrets redacted, and the rest of each edit kept', async () => {
-    await installFixtureRollouts(home, { count: 1 });
-    expect((await run()).phase2?.status).toBe('succeeded');
+    await installFixtureRollouts(t.home, { count: 1 });
+    expect((await t.run()).phase2?.status).toBe('succeeded');
     const inMemory = { text: 'sk-proj-ZZZZabcdefghijklmnop0123456789', needles: ['ZZZZabcdefghijklmnop0123456789'] };
     const inSkill = secret('github', 51);
     const inNote = secret('openai', 52);
-    await appendFile(join(root, 'MEMORY.md'), `- OPENAI_API_KEY=${inMemory.text}\n- Deploys go through make release\n`);
-    await mkdir(join(root, 'skills', 'deploy'), { recursive: true });
-    await writeFile(join(root, 'skills', 'deploy', 'SKILL.md'), `# Deploy\n\nUse the token ${inSkill.text} to push.\n`);
-    await mkdir(join(root, 'extensions', 'ad_hoc'), { recursive: true });
-    await writeFile(join(root, 'extensions', 'ad_hoc', 'keys.md'), `The CI key is ${inNote.text}\n`);
+    await appendFile(join(t.root, 'MEMORY.md'), `- OPENAI_API_KEY=${inMemory.text}\n- Deploys go through make release\n`);
+    await mkdir(join(t.root, 'skills', 'deploy'), { recursive: true });
+    await writeFile(join(t.root, 'skills', 'deploy', 'SKILL.md'), `# Deploy\n\nUse the token ${inSkill.text} to push.\n`);
+    await mkdir(join(t.root, 'extensions', 'ad_hoc'), { recursive: true });
+    await writeFile(join(t.root, 'extensions', 'ad_hoc', 'keys.md'), `The CI key is ${inNote.text}\n`);
 
     const reverted = await cli(['revert', 'HEAD']);
 
     expect(reverted.savedEdits).toMatch(/^[0-9a-f]{40}$/);
-    const history = await historyText();
+    const history = await historyText(t.root);
     for (const planted of [inMemory, inSkill, inNote]) expect(leaked(planted, history)).toEqual([]);
     // Nothing else of the edits is lost: they are in the saved revision, each secret replaced by a marker.
     const saved = (await cli(['diff', reverted.savedEdits])).patch as string;
@@ -85,20 +47,20 @@ describe('secrets in hand-written files and the memory history', () => {
   });
 
   it('a consolidation records no secret a person wrote into a note while the agent ran', async () => {
-    await installFixtureRollouts(home, { count: 1 });
+    await installFixtureRollouts(t.home, { count: 1 });
     const late = secret('aws-key-id', 53);
     let written = false;
-    handler = async (req) => {
+    t.handler = async (req) => {
       if (isAgentRequest(req.body) && !written) {
         written = true;
-        await mkdir(join(root, 'extensions', 'ad_hoc'), { recursive: true });
-        await writeFile(join(root, 'extensions', 'ad_hoc', 'late.md'), `The deploy key is ${late.text}\n`);
+        await mkdir(join(t.root, 'extensions', 'ad_hoc'), { recursive: true });
+        await writeFile(join(t.root, 'extensions', 'ad_hoc', 'late.md'), `The deploy key is ${late.text}\n`);
       }
       return scriptedHandler()(req);
     };
-    expect((await run()).phase2?.status).toBe('succeeded');
+    expect((await t.run()).phase2?.status).toBe('succeeded');
     expect(written).toBe(true);
-    expect(leaked(late, await historyText())).toEqual([]);
-    expect(leaked(late, await readFile(join(root, 'extensions', 'ad_hoc', 'late.md'), 'utf8'))).toEqual([]);
+    expect(leaked(late, await historyText(t.root))).toEqual([]);
+    expect(leaked(late, await readFile(join(t.root, 'extensions', 'ad_hoc', 'late.md'), 'utf8'))).toEqual([]);
   });
 });
