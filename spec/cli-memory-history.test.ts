@@ -125,6 +125,12 @@ describe('memories log, diff, revert and consolidate --now', () => {
         expect(lines[1]).toMatch(/ {2}hand edits {2}/);
         expect(lines[2]).toMatch(/ {2}consolidation \+5 added, 0 retained, -0 removed, 0 note\(s\) {2}MEMORY\.md \d+ bytes$/);
 
+        // Reverting to where the folder already is, unedited, records nothing.
+        const noop = await memories(['revert', 'HEAD', ...at]);
+        expect(noop.code).toBe(0);
+        expect(noop.stdout).toMatch(/^memory folder is already at [0-9a-f]{7}, with no edits since: nothing to revert$/m);
+        expect((await json(['log', ...at])).revisions).toHaveLength(3);
+
         const bad = await memories(['revert', 'nope', ...at]);
         expect(bad.code).toBe(1);
         expect(bad.stderr).toMatch(/not a revision/);

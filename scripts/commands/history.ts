@@ -126,6 +126,12 @@ async function revertCommand(rev: string, flags: HistoryFlags & StoreFlags): Pro
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
+  if (result.revision === null) {
+    process.stdout.write(
+      `memory folder is already at ${result.revertedTo.slice(0, 7)}, with no edits since: nothing to revert\n`,
+    );
+    return;
+  }
   const saved = result.savedEdits
     ? `your edits since the last revision were recorded first as ${result.savedEdits.slice(0, 7)}; `
     : '';

@@ -70,14 +70,26 @@ export async function diffRevision(root: string, rev?: string): Promise<Baseline
   return { revision, baseline: parent, ...(await diffSides(before, after, Number.POSITIVE_INFINITY)) };
 }
 
+export interface RevertResult {
+  /** null when the folder already was `revertedTo`, unedited: nothing is recorded. */
+  revision: string | null;
+  revertedTo: string;
+  /** The revision recording the edits made since the last one, when there were any. */
+  savedEdits: string | null;
+}
+
 /**
  * The folder back to `rev`, recorded as a new revision: the revisions after it stay in the history, and edits
  * made since the last revision are first recorded as one of their own, so a revert never loses anything.
  */
-export async function revertTo(root: string, rev: string) {
+export async function revertTo(root: string, rev: string): Promise<RevertResult> {
   const repo = await openRepo(root, false);
   const target = await resolveRevision(repo, rev);
-  const pending = await diffAgainst(repo, await headCommit(repo), 0);
+  const head = await headCommit(repo);
+  const pending = await diffAgainst(repo, head, 0);
+  // Already there, with no edit to put aside: a revision would record nothing.
+  if (pending.changes.length === 0 && head !== null && (await treeOf(repo, head)) === (await treeOf(repo, target)))
+    return { revision: null, revertedTo: target, savedEdits: null };
   const none = { added: 0, retained: 0, removed: 0, notes: 0 };
   const savedEdits =
     pending.changes.length > 0
