@@ -41,6 +41,14 @@ describe('putting a hand edit back into what the agent wrote', () => {
     const merged = reapplyHandEdit({ base, edited }, base, new Set(['staging is db-stage-7']));
     expect(merged).toBe(base);
   });
+  it("keeps memory_summary.md's version line first when the person wrote the file from scratch", () => {
+    const edited = '## My profile\n\n- prefers pnpm over npm\n';
+    const agent = 'v1\n## User Profile\n\n- works on the billing service\n';
+    const merged = reapplyHandEdit({ base: null, edited }, agent, new Set());
+    expect(merged.split('\n')[0]).toBe('v1');
+    expect(merged).toContain('- prefers pnpm over npm');
+    expect(merged).toContain('- works on the billing service');
+  });
 });
 
 describe('a consolidation after hand edits', () => {

@@ -18,6 +18,7 @@ export const normalizeLine = (line: string) =>
     .replace(/\s+/g, ' ');
 
 const MIN_ADDED_CHARS = 4;
+const VERSION_LINE = /^v\d+$/;
 
 /** A line long enough to state something; shorter ones (a rule, a stray marker) are structure. */
 export const isFact = (line: string) => normalizeLine(line).length >= MIN_ADDED_CHARS;
@@ -30,10 +31,12 @@ export function reapplyHandEdit(edit: HandEdit, agent: string, elsewhere: Readon
   const { removed, added } = editOf(edit);
   const keptByPerson = new Set(linesOf(edit.edited).map(normalizeLine));
   const out = linesOf(agent).filter((line) => !removed.has(normalizeLine(line)) || keptByPerson.has(normalizeLine(line)));
+  // memory_summary.md opens with its format's version line (`v1`), which Codex checks: nothing goes above it.
+  const top = VERSION_LINE.test(out[0] ?? '') ? 1 : 0;
   for (const { line, anchor } of added) {
     const fact = normalizeLine(line);
     if (elsewhere.has(fact) || out.some((l) => normalizeLine(l) === fact)) continue;
-    const at = anchor === null ? 0 : out.indexOf(anchor) + 1;
+    const at = anchor === null ? top : out.indexOf(anchor) + 1;
     // An anchor the agent rewrote away: the line goes last rather than nowhere.
     out.splice(anchor !== null && at === 0 ? out.length : at, 0, line);
   }
