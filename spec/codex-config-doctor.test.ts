@@ -58,6 +58,20 @@ describe('memories doctor on a Codex home', () => {
     }
   });
 
+  it('warns that a [model_providers.openai] table is ignored, as Codex ignores it', async () => {
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      await installFixtureRollouts(home);
+      await writeFile(join(home, 'config.toml'), '[model_providers.openai]\nname = "mine"\nbase_url = "http://127.0.0.1:1/v1"\n');
+      const { code, stdout } = await memories(['doctor', '--codex-home', home, '--base-url', server.url]);
+      expect(code).toBe(0); // a warning, not a failure
+      const line = stdout.split('\n').find((l) => /^WARN\s+config/.test(l));
+      expect(line).toContain('[model_providers.openai] ignored: a built-in provider cannot be redefined');
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('prints the exact config.toml lines that hand the folder over to Codex', async () => {
     const { home, cleanup } = await tempCodexHome();
     try {

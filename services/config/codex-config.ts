@@ -23,6 +23,8 @@ export interface CodexConfig {
   profile: Sourced<string | null>;
   providerId: Sourced<string>;
   provider: ProviderInfo;
+  /** `[model_providers.<id>]` tables naming a built-in id: Codex keeps its built-in, so these change nothing. */
+  shadowedProviders: string[];
   /** `[features] memories`, a profile's overriding the top level; Codex's default is off. */
   featuresMemories: Sourced<boolean>;
   /** `[otel]`, Codex's telemetry exporters; null when the table is absent. */
@@ -59,7 +61,9 @@ export async function loadCodexConfig(codexHome: string, options: CodexConfigOpt
   const openaiBaseUrl =
     pick<string>(file, [[doc.openai_base_url, 'config.toml openai_base_url', 'openai_base_url']]) ??
     (env.OPENAI_BASE_URL ? { value: env.OPENAI_BASE_URL, source: 'env OPENAI_BASE_URL' } : null);
-  const provider = resolveProvider(doc, file, lines, providerId.value, builtInProviders(env, openaiBaseUrl));
+  const builtIns = builtInProviders(env, openaiBaseUrl);
+  const provider = resolveProvider(doc, file, lines, providerId.value, builtIns);
+  const shadowedProviders = isTable(doc.model_providers) ? Object.keys(doc.model_providers).filter((id) => id in builtIns) : [];
 
   const featuresMemories = pick<boolean>(
     file,
@@ -75,7 +79,18 @@ export async function loadCodexConfig(codexHome: string, options: CodexConfigOpt
   ) ?? { value: false, source: 'default' };
 
   const otel = parseOtelTable(doc.otel, file, lines, codexHome);
-  return { file, exists: text !== null, memories, memoriesKeys, profile, providerId, provider, featuresMemories, otel };
+  return {
+    file,
+    exists: text !== null,
+    memories,
+    memoriesKeys,
+    profile,
+    providerId,
+    provider,
+    shadowedProviders,
+    featuresMemories,
+    otel,
+  };
 }
 
 async function readConfigText(file: string): Promise<string | null> {

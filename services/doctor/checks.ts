@@ -108,10 +108,12 @@ async function checkConfig(
     const { memories } = codex;
     const models = `phase-1 model ${memories.phase1Model}, phase-2 model ${memories.phase2Model}`;
     const profile = codex.profile.value === null ? '' : `, profile ${codex.profile.value}`;
-    return {
-      result: check(name, 'ok', `${where}: ${models}, ${memories.maxRolloutsPerStartup} rollouts per run${profile}`),
-      codex,
-    };
+    const summary = `${where}: ${models}, ${memories.maxRolloutsPerStartup} rollouts per run${profile}`;
+    const shadowed = codex.shadowedProviders.map((id) => `[model_providers.${id}]`);
+    if (shadowed.length === 0) return { result: check(name, 'ok', summary), codex };
+    // As in Codex, a table cannot redefine a built-in provider: say so rather than let its base_url look used.
+    const why = `${shadowed.join(', ')} ignored: a built-in provider cannot be redefined (give the table another id and set model_provider to it)`;
+    return { result: check(name, 'warn', `${summary}; ${why}`), codex };
   } catch (error) {
     return { result: check(name, 'fail', firstLine(errorMessage(error))), codex: null };
   }
