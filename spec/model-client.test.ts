@@ -167,13 +167,14 @@ describe('HTTP failures', () => {
     // A port that just closed refuses the connection; port 9 is one Node's fetch will not dial at all.
     const closed = await startLocalOpenAIServer({ handler: () => ({ status: 500 }) });
     await closed.close();
-    for (const [baseURL, reason] of [
-      [closed.url, 'ECONNREFUSED'],
-      ['http://127.0.0.1:9/v1', 'bad port'],
-    ]) {
+    // A refused connection may be a server restarting: retried. A port fetch never dials cannot work: not retried.
+    for (const [baseURL, reason, kind] of [
+      [closed.url, 'ECONNREFUSED', RetryableError],
+      ['http://127.0.0.1:9/v1', 'bad port', BadInputError],
+    ] as const) {
       const client = createModelClient({ apiKey: 'sk-test', baseURL, wireApi: 'responses' });
       const error = await client.extractStage1(request).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(RetryableError);
+      expect(error).toBeInstanceOf(kind);
       expect((error as Error).message).toBe(`could not reach the model server: ${reason}`);
     }
   });

@@ -261,6 +261,8 @@ function classify(error: unknown, signal: AbortSignal | undefined): unknown {
   if (error instanceof APIConnectionTimeoutError) return new RetryableError('model request timed out', { cause: error });
   if (error instanceof APIConnectionError) {
     const reason = error.cause === undefined ? error.message : fetchFailureReason(error.cause);
+    // Node's fetch never dials some ports (1, 9, 25, …): no later attempt can succeed.
+    if (reason === 'bad port') return new BadInputError(`could not reach the model server: ${reason}`, { cause: error });
     return new RetryableError(`could not reach the model server: ${reason}`, { cause: error });
   }
   if (error instanceof APIError) {
