@@ -10,7 +10,18 @@ export interface HeldLeases {
   claims: Stage1Claim[];
   /** A running consolidation's claim. */
   global: GlobalClaim | null;
+  /** The folder as the person left it, while a consolidation may have changed it and has not committed. */
+  folderSnapshot: string | null;
 }
+
+/** Consolidation states after which the folder holds the run's committed baseline, or nothing of the run yet. */
+const NOTHING_TO_UNDO = new Set(['claiming', 'snapshottingFolder', 'committingBaseline', 'recordingSuccess']);
+
+type ChildSnapshot = {
+  status?: string;
+  value?: string | Record<string, unknown>;
+  context?: { claim?: Stage1Claim | GlobalClaim | null; snapshot?: string | null };
+};
 
 /** What a coordinator actor holds right now, read from its snapshot and its children's. */
 export function heldLeases(coordinator: AnyActorRef): HeldLeases {
@@ -20,15 +31,20 @@ export function heldLeases(coordinator: AnyActorRef): HeldLeases {
   };
   const claims = [...snapshot.context.pending];
   let global: GlobalClaim | null = null;
+  let folderSnapshot: string | null = null;
   for (const [id, child] of Object.entries(snapshot.children)) {
-    const state = child?.getSnapshot() as { status?: string; context?: { claim?: Stage1Claim | GlobalClaim | null } } | undefined;
+    const state = child?.getSnapshot() as ChildSnapshot | undefined;
     const claim = state?.status === 'active' ? state.context?.claim : null;
     if (!claim) continue;
     // Extraction children hold a stage-1 claim (with its thread); the consolidation child's is global.
     if ('thread' in claim) claims.push(claim);
-    else if (id === 'consolidation') global = claim;
+    else if (id === 'consolidation') {
+      global = claim;
+      const step = typeof state?.value === 'string' ? state.value : Object.keys(state?.value ?? {})[0];
+      if (step && !NOTHING_TO_UNDO.has(step)) folderSnapshot = state?.context?.snapshot ?? null;
+    }
   }
-  return { claims, global };
+  return { claims, global, folderSnapshot };
 }
 
 /**
@@ -37,15 +53,30 @@ export function heldLeases(coordinator: AnyActorRef): HeldLeases {
  */
 export async function stopReleasingLeases(
   coordinator: AnyActorRef,
-  deps: Pick<PipelineDeps, 'store' | 'inflight'>,
+  deps: Pick<PipelineDeps, 'store' | 'inflight' | 'layout' | 'log'>,
 ): Promise<void> {
   // Read before stopping: a stopped actor's children are gone.
-  const { claims, global } = heldLeases(coordinator);
+  const { claims, global, folderSnapshot } = heldLeases(coordinator);
   coordinator.stop();
+  // A consolidation stopped midway is undone as a failed one is, before its lease lets another run in: its agent's
+  // half-written files would otherwise pass for the person's edits at the next run.
+  if (folderSnapshot !== null) await restoreStoppedConsolidation(deps, folderSnapshot);
   // Releasing a token twice (a job that finished meanwhile) is a no-op.
   for (const { thread, ownershipToken } of claims) {
     deps.inflight.track(deps.store.releaseStage1Job(thread.threadId, ownershipToken));
   }
   if (global) deps.inflight.track(deps.store.releaseGlobalJob(global.ownershipToken));
   await deps.inflight.settle();
+}
+
+async function restoreStoppedConsolidation(deps: Pick<PipelineDeps, 'layout' | 'log'>, snapshot: string): Promise<void> {
+  const { restoreFolder, dropHistoryWithoutBaseline } = await import('../memory-history/history.ts');
+  const { root } = deps.layout;
+  try {
+    await restoreFolder(root, snapshot);
+    await dropHistoryWithoutBaseline(root);
+    deps.log.info({ snapshot }, 'memory folder restored after a stopped consolidation');
+  } catch (error) {
+    deps.log.error({ snapshot, error: (error as Error).message }, 'could not restore the memory folder after a stop');
+  }
 }
