@@ -91,22 +91,25 @@ export function pipelineDeps(options: PipelineOptions): PipelineDeps {
 /** The coordinator with every actor provided from services/ (or from the given deps), traced when `run` is given. */
 export function providedCoordinator(deps: PipelineDeps, run?: RunTelemetry) {
   const traced = <T extends Record<string, AnyActorLogic>>(actors: T): T => (run ? run.actors(actors) : actors);
-  return coordinatorMachine.provide({
+  const logic = coordinatorMachine.provide({
     actors: {
       ...traced(phase1Actors(deps)),
       extraction: extractionMachine.provide({ actors: traced(extractionActors(deps)) }),
       consolidation: consolidationMachine.provide({ actors: traced(consolidationActors(deps)) }),
     },
   });
+  // So stopPipeline finds the store to release leases in, also for an actor a host created from this logic itself.
+  depsOfLogic.set(logic, deps);
+  return logic;
 }
 
 export type MemoriesPipeline = Actor<ReturnType<typeof providedCoordinator>>;
 
-const running = new WeakMap<MemoriesPipeline, PipelineDeps>();
+const depsOfLogic = new WeakMap<object, PipelineDeps>();
 
 /** Stops a pipeline, releasing its leases so the next run takes those rollouts at once; resolves once written. */
 export async function stopPipeline(actor: MemoriesPipeline): Promise<void> {
-  const deps = running.get(actor);
+  const deps = depsOfLogic.get(actor.logic);
   if (deps) await stopReleasingLeases(actor, deps);
   else actor.stop();
 }
@@ -133,7 +136,6 @@ export function createMemoriesPipeline(options: PipelineOptions): MemoriesPipeli
       consolidationHeartbeatMs: options.consolidationHeartbeatMs ?? PHASE2_HEARTBEAT_MS,
     },
   });
-  running.set(actor, deps);
   // An error observer keeps an unexpected actor error from becoming an uncaught exception.
   actor.subscribe({ error: (error) => deps.log.error({ err: error }, 'pipeline actor failed') });
   actor.start();

@@ -4,7 +4,9 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { createLowdbStore } from '../services/store/lowdb-store.ts';
 import { createModelClient } from '../services/model/model-client.ts';
-import { createMemoriesPipeline, runPipeline, stopPipeline } from '../services/pipeline.ts';
+import { createActor } from 'xstate';
+import { DEFAULT_RETRY_POLICY } from '../machines/retry-policy.ts';
+import { createMemoriesPipeline, pipelineDeps, providedCoordinator, runPipeline, stopPipeline } from '../services/pipeline.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { arrivals } from './support/arrivals.ts';
@@ -62,6 +64,36 @@ it('also releases jobs that were claimed but still waiting for a slot', async ()
     await installFixtureRollouts(home);
     const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses' });
     const actor = createMemoriesPipeline({ codexHome: home, model, phase: '1', concurrency: 1 });
+    await inFlight.all;
+    await stopPipeline(actor);
+    const { jobs } = await createLowdbStore({ dir: join(home, 'memories_state') }).status();
+    expect(jobs).toHaveLength(5);
+    for (const job of jobs) expect(job).toMatchObject({ status: 'pending', leaseUntil: null });
+  } finally {
+    await slow.close();
+  }
+});
+
+it('releases the jobs of an actor the host created from providedCoordinator itself', async () => {
+  const inFlight = arrivals(1);
+  const slow = await startLocalOpenAIServer({
+    handler: async () => {
+      inFlight.signal();
+      return { hangMs: 30_000 };
+    },
+  });
+  try {
+    await installFixtureRollouts(home);
+    const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses' });
+    const deps = pipelineDeps({ codexHome: home, model });
+    const input = {
+      phases: { extract: true, consolidate: false },
+      concurrency: 1,
+      policy: DEFAULT_RETRY_POLICY,
+      heartbeatMs: 60_000,
+      consolidationHeartbeatMs: 60_000,
+    };
+    const actor = createActor(providedCoordinator(deps), { input }).start();
     await inFlight.all;
     await stopPipeline(actor);
     const { jobs } = await createLowdbStore({ dir: join(home, 'memories_state') }).status();
