@@ -137,6 +137,11 @@ describe('memories usage errors', () => {
     await expect(stat(join(home, 'memories', 'extensions', 'ad_hoc'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('refuses a fleet token for no namespace, which every request would be refused with', async () => {
+    const args = ['token', 'create', '--store', 'postgres://u@127.0.0.1:1/x'];
+    expect(await outcomes([args])).toEqual([refused(args, '--namespace is required: name each namespace the token may use')]);
+  });
+
   it('accepts a fractional --idle-minutes in push as in run and watch', async () => {
     const { code, stderr } = await memories(['push', ...FLEET, '--codex-home', home, '--idle-minutes', '0.5']);
     expect({ code, stderr }).toEqual({

@@ -36,6 +36,8 @@ function collect(value: string, previous: string[]): string[] {
 
 async function createCommand(flags: TokenFlags): Promise<void> {
   const url = storeUrl(flags.store);
+  // Commander counts the empty default as given: a token for no namespace would be refused on every request.
+  if (flags.namespace.length === 0) throw new ConfigError('--namespace is required: name each namespace the token may use');
   for (const name of flags.namespace) {
     const refused = namespaceRefusal(name);
     if (refused) throw new ConfigError(refused);
