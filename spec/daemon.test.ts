@@ -1,7 +1,7 @@
 // `memories watch` as a user runs it: a child process over a temp CODEX_HOME, real files, the
 // bundled local model server, and signals.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { type Handler, startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
@@ -95,9 +95,17 @@ it('extracts a rollout written in pieces once, after it has gone idle', async ()
   };
   const server = await startLocalOpenAIServer({ handler });
   try {
+    // A torn file beside it is skipped, and counted in the run's line, without stopping the daemon.
+    await mkdir(join(home, 'sessions'), { recursive: true });
+    const torn = join(home, 'sessions', 'rollout-2026-01-01T00-00-00-torn.jsonl');
+    await writeFile(torn, '{"torn":');
+    const longAgo = new Date(Date.now() - 8 * 3_600_000);
+    await utimes(torn, longAgo, longAgo); // idle before the daemon starts: its catch-up run meets it
     const daemon = startDaemon(home, server.url);
     await daemon.line(/^watching /);
-    expect(await daemon.line(/^run 1 /)).toMatch(/startup catch-up.*claimed 0/);
+    expect(await daemon.line(/^run 1 /)).toMatch(
+      /startup catch-up.*claimed 0.*1 rollout file\(s\) unreadable \(reasons in the log\)/,
+    );
 
     // A Codex session appending to its rollout: a piece every 200 ms for ~1.6 s.
     const threadId = '019c8a70-dda7-7f33-98ea-f30553347399';

@@ -198,6 +198,7 @@ function formatRun(report: RunReport): string {
       `phase 1 claimed ${p1.claimed} of ${p1.eligible} eligible: ${p1.succeeded} with output, ` +
       `${p1.succeededNoOutput} no output, ${p1.failed} failed, ${skippedTotal(p1.skipped)} skipped`;
     if (p1.usage.total > 0) text += `, ${p1.usage.total} tokens`;
+    if (p1.unreadable > 0) text += `, ${p1.unreadable} rollout file(s) unreadable (reasons in the log)`;
     if (p1.error) text += ` (error: ${p1.error})`;
     parts.push(text);
   }
