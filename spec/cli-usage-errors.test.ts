@@ -101,7 +101,7 @@ describe('memories usage errors', () => {
     const fresh = join(home, 'fresh', 'runner');
     const { code, stderr } = await memories(['pull', ...FLEET, '--init', '--codex-home', fresh]);
     // Port 1 is one Node's fetch refuses: the reason is said, not undici's bare "fetch failed".
-    expect({ code, stderr }).toEqual({ code: 1, stderr: 'memories: cannot reach the server: bad port\n' });
+    expect({ code, stderr }).toEqual({ code: 1, stderr: 'memories: cannot reach the server at http://127.0.0.1:1: bad port\n' });
     expect((await stat(fresh)).isDirectory()).toBe(true);
   });
 

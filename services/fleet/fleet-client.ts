@@ -35,12 +35,15 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class FleetClient {
   readonly #base: string;
+  /** The server as given, for messages. */
+  readonly #server: string;
   readonly #token: string;
   #reached = false;
 
   constructor(server: string, token: string, namespace: string) {
     if (!/^https?:\/\//.test(server)) throw new FleetApiError(null, `--server must be an http:// or https:// URL, not ${server}`);
-    this.#base = `${server.replace(/\/+$/, '')}/v1/namespaces/${encodeURIComponent(namespace)}`;
+    this.#server = server.replace(/\/+$/, '');
+    this.#base = `${this.#server}/v1/namespaces/${encodeURIComponent(namespace)}`;
     this.#token = token;
   }
 
@@ -52,7 +55,7 @@ export class FleetClient {
         response = await fetch(`${this.#base}${path}`, { method, headers, body: init.body });
       } catch (error) {
         if (attempt >= (this.#reached ? ATTEMPTS : FIRST_ATTEMPTS))
-          throw new FleetApiError(null, `cannot reach the server: ${fetchFailureReason(error)}`);
+          throw new FleetApiError(null, `cannot reach the server at ${this.#server}: ${fetchFailureReason(error)}`);
         await pause(pauseMs(attempt));
         continue;
       }
