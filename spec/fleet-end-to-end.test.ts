@@ -72,4 +72,12 @@ it('pushes, waits for the consolidation and pulls the memory folder a new sessio
 
   const again = await memories(['pull', ...client, '--codex-home', fresh]);
   expect(again.stdout).toMatch(/^revision 1 is already here/);
+
+  // A new runner with no Codex on PATH (its default would be v1): --init creates the home and says the layout.
+  const runnerHome = join(await home(), 'new-runner');
+  const init = await memories(['pull', ...client, '--init', '--codex-home', runnerHome], { PATH: '/nonexistent' });
+  expect(init.code, init.stderr).toBe(0);
+  expect(init.stdout).toMatch(/^revision 1: \d+ file\(s\)/);
+  expect(await readFile(join(runnerHome, 'config.toml'), 'utf8')).toBe('[memories]\nversion = "v2"\n');
+  expect((await memories(['read-path', '--codex-home', runnerHome], { PATH: '/nonexistent' })).stdout).toContain(ids[0]);
 }, 120_000);

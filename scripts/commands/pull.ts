@@ -25,7 +25,7 @@ export function registerPull(program: Command): void {
 async function pullCommand(flags: PullFlags): Promise<void> {
   // A new host (a CI runner) pulls into a home it creates with --init; a mistyped --codex-home is an error.
   const codexHome = existingCodexHome(flags.codexHome, { init: flags.init });
-  const result = await pullMemory(clientOf(flags), flags.namespace, codexHome);
+  const result = await pullMemory(clientOf(flags), flags.namespace, codexHome, { init: flags.init });
   if (flags.json) return void process.stdout.write(`${JSON.stringify(result)}\n`);
   const what =
     result.revision === 0

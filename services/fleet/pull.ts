@@ -3,6 +3,7 @@
 // moment reads the old folder or the new one, never a mix. A folder that was not pulled (a real directory) is
 // moved aside once, never deleted.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { loadMemoriesConfig } from '../config.ts';
@@ -37,11 +38,25 @@ async function readPulled(root: string): Promise<Pulled | null> {
   }
 }
 
-export async function pullMemory(client: FleetClient, namespace: string, codexHome: string): Promise<PullResult> {
+/**
+ * `init`: the home may be set up for this pull. A home with no config.toml at all (a fresh CI runner) then gets one
+ * saying the namespace's layout, for this tool and for the Codex that reads the folder, instead of a refusal.
+ */
+export async function pullMemory(
+  client: FleetClient,
+  namespace: string,
+  codexHome: string,
+  options: { init?: boolean } = {},
+): Promise<PullResult> {
   const config = await loadMemoriesConfig(codexHome);
-  const local = resolveLayout(codexHome, config);
+  let local = resolveLayout(codexHome, config);
   const previous = await readPulled(local.root);
   const memory = await client.memory(previous?.namespace === namespace ? previous.digest : undefined);
+  const configFile = join(codexHome, 'config.toml');
+  if (memory.layout !== local.version && options.init && !existsSync(configFile)) {
+    await writeFileAtomic(configFile, `[memories]\nversion = "${memory.layout}"\n`);
+    local = resolveLayout(codexHome, { version: memory.layout });
+  }
   if (memory.layout !== local.version) {
     throw new ConfigError(
       `namespace ${namespace} holds a ${memory.layout} memory folder, but the Codex here reads ${local.version} ` +
