@@ -6,7 +6,15 @@ import { createLowdbStore } from '../services/store/lowdb-store.ts';
 import { createModelClient } from '../services/model/model-client.ts';
 import { createActor } from 'xstate';
 import { DEFAULT_RETRY_POLICY } from '../machines/retry-policy.ts';
-import { createMemoriesPipeline, pipelineDeps, providedCoordinator, runPipeline, stopPipeline } from '../services/pipeline.ts';
+import type { ModelClient } from '../services/model/model-client.ts';
+import {
+  createMemoriesPipeline,
+  type MemoriesPipeline,
+  pipelineDeps,
+  providedCoordinator,
+  runPipeline,
+  stopPipeline,
+} from '../services/pipeline.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { arrivals } from './support/arrivals.ts';
@@ -19,19 +27,25 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
-it('releases the leases of in-flight jobs when stopped, and the next run extracts them', async () => {
-  const inFlight = arrivals(5);
+/** A model server that never answers; `arrived` resolves once `n` requests hang in it. */
+async function hangingModel(n: number) {
+  const inFlight = arrivals(n);
   const slow = await startLocalOpenAIServer({
     handler: async () => {
       inFlight.signal();
       return { hangMs: 30_000 };
     },
   });
+  const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses' });
+  return { slow, model, arrived: inFlight.all };
+}
+
+it('releases the leases of in-flight jobs when stopped, and the next run extracts them', async () => {
+  const { slow, model, arrived } = await hangingModel(5);
   try {
     await installFixtureRollouts(home);
-    const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses' });
     const actor = createMemoriesPipeline({ codexHome: home, model, phase: '1' });
-    await inFlight.all;
+    await arrived;
     await stopPipeline(actor);
 
     const store = createLowdbStore({ dir: join(home, 'memories_state') });
@@ -52,40 +66,10 @@ it('releases the leases of in-flight jobs when stopped, and the next run extract
   }
 });
 
-it('also releases jobs that were claimed but still waiting for a slot', async () => {
-  const inFlight = arrivals(1);
-  const slow = await startLocalOpenAIServer({
-    handler: async () => {
-      inFlight.signal();
-      return { hangMs: 30_000 };
-    },
-  });
-  try {
-    await installFixtureRollouts(home);
-    const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses' });
-    const actor = createMemoriesPipeline({ codexHome: home, model, phase: '1', concurrency: 1 });
-    await inFlight.all;
-    await stopPipeline(actor);
-    const { jobs } = await createLowdbStore({ dir: join(home, 'memories_state') }).status();
-    expect(jobs).toHaveLength(5);
-    for (const job of jobs) expect(job).toMatchObject({ status: 'pending', leaseUntil: null });
-  } finally {
-    await slow.close();
-  }
-});
-
-it('releases the jobs of an actor the host created from providedCoordinator itself', async () => {
-  const inFlight = arrivals(1);
-  const slow = await startLocalOpenAIServer({
-    handler: async () => {
-      inFlight.signal();
-      return { hangMs: 30_000 };
-    },
-  });
-  try {
-    await installFixtureRollouts(home);
-    const model = createModelClient({ apiKey: 'test', baseURL: slow.url, wireApi: 'responses' });
-    const deps = pipelineDeps({ codexHome: home, model });
+/** Two ways a pipeline actor comes to be: stopPipeline must release the jobs of both. */
+const startedBy: Record<string, (model: ModelClient) => MemoriesPipeline> = {
+  createMemoriesPipeline: (model) => createMemoriesPipeline({ codexHome: home, model, phase: '1', concurrency: 1 }),
+  "a host's createActor(providedCoordinator(…))": (model) => {
     const input = {
       phases: { extract: true, consolidate: false },
       concurrency: 1,
@@ -93,8 +77,16 @@ it('releases the jobs of an actor the host created from providedCoordinator itse
       heartbeatMs: 60_000,
       consolidationHeartbeatMs: 60_000,
     };
-    const actor = createActor(providedCoordinator(deps), { input }).start();
-    await inFlight.all;
+    return createActor(providedCoordinator(pipelineDeps({ codexHome: home, model })), { input }).start();
+  },
+};
+
+it.each(Object.keys(startedBy))('also releases jobs claimed but still waiting for a slot (actor made by %s)', async (how) => {
+  const { slow, model, arrived } = await hangingModel(1);
+  try {
+    await installFixtureRollouts(home);
+    const actor = startedBy[how]!(model);
+    await arrived;
     await stopPipeline(actor);
     const { jobs } = await createLowdbStore({ dir: join(home, 'memories_state') }).status();
     expect(jobs).toHaveLength(5);
