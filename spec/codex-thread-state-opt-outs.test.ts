@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { THREAD_DB_FILE } from '../services/codex-state/thread-db.ts';
 import { type Discovery, discoverRollouts } from '../services/rollouts/discovery.ts';
+import { memories } from './support/cli.ts';
 import { openRolloutIndex } from '../services/rollouts/rollout-index.ts';
 import {
   appendMemoryModeChoice,
@@ -92,10 +93,11 @@ describe('discovery with Codex thread state', () => {
     await markCreatedWithMemoriesOff(paths[2]);
     await appendMemoryModeChoice(paths[2], 'enabled');
     await appendMemoryModeChoice(paths[2], 'disabled');
-    const found = await discoverRollouts(home, { disableOnExternalContext: false });
+    const found = await discoverRollouts(home);
     expect(ids(found)).toEqual([]);
     const why = 'memories turned off for this thread by the user';
-    expect(withheld(found)).toEqual({ [uuid(1)]: why, [uuid(2)]: why, [uuid(3)]: why });
+    const polluted = 'polluted by web search or MCP output while disable_on_external_context was on';
+    expect(withheld(found)).toEqual({ [uuid(1)]: why, [uuid(2)]: polluted, [uuid(3)]: why });
   });
 
   it('withholds a disabled thread its rollout does not show generate_memories = false created', async () => {
@@ -111,14 +113,24 @@ describe('discovery with Codex thread state', () => {
     expect(withheld(found)).toEqual({ [uuid(1)]: why, [uuid(2)]: why });
   });
 
-  it('withholds polluted threads while disable_on_external_context is on, or unsaid, and keeps them when it is off', async () => {
+  it('withholds a polluted thread whatever disable_on_external_context says now, as Codex does', async () => {
     const { home } = await codexHome(1, (p) => [row(1, p[0], { memoryMode: 'polluted' })]);
-    const polluted = { [uuid(1)]: 'polluted by web search or MCP output while disable_on_external_context is on' };
-    expect(withheld(await discoverRollouts(home, { disableOnExternalContext: true }))).toEqual(polluted);
+    const polluted = { [uuid(1)]: 'polluted by web search or MCP output while disable_on_external_context was on' };
     expect(withheld(await discoverRollouts(home))).toEqual(polluted);
-    const off = await discoverRollouts(home, { disableOnExternalContext: false });
-    expect(ids(off)).toEqual([uuid(1)]);
-    expect(off.withheld).toEqual([]);
+    // Through a run too, with the key off in config.toml (it was on when Codex marked the thread).
+    await writeFile(join(home, 'config.toml'), '[memories]\ndisable_on_external_context = false\n');
+    const { code, stdout } = await memories([
+      'run',
+      '--codex-home',
+      home,
+      '--phase',
+      '1',
+      '--json',
+      '--base-url',
+      'http://127.0.0.1:1/v1',
+    ]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ claimed: 0 });
   });
 
   it('withholds archived threads and memory modes it does not know', async () => {

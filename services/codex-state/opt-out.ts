@@ -5,35 +5,29 @@
 // - 'disabled' at creation: generate_memories was false; the first session_meta line says so too.
 // - 'disabled' later: the user turned memories off for that thread (or toggled generate_memories inside it);
 //   Codex appends a session_meta line with the new mode. That is an opt-out, never extracted.
-// - 'polluted': web search or MCP output entered the thread while disable_on_external_context was on.
-//   It overwrites 'disabled' in the database, so the rollout's own lines are checked for an opt-out too.
+// - 'polluted': web search or MCP output entered the thread while disable_on_external_context was on. The person
+//   wanted such a thread kept out when it was recorded; turning the key off later does not change that (nor in Codex).
 import type { SessionMetaModes } from './session-meta-modes.ts';
 import type { CodexThreadRow } from './thread-db.ts';
-
-export interface OptOutPolicy {
-  /** [memories] disable_on_external_context: polluted threads stay out while it is on. */
-  disableOnExternalContext: boolean;
-}
 
 export type Verdict = { eligible: true } | { eligible: false; reason: string };
 
 const ELIGIBLE: Verdict = { eligible: true };
 
 /** Threads whose verdict depends on their rollout's session_meta lines; a row-less thread's too. */
-export function needsSessionMetaModes(row: CodexThreadRow | undefined, policy: OptOutPolicy): boolean {
+export function needsSessionMetaModes(row: CodexThreadRow | undefined): boolean {
   if (row === undefined) return true;
-  if (row.archived) return false;
-  return row.memoryMode === 'disabled' || (row.memoryMode === 'polluted' && !policy.disableOnExternalContext);
+  return !row.archived && row.memoryMode === 'disabled';
 }
 
 /** `modes` is null when the rollout could not be read for them (then only a row saying 'enabled' is trusted). */
-export function threadVerdict(row: CodexThreadRow | undefined, modes: SessionMetaModes | null, policy: OptOutPolicy): Verdict {
+export function threadVerdict(row: CodexThreadRow | undefined, modes: SessionMetaModes | null): Verdict {
   if (row?.archived) return { eligible: false, reason: 'archived in Codex' };
   if (row?.memoryMode === 'enabled') return ELIGIBLE;
-  if (row?.memoryMode === 'polluted' && policy.disableOnExternalContext) {
-    return { eligible: false, reason: 'polluted by web search or MCP output while disable_on_external_context is on' };
+  if (row?.memoryMode === 'polluted') {
+    return { eligible: false, reason: 'polluted by web search or MCP output while disable_on_external_context was on' };
   }
-  if (row !== undefined && row.memoryMode !== 'disabled' && row.memoryMode !== 'polluted') {
+  if (row !== undefined && row.memoryMode !== 'disabled') {
     return { eligible: false, reason: `memory_mode '${row.memoryMode}'` };
   }
   if (modes === null) return { eligible: false, reason: 'memory mode unknown: its rollout could not be read' };

@@ -2,7 +2,7 @@
 // decide which threads phase 1 may see, and fill in what Codex records about them. Codex's claim query reads these
 // columns, so its values win; what the rollout file says stays the fallback for a thread with no row.
 import type { ThreadInfo } from '../types.ts';
-import { needsSessionMetaModes, type OptOutPolicy, threadVerdict } from './opt-out.ts';
+import { needsSessionMetaModes, threadVerdict } from './opt-out.ts';
 import type { SessionMetaModes } from './session-meta-modes.ts';
 import type { CodexThreadRow } from './thread-db.ts';
 
@@ -21,15 +21,14 @@ export interface ThreadStateResult {
 export async function applyThreadState(
   threads: readonly ThreadInfo[],
   rows: ReadonlyMap<string, CodexThreadRow>,
-  policy: OptOutPolicy,
   modesOf: (thread: ThreadInfo) => Promise<SessionMetaModes | null>,
 ): Promise<ThreadStateResult> {
   const kept: ThreadInfo[] = [];
   const withheld: Withheld[] = [];
   for (const thread of threads) {
     const row = rows.get(thread.threadId);
-    const modes = needsSessionMetaModes(row, policy) ? await modesOf(thread) : null;
-    const verdict = threadVerdict(row, modes, policy);
+    const modes = needsSessionMetaModes(row) ? await modesOf(thread) : null;
+    const verdict = threadVerdict(row, modes);
     if (verdict.eligible) kept.push(row ? withRow(thread, row) : thread);
     else withheld.push({ threadId: thread.threadId, rolloutPath: thread.rolloutPath, reason: verdict.reason });
   }

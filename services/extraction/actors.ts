@@ -16,10 +16,7 @@ export function phase1Actors(deps: PipelineDeps) {
   return {
     discover: fromPromise<DiscoveryResult, void>(async () => {
       const index = await openRolloutIndex(deps.stateDir);
-      const found = await discoverRollouts(deps.codexHome, {
-        cache: index,
-        disableOnExternalContext: config.disableOnExternalContext,
-      });
+      const found = await discoverRollouts(deps.codexHome, { cache: index });
       await index.save();
       const candidates = selectEligible(found.threads, {
         nowSeconds: Math.floor(deps.now() / 1000),

@@ -57,7 +57,7 @@ async function readState(codexHome: string): Promise<Record<string, PushedEntry>
 
 export async function pushRollouts(options: PushOptions): Promise<PushSummary> {
   const config = await loadMemoriesConfig(options.codexHome);
-  const found = await discoverRollouts(options.codexHome, { disableOnExternalContext: config.disableOnExternalContext });
+  const found = await discoverRollouts(options.codexHome);
   const eligible = selectEligible(found.threads, {
     nowSeconds: Math.floor((options.now ?? Date.now)() / 1000),
     maxAgeDays: config.maxRolloutAgeDays,

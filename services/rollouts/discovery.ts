@@ -28,8 +28,6 @@ export interface Discovery {
 
 export interface DiscoveryOptions {
   cache?: RolloutIndex;
-  /** [memories] disable_on_external_context. Default true: a caller that does not say keeps polluted threads out. */
-  disableOnExternalContext?: boolean;
 }
 
 /** Enough parallel stats to hide latency, few enough to stay far from the fd limit. */
@@ -111,9 +109,8 @@ export async function discoverRollouts(codexHome: string, opts: DiscoveryOptions
     });
     Object.assign(result, { threads: [], threadDb: db.kind, withheld: [] });
   } else if (db.kind === 'read') {
-    const policy = { disableOnExternalContext: opts.disableOnExternalContext ?? true };
     const modesOf = (t: ThreadInfo) => cachedSessionMetaModes(t.rolloutPath, stats.get(t.rolloutPath), cache);
-    const state = await applyThreadState(result.threads, db.threads, policy, modesOf);
+    const state = await applyThreadState(result.threads, db.threads, modesOf);
     Object.assign(result, { threads: state.threads, threadDb: db.kind, withheld: state.withheld });
   }
   result.threads.sort(byRecency);
