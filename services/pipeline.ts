@@ -1,6 +1,7 @@
 // Wires the statecharts to their services: `createMemoriesPipeline` starts the actor, `runPipeline` awaits it.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { type Actor, type AnyActorLogic, type AnyActorRef, createActor, type InspectionEvent, toPromise } from 'xstate';
 import { coordinatorMachine, type CoordinatorOutput } from '../machines/coordinator.ts';
 import { consolidationMachine } from '../machines/consolidation.ts';
@@ -65,11 +66,13 @@ export interface PipelineOptions {
 export function pipelineDeps(options: PipelineOptions): PipelineDeps {
   const now = options.now ?? Date.now;
   // A host that passes no settings gets the Codex home's own config.toml, as the CLI does.
-  const config = { ...(options.config ? DEFAULT_CONFIG : loadMemoriesConfigSync(options.codexHome)), ...options.config };
-  const layout = options.layout ?? resolveLayout(options.codexHome, config);
+  // Absolute, as the CLI's: rollout paths and the folder's place are written into memory files.
+  const codexHome = resolve(options.codexHome);
+  const config = { ...(options.config ? DEFAULT_CONFIG : loadMemoriesConfigSync(codexHome)), ...options.config };
+  const layout = options.layout ?? resolveLayout(codexHome, config);
   const stateDir = options.stateDir ?? layout.stateDir;
   return {
-    codexHome: options.codexHome,
+    codexHome,
     layout,
     stateDir,
     config,
