@@ -16,6 +16,7 @@ import type { MemoriesConfig } from '../services/config.ts';
 import { formatBatchPhase1 } from '../scripts/commands/batch-summary.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { readAllFiles, tempCodexHome } from './support/codex-home.ts';
+import { memories } from './support/cli.ts';
 
 // Fixtures: 5 interactive (cli/vscode) rollouts with a user message, 3 exec ones.
 const INTERACTIVE = 5;
@@ -515,6 +516,34 @@ describe('memories run --batch (the CLI)', () => {
       expect(second.batch.collected.succeeded + second.batch.collected.succeededNoOutput).toBe(5);
       expect(second.phase2.status).toBe('succeeded');
       expect(server.requests.filter((r) => r.path.endsWith('/responses') && !r.body.tools)).toHaveLength(0);
+    } finally {
+      await server.close();
+      await cleanup();
+    }
+  });
+
+  it('reports the jobs of an expired batch as failures: on stderr, in --json, and with exit status 1', async () => {
+    const server = await startLocalOpenAIServer({ handler: scriptedHandler() });
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      await installFixtureRollouts(home);
+      const run = (...extra: string[]) =>
+        memories(['run', '--codex-home', home, '--base-url', server.url, '--batch', ...extra], { OPENAI_API_KEY: 'test' });
+      expect((await run('--phase', '1')).code).toBe(0);
+      await server.batches.expire(server.batches.latest()!.id);
+      const { code, stdout, stderr } = await run('--phase', '1', '--json');
+      expect(code).toBe(1);
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(INTERACTIVE);
+      for (const line of lines)
+        expect(line).toMatch(/^memories: \S+ failed \(batch\): batch batch_\w+ expired before this request ran$/);
+      const summary = JSON.parse(stdout);
+      expect(summary.failures).toHaveLength(INTERACTIVE);
+      expect(summary.jobs).toEqual(
+        Array.from({ length: INTERACTIVE }, () =>
+          expect.objectContaining({ outcome: 'gaveUp', attempts: 1, reason: expect.stringMatching(/expired/) }),
+        ),
+      );
     } finally {
       await server.close();
       await cleanup();

@@ -25,3 +25,37 @@ export function formatBatchPhase1(summary: BatchPhase1Summary): string[] {
   for (const error of [s.error, summary.error]) if (error) lines.push(`phase 1 (batch): ${error}`);
   return lines;
 }
+
+/** The stderr lines for what failed in a batch-mode phase 1: each failed job, each batch not collected, and why. */
+export function batchFailureLines(summary: BatchPhase1Summary): string[] {
+  const lines = summary.collected.jobs
+    .filter((job) => job.outcome === 'failed')
+    .map((job) => `${job.threadId} failed (batch): ${job.reason ?? 'no reason given'}`);
+  for (const job of summary.submitted.failed) lines.push(`${job.threadId} failed (batch request not built): ${job.reason}`);
+  for (const b of summary.collected.batches.filter((b) => b.outcome === 'error')) {
+    lines.push(`batch ${b.batchId} not collected: ${b.detail ?? 'no reason given'}`);
+  }
+  for (const error of [summary.submitted.error, summary.error]) if (error) lines.push(`phase 1 (batch): ${error}`);
+  return lines;
+}
+
+/** The batch's finished jobs as `--json` lists the run's (a batch answer is one attempt). */
+export function batchJobsJson(summary: BatchPhase1Summary) {
+  const collected = summary.collected.jobs
+    .filter((job) => job.outcome !== 'stale')
+    .map((job) => ({
+      threadId: job.threadId,
+      outcome: job.outcome === 'failed' ? ('gaveUp' as const) : job.outcome,
+      attempts: 1,
+      reason: job.reason,
+      tokens: job.usage?.total ?? 0,
+    }));
+  const unbuilt = summary.submitted.failed.map((job) => ({
+    threadId: job.threadId,
+    outcome: 'gaveUp' as const,
+    attempts: 1,
+    reason: job.reason,
+    tokens: 0,
+  }));
+  return [...collected, ...unbuilt];
+}

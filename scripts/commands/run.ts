@@ -7,7 +7,7 @@ import { fileLogger, type Logger } from '../../services/logger.ts';
 import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createInspection } from '../../services/inspect/inspector.ts';
 import { writeLastRun } from '../../services/telemetry/last-run.ts';
-import { measurementsJson, measureRun } from '../../services/telemetry/run-measurements.ts';
+import { type MeasurementsJson, measurementsJson, measureRun } from '../../services/telemetry/run-measurements.ts';
 import { startTelemetry } from '../../services/telemetry/setup.ts';
 import type { Telemetry } from '../../services/telemetry/telemetry.ts';
 import { modelClientFromEndpoint, type ModelEndpoint } from '../../services/model/model-endpoint.ts';
@@ -24,7 +24,7 @@ import {
 import { type PipelineFlags, settingsWithFlags } from './options.ts';
 import { addStoreOptions, type StoreFlags, type StorePlace, usesPostgres, withStore } from './store-option.ts';
 import type { MemoryStore } from '../../services/store/port.ts';
-import { formatBatchPhase1 } from './batch-summary.ts';
+import { batchFailureLines, batchJobsJson, formatBatchPhase1 } from './batch-summary.ts';
 import { followProgress } from './progress.ts';
 import { failedAnything, formatSummary, runFailures, summaryJson } from './run-summary.ts';
 import { exitOnSignal, handleStopSignals, signalExitCode } from './stop-signals.ts';
@@ -179,19 +179,30 @@ async function report(
   await writeLastRun(run.layout.stateDir, { finishedAt: new Date().toISOString(), command: 'run', metrics }).catch(
     (error: Error) => warn(`could not record the run's counts for \`memories status\`: ${error.message}`),
   );
-  const { elapsedMs, phase2Ms, batch } = run;
-  if (flags.json)
-    process.stdout.write(
-      `${JSON.stringify({ ...summaryJson(result, elapsedMs, phase2Ms, metrics), ...(batch ? { batch } : {}) })}\n`,
-    );
+  const { elapsedMs, batch } = run;
+  const batchFailures = batch ? batchFailureLines(batch) : [];
+  if (flags.json) process.stdout.write(`${JSON.stringify(runJson(result, run, metrics))}\n`);
   else {
     // Every job failed, or nothing was eligible yet: say so rather than point at a folder that is not there.
     const folder = existsSync(run.layout.root) ? run.layout.root : `${run.layout.root} (nothing written yet)`;
     process.stdout.write(formatSummary(result, elapsedMs, run.codexHome, folder));
   }
-  for (const line of runFailures(result)) warn(line);
+  for (const line of [...batchFailures, ...runFailures(result)]) warn(line);
   // Any failure fails a cron job or CI step, so a dead endpoint or a bad key never goes unnoticed.
-  if (failedAnything(result)) process.exitCode = 1;
+  if (failedAnything(result) || batchFailures.length > 0) process.exitCode = 1;
+}
+
+/** `--json`: the run's summary; with --batch, the batch's jobs join `jobs` and its failed ones `failures`. */
+function runJson(
+  result: CoordinatorOutput,
+  run: { elapsedMs: number; phase2Ms: number; batch: BatchPhase1Summary | null },
+  metrics: MeasurementsJson,
+) {
+  const summary = summaryJson(result, run.elapsedMs, run.phase2Ms, metrics);
+  if (!run.batch) return summary;
+  const jobs = batchJobsJson(run.batch);
+  const failures = jobs.filter((j) => j.outcome === 'gaveUp').map(({ tokens: _, ...failure }) => failure);
+  return { ...summary, jobs: [...jobs, ...summary.jobs], failures: [...failures, ...summary.failures], batch: run.batch };
 }
 
 /** Collects earlier batches and submits new ones; then points `options` at phase 2 on the same store and worker id. */
