@@ -1,5 +1,5 @@
 // `read-path` and `status` say which layout is in use and why, and read-path loads the summary of that layout.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { layoutOf } from '../services/memory-folder/layout.ts';
@@ -53,6 +53,23 @@ describe('the commands', () => {
       reason: '[memories] version = "v2" in config.toml',
     });
     expect(JSON.parse(status.stdout).store).toBe(join(home, 'memories_v2_state'));
+  });
+
+  it('read-path loads nothing, saying why, for use_memories = false, an empty summary or none', async () => {
+    const readPath = () => memories(['read-path', '--codex-home', home], { PATH: '/nonexistent' });
+    await writeFile(join(home, 'config.toml'), '[memories]\nversion = "v1"\nuse_memories = false\n');
+    const off = await readPath();
+    expect({ code: off.code, stdout: off.stdout }).toEqual({ code: 1, stdout: '' });
+    expect(off.stderr).toContain('memories: use_memories = false in config.toml, so Codex loads no memory; nothing to load');
+
+    await writeFile(join(home, 'config.toml'), '[memories]\nversion = "v1"\n');
+    await writeFile(join(home, 'memories', 'memory_summary.md'), '  \n\n');
+    const blank = await readPath();
+    expect(blank.code).toBe(1);
+    expect(blank.stderr).toContain('memories: memory_summary.md holds nothing but white space; nothing to load');
+
+    await rm(join(home, 'memories', 'memory_summary.md'));
+    expect((await readPath()).stderr).toContain('memories: no memory_summary.md yet; nothing to load');
   });
 
   it('says v1 and why when the key is absent and no codex is on PATH', async () => {

@@ -1,6 +1,9 @@
 // `memories read-path`: the developer-instructions block an agent loads at start, from the folder of the
 // layout in use (stderr says which and why, so stdout stays the block alone).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadMemoriesConfig } from '../../services/config.ts';
+import { MEMORY_SUMMARY_FILE } from '../../services/memory-folder/artifacts.ts';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { CODEX_HOME_HELP } from './options.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
@@ -9,13 +12,19 @@ import type { Command } from 'commander';
 
 export async function readPathCommand(flags: { codexHome?: string }): Promise<void> {
   const codexHome = existingCodexHome(flags.codexHome);
-  const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
+  const config = await loadMemoriesConfig(codexHome);
+  const layout = resolveLayout(codexHome, config);
   process.stderr.write(`memories: layout ${layout.version} at ${layout.root} (${layout.reason})\n`);
+  const nothing = (why: string) => {
+    process.stderr.write(`memories: ${why}; nothing to load\n`);
+    process.exitCode = 1;
+  };
+  // As Codex: use_memories gates the injection, whatever the folder holds.
+  if (!config.useMemories) return nothing('use_memories = false in config.toml, so Codex loads no memory');
   const text = await buildReadPathInstructions(codexHome, layout);
   if (text === null) {
-    process.stderr.write('memories: no memory_summary.md yet; nothing to load\n');
-    process.exitCode = 1;
-    return;
+    const exists = existsSync(join(layout.root, MEMORY_SUMMARY_FILE));
+    return nothing(exists ? 'memory_summary.md holds nothing but white space' : 'no memory_summary.md yet');
   }
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
@@ -26,7 +35,7 @@ export function registerReadPath(program: Command): void {
     .option('--codex-home <dir>', CODEX_HOME_HELP)
     .addHelpText(
       'after',
-      '\nExits 1 when there is no memory_summary.md yet.\n\nExample:\n  $ memories read-path > /tmp/memory-instructions.md\n',
+      '\nExits 1 when there is nothing to load: no memory_summary.md yet, an empty one, or use_memories = false.\n\nExample:\n  $ memories read-path > /tmp/memory-instructions.md\n',
     )
     .action(readPathCommand);
 }
