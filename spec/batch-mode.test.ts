@@ -304,6 +304,24 @@ describe('batch mode: collect', () => {
     for (const job of errors) expect(job.lastError).toMatch(/was cancelled before this request ran/);
   });
 
+  it('fails the jobs of a batch the provider does not know (another endpoint or account) instead of holding them', async () => {
+    const t = await setup();
+    await runBatchPhase1(t.deps(), t.api);
+    const elsewhere = await newServer();
+    const collected = await collectBatches(t.deps(), createBatchApi({ apiKey: 'test', baseURL: elsewhere.url }));
+    expect(collected.batches[0]).toMatchObject({
+      outcome: 'collected',
+      detail: expect.stringMatching(/unknown to the provider/),
+    });
+    expect(collected.failed).toBe(INTERACTIVE);
+    for (const job of (await t.store().status()).jobs) {
+      expect(job.status).toBe('error');
+      expect(job.lastError).toMatch(/^batch batch_\w+ is unknown to the provider \(another endpoint or account\?\)$/);
+    }
+    // Nothing left to collect: the next collect does not ask again.
+    expect((await collectBatches(t.deps(), t.api)).batches).toEqual([]);
+  });
+
   it('never lets a secret from a batch reply or error line reach the disk', async () => {
     const secrets = [
       'sk-proj-abcdefghijklmnopqrstuvwxyz0123456789',

@@ -74,8 +74,16 @@ async function collectOne(deps: PipelineDeps, api: BatchApi, record: PendingBatc
     await store.finishBatch(record.batchId);
     return { outcome: 'abandoned', detail: 'none of its jobs is held by this batch any more' };
   }
-  const info = await api.retrieveBatch(record.batchId).catch((error) => `could not retrieve the batch: ${errorMessage(error)}`);
-  if (typeof info === 'string') return { outcome: 'error', detail: redactSecrets(info) };
+  const info = await api.retrieveBatch(record.batchId).catch((error: unknown) => error as Error);
+  if (info instanceof Error) {
+    if ((info as { status?: unknown }).status !== 404) {
+      return { outcome: 'error', detail: redactSecrets(`could not retrieve the batch: ${errorMessage(info)}`) };
+    }
+    // Another endpoint or account, or deleted: no answer will ever come, so its jobs fail now, not when the lease ends.
+    const unknown = `batch ${record.batchId} is unknown to the provider (another endpoint or account?)`;
+    await finaliseAll(deps, record, jobs, new Map(), unknown);
+    return { outcome: 'collected', detail: unknown };
+  }
   const { status, requestCounts: c } = info;
   if (RUNNING.has(status)) return { status, outcome: 'pending', detail: c && `${c.completed + c.failed}/${c.total} done` };
 
@@ -87,14 +95,25 @@ async function collectOne(deps: PipelineDeps, api: BatchApi, record: PendingBatc
   if (typeof texts === 'string') return { status, outcome: 'error', detail: redactSecrets(texts) };
   const { results, unreadable } = readResults(texts);
   const missing = missingReason(info, unreadable);
+  await finaliseAll(deps, record, jobs, results, missing);
+  deps.log.info({ batchId: record.batchId, status, unreadableLines: unreadable }, 'phase 1 batch collected');
+  const detail = status !== 'completed' ? missing : unreadable > 0 ? `${unreadable} unreadable line(s)` : null;
+  return { status, outcome: 'collected', detail };
+}
+
+/** Every job the batch still holds, from its result or else failed with `missing`; then the batch is done. */
+async function finaliseAll(
+  deps: PipelineDeps,
+  record: PendingBatch,
+  jobs: CollectedJob[],
+  results: ReadonlyMap<string, LineResult>,
+  missing: string,
+): Promise<void> {
   for (const job of record.jobs) {
     const stale = { threadId: job.thread.threadId, outcome: 'stale' as const, reason: null, usage: null };
     jobs.push(job.owned ? await finalise(deps, job, results.get(job.customId) ?? { kind: 'error', reason: missing }) : stale);
   }
-  await store.finishBatch(record.batchId);
-  deps.log.info({ batchId: record.batchId, status, unreadableLines: unreadable }, 'phase 1 batch collected');
-  const detail = status !== 'completed' ? missing : unreadable > 0 ? `${unreadable} unreadable line(s)` : null;
-  return { status, outcome: 'collected', detail };
+  await (deps.store as MemoryStore & BatchStore).finishBatch(record.batchId);
 }
 
 /** One job's extraction, its model call replaced by a batch's answer (or failure). */
