@@ -4,42 +4,30 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
-import { scriptedHandler } from '../services/local-model/scripted-model.ts';
+import { beforeAll, expect, it } from 'vitest';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { BIN } from './support/cli.ts';
-import { tempCodexHome } from './support/codex-home.ts';
+import { memoryHomePerFile } from './support/memory-home.ts';
 
 const exec = promisify(execFile);
-let server: Awaited<ReturnType<typeof startLocalOpenAIServer>>;
-let home: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  server = await startLocalOpenAIServer({ handler: scriptedHandler() });
-  ({ home, cleanup } = await tempCodexHome());
-  await installFixtureRollouts(home);
-});
-afterAll(async () => {
-  await server.close();
-  await cleanup();
-});
+const t = memoryHomePerFile();
+beforeAll(() => installFixtureRollouts(t.home));
 
 /** The bin run from the home's parent directory, naming the home by its bare name. */
 const fromParent = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   exec(process.execPath, [BIN, ...args], {
-    cwd: dirname(home),
+    cwd: dirname(t.home),
     env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', CODEX_HOME: '', ...env },
   });
 
 it('writes absolute rollout paths, and read-path names the folder absolutely, for a relative Codex home', async () => {
-  await fromParent(['run', '--codex-home', basename(home), '--base-url', server.url]);
-  const dir = join(home, 'memories', 'rollout_summaries');
+  await fromParent(['run', '--codex-home', basename(t.home), '--base-url', t.server.url]);
+  const dir = join(t.home, 'memories', 'rollout_summaries');
   const summaries = await readdir(dir);
   expect(summaries.length).toBeGreaterThan(0);
   for (const name of summaries) {
-    expect(await readFile(join(dir, name), 'utf8')).toMatch(new RegExp(`^rollout_path: ${home}/sessions/`, 'm'));
+    expect(await readFile(join(dir, name), 'utf8')).toMatch(new RegExp(`^rollout_path: ${t.home}/sessions/`, 'm'));
   }
-  const { stdout } = await fromParent(['read-path'], { CODEX_HOME: basename(home) });
-  expect(stdout).toContain(`\`${join(home, 'memories')}\``);
+  const { stdout } = await fromParent(['read-path'], { CODEX_HOME: basename(t.home) });
+  expect(stdout).toContain(`\`${join(t.home, 'memories')}\``);
 });

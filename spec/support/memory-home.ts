@@ -3,7 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { type Handler, type LocalOpenAIServer, startLocalOpenAIServer } from '../../services/local-model/local-openai-server.ts';
 import { scriptedHandler } from '../../services/local-model/scripted-model.ts';
 import { createModelClient } from '../../services/model/model-client.ts';
@@ -22,6 +22,15 @@ export interface MemoryHome {
 
 /** Registers the per-test set-up; the returned object's fields are always the running test's. */
 export function memoryHomePerTest(): MemoryHome {
+  return memoryHome(beforeEach, afterEach);
+}
+
+/** One home and server for all the tests of a file, which then build on each other's runs. */
+export function memoryHomePerFile(): MemoryHome {
+  return memoryHome(beforeAll, afterAll);
+}
+
+function memoryHome(before: typeof beforeEach, after: typeof afterEach): MemoryHome {
   let cleanup: () => Promise<void> = async () => {};
   const t = {
     run: (extra: Partial<PipelineOptions> = {}) =>
@@ -32,13 +41,13 @@ export function memoryHomePerTest(): MemoryHome {
         ...extra,
       }),
   } as MemoryHome;
-  beforeEach(async () => {
+  before(async () => {
     ({ home: t.home, cleanup } = await tempCodexHome());
     t.root = join(t.home, 'memories');
     t.handler = scriptedHandler();
     t.server = await startLocalOpenAIServer({ handler: (req) => t.handler(req) });
   });
-  afterEach(async () => {
+  after(async () => {
     await t.server.close();
     await cleanup();
   });
