@@ -1,7 +1,7 @@
 // `memories watch` as a user runs it: a child process over a temp CODEX_HOME, real files, the
 // bundled local model server, and signals.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { appendFile, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { type Handler, startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
@@ -106,6 +106,8 @@ it('extracts a rollout written in pieces once, after it has gone idle', async ()
     expect(await daemon.line(/^run 1 /)).toMatch(
       /startup catch-up.*claimed 0.*1 rollout file\(s\) unreadable \(reasons in the log\)/,
     );
+    // The banner comes first: the catch-up run's lines wait for it.
+    expect(daemon.stdout().split('\n')[0]).toMatch(/^watching /);
 
     // A Codex session appending to its rollout: a piece every 200 ms for ~1.6 s.
     const threadId = '019c8a70-dda7-7f33-98ea-f30553347399';
@@ -156,6 +158,20 @@ it('extracts a rollout written in pieces once, after it has gone idle', async ()
     expect(code).toBe(0);
     expect(daemon.stdout()).toMatch(/^stopped after 2 run\(s\)$/m);
     expect(daemon.stderr()).not.toMatch(/exiting without waiting/);
+  } finally {
+    await server.close();
+  }
+});
+
+it("prints its banner before the first run's lines, also while the sessions folder does not exist yet", async () => {
+  const server = await startLocalOpenAIServer({ handler: scriptedHandler() });
+  try {
+    await rm(join(home, 'sessions'), { recursive: true, force: true });
+    const daemon = startDaemon(home, server.url);
+    await daemon.line(/^run 1 /);
+    expect(daemon.stdout().split('\n')[0]).toMatch(/^watching /);
+    daemon.child.kill('SIGTERM');
+    expect((await daemon.exited).code).toBe(0);
   } finally {
     await server.close();
   }

@@ -13,6 +13,8 @@ export interface ProgressOptions {
   counter: NodeJS.WriteStream | null;
   /** Put before each line, e.g. `run 3: ` in watch. */
   prefix?: string;
+  /** Where a line goes (default stdout); `watch` holds its first run's lines until its banner is out. */
+  write?: (line: string) => void;
 }
 
 /** "  [3/16] succeeded          019a…  1234 tokens" */
@@ -41,7 +43,7 @@ export function followProgress(actor: MemoriesPipeline, options: ProgressOptions
   const say = (line: string) => {
     if (!options.lines) return;
     clear();
-    process.stdout.write(`${prefix}${line}\n`);
+    (options.write ?? ((text: string) => process.stdout.write(`${text}\n`)))(`${prefix}${line}`);
     redraw();
   };
   // The elapsed time moves while a slow model answers; unref'd, so it never holds the process open.

@@ -137,17 +137,28 @@ async function watchWith(
 ): Promise<void> {
   const rescanMs = Math.min(MAX_TIMER_MS, Math.round((flags.rescanMinutes ?? 60) * 60_000));
   const counter = process.stderr.isTTY && !flags.quiet ? process.stderr : null;
+  // The catch-up run starts beside the watcher: its lines wait for the banner, which waits for the watcher.
+  let waiting: string[] | null = [];
+  const say = (line: string) => (waiting ? waiting.push(line) : out(line));
+  const release = () => {
+    for (const line of waiting ?? []) out(line);
+    waiting = null;
+  };
   const onPipeline: DaemonOptions['onPipeline'] = (actor, { run }) =>
-    followProgress(actor, { lines: !flags.quiet, counter, prefix: `run ${run}: ` });
+    followProgress(actor, { lines: !flags.quiet, counter, prefix: `run ${run}: `, write: say });
   const daemon = createDaemon({ pipeline, idleMs, rescanMs, onPipeline });
-  daemon.on('watch.ready', () =>
+  daemon.on('watch.ready', () => {
     out(
       `watching ${join(pipeline.codexHome, 'sessions')} (pid ${process.pid}): a rollout is extracted once idle for ${formatDuration(idleMs)}`,
-    ),
-  );
-  daemon.on('watch.error', ({ message }) => err(`watcher: ${message}`));
+    );
+    release();
+  });
+  daemon.on('watch.error', ({ message }) => {
+    err(`watcher: ${message}`);
+    release();
+  });
   daemon.on('run.finished', ({ report }) => {
-    out(formatRun(report));
+    say(formatRun(report));
     const lastRun = {
       finishedAt: new Date().toISOString(),
       command: 'watch',
@@ -166,6 +177,7 @@ async function watchWith(
 
   handleStopSignals(() => daemon.send({ type: 'STOP' }));
   const result = await toPromise(daemon);
+  release(); // stopped before the watcher was ready
   out(`stopped after ${result.runs} run(s)`);
 }
 
