@@ -36,18 +36,25 @@ export function historyActors(root: string, log: Logger) {
       },
     ),
 
-    restoreFolder: fromPromise<void, { snapshot: string | null }>(async ({ input }) => {
-      const { restoreFolder, dropHistoryWithoutBaseline } = await history();
-      // A run that failed before its snapshot changed nothing yet.
-      if (input.snapshot !== null) {
-        // The machine keeps the run's own failure as the reason; this one must still be seen.
-        await restoreFolder(root, input.snapshot).catch((error: Error) => {
-          log.error({ snapshot: input.snapshot, error: error.message }, 'could not restore the memory folder after a failure');
-          throw error;
-        });
-        log.info({ snapshot: input.snapshot }, 'memory folder restored after a failed consolidation');
-      }
-      await dropHistoryWithoutBaseline(root);
-    }),
+    restoreFolder: fromPromise<void, { snapshot: string | null }>(({ input }) =>
+      putFolderBack(root, input.snapshot, log, 'failed'),
+    ),
   };
+}
+
+/**
+ * Undoes a consolidation that failed or was stopped: the folder back to its snapshot (null: the run changed nothing
+ * yet), and a history no consolidation ever committed to dropped.
+ */
+export async function putFolderBack(root: string, snapshot: string | null, log: Logger, how: 'failed' | 'stopped') {
+  const { restoreFolder, dropHistoryWithoutBaseline } = await history();
+  if (snapshot !== null) {
+    // The machine keeps the run's own failure as the reason; this one must still be seen.
+    await restoreFolder(root, snapshot).catch((error: Error) => {
+      log.error({ snapshot, error: error.message }, `could not restore the memory folder after a ${how} consolidation`);
+      throw error;
+    });
+    log.info({ snapshot }, `memory folder restored after a ${how} consolidation`);
+  }
+  await dropHistoryWithoutBaseline(root);
 }

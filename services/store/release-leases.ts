@@ -2,6 +2,7 @@
 // daemon) and a fleet pass (services/fleet/namespace-pass.ts) stop the same machines the same way.
 import type { AnyActorRef } from 'xstate';
 import type { GlobalClaim } from '../../machines/consolidation.ts';
+import { putFolderBack } from '../memory-history/actors.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
 import type { Stage1Claim } from '../types.ts';
 
@@ -60,23 +61,14 @@ export async function stopReleasingLeases(
   coordinator.stop();
   // A consolidation stopped midway is undone as a failed one is, before its lease lets another run in: its agent's
   // half-written files would otherwise pass for the person's edits at the next run.
-  if (folderSnapshot !== null) await restoreStoppedConsolidation(deps, folderSnapshot);
+  if (folderSnapshot !== null) {
+    // Logged there; the leases are released whatever became of the folder.
+    await putFolderBack(deps.layout.root, folderSnapshot, deps.log, 'stopped').catch(() => undefined);
+  }
   // Releasing a token twice (a job that finished meanwhile) is a no-op.
   for (const { thread, ownershipToken } of claims) {
     deps.inflight.track(deps.store.releaseStage1Job(thread.threadId, ownershipToken));
   }
   if (global) deps.inflight.track(deps.store.releaseGlobalJob(global.ownershipToken));
   await deps.inflight.settle();
-}
-
-async function restoreStoppedConsolidation(deps: Pick<PipelineDeps, 'layout' | 'log'>, snapshot: string): Promise<void> {
-  const { restoreFolder, dropHistoryWithoutBaseline } = await import('../memory-history/history.ts');
-  const { root } = deps.layout;
-  try {
-    await restoreFolder(root, snapshot);
-    await dropHistoryWithoutBaseline(root);
-    deps.log.info({ snapshot }, 'memory folder restored after a stopped consolidation');
-  } catch (error) {
-    deps.log.error({ snapshot, error: (error as Error).message }, 'could not restore the memory folder after a stop');
-  }
 }
