@@ -27,6 +27,21 @@ export function seconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
+/**
+ * Calls `fn` once, when the run enters phase 2. The actor starts as it is created, so a phase-2-only run is there
+ * before anyone subscribes: its current state counts too. Returns the subscription.
+ */
+export function onceConsolidating(actor: MemoriesPipeline, fn: () => void) {
+  let called = false;
+  const check = (snapshot: { value: unknown }) => {
+    if (snapshot.value !== 'consolidating' || called) return;
+    called = true;
+    fn();
+  };
+  check(actor.getSnapshot());
+  return actor.subscribe(check);
+}
+
 /** Follows one pipeline actor until it finishes; the returned function ends it early (clears the counter). */
 export function followProgress(actor: MemoriesPipeline, options: ProgressOptions): () => void {
   const started = performance.now();
@@ -40,10 +55,11 @@ export function followProgress(actor: MemoriesPipeline, options: ProgressOptions
   const term = options.counter;
   const redraw = () => term?.write(`\r\x1b[K${prefix}${counterText()}`);
   const clear = () => term?.write('\r\x1b[K');
+  const write = options.write ?? ((text: string) => process.stdout.write(`${text}\n`));
   const say = (line: string) => {
     if (!options.lines) return;
     clear();
-    (options.write ?? ((text: string) => process.stdout.write(`${text}\n`)))(`${prefix}${line}`);
+    write(`${prefix}${line}`);
     redraw();
   };
   // The elapsed time moves while a slow model answers; unref'd, so it never holds the process open.
@@ -65,14 +81,10 @@ export function followProgress(actor: MemoriesPipeline, options: ProgressOptions
       redraw();
     }
   });
-  const phase2Starting = (snapshot: { value: unknown }) => {
-    if (snapshot.value !== 'consolidating' || state.phase2At !== null) return;
+  const watching = onceConsolidating(actor, () => {
     state.phase2At = performance.now();
     say('phase 2: consolidating');
-  };
-  // The actor starts as it is created: a phase-2-only run is consolidating before this is attached.
-  phase2Starting(actor.getSnapshot());
-  const watching = actor.subscribe(phase2Starting);
+  });
   actor.on('phase2.finished', ({ output }) => {
     const took = seconds(performance.now() - (state.phase2At ?? started));
     say(`phase 2: ${output.status}${output.reason ? ` (${output.reason})` : ''} in ${took}`);

@@ -25,7 +25,7 @@ import { type PipelineFlags, settingsWithFlags } from './options.ts';
 import { addStoreOptions, type StoreFlags, type StorePlace, usesPostgres, withStore } from './store-option.ts';
 import type { MemoryStore } from '../../services/store/port.ts';
 import { batchFailureLines, batchJobsJson, formatBatchPhase1 } from './batch-summary.ts';
-import { followProgress } from './progress.ts';
+import { followProgress, onceConsolidating } from './progress.ts';
 import { failedAnything, formatSummary, runFailures, summaryJson } from './run-summary.ts';
 import { exitOnSignal, handleStopSignals, signalExitCode } from './stop-signals.ts';
 import type { Command } from 'commander';
@@ -133,11 +133,9 @@ async function runWith(
       ? await inspection.close().then(() => ({ phase1: null, phase2: null }))
       : await runPipeline(options, (pipeline) => {
           actor = pipeline;
-          const consolidating = (snapshot: { value: unknown }) => {
-            if (snapshot.value === 'consolidating') phase2Started ??= performance.now();
-          };
-          consolidating(actor.getSnapshot()); // already so when only phase 2 runs
-          actor.subscribe(consolidating);
+          onceConsolidating(actor, () => {
+            phase2Started = performance.now();
+          });
           actor.on('phase2.finished', () => {
             phase2Ms = Math.round(performance.now() - (phase2Started ?? started));
           });
