@@ -39,23 +39,14 @@ export function batchFailureLines(summary: BatchPhase1Summary): string[] {
   return lines;
 }
 
-/** The batch's finished jobs as `--json` lists the run's (a batch answer is one attempt). */
+/** The batch's finished jobs as `--json` lists the run's (a batch answer is one attempt; a failure, `gaveUp`). */
 export function batchJobsJson(summary: BatchPhase1Summary) {
-  const collected = summary.collected.jobs
-    .filter((job) => job.outcome !== 'stale')
-    .map((job) => ({
-      threadId: job.threadId,
-      outcome: job.outcome === 'failed' ? ('gaveUp' as const) : job.outcome,
-      attempts: 1,
-      reason: job.reason,
-      tokens: job.usage?.total ?? 0,
-    }));
-  const unbuilt = summary.submitted.failed.map((job) => ({
+  const unbuilt = summary.submitted.failed.map((job) => ({ ...job, outcome: 'failed' as const, usage: null }));
+  return [...summary.collected.jobs.filter((job) => job.outcome !== 'stale'), ...unbuilt].map((job) => ({
     threadId: job.threadId,
-    outcome: 'gaveUp' as const,
+    outcome: job.outcome === 'failed' ? ('gaveUp' as const) : job.outcome,
     attempts: 1,
     reason: job.reason,
-    tokens: 0,
+    tokens: job.usage?.total ?? 0,
   }));
-  return [...collected, ...unbuilt];
 }

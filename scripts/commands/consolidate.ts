@@ -78,9 +78,10 @@ async function consolidateWith(options: PipelineOptions, flags: ConsolidateFlags
   }
 }
 
+/** A run that did not succeed put the folder back: it absorbed nothing. */
+const absorbedAnything = (status: ConsolidationOutput['status']) => status === 'succeeded' || status === 'succeededNoInput';
+
 function consolidateJson(p2: ConsolidationOutput) {
-  // A run that did not succeed put the folder back: it absorbed nothing.
-  const succeeded = p2.status === 'succeeded' || p2.status === 'succeededNoInput';
   return {
     status: p2.status,
     reason: p2.reason,
@@ -89,7 +90,7 @@ function consolidateJson(p2: ConsolidationOutput) {
     baseline: p2.workspace?.baseline ?? null,
     inputs: { selected: p2.selected, added: p2.added, retained: p2.retained, removed: p2.removed },
     changes: p2.workspace?.changes ?? [],
-    notes: succeeded ? notesAbsorbed(p2.workspace) : [],
+    notes: absorbedAnything(p2.status) ? notesAbsorbed(p2.workspace) : [],
     handEditsRestored: p2.handEditsRestored,
     tokens: p2.usage,
     turns: p2.turns,
@@ -102,7 +103,7 @@ function humanLines(s: ReturnType<typeof consolidateJson>, root: string): string
       (s.revision ? `; new revision ${s.revision.slice(0, 7)}` : ''),
     `inputs: ${s.inputs.selected} selected, ${s.inputs.added} added, ${s.inputs.retained} retained, ${s.inputs.removed} removed`,
   ];
-  if (s.mode && s.status.startsWith('succeeded')) {
+  if (s.mode && absorbedAnything(s.status)) {
     lines.push(`absorbed (${s.mode}, ${s.changes.length} changed file(s) since the last revision):`);
     for (const change of s.changes) lines.push(`  ${change.status.padEnd(8)} ${change.path}`);
   }

@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CodexConfig } from '../config/codex-config.ts';
+import { MEMORY_SUMMARY_FILE } from '../memory-folder/artifacts.ts';
 import { type CodexProbe, defaultVersionOf, type LayoutVersion, layoutRoot, type MemoryLayout } from '../memory-folder/layout.ts';
 
 export interface Handoff {
@@ -19,7 +20,7 @@ export interface Handoff {
 export async function strandedMemory(codexHome: string, layout: MemoryLayout): Promise<StrandedMemory | null> {
   const other: LayoutVersion = layout.version === 'v1' ? 'v2' : 'v1';
   const has = (root: string) =>
-    stat(join(root, 'memory_summary.md')).then(
+    stat(join(root, MEMORY_SUMMARY_FILE)).then(
       (s) => s.isFile(),
       () => false,
     );

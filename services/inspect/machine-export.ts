@@ -61,14 +61,15 @@ export function toMermaid(machine: AnyStateMachine): string {
       lines.push(`${indent}state "${child.key}" as ${id}`);
       const invokes = child.invoke.map((invoke) => `invoke ${srcName(invoke)}`);
       const about = child.description ? [mermaidText(child.description)] : [];
+      const composite = Object.keys(child.states).length > 0;
       // Mermaid refuses `id : text` on a state with children, so theirs is a note beside the state.
-      if (Object.keys(child.states).length === 0) {
+      if (!composite) {
         lines.push(...invokes.map((text) => `${indent}${id} : ${text}`));
         notes.push(...about.map((text) => `${id} : ${text}`));
       } else if (invokes.length + about.length > 0) {
         notes.push(`note right of ${id}`, ...[...invokes, ...about].map((text) => `  ${text}`), 'end note');
       }
-      if (Object.keys(child.states).length > 0) {
+      if (composite) {
         lines.push(`${indent}state ${id} {`);
         declare(child, `${indent}  `);
         lines.push(`${indent}}`);
