@@ -27,12 +27,12 @@ export type ChildResult =
 
 const spec = JSON.parse(process.argv[2]!) as ChildSpec;
 const base = createModelClient({ apiKey: 'bench', baseURL: spec.url, wireApi: 'responses' });
-let counts = { extract: 0, agent: 0, firstRequestAt: null as number | null, lastReplyAt: null as number | null };
+let counts = { extract: 0, agent: 0, requestStarts: [] as number[], lastReplyAt: null as number | null };
 let bigRequest: { instructions: string; input: string } | null = null;
 const model: ModelClient = {
   extractStage1: async (request) => {
     counts.extract++;
-    counts.firstRequestAt ??= performance.now();
+    counts.requestStarts.push(performance.now());
     if (spec.scenario === 'bigRollout' && request.input.includes(spec.bigThreadId)) bigRequest = request;
     const reply = await base.extractStage1(request);
     counts.lastReplyAt = performance.now();
@@ -65,7 +65,7 @@ const store: MemoryStore = Object.assign(Object.create(inner) as MemoryStore, {
 const mean = ([total, n]: number[]) => (n! > 0 ? total! / n! : 0);
 
 async function run(phase: Phase, home = spec.home) {
-  counts = { extract: 0, agent: 0, firstRequestAt: null, lastReplyAt: null };
+  counts = { extract: 0, agent: 0, requestStarts: [], lastReplyAt: null };
   for (const t of Object.values(timings)) t.fill(0);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -78,11 +78,13 @@ async function run(phase: Phase, home = spec.home) {
     config: { maxRolloutsPerStartup: spec.maxRollouts },
   });
   const cpu = process.cpuUsage(cpu0);
-  const { firstRequestAt: first, lastReplyAt: last } = counts;
+  const { requestStarts, lastReplyAt: last } = counts;
+  const first = requestStarts[0] ?? null;
   return {
     // Discovery and claims, then the extraction requests in flight, then the store commits each extraction waits for.
     toFirstRequestMs: first === null ? null : first - t0,
     extractingMs: first === null || last === null ? null : last - first,
+    steadyRate: steadyRate(requestStarts),
     storeMs: { confirmLease: mean(timings.confirmLease), markSucceeded: mean(timings.markSucceeded) },
     wallMs: performance.now() - t0,
     cpuMs: (cpu.user + cpu.system) / 1000, // all threads of this process
@@ -90,6 +92,16 @@ async function run(phase: Phase, home = spec.home) {
     extractRequests: counts.extract,
     agentRequests: counts.agent,
   };
+}
+
+/**
+ * Requests started per second between the 10th and the 90th percentile request (as the fleet section reads its
+ * workers): past the run's start-up and first wave, before its last, part-empty wave. Null under 20 requests.
+ */
+function steadyRate(starts: number[]): number | null {
+  if (starts.length < 20) return null;
+  const [p10, p90] = [Math.floor(starts.length * 0.1), Math.floor(starts.length * 0.9)];
+  return (p90 - p10) / ((starts[p90]! - starts[p10]!) / 1000);
 }
 
 // rchar: the /proc/self/io delta, every read syscall (the model server's socket included).
