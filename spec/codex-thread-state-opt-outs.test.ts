@@ -76,9 +76,9 @@ describe('discovery with Codex thread state', () => {
     expect(found.withheld).toEqual([]);
     const first = found.threads.find((t) => t.threadId === uuid(1));
     expect(first).toMatchObject({ source: 'vscode', cwd: '/codex/1', updatedAt: MTIME - 3600, gitBranch: 'feature' });
-    // No branch in the row: left for the request builder to read from the rollout.
+    // No branch in the row: the rollout's own session_meta says, and it records none.
     expect(found.threads.find((t) => t.threadId === uuid(2))).toMatchObject({ cwd: '/work', updatedAt: MTIME });
-    expect(found.threads.find((t) => t.threadId === uuid(2))?.gitBranch).toBeUndefined();
+    expect(found.threads.find((t) => t.threadId === uuid(2))?.gitBranch).toBeNull();
   });
 
   it('withholds a thread the user turned memories off for, even after web search polluted it', async () => {

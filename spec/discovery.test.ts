@@ -27,7 +27,7 @@ async function writeRollout(
   home: string,
   day: string,
   n: number,
-  opts: { source?: string; user?: boolean; mtime?: number; cwd?: string } = {},
+  opts: { source?: string; user?: boolean; mtime?: number; cwd?: string; branch?: string } = {},
 ): Promise<string> {
   const dir = join(home, 'sessions', ...day.split('/'));
   await mkdir(dir, { recursive: true });
@@ -37,7 +37,13 @@ async function writeRollout(
     {
       timestamp: '2026-03-01T10:00:00.000Z',
       type: 'session_meta',
-      payload: { id, timestamp: '2026-03-01T10:00:00.000Z', cwd: opts.cwd ?? `/work/${n}`, source: opts.source ?? 'cli' },
+      payload: {
+        id,
+        timestamp: '2026-03-01T10:00:00.000Z',
+        cwd: opts.cwd ?? `/work/${n}`,
+        source: opts.source ?? 'cli',
+        ...(opts.branch ? { git: { branch: opts.branch, commit_hash: 'abc123' } } : {}),
+      },
     },
     {
       timestamp: '2026-03-01T10:00:01.000Z',
@@ -101,9 +107,27 @@ describe('discoverRollouts', () => {
       createdAt: Math.floor(Date.parse('2026-03-01T10:00:00.000Z') / 1000),
       hasUserMessage: true,
       sizeBytes: size,
+      gitBranch: null, // session_meta records no git
     });
     expect(byId[uuid(2)]).toMatchObject({ rolloutPath: b, source: 'vscode', cwd: '/srv/b' });
     expect(byId[uuid(3)]).toMatchObject({ rolloutPath: flat, source: 'exec', hasUserMessage: false });
+  });
+
+  it("carries session_meta's git branch, from the first read and from the index, for the summary header", async () => {
+    const home = await tempDir();
+    const state = await tempDir();
+    const onBranch = await writeRollout(home, '2026/03/01', 1, { branch: 'feature/login' });
+    await writeRollout(home, '2026/03/01', 2);
+    const branches = (d: Awaited<ReturnType<typeof discoverRollouts>>) =>
+      Object.fromEntries(d.threads.map((t) => [t.threadId, t.gitBranch]));
+    const index = await openRolloutIndex(state);
+    const cold = await discoverRollouts(home, { cache: index });
+    expect(branches(cold)).toEqual({ [uuid(1)]: 'feature/login', [uuid(2)]: null });
+    await index.save();
+    const warm = await discoverRollouts(home, { cache: await openRolloutIndex(state) });
+    expect(warm.metaReads).toBe(0);
+    expect(branches(warm)).toEqual(branches(cold));
+    expect(warm.threads.find((t) => t.rolloutPath === onBranch)?.gitBranch).toBe('feature/login');
   });
 
   it('finds nothing, without failing, when there is no sessions folder', async () => {

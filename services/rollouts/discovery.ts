@@ -181,5 +181,7 @@ export function threadInfoOf(path: string, meta: RolloutMeta, st: { mtimeMs: num
     createdAt: meta.createdAt,
     hasUserMessage: meta.hasUserMessage,
     sizeBytes: st.size,
+    // Known from the header read here, so the request builder need not open the rollout again for it.
+    ...(meta.gitBranch !== undefined ? { gitBranch: meta.gitBranch } : {}),
   };
 }
