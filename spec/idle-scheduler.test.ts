@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IdleScheduler, idleDueAt } from '../services/daemon/idle-scheduler.ts';
+import { selectEligible } from '../services/rollouts/discovery.ts';
+import type { ThreadInfo } from '../services/types.ts';
 import { arrivals } from './support/arrivals.ts';
 
 const IDLE = 60_000;
@@ -30,18 +32,43 @@ describe('IdleScheduler (fake clock, scripted stat)', () => {
     vi.useRealTimers();
   });
 
-  it('is due at the whole second after mtime + window, plus a second of slack', () => {
-    expect(idleDueAt(T0, IDLE)).toBe(T0 + IDLE + 1000);
-    expect(idleDueAt(T0 + 1, IDLE)).toBe(T0 + IDLE + 2000);
+  it('is due exactly when a run would first claim the file: not earlier, and not after', () => {
+    expect(idleDueAt(T0, IDLE)).toBe(T0 + IDLE);
+    expect(idleDueAt(T0 + 999, IDLE)).toBe(T0 + IDLE); // updated_at is the mtime in whole seconds
+    const thread = (mtimeMs: number): ThreadInfo => ({
+      threadId: 't',
+      rolloutPath: '/s/rollout-t.jsonl',
+      cwd: '/w',
+      source: 'cli',
+      updatedAt: Math.floor(mtimeMs / 1000),
+      createdAt: null,
+      hasUserMessage: true,
+      sizeBytes: 1,
+    });
+    // As the daemon's runs decide (services/daemon/actors.ts: minIdleMinutes = idleMs / 60,000).
+    const claimable = (mtimeMs: number, idleMs: number, nowMs: number) =>
+      selectEligible([thread(mtimeMs)], {
+        nowSeconds: Math.floor(nowMs / 1000),
+        maxAgeDays: 30,
+        minIdleHours: 6,
+        minIdleMinutes: idleMs / 60_000,
+      }).length === 1;
+    for (const idleMs of [1_000, 1_500, 2_000, 2_500, 7_000, IDLE, 6 * 3_600_000]) {
+      for (const mtimeMs of [T0, T0 + 1, T0 + 499, T0 + 999]) {
+        const due = idleDueAt(mtimeMs, idleMs);
+        expect(claimable(mtimeMs, idleMs, due), `${idleMs} ms window, mtime ${mtimeMs}`).toBe(true);
+        expect(claimable(mtimeMs, idleMs, due - 1), `${idleMs} ms window, mtime ${mtimeMs}`).toBe(false);
+      }
+    }
   });
 
   it('fires once, when the file has been idle for the window counted from its mtime', async () => {
     mtimes.set('a', T0 - 10_000); // written 10 s before we heard of it
     scheduler.touch('a', T0 - 10_000);
-    await vi.advanceTimersByTimeAsync(IDLE - 10_000); // exactly mtime + window: not yet (slack)
+    await vi.advanceTimersByTimeAsync(IDLE - 10_000 - 1); // a millisecond before mtime + window: not yet
     expect(idle).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1_000);
-    expect(idle).toEqual([{ path: 'a', mtimeMs: T0 - 10_000, at: T0 + IDLE - 10_000 + 1000 }]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(idle).toEqual([{ path: 'a', mtimeMs: T0 - 10_000, at: T0 + IDLE - 10_000 }]);
     await vi.advanceTimersByTimeAsync(10 * IDLE);
     expect(idle).toHaveLength(1);
     expect(scheduler.size).toBe(0);
@@ -54,9 +81,9 @@ describe('IdleScheduler (fake clock, scripted stat)', () => {
     mtimes.set('a', T0 + 30_000);
     await vi.advanceTimersByTimeAsync(IDLE + 1_000);
     expect(idle).toEqual([]); // the mtime moved, so the timer was rescheduled instead
-    expect(scheduler.dueAt('a')).toBe(T0 + 30_000 + IDLE + 1000);
+    expect(scheduler.dueAt('a')).toBe(T0 + 30_000 + IDLE);
     await vi.advanceTimersByTimeAsync(30_000);
-    expect(idle).toEqual([{ path: 'a', mtimeMs: T0 + 30_000, at: T0 + 30_000 + IDLE + 1000 }]);
+    expect(idle).toEqual([{ path: 'a', mtimeMs: T0 + 30_000, at: T0 + 30_000 + IDLE }]);
   });
 
   it('a touch resets the timer, and the late event for the same mtime does not fire it twice', async () => {
@@ -102,7 +129,7 @@ describe('IdleScheduler (fake clock, scripted stat)', () => {
     release();
     await vi.advanceTimersByTimeAsync(0);
     expect(seen).toEqual([]);
-    expect(s.dueAt('a')).toBe(T0 + 2 * IDLE + 1000);
+    expect(s.dueAt('a')).toBe(T0 + 2 * IDLE);
     s.close();
   });
 });

@@ -23,9 +23,15 @@ interface Entry {
   generation: number;
 }
 
-/** The pipeline's idle check works in whole seconds: the next whole second, plus 1 s slack for a fractional window. */
+/**
+ * The first instant at which a run would claim the file: the pipeline's rule (selectEligible) in whole seconds,
+ * mtime rounded down, with the window in seconds computed as the daemon hands it over (minutes × 60). Any later,
+ * and a run started for another rollout meanwhile takes this one first, so its own event starts a run with
+ * nothing left to do; any earlier, and its run would pass it over.
+ */
 export function idleDueAt(mtimeMs: number, idleMs: number): number {
-  return Math.ceil((mtimeMs + idleMs) / 1000) * 1000 + 1000;
+  const idleSeconds = (idleMs / 60_000) * 60;
+  return (Math.floor(mtimeMs / 1000) + Math.ceil(idleSeconds)) * 1000;
 }
 
 async function fsMtime(path: string): Promise<number | null> {
