@@ -3,9 +3,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MemoryStore, SelectionEntry } from '../services/store/port.ts';
 import type { Stage1Reply, ThreadInfo } from '../services/types.ts';
+import { LEASE, reply, START_SECONDS, thread } from './support/store-fixtures.ts';
 
-export const START_SECONDS = 1_700_000_000;
-export const LEASE = 3_600;
+export { START_SECONDS };
+
 const DAY = 86_400;
 
 /** A store on a fresh, empty state with a hand-driven clock. */
@@ -18,26 +19,6 @@ export interface ContractStore {
   now(): number;
   cleanup(): Promise<void>;
 }
-
-export function thread(threadId: string, updatedAt: number, extra: Partial<ThreadInfo> = {}): ThreadInfo {
-  return {
-    threadId,
-    rolloutPath: `/home/u/.codex/sessions/rollout-${threadId}.jsonl`,
-    cwd: `/work/${threadId}`,
-    source: 'cli',
-    updatedAt,
-    createdAt: updatedAt - 60,
-    hasUserMessage: true,
-    sizeBytes: 1024,
-    ...extra,
-  };
-}
-
-export const reply = (rawMemory: string, rolloutSummary = `summary of ${rawMemory}`): Stage1Reply => ({
-  rawMemory,
-  rolloutSummary,
-  rolloutSlug: null,
-});
 
 const ids = (n: number, prefix = 'thread') => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
 
@@ -319,7 +300,11 @@ export function describeStoreContract(label: string, open: () => Promise<Contrac
         t.reopen().claimGlobalJob('worker-b', LEASE),
       ]);
       expect(results.map((r) => r.kind).sort()).toEqual(['claimed', 'skippedRunning']);
-      expect((await t.store.status()).globalJob).toMatchObject({ status: 'running' });
+      const winner = results[0]!.kind === 'claimed' ? 'worker-a' : 'worker-b';
+      expect((await t.store.status()).globalJob).toMatchObject({ status: 'running', workerId: winner });
+      // And unraced: a second worker is refused while the first one's lease is fresh.
+      expect(await t.store.claimGlobalJob('worker-c', LEASE)).toEqual({ kind: 'skippedRunning' });
+      expect((await t.store.status()).globalJob).toMatchObject({ status: 'running', workerId: winner });
     });
 
     it('is taken over with a new token once the lease is stale, and the old owner can no longer finish it (38)', async () => {
