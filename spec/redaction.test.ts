@@ -72,6 +72,12 @@ const SECRETS: Array<[string, string, string]> = [
   ['SendGrid key', 'SG.abcdefghijklmnop.ABCDEFGHIJKLMNOPqrstuvwx', 'mail via {s}'],
   ['env password, short name', 'x1y2z3w4v5', 'DB_PWD={s}'],
   ['env access key', 'AbCdEf123456', 'MY_ACCESS_KEY={s}'],
+  // Shell goes on after the value: `&&`, `||` and `|` there are not an expression using a variable.
+  ['mysql -p with a command after it', 'Qu4rtzLynx88Vault', 'restore with mysql -uroot -p{s} && ls, then check'],
+  ['mysql -p piped on', 'Qu4rtzLynx88Vault', 'mysqldump -u admin -p{s} shop | gzip > shop.sql.gz'],
+  ['--password with a command after it', 'S3cr3tV4lue77', 'deploy --password {s} || exit 1'],
+  ['HTTPie --auth', 'Gr4niteFox19Moss', 'then check http --auth bob:{s} get api.internal'],
+  ['HTTPie -a', 'Gr4niteFox19Moss', 'https -a bob:{s} POST api.internal/items'],
   ['env auth key', 'Zz9Yy8Xx7Ww6', 'SERVICE_AUTH_KEY={s}'],
   ['env credentials', 'c0ffee-b4be-1234', 'GCP_CREDENTIALS={s}'],
 ];
@@ -122,6 +128,8 @@ describe('ordinary text is left alone', () => {
     'ssoCredentials = context.credentials as SSOCredentials;',
     'total_token: 12345, retry_token: true',
     '日本語 emoji 👍🏽 text',
+    'mysql -u root -p$MYSQL_PWD && ./migrate',
+    'http --auth bob:$BOB_PASSWORD get api.internal',
   ])('%j', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });

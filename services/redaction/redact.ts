@@ -100,11 +100,14 @@ const ASSIGNMENT: Rule = {
   },
 };
 
-/** `--password value`: a flag and its value as separate words; prose (`--token flag`) is kept. */
+/**
+ * `--password value`: a flag and its value as separate words; prose (`--token flag`) is kept. What follows is
+ * shell (`&& ls`, `| gzip`), not an expression the value takes part in, so it is not consulted.
+ */
 const FLAG: Rule = {
   hint: /passw|token|secret|key|cred/i,
   re: /(?<![\w-])--?[\w-]*(?:password|passwd|token|secret|api-?key|access-?key|auth-?key|credentials?)[ \t]+\\?["']?([^\s"'\\]+)/gi,
-  to: (m: string, value: string, ...rest: any[]) => (/^[A-Za-z]+$/.test(value) ? m : keepCode(m, value, '', after(m, rest))),
+  to: (m: string, value: string) => (/^[A-Za-z]+$/.test(value) ? m : keepCode(m, value, '', '')),
 };
 
 /** Commands that take a password in a flag of their own, and that flag up to the value. */
@@ -116,16 +119,17 @@ const COMMAND_FLAGS: ReadonlyArray<readonly [string, string]> = [
   ['redis-cli', String.raw`-a\s+`],
   ['sqlcmd|bcp', String.raw`-P\s*`],
   ['curl', String.raw`(?:-u|--user)\s*\\?["']?[^\s:"'\\]*:`],
+  ['http|https|xh|xhs', String.raw`(?:-a|--auth)[\s=]*\\?["']?[^\s:"'\\]*:`],
   ['smbclient', String.raw`-U\s*\\?["']?[^\s%"'\\]*%`],
   ['openssl', String.raw`-pass(?:in|out)?\s+pass:`],
 ];
 const COMMAND_FLAG: Rule = {
-  hint: /mysql|mariadb|sshpass|login|mongo|redis-cli|sqlcmd|bcp|curl|smbclient|openssl/,
+  hint: /mysql|mariadb|sshpass|login|mongo|redis-cli|sqlcmd|bcp|curl|http|xh|smbclient|openssl/,
   re: new RegExp(
     String.raw`${START}(?:${COMMAND_FLAGS.map(([cmd, flag]) => String.raw`(?:${cmd})\b[^\n;|&]{0,200}?\s${flag}`).join('|')})\\?["']?([^\s"'\\]+)`,
     'g',
   ),
-  to: (m: string, value: string, ...rest: any[]) => keepCode(m, value, '', after(m, rest)),
+  to: (m: string, value: string) => keepCode(m, value, '', ''), // shell follows, as for FLAG
 };
 
 /** One rule per vendor family, tried only on texts that hold some family's hint. */

@@ -157,9 +157,17 @@ export const GENERIC_SAMPLES: Record<string, (p: Pick) => Planted> = {
     const v = p(ALNUM, 16);
     return plant(`mysql -u root -p${v} -h db appdb`, v);
   },
+  'mysql -p, then more shell': (p) => {
+    const v = p(ALNUM, 16);
+    return plant(`mysqldump -u root -p${v} appdb && gzip appdb.sql`, v);
+  },
   'password flag': (p) => {
     const v = p(ALNUM, 16);
     return plant(`psql --host db --password ${v} --dbname app`, v);
+  },
+  'HTTPie --auth': (p) => {
+    const v = p(ALNUM, 15);
+    return plant(`http --auth ci:${v} GET https://ci.internal/api/json`, v);
   },
   'sshpass -p': (p) => {
     const v = p(ALNUM, 14);
