@@ -118,7 +118,7 @@ export const consolidationMachine = setup({
       'runAgent',
     ),
     keepHandEdits: placeholder<string[], { snapshot: string | null }>('consolidation', 'keepHandEdits'),
-    commitBaseline: placeholder<string, { prepared: PreparedConsolidation; workspace: BaselineDiff | null }>(
+    commitBaseline: placeholder<string, { prepared: PreparedConsolidation; workspace: BaselineDiff | null; snapshot: string }>(
       'consolidation',
       'commitBaseline',
     ),
@@ -254,7 +254,7 @@ export const consolidationMachine = setup({
       invoke: {
         id: 'commitBaseline',
         src: 'commitBaseline',
-        input: ({ context }) => ({ prepared: context.prepared!, workspace: context.workspace }),
+        input: ({ context }) => ({ prepared: context.prepared!, workspace: context.workspace, snapshot: context.snapshot! }),
         onDone: { target: 'recordingSuccess', actions: assign({ revision: ({ event }) => event.output }) },
         onError: { target: 'restoringOnFailure', actions: 'recordError' },
       },

@@ -111,6 +111,27 @@ describe('ad-hoc notes', () => {
     expect(await readFile(join(root, 'MEMORY.md'), 'utf8')).toMatch(/or a hotfix tag.*\[ad-hoc note\]/);
   });
 
+  it('a note written while a consolidation runs is left for the next one, which absorbs it', async () => {
+    await dropNote('deploys.md', 'Deploys happen only from the release branch.\n');
+    let late: string | null = null;
+    handler = async (req) => {
+      // The person writes a second note while the agent works on the first.
+      if (isAgentRequest(req.body) && late === null) late = await dropNote('ports.md', 'The API listens on port 8443.\n');
+      return scriptedHandler()(req);
+    };
+    expect((await run()).phase2?.status).toBe('succeeded');
+    expect(await readFile(join(root, 'MEMORY.md'), 'utf8')).not.toContain('8443');
+    expect((await readRevisions(await openRepo(root)))[0]).toMatchObject({ kind: 'consolidation', notes: 1 });
+    expect(await readFile(join(notesDir(), 'ports.md'), 'utf8')).toBe('The API listens on port 8443.\n');
+
+    // What `memories note` does after writing a note: consolidation is due again.
+    await createLowdbStore({ dir: join(home, 'memories_state') }).enqueueGlobalConsolidation(1);
+    expect((await run('2')).phase2?.status).toBe('succeeded');
+    expect(agentPrompts().at(-1)).toContain(`- added: ${late}`);
+    expect(await readFile(join(root, 'MEMORY.md'), 'utf8')).toMatch(/port 8443.*\[ad-hoc note\]/);
+    expect((await readRevisions(await openRepo(root)))[0]).toMatchObject({ kind: 'consolidation', notes: 1 });
+  });
+
   it('refuses the agent any change to a note: editing, replacing or deleting it', async () => {
     const note = await dropNote('keep.md', 'The person keeps this note.\n');
     const seen: string[] = [];

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderWorkspaceBlock } from '../services/consolidation/workspace-block.ts';
-import { commitBaseline, diffSinceBaseline } from '../services/memory-history/history.ts';
+import { commitBaseline, diffSinceBaseline, snapshotFolder } from '../services/memory-history/history.ts';
 import { MAX_PATCH_CHARS } from '../services/memory-history/workspace-diff.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 
@@ -19,18 +19,20 @@ beforeEach(async () => {
 afterEach(() => cleanup());
 
 const counts = { added: 1, retained: 0, removed: 0, notes: 0 };
+/** The folder as it is, committed as a consolidation's baseline. */
+const commit = async () => commitBaseline(root, counts, await snapshotFolder(root));
 
 describe('workspace diff', () => {
   it('is empty against a baseline nothing has changed since', async () => {
     await writeFile(join(root, 'MEMORY.md'), '# Memory\n');
-    const baseline = await commitBaseline(root, counts);
+    const baseline = await commit();
     expect(await diffSinceBaseline(root)).toEqual({ baseline, changes: [], patch: '', truncated: false });
   });
 
   it('cuts the evidence, not the hand edit, when the changes exceed the budget, and says so', async () => {
     await writeFile(join(root, 'MEMORY.md'), '# Memory\n- old fact\n');
     await writeFile(join(root, 'rollout_summaries', 'old.md'), 'old summary\n');
-    await commitBaseline(root, counts);
+    await commit();
     await writeFile(join(root, 'MEMORY.md'), '# Memory\n- corrected fact\n');
     await writeFile(
       join(root, 'rollout_summaries', 'big.md'),
@@ -58,7 +60,7 @@ describe('workspace diff', () => {
   });
 
   it('marks a binary change without dumping its bytes, and fences a diff that itself holds a code fence', async () => {
-    await commitBaseline(root, counts);
+    await commit();
     await writeFile(join(root, 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0]));
     await writeFile(join(root, 'MEMORY.md'), '```sh\nmake release\n```\n');
     const block = await renderWorkspaceBlock(await diffSinceBaseline(root));

@@ -26,11 +26,11 @@ export function historyActors(root: string, log: Logger) {
       return restored;
     }),
 
-    commitBaseline: fromPromise<string, { prepared: PreparedConsolidation; workspace: BaselineDiff | null }>(
+    commitBaseline: fromPromise<string, { prepared: PreparedConsolidation; workspace: BaselineDiff | null; snapshot: string }>(
       async ({ input }) => {
         const { added, retained, removed } = input.prepared;
         const notes = notesAbsorbed(input.workspace).length;
-        const revision = await (await history()).commitBaseline(root, { added, retained, removed, notes });
+        const revision = await (await history()).commitBaseline(root, { added, retained, removed, notes }, input.snapshot);
         log.info({ revision, added, retained, removed, notes }, 'memory folder baseline committed');
         return revision;
       },

@@ -2,11 +2,12 @@
 import { existsSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { roleOf } from '../memory-folder/folder-roles.ts';
 import { redactHandWritten } from '../memory-folder/hand-written.ts';
 import { GIT_DIR } from './git-dir.ts';
 import { holdsHandEdits, reapplyHandEdits } from './hand-edits.ts';
 import { hasBaseline, headCommit, openRepo, parentOf, type Repo, resolveRevision, treeOf } from './repo.ts';
-import { commitRevision, type RevisionFacts } from './revisions.ts';
+import { commitRevision, type PinnedPaths, type RevisionFacts } from './revisions.ts';
 import { restoreWorkingTree, snapshotWorkingTree, treeFiles, workingTreeFiles } from './tree-files.ts';
 import { diffSides, treeSide, type WorkspaceDiff, workingSide } from './workspace-diff.ts';
 
@@ -51,9 +52,18 @@ export async function diffSinceBaseline(root: string): Promise<BaselineDiff> {
   return { baseline, ...(await diffAgainst(repo, baseline)) };
 }
 
-/** A successful consolidation's baseline. */
-export async function commitBaseline(root: string, counts: { added: number; retained: number; removed: number; notes: number }) {
-  return recordRevision(await openRepo(root), 'Consolidate memory', { kind: 'consolidation', ...counts });
+/**
+ * A successful consolidation's baseline. The notes go in as the snapshot taken before the run holds them, as the
+ * agent was shown them: one written or changed while it ran stays an edit since the baseline, for the next run.
+ */
+export async function commitBaseline(
+  root: string,
+  counts: { added: number; retained: number; removed: number; notes: number },
+  snapshot: string,
+) {
+  const repo = await openRepo(root);
+  const notes = { files: await treeFiles(repo, snapshot), pinned: (path: string) => roleOf(path) === 'note' };
+  return recordRevision(repo, 'Consolidate memory', { kind: 'consolidation', ...counts }, notes);
 }
 
 /** `rev` against its parent; without `rev`, the working tree against the last baseline. */
@@ -106,9 +116,14 @@ export async function revertTo(root: string, rev: string): Promise<RevertResult>
  * file (before a revert, or while the agent ran) must reach no revision. A revision made before redaction existed
  * may hold one, so a revert to it is redacted too.
  */
-async function recordRevision(repo: Repo, subject: string, facts: Omit<RevisionFacts, 'memoryBytes'>): Promise<string> {
+async function recordRevision(
+  repo: Repo,
+  subject: string,
+  facts: Omit<RevisionFacts, 'memoryBytes'>,
+  pins?: PinnedPaths,
+): Promise<string> {
   await redactHandWritten(repo.dir);
-  return commitRevision(repo, subject, { ...facts, memoryBytes: await memoryBytes(repo.dir) });
+  return commitRevision(repo, subject, { ...facts, memoryBytes: await memoryBytes(repo.dir) }, pins);
 }
 
 async function diffAgainst(repo: Repo, baseline: string | null, maxChars?: number) {

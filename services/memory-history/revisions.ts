@@ -36,11 +36,21 @@ const TRAILERS = {
   revertedTo: 'Memories-Reverted-To',
 } as const;
 
-/** Records the working tree as it is as a new revision on top of the last one. */
-export async function commitRevision(repo: Repo, subject: string, facts: RevisionFacts): Promise<string> {
+/** Paths recorded as another tree has them (blob id, or absent) instead of as the working tree has them. */
+export interface PinnedPaths {
+  files: ReadonlyMap<string, string>;
+  pinned: (path: string) => boolean;
+}
+
+/** Records the working tree as it is, except `pins`, as a new revision on top of the last one. */
+export async function commitRevision(repo: Repo, subject: string, facts: RevisionFacts, pins?: PinnedPaths): Promise<string> {
   // The index follows the working tree, so a `git status` where git is installed shows a clean folder afterwards.
   for (const [path, head, work, stage] of await git.statusMatrix({ ...repo })) {
-    if (work === 0) await git.remove({ ...repo, filepath: path });
+    if (pins?.pinned(path)) {
+      const oid = pins.files.get(path);
+      if (oid !== undefined) await git.updateIndex({ ...repo, filepath: path, oid, add: true });
+      else if (head !== 0 || stage !== 0) await git.remove({ ...repo, filepath: path });
+    } else if (work === 0) await git.remove({ ...repo, filepath: path });
     else if (head !== work || work !== stage) await git.add({ ...repo, filepath: path });
   }
   return git.commit({ ...repo, message: `${subject}\n\n${renderTrailers(facts)}\n`, author: AUTHOR });
