@@ -1,7 +1,7 @@
 // Phase 2 with nothing retained: Codex deletes the consolidated memory (§3.5 step 5), but not what the person wrote.
 // A note or a hand edit keeps MEMORY.md and memory_summary.md and the agent runs; without either the rule stands.
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { addNote } from '../services/memory-folder/notes.ts';
@@ -106,5 +106,21 @@ describe('phase 2 with no stage-1 output left', () => {
     expect(agentRuns).toBe(runsBefore);
     expect(existsSync(join(t.root, 'MEMORY.md'))).toBe(false);
     expect(existsSync(join(t.root, 'memory_summary.md'))).toBe(false);
+  });
+
+  it('deletes it too when the sessions remain but max_raw_memories_for_consolidation = 0 selects none of them', async () => {
+    await installFixtureRollouts(t.home, { count: 2 });
+    expect((await t.run()).phase2?.status).toBe('succeeded');
+    const kept = (await store().status()).outputs.length;
+    expect(kept).toBeGreaterThan(0);
+    await store().enqueueGlobalConsolidation(Math.floor(Date.now() / 1000));
+    const runsBefore = agentRuns;
+    const result = (await t.run({ phase: '2', config: { maxRawMemoriesForGlobal: 0 } })).phase2!;
+    expect(result).toMatchObject({ status: 'succeededNoInput', selected: 0, removed: kept });
+    expect(agentRuns).toBe(runsBefore);
+    // Nothing left that Codex would load, or that points at a session no longer selected.
+    expect(existsSync(join(t.root, 'MEMORY.md'))).toBe(false);
+    expect(existsSync(join(t.root, 'memory_summary.md'))).toBe(false);
+    expect(await readdir(join(t.root, 'rollout_summaries'))).toEqual([]);
   });
 });

@@ -96,10 +96,15 @@ async function prepareRun(deps: PipelineDeps, claim: GlobalClaim): Promise<Prepa
   const { retainedThreadIds, removed } = selection;
   // Codex 0.169 hands its inputs over in stable ascending thread-id order (byte order, as SQLite).
   const selected = [...selection.selected].sort((a, b) => (a.threadId < b.threadId ? -1 : a.threadId > b.threadId ? 1 : 0));
-  // Removed threads' evidence stays on disk while the agent runs, so it can forget deliberately.
-  const keepAlso = removed.filter((r): r is Stage1Output => typeof r.rawMemory === 'string');
-  // Asked only when the sync would delete the consolidated memory: a run with inputs pays for no diff.
-  const personal = selected.length === 0 && keepAlso.length === 0 && (await holdsPersonsWriting(root));
+  // With nothing selected Codex deletes the consolidated memory (§3.5 step 5), unless the person wrote in it: notes
+  // alone are worth a run (the agent absorbs them even before any session was extracted), and so is what the person
+  // wrote when the last input goes (the agent drops what the removed threads contributed, not their lines). Asked
+  // only then: a run with inputs pays for no diff.
+  const personal =
+    selected.length === 0 && ((await holdsPersonsWriting(root)) || (await noteChangedSince(root)) !== null);
+  const noInputs = selected.length === 0 && !personal;
+  // Removed threads' evidence stays on disk while the agent runs, so it can forget deliberately; no agent, no evidence.
+  const keepAlso = noInputs ? [] : removed.filter((r): r is Stage1Output => typeof r.rawMemory === 'string');
   await syncArtifacts(root, { retained: selected, keepAlso, keepConsolidated: personal });
   await writeNotesInstructions(root);
   // v2 has no raw_memories.md: its agent reads the rollout summaries themselves.
@@ -110,9 +115,7 @@ async function prepareRun(deps: PipelineDeps, claim: GlobalClaim): Promise<Prepa
     added: selected.length - retainedThreadIds.length,
     retained: retainedThreadIds.length,
     removed: removed.length,
-    // Notes alone are worth a run: the agent absorbs them even before any session was extracted. So is what the
-    // person wrote when the last input goes: the agent drops what the removed threads contributed, not their lines.
-    noInputs: selected.length === 0 && !personal && (await noteChangedSince(root)) === null,
+    noInputs,
     selectionBlock: renderSelectionBlock({ selected, retainedThreadIds, removed, stemOf: rolloutSummaryStem }),
     consumed: selected.map((o) => ({ threadId: o.threadId, sourceUpdatedAt: o.sourceUpdatedAt })),
   } satisfies PreparedRun;
