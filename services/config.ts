@@ -59,7 +59,7 @@ export type MemoriesField = {
 // Target-era keys first; later Codex names are accepted as aliases so one config.toml serves both.
 export const MEMORIES_KEYS: Readonly<Record<string, MemoriesField>> = {
   max_raw_memories_for_global: { key: 'maxRawMemoriesForGlobal', kind: 'int', min: 0, max: 4096 },
-  max_raw_memories_for_consolidation: { key: 'maxRawMemoriesForGlobal', kind: 'int', min: 0, max: 4096 },
+  max_raw_memories_for_consolidation: { key: 'maxRawMemoriesForGlobal', kind: 'int', min: 1, max: 4096 },
   max_rollout_age_days: { key: 'maxRolloutAgeDays', kind: 'int', min: 0, max: 90 },
   max_rollouts_per_startup: { key: 'maxRolloutsPerStartup', kind: 'int', min: 0, max: 128 },
   min_rollout_idle_hours: { key: 'minRolloutIdleHours', kind: 'int', min: 1, max: 48 },
@@ -88,6 +88,7 @@ export function defaultCodexHome(env: NodeJS.ProcessEnv = process.env): string {
 export function parseMemoriesTable(table: unknown, file = 'config.toml', text?: string): MemoriesConfig {
   const config: MemoriesConfig = { ...DEFAULT_CONFIG };
   if (table === undefined) return config;
+  const exact = exactMemoriesTable(text);
   if (typeof table !== 'object' || table === null || Array.isArray(table)) {
     throw new ConfigError(`${file}: [memories] must be a table`);
   }
@@ -112,12 +113,23 @@ export function parseMemoriesTable(table: unknown, file = 'config.toml', text?: 
       continue;
     }
     const number = typeof value === 'bigint' ? Number(value) : value;
-    if (typeof number !== 'number' || !Number.isInteger(number)) {
+    // 2.0 and 1e3 are floats to TOML, whole or not: only the exact parse tells them from integers.
+    const float = exact !== null && typeof exact[name] !== 'bigint';
+    if (typeof number !== 'number' || !Number.isInteger(number) || float) {
       throw new ConfigError(`${file}: memories.${name} must be an integer`);
     }
+    // Codex reads these as unsigned integers: a negative one is an error there, not a clamp.
+    if (number < 0) throw new ConfigError(`${file}: memories.${name} must be 0 or more`);
     (config[field.key] as number) = clamp(number, field.min ?? 0, field.max ?? Number.MAX_SAFE_INTEGER);
   }
   return config;
+}
+
+/** The [memories] table parsed again with TOML's integers as bigint; null without the text. */
+function exactMemoriesTable(text: string | undefined): Record<string, unknown> | null {
+  if (!text) return null;
+  const table = toml().parse(text, { integersAsBigInt: true }).memories;
+  return typeof table === 'object' && table !== null ? (table as Record<string, unknown>) : null;
 }
 
 /** Reads $CODEX_HOME/config.toml; a missing file means the defaults. */

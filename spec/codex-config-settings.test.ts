@@ -134,6 +134,22 @@ describe('config.toml errors', () => {
     );
   });
 
+  it.each([
+    ['max_rollouts_per_startup = -3', /memories\.max_rollouts_per_startup must be 0 or more/],
+    ['max_raw_memories_for_consolidation = -1', /memories\.max_raw_memories_for_consolidation must be 0 or more/],
+    ['max_rollouts_per_startup = 2.0', /memories\.max_rollouts_per_startup must be an integer/],
+    ['max_unused_days = 1e3', /memories\.max_unused_days must be an integer/],
+  ])('refuses %s, as Codex (an unsigned integer there) refuses the file', async (line, error) => {
+    await write('config.toml', `[memories]\n${line}\n`);
+    await expect(loadEffectiveSettings(home, {}, {})).rejects.toThrow(error);
+  });
+
+  it('clamps integers into their range, as Codex does', async () => {
+    await write('config.toml', '[memories]\nmax_rollouts_per_startup = 500\nmax_raw_memories_for_consolidation = 0\n');
+    const { config } = await loadEffectiveSettings(home, {}, { OPENAI_API_KEY: 'sk-test' });
+    expect(config).toMatchObject({ maxRolloutsPerStartup: 128, maxRawMemoriesForGlobal: 1 });
+  });
+
   it('names the line of a provider key with a wrong value', async () => {
     await write('config.toml', 'model_provider = "x"\n\n[model_providers.x]\nbase_url = "http://h/v1"\nwire_api = "grpc"\n');
     await expect(loadEffectiveSettings(home, {}, {})).rejects.toThrow(
