@@ -2,7 +2,7 @@
 // layout in use (stderr says which and why, so stdout stays the block alone).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadMemoriesConfig } from '../../services/config.ts';
+import { loadCodexConfig } from '../../services/config/codex-config.ts';
 import { MEMORY_SUMMARY_FILE } from '../../services/memory-folder/artifacts.ts';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { CODEX_HOME_HELP } from './options.ts';
@@ -12,7 +12,8 @@ import type { Command } from 'commander';
 
 export async function readPathCommand(flags: { codexHome?: string }): Promise<void> {
   const codexHome = existingCodexHome(flags.codexHome);
-  const config = await loadMemoriesConfig(codexHome);
+  const codex = await loadCodexConfig(codexHome);
+  const config = codex.memories;
   const layout = resolveLayout(codexHome, config);
   process.stderr.write(`memories: layout ${layout.version} at ${layout.root} (${layout.reason})\n`);
   const nothing = (why: string) => {
@@ -27,6 +28,11 @@ export async function readPathCommand(flags: { codexHome?: string }): Promise<vo
     return nothing(exists ? 'memory_summary.md holds nothing but white space' : 'no memory_summary.md yet');
   }
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  // The block stands (another agent may load it), but Codex itself injects it only with the feature on.
+  if (!codex.featuresMemories.value) {
+    const where = codex.featuresMemories.source === 'default' ? 'off by default' : `false in ${codex.featuresMemories.source}`;
+    process.stderr.write(`memories: warning: Codex loads this only with [features] memories = true (${where})\n`);
+  }
 }
 
 export function registerReadPath(program: Command): void {
