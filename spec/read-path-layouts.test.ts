@@ -54,7 +54,9 @@ describe('the commands', () => {
     });
     expect(JSON.parse(status.stdout).store).toBe(join(home, 'memories_v2_state'));
     // Codex injects nothing while its memories feature is off, its default: said, not hidden.
-    expect(readPath.stderr).toContain('memories: warning: Codex loads this only with [features] memories = true (off by default)');
+    expect(readPath.stderr).toContain(
+      'memories: warning: Codex loads this only with [features] memories = true (off by default)',
+    );
     await writeFile(join(home, 'config.toml'), '[features]\nmemories = true\n[memories]\nversion = "v2"\n');
     const on = await memories(['read-path', '--codex-home', home], { PATH: '/nonexistent' });
     expect(on.code).toBe(0);

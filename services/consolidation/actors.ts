@@ -100,8 +100,7 @@ async function prepareRun(deps: PipelineDeps, claim: GlobalClaim): Promise<Prepa
   // alone are worth a run (the agent absorbs them even before any session was extracted), and so is what the person
   // wrote when the last input goes (the agent drops what the removed threads contributed, not their lines). Asked
   // only then: a run with inputs pays for no diff.
-  const personal =
-    selected.length === 0 && ((await holdsPersonsWriting(root)) || (await noteChangedSince(root)) !== null);
+  const personal = selected.length === 0 && ((await holdsPersonsWriting(root)) || (await noteChangedSince(root)) !== null);
   const noInputs = selected.length === 0 && !personal;
   // Removed threads' evidence stays on disk while the agent runs, so it can forget deliberately; no agent, no evidence.
   const keepAlso = noInputs ? [] : removed.filter((r): r is Stage1Output => typeof r.rawMemory === 'string');
