@@ -1,7 +1,8 @@
 // Every bad argument is one line on stderr and exit status 2 (issue 14, "Uneven errors"): bad and degenerate
 // option values, an unknown option or command, a missing argument, a Codex home that does not exist, a
 // config.toml the TOML parser rejects, and an output path that cannot be written.
-import { stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memories, spawnMemories } from './support/cli.ts';
@@ -135,6 +136,21 @@ describe('memories usage errors', () => {
     ];
     expect(await outcomes(cases.map(([args]) => args))).toEqual(cases.map(([args, line]) => refused(args, line)));
     await expect(stat(join(home, 'memories', 'extensions', 'ad_hoc'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('says in one line, exit 1, that a note could not be written, and marks nothing due', async () => {
+    const { home: own, cleanup: remove } = await tempCodexHome();
+    try {
+      // Where the notes folder should be, a file: the write fails as on a read-only or full disk.
+      await mkdir(join(own, 'memories', 'extensions'), { recursive: true });
+      await writeFile(join(own, 'memories', 'extensions', 'ad_hoc'), 'not a folder\n');
+      const { code, stdout, stderr } = await memories(['note', '--codex-home', own, 'The API listens on port 8443']);
+      expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
+      expect(stderr).toMatch(/^memories: the note was not saved: E[A-Z]+: .*extensions\/ad_hoc.*\n$/);
+      expect(existsSync(join(own, 'memories_state', 'jobs.json'))).toBe(false);
+    } finally {
+      await remove();
+    }
   });
 
   it('refuses a fleet token for no namespace, which every request would be refused with', async () => {

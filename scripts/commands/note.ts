@@ -43,11 +43,15 @@ async function noteCommand(words: string[], flags: NoteFlags): Promise<void> {
     const text = await noteText(words, flags);
     // Marked due in the store the runs use (--store, MEMORIES_STORE), or the next run would not absorb it.
     await withStore(flags, { codexHome, layout }, async (store) => {
-      path = await addNote(layout.root, text);
+      path = await addNote(layout.root, text).catch((error: NodeJS.ErrnoException) => {
+        // A read-only, full or odd folder: the person must know the note is nowhere, in one line.
+        throw typeof error.code === 'string' ? new NoteNotSavedError(error.message) : error;
+      });
       await (store ?? createLowdbStore({ dir: layout.stateDir })).enqueueGlobalConsolidation(noteWatermark(Date.now()));
     });
   } catch (error) {
-    if (!(error instanceof StoreCorruptError) && !/^the note is empty/.test((error as Error).message)) throw error;
+    const known = error instanceof StoreCorruptError || error instanceof NoteNotSavedError;
+    if (!known && !/^the note is empty/.test((error as Error).message)) throw error;
     process.stderr.write(`memories: ${(error as Error).message}\n`);
     process.exitCode = 1;
     return;
@@ -59,6 +63,12 @@ async function noteCommand(words: string[], flags: NoteFlags): Promise<void> {
   process.stdout.write(
     `noted in ${layout.root}/${path}; the next consolidation absorbs it (\`memories consolidate --now\` to do it now)\n`,
   );
+}
+
+class NoteNotSavedError extends Error {
+  constructor(reason: string) {
+    super(`the note was not saved: ${reason}`);
+  }
 }
 
 async function noteText(words: string[], flags: NoteFlags): Promise<string> {
