@@ -10,6 +10,7 @@ import { createMemoriesPipeline, stopPipeline } from '../services/pipeline.ts';
 import { createLowdbStore } from '../services/store/lowdb-store.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { isAgentRequest } from './support/agent-requests.ts';
+import { spawnMemories } from './support/cli.ts';
 import { memoryHomePerTest } from './support/memory-home.ts';
 
 const t = memoryHomePerTest();
@@ -21,6 +22,8 @@ async function folderFiles(root: string): Promise<Record<string, string>> {
   const entries = await Promise.all([...names, ...summaries].map(async (n) => [n, await readFile(join(root, n), 'utf8')]));
   return Object.fromEntries(entries);
 }
+
+const HALF_WRITTEN = '# Task Group: half-written by an agent whose process was killed';
 
 describe('stopping a run while it consolidates', () => {
   it('puts the folder back as it was, then releases the global lease', async () => {
@@ -54,5 +57,48 @@ describe('stopping a run while it consolidates', () => {
     // The lease is back: a run can consolidate at once (the new memory still makes it due).
     const store = createLowdbStore({ dir: join(t.home, 'memories_state') });
     expect((await store.claimGlobalJob('next-run', 60)).kind).toBe('claimed');
+  });
+
+  it("a consolidation killed outright (kill -9) is undone by the next one, not taken for the person's edits", async () => {
+    await installFixtureRollouts(t.home);
+    expect((await t.run()).phase2?.status).toBe('succeeded');
+    const before = await folderFiles(t.root);
+    await installFixtureRollouts(t.home, { count: 9 });
+
+    const scripted = t.handler;
+    let agentRequests = 0;
+    let second: () => void = () => {};
+    const secondArrived = new Promise<void>((resolve) => {
+      second = resolve;
+    });
+    // Its agent rewrites MEMORY.md in its first turn, then its process dies while the second is on its way.
+    const write = { name: 'write_file', arguments: JSON.stringify({ path: 'MEMORY.md', content: `${HALF_WRITTEN}\n` }) };
+    t.handler = (req) => {
+      if (!isAgentRequest(req.body)) return scripted(req);
+      if (++agentRequests === 1) return { toolCalls: [write] };
+      second();
+      return { hangMs: 60_000 };
+    };
+    const killed = spawnMemories(['run', '--codex-home', t.home, '--base-url', t.server.url], { OPENAI_API_KEY: 'test' });
+    await secondArrived;
+    killed.child.kill('SIGKILL');
+    expect((await killed.exited).signal).toBe('SIGKILL');
+    expect(await readFile(join(t.root, 'MEMORY.md'), 'utf8')).toBe(`${HALF_WRITTEN}\n`);
+
+    // Two hours on, the dead run's lease has lapsed and the next run takes the job over.
+    const requests: string[] = [];
+    t.handler = (req) => {
+      if (isAgentRequest(req.body)) requests.push(JSON.stringify(req.body));
+      return scripted(req);
+    };
+    const later = () => Date.now() + 2 * 3_600_000;
+    expect((await t.run({ phase: '2', now: later })).phase2?.status).toBe('succeeded');
+    // Its agent was told of no edit by the person: the killed agent's writes were undone first.
+    expect(requests[0]).toContain(
+      'Edits a person made by hand (authoritative: integrate them, keep their lines, never undo them):\\n- none',
+    );
+    expect((await diffSinceBaseline(t.root)).changes).toEqual([]);
+    expect(await readFile(join(t.root, 'MEMORY.md'), 'utf8')).not.toContain(HALF_WRITTEN);
+    expect(before['MEMORY.md']).not.toContain(HALF_WRITTEN);
   });
 });

@@ -12,6 +12,14 @@ const history = () => import('./history.ts');
 export function historyActors(root: string, log: Logger) {
   return {
     snapshotFolder: fromPromise<string, void>(async () => {
+      // First, a run killed before it finished is undone: its half-written files are not the person's edits.
+      const recovered = await (await history()).recoverUnfinishedRun(root);
+      if (recovered) {
+        log.warn(
+          { snapshot: recovered.snapshot, leftBehindTree: recovered.leftBehind },
+          'a consolidation that never finished (its process was killed) had changed the memory folder: put it back as it was before that run',
+        );
+      }
       const redacted = await redactHandWritten(root);
       if (redacted.length > 0) log.warn({ files: redacted }, 'redacted secrets in hand-written memory files');
       return (await history()).snapshotFolder(root);

@@ -9,6 +9,7 @@ import { holdsHandEdits, reapplyHandEdits } from './hand-edits.ts';
 import { hasBaseline, headCommit, openRepo, parentOf, type Repo, resolveRevision, treeOf } from './repo.ts';
 import { commitRevision, type PinnedPaths, type RevisionFacts } from './revisions.ts';
 import { restoreWorkingTree, snapshotWorkingTree, treeFiles, workingTreeFiles } from './tree-files.ts';
+import { markFinished, markRunning, unfinishedSnapshot } from './unfinished-run.ts';
 import { diffSides, treeSide, type WorkspaceDiff, workingSide } from './workspace-diff.ts';
 
 export interface BaselineDiff extends WorkspaceDiff {
@@ -16,14 +17,38 @@ export interface BaselineDiff extends WorkspaceDiff {
   baseline: string | null;
 }
 
-/** The folder as the person left it, recorded before a run changes anything, so a failure can put it back. */
+/**
+ * The folder as the person left it, recorded before a run changes anything, so a failure can put it back; and
+ * recorded as running, so that a run killed outright is put back by the next one (recoverUnfinishedRun).
+ */
 export async function snapshotFolder(root: string): Promise<string> {
-  return snapshotWorkingTree(await openRepo(root));
+  const repo = await openRepo(root);
+  const snapshot = await snapshotWorkingTree(repo);
+  await markRunning(repo, snapshot);
+  return snapshot;
+}
+
+/**
+ * When a run was killed before it committed or put the folder back: the folder back as it was before that run.
+ * What the killed run left is kept as a tree in the repository (its id is returned for the log); null when no
+ * run was left unfinished.
+ */
+export async function recoverUnfinishedRun(root: string): Promise<{ snapshot: string; leftBehind: string } | null> {
+  if (!existsSync(join(root, GIT_DIR))) return null;
+  const repo = await openRepo(root, false);
+  const snapshot = await unfinishedSnapshot(repo);
+  if (snapshot === null) return null;
+  const leftBehind = await snapshotWorkingTree(repo);
+  await restoreWorkingTree(repo, snapshot);
+  await markFinished(repo);
+  return { snapshot, leftBehind };
 }
 
 /** Puts the folder back to a snapshot: the baseline plus the person's edits, nothing of a failed run. */
 export async function restoreFolder(root: string, snapshot: string): Promise<void> {
-  await restoreWorkingTree(await openRepo(root), snapshot);
+  const repo = await openRepo(root);
+  await restoreWorkingTree(repo, snapshot);
+  await markFinished(repo);
 }
 
 /**

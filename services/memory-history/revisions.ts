@@ -2,6 +2,7 @@
 // shows travels in the commit message as trailers, so the history alone tells it and plain `git log` shows it too.
 import git from 'isomorphic-git';
 import { AUTHOR, type Repo } from './repo.ts';
+import { markFinished } from './unfinished-run.ts';
 
 /** `edits`: a person's edits recorded before a revert, so reverting never loses them. */
 export type RevisionKind = 'consolidation' | 'revert' | 'edits';
@@ -53,7 +54,10 @@ export async function commitRevision(repo: Repo, subject: string, facts: Revisio
     } else if (work === 0) await git.remove({ ...repo, filepath: path });
     else if (head !== work || work !== stage) await git.add({ ...repo, filepath: path });
   }
-  return git.commit({ ...repo, message: `${subject}\n\n${renderTrailers(facts)}\n`, author: AUTHOR });
+  const revision = await git.commit({ ...repo, message: `${subject}\n\n${renderTrailers(facts)}\n`, author: AUTHOR });
+  // A revision decides what the folder holds: an unfinished run's snapshot no longer says how to put it back.
+  await markFinished(repo);
+  return revision;
 }
 
 /** Newest first. */
