@@ -79,6 +79,23 @@ describe('the provider and its precedence', () => {
     expect(source(settings, 'memories.consolidation_model')).toMatchObject({ value: 'corp-consolidate', source: 'config.toml' });
   });
 
+  it("sends none of the provider's key, headers or query to another server named by --base-url", async () => {
+    await write('config.toml', codex0169Config(URLS));
+    const flags = { baseUrl: 'http://127.0.0.1:3/v1' };
+    const env = { [CORP_KEY_VAR]: 'corp-secret', CORP_TRACE_ID: 'trace-1' };
+    const elsewhere = (await loadEffectiveSettings(home, flags, env)).endpoint;
+    expect(elsewhere.apiKey.value).not.toBe('corp-secret');
+    expect({ headers: elsewhere.headers, query: elsewhere.query }).toEqual({ headers: {}, query: {} });
+    // Nor does it need the provider's variable set; OPENAI_API_KEY is what an OpenAI-compatible server gets.
+    expect((await loadEffectiveSettings(home, flags, {})).endpoint.apiKey.source).toMatch(/^none/);
+    const openai = (await loadEffectiveSettings(home, flags, { OPENAI_API_KEY: 'sk-user' })).endpoint.apiKey;
+    expect(openai).toEqual({ value: 'sk-user', source: 'env OPENAI_API_KEY' });
+    // The provider's own server, named again by the flag, still gets all of it.
+    const same = (await loadEffectiveSettings(home, { baseUrl: URLS.corp }, env)).endpoint;
+    expect(same.apiKey.value).toBe('corp-secret');
+    expect(same.headers).toEqual({ 'X-Team': 'platform', 'X-Trace-Id': 'trace-1' });
+  });
+
   it('refuses a profile that config.toml does not define', async () => {
     await write('config.toml', codex0169Config(URLS));
     await expect(loadEffectiveSettings(home, { profile: 'nope' }, {})).rejects.toThrow(/no \[profiles\.nope\]/);

@@ -4,6 +4,7 @@ import type { MemoriesConfig } from '../config.ts';
 import { type ModelEndpoint, resolveModelEndpoint } from '../model/model-endpoint.ts';
 import { type CodexConfig, loadCodexConfig, type Sourced } from './codex-config.ts';
 import { resolveCredential } from './credentials.ts';
+import { DEFAULT_OPENAI_BASE_URL } from './model-providers.ts';
 
 export interface SettingFlags {
   profile?: string;
@@ -63,9 +64,30 @@ export async function loadEffectiveSettings(
   if (flags.model) config.phase1Model = flags.model;
   if (flags.phase2Model) config.phase2Model = flags.phase2Model;
   if (flags.maxRollouts !== undefined) config.maxRolloutsPerStartup = flags.maxRollouts;
-  const credential = await resolveCredential(codexHome, codex.providerId.value, codex.provider, env);
-  const endpoint = resolveModelEndpoint(codex, credential, flags, env);
+  const target = flags.baseUrl === undefined ? codex : elsewhereThan(codex, flags.baseUrl);
+  const credential = await resolveCredential(codexHome, target.providerId.value, target.provider, env);
+  const endpoint = resolveModelEndpoint(target, credential, flags, env);
   return { codex, config, endpoint, sources: describeSources(codex, config, endpoint, flags) };
+}
+
+/**
+ * The provider as --base-url leaves it: pointed at another server, its key, headers and query stay with the
+ * provider's own server (that server gets OPENAI_API_KEY, as any OpenAI-compatible one), and its env_key need
+ * not be set. Named again by the flag, the provider's server gets all of it.
+ */
+function elsewhereThan(codex: CodexConfig, baseUrl: string): CodexConfig {
+  const own = codex.provider.baseUrl ?? DEFAULT_OPENAI_BASE_URL;
+  if (baseUrl.replace(/\/+$/, '') === own.replace(/\/+$/, '')) return codex;
+  const provider = {
+    ...codex.provider,
+    envKey: null,
+    envKeyInstructions: null,
+    experimentalBearerToken: null,
+    httpHeaders: {},
+    envHttpHeaders: {},
+    queryParams: {},
+  };
+  return { ...codex, provider };
 }
 
 export function describeSources(
