@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
+import { discoverRollouts, selectEligible } from '../services/rollouts/discovery.ts';
+import { createLowdbStore } from '../services/store/lowdb-store.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 import { memories } from './support/cli.ts';
@@ -31,6 +33,29 @@ describe('memories run', () => {
         (await memories(['run', '--codex-home', home, '--phase', '1', '--base-url', server.url, '--json'])).stdout,
       );
       expect(again).toMatchObject({ claimed: 0, skipped: 5 });
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("says why eligible rollouts were left: another run's lease, or a retry delay", async () => {
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      await installFixtureRollouts(home);
+      // A run killed outright still holds two leases; another's job failed and waits out its delay.
+      const store = createLowdbStore({ dir: join(home, 'memories_state') });
+      const { threads } = await discoverRollouts(home);
+      const now = Math.floor(Date.now() / 1000);
+      const [a, b, c] = selectEligible(threads, { nowSeconds: now, maxAgeDays: 30, minIdleHours: 6 });
+      for (const t of [a!, b!]) await store.tryClaimStage1Job(t, 'host:4242', 3_600, 64);
+      const failing = await store.tryClaimStage1Job(c!, 'host:4343', 3_600, 64);
+      if (failing.kind !== 'claimed') throw new Error('no claim');
+      await store.markStage1Failed(c!.threadId, failing.ownershipToken, 'model timeout', 3_600);
+
+      const { code, stdout } = await memories(['run', '--codex-home', home, '--phase', '1', '--base-url', server.url]);
+      expect(code).toBe(0);
+      expect(stdout).toContain("2 eligible rollout(s) held by another run's lease");
+      expect(stdout).toContain('1 rollout(s) wait out a retry delay after failing; --retry-failed retries them now');
     } finally {
       await cleanup();
     }

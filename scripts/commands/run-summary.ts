@@ -105,8 +105,19 @@ export function formatSummary(
         (p2.usage ? `; ${p2.usage.total} tokens` : ''),
     );
   }
-  const waiting = p1 ? unclaimed(p1) : 0;
-  if (waiting > 0) lines.push(`${waiting} eligible rollout(s) wait; run again or raise --max-rollouts`);
+  // Why eligible rollouts were left, each with what to do; nothing of the sort when phase 1 itself failed.
+  if (p1 && !p1.error) {
+    const { running, retryBackoff } = p1.skipped;
+    if (running > 0) {
+      lines.push(
+        `${running} eligible rollout(s) held by another run's lease (a run killed outright holds them until it lapses, within the hour)`,
+      );
+    }
+    if (retryBackoff > 0)
+      lines.push(`${retryBackoff} rollout(s) wait out a retry delay after failing; --retry-failed retries them now`);
+    const waiting = unclaimed(p1);
+    if (waiting > 0) lines.push(`${waiting} eligible rollout(s) wait; run again or raise --max-rollouts`);
+  }
   lines.push(`memory folder: ${root}`, `done in ${elapsedMs} ms`);
   return `${lines.join('\n')}\n`;
 }
