@@ -1,10 +1,10 @@
 // `memories run` with no [memories] version writes the layout the Codex on PATH reads: a Codex 0.169 (a real
 // `codex` script printing its version) means memories_v2/, no Codex means memories/.
 import { existsSync } from 'node:fs';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
+import { FIXTURE_DIR, installFixtureRollouts } from '../scripts/fixture-corpus.ts';
 import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { memories } from './support/cli.ts';
@@ -53,5 +53,22 @@ describe('memories run without [memories] version', () => {
     expect(result.code).toBe(0);
     expect(existsSync(join(home, 'memories', 'raw_memories.md'))).toBe(true);
     expect(existsSync(join(home, 'memories_v2'))).toBe(false);
+    expect(result.stderr).not.toContain('warning'); // the newest session's Codex (0.58) reads memories/ too
+  });
+
+  it("warns, with no codex on PATH, when the newest session's Codex reads memories_v2/ by default", async () => {
+    // A desktop or editor Codex 0.169 keeps its own binary: only its sessions tell its version.
+    const text = await readFile(join(FIXTURE_DIR, 'single-turn-with-tool-call.jsonl'), 'utf8');
+    const day = join(home, 'sessions', '2099', '01', '01');
+    await mkdir(day, { recursive: true });
+    await writeFile(join(day, 'rollout-2099-01-01T00-00-00-01a20de4-0000-7000-8000-000000000169.jsonl'), text);
+    const result = await run(join(home, 'no-such-dir'));
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      `memories: warning: writing the v1 layout to ${join(home, 'memories')} (no [memories] version and no codex on PATH), ` +
+        `but the newest session was written by Codex 0.169.0, which reads ${join(home, 'memories_v2')} by default`,
+    );
+    await writeFile(join(home, 'config.toml'), '[memories]\nversion = "v1"\n');
+    expect((await run(join(home, 'no-such-dir'))).stderr).not.toContain('warning');
   });
 });

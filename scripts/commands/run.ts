@@ -4,7 +4,7 @@ import { existingCodexHome } from '../../services/config/codex-home.ts';
 import type { EffectiveSettings } from '../../services/config/effective-settings.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger, type Logger } from '../../services/logger.ts';
-import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
+import { guessedLayoutWarning, type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
 import { createInspection } from '../../services/inspect/inspector.ts';
 import { writeLastRun } from '../../services/telemetry/last-run.ts';
 import { type MeasurementsJson, measurementsJson, measureRun } from '../../services/telemetry/run-measurements.ts';
@@ -74,6 +74,8 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   }
   // Resolved once: it may run `codex --version`, and the store's namespace, --retry-failed, --batch and the summary need it.
   const layout = resolveLayout(codexHome, config);
+  const guessed = guessedLayoutWarning(codexHome, layout);
+  if (guessed) warn(guessed);
   const log = fileLogger(codexHome);
   // Loaded only when an exporter is configured; exported before exit, also after a failure or a signal.
   const telemetry = await startTelemetry({ otel: codex.otel, notice: warn });

@@ -8,7 +8,7 @@ import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { createDaemon, type DaemonOptions } from '../../services/daemon/actors.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
-import { type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
+import { guessedLayoutWarning, type MemoryLayout, resolveLayout } from '../../services/memory-folder/layout.ts';
 import { modelClientFromEndpoint } from '../../services/model/model-endpoint.ts';
 import { writeLastRun } from '../../services/telemetry/last-run.ts';
 import { measurementsJson, measureRun } from '../../services/telemetry/run-measurements.ts';
@@ -103,6 +103,8 @@ async function watchCommand(flags: WatchFlags): Promise<void> {
   const log = fileLogger(codexHome);
   // Resolved once for the daemon's runs (as it would itself), so the last-run file lands in their state dir.
   const layout = resolveLayout(codexHome, config);
+  const guessed = guessedLayoutWarning(codexHome, layout);
+  if (guessed) err(guessed);
   const prometheus = flags.metricsPort === undefined ? null : { host: flags.metricsHost, port: flags.metricsPort };
   const telemetry = await startTelemetry({ otel: codex.otel, prometheus, notice: err });
   if (telemetry?.metricsUrl) out(`metrics: ${telemetry.metricsUrl}`);

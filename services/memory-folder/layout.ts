@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { MemoriesConfig } from '../config.ts';
+import { newestSessionCodexVersion } from './session-codex-version.ts';
 
 export type LayoutVersion = 'v1' | 'v2';
 
@@ -19,6 +20,8 @@ export interface MemoryLayout {
   stateDir: string;
   /** One line saying why this layout, for status, doctor and read-path. */
   reason: string;
+  /** Chosen with no [memories] version and no Codex to ask: v1 by default, a guess. */
+  guessed?: boolean;
 }
 
 /** The first Codex release whose default `[memories] version` is v2. */
@@ -80,7 +83,7 @@ export function defaultVersionOf(version: string): LayoutVersion {
 export function layoutFor(codexHome: string, version: MemoriesConfig['version'], probe: () => CodexProbe): MemoryLayout {
   if (version !== null) return layoutOf(codexHome, version, `[memories] version = "${version}" in config.toml`);
   const found = probe();
-  if (!found.found) return layoutOf(codexHome, 'v1', `no [memories] version and ${found.why}: v1`);
+  if (!found.found) return { ...layoutOf(codexHome, 'v1', `no [memories] version and ${found.why}: v1`), guessed: true };
   const chosen = defaultVersionOf(found.version);
   return layoutOf(codexHome, chosen, `no [memories] version; ${found.text} on PATH reads ${chosen} by default`);
 }
@@ -106,4 +109,20 @@ export function resolveLayout(
   env: NodeJS.ProcessEnv = process.env,
 ): MemoryLayout {
   return createLayoutResolver(env)(codexHome, config);
+}
+
+/**
+ * When the layout is a guess and the newest session's Codex reads the other one by default: the line that says so,
+ * for `run` and `watch` to print (the folder they write would go unread). Null otherwise.
+ */
+export function guessedLayoutWarning(codexHome: string, layout: MemoryLayout): string | null {
+  if (!layout.guessed) return null;
+  const version = newestSessionCodexVersion(codexHome);
+  if (version === null || defaultVersionOf(version) === layout.version) return null;
+  const reads = layoutRoot(codexHome, defaultVersionOf(version));
+  return (
+    `warning: writing the ${layout.version} layout to ${layout.root} (no [memories] version and no codex on PATH), ` +
+    `but the newest session was written by Codex ${version}, which reads ${reads} by default; ` +
+    'set [memories] version in config.toml (`memories doctor` gives the line)'
+  );
 }
