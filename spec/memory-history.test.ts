@@ -97,6 +97,21 @@ describe('memory folder history', () => {
     },
   );
 
+  it('refuses to consolidate over a damaged history instead of starting a new one on top of it', async () => {
+    await installFixtureRollouts(home);
+    expect((await run()).phase2?.status).toBe('succeeded');
+    const [first] = await readRevisions(await openRepo(root));
+    await writeFile(join(root, '.git', 'refs', 'heads', 'main'), ''); // emptied, as a crash or a tool can leave it
+    await installFixtureRollouts(home, { count: 9 });
+
+    const phase2 = (await run({ retryPolicy: { maxAttempts: 1 } })).phase2!;
+    expect(phase2.status).toBe('failed');
+    expect(phase2.reason).toMatch(/the memory folder's history is damaged: .*refs\/heads\/main holds no revision/);
+    // Nothing was committed over it: the old revision is still the one the repair will find.
+    await writeFile(join(root, '.git', 'refs', 'heads', 'main'), `${first!.id}\n`);
+    expect((await readRevisions(await openRepo(root))).map((r) => r.id)).toEqual([first!.id]);
+  });
+
   it('tells the agent INIT on the first run, then INCREMENTAL with a hand edit made since the baseline', async () => {
     await installFixtureRollouts(home);
     const prompts = capturePrompts();

@@ -1,6 +1,8 @@
 // The memory folder as a git repository, written with isomorphic-git so a user's machine needs no `git` binary;
 // the objects and refs are plain git, so `git log` reads them where git is installed.
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { ensureDir } from '../files/atomic-write.ts';
 import { GIT_DIR } from './git-dir.ts';
@@ -26,24 +28,36 @@ export async function openRepo(root: string, create = true): Promise<Repo> {
   return repo;
 }
 
-/** The last baseline commit, or null before the first successful consolidation. */
+/**
+ * The last baseline commit, or null before the first successful consolidation. A damaged history is an error,
+ * never "none yet": taken for none, the next consolidation would start a new history over the old one.
+ */
 export async function headCommit(repo: Repo): Promise<string | null> {
   try {
     return await git.resolveRef({ ...repo, ref: 'HEAD' });
-  } catch {
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'NotFoundError') throw error;
+    await refusedIfDamaged(repo);
     return null;
   }
 }
 
 /** Whether any revision was ever committed; a damaged repository is an error, never "no". */
 export async function hasBaseline(repo: Repo): Promise<boolean> {
-  try {
-    await git.resolveRef({ ...repo, ref: 'HEAD' });
-    return true;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'NotFoundError') return false;
-    throw error;
-  }
+  return (await headCommit(repo)) !== null;
+}
+
+/** isomorphic-git says "not found" of an emptied or garbled branch file too: a file there means damage. */
+async function refusedIfDamaged(repo: Repo): Promise<void> {
+  const head = await readFile(join(repo.dir, GIT_DIR, 'HEAD'), 'utf8').catch(() => '');
+  const branch = /^ref: (refs\/heads\/[^\s]+)\s*$/.exec(head)?.[1];
+  if (branch === undefined) return;
+  const file = join(repo.dir, GIT_DIR, ...branch.split('/'));
+  if (!existsSync(file)) return;
+  throw new Error(
+    `the memory folder's history is damaged: ${file} holds no revision; repair it with git (git fsck lists the lost ` +
+      `revisions) or move ${join(repo.dir, GIT_DIR)} aside to start a new history`,
+  );
 }
 
 /** A revision as a user types it (`HEAD`, `HEAD~2`, a full or abbreviated id) as a full commit id. */
