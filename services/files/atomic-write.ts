@@ -14,9 +14,24 @@ const DIR_MODE = 0o700;
  * only within one file system), then rename it over `path`, replacing even a symlink there.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await (await stageFileAtomic(path, data)).commit();
+}
+
+/** A written, synced temp file waiting to replace its target: `commit` renames it over it, `discard` drops it. */
+export interface StagedFile {
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/**
+ * The first half of writeFileAtomic, for a change that spans files: stage each, and commit only once all are
+ * staged, so that a full disk (the write is where it fails) changes none of them instead of some.
+ */
+export async function stageFileAtomic(path: string, data: string | Uint8Array): Promise<StagedFile> {
   const dir = dirname(path);
   // Dot-prefixed and not ending in ".md", so the summary pruner and the agent's globs ignore it.
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomUUID()}.tmp`);
+  const discard = () => unlink(tmp).catch(() => undefined);
   // 'wx' = O_CREAT|O_EXCL: never reuse or follow something already sitting at the temp name.
   const handle = await open(tmp, 'wx', FILE_MODE);
   try {
@@ -28,12 +43,22 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     } finally {
       await handle.close();
     }
-    await rename(tmp, path);
   } catch (error) {
-    await unlink(tmp).catch(() => undefined);
+    await discard();
     throw error;
   }
-  await syncDirectory(dir);
+  return {
+    async commit() {
+      try {
+        await rename(tmp, path);
+      } catch (error) {
+        await discard();
+        throw error;
+      }
+      await syncDirectory(dir);
+    },
+    discard,
+  };
 }
 
 /**

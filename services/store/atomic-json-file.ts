@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
 import { StoreCorruptError } from '../errors.ts';
-import { writeFileAtomic } from '../files/atomic-write.ts';
+import { type StagedFile, stageFileAtomic } from '../files/atomic-write.ts';
 
 /** Store files hold leases and memories of the user's sessions: owner-only. */
 export const FILE_MODE = 0o600;
@@ -49,12 +49,23 @@ export class AtomicJsonFile<T> implements Adapter<T> {
   }
 
   async write(data: T): Promise<void> {
+    await (await this.stage(data)).commit();
+  }
+
+  /** The document written beside the file, replacing it on commit (see stageFileAtomic). */
+  async stage(data: T): Promise<StagedFile> {
     const dir = path.dirname(this.file);
     fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
     // Compact JSON: every write re-serialises the whole document.
     const text = JSON.stringify(data);
     this.last = null;
-    await writeFileAtomic(this.file, text);
-    this.last = { text, data };
+    const staged = await stageFileAtomic(this.file, text);
+    return {
+      commit: async () => {
+        await staged.commit();
+        this.last = { text, data };
+      },
+      discard: staged.discard,
+    };
   }
 }

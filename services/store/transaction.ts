@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
-import { sweepOrphanedTemps } from '../files/atomic-write.ts';
+import { type StagedFile, sweepOrphanedTemps } from '../files/atomic-write.ts';
 import type { Logger } from '../logger.ts';
 import { AtomicJsonFile, DIR_MODE, FILE_MODE } from './atomic-json-file.ts';
 import { emptyJobs, emptyOutputs, type JobsDoc, type OutputsDoc } from './documents.ts';
@@ -71,11 +71,20 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
           outputsDirty: false,
         };
         results = batch.map((p) => p.fn(tx));
-        for (const db of [tx.outputsDirty && outputsDb, tx.jobsDirty && jobsDb]) {
-          if (!db) continue;
-          lock.assertHeld();
-          await db.write();
+        // Both documents written before either replaces its file: a full disk changes neither, never an output
+        // without its job (or the other way round).
+        const writes: Array<() => Promise<StagedFile>> = [];
+        if (tx.outputsDirty && outputsDb) writes.push(() => outputsAdapter.stage(outputsDb.data));
+        if (tx.jobsDirty) writes.push(() => jobsAdapter.stage(jobsDb.data));
+        const staged: StagedFile[] = [];
+        try {
+          for (const stage of writes) staged.push(await stage());
+        } catch (error) {
+          await Promise.all(staged.map((file) => file.discard()));
+          throw error;
         }
+        lock.assertHeld();
+        for (const file of staged) await file.commit();
       });
     } catch (error) {
       // The kept documents may hold a mutation that was never written.
