@@ -24,7 +24,9 @@ export interface BaselineDiff extends WorkspaceDiff {
 export async function snapshotFolder(root: string): Promise<string> {
   const repo = await openRepo(root);
   const snapshot = await snapshotWorkingTree(repo);
-  await markRunning(repo, snapshot);
+  // Best effort: a folder the marker cannot be written to (read-only, full) is one the agent cannot half-write
+  // either, and the run then fails where Codex's does, syncing the artifacts.
+  await markRunning(repo, snapshot).catch(() => undefined);
   return snapshot;
 }
 
