@@ -58,6 +58,26 @@ describe('memories doctor on a Codex home', () => {
     }
   });
 
+  it("probes another server named by --base-url without the provider's key or headers, as run does", async () => {
+    const { home, cleanup } = await tempCodexHome();
+    const local = await startLocalOpenAIServer({ handler: scriptedHandler() });
+    const seen = () => local.requests.map((r) => r.headers);
+    try {
+      await writeFile(join(home, 'config.toml'), codex0169Config({ corp: 'http://127.0.0.1:1/corp/v1', local: server.url }));
+      const withKey = await memories(['doctor', '--codex-home', home, '--base-url', local.url], {
+        [CORP_KEY_VAR]: 'corp-secret',
+      });
+      expect(withKey.stdout).not.toMatch(/FAIL\s+endpoint/);
+      expect(seen().length).toBeGreaterThan(0);
+      expect(JSON.stringify(seen())).not.toMatch(/corp-secret|x-team/i);
+      const withoutKey = await memories(['doctor', '--codex-home', home, '--base-url', local.url]);
+      expect(withoutKey.stdout).not.toMatch(/FAIL\s+endpoint/);
+    } finally {
+      await local.close();
+      await cleanup();
+    }
+  });
+
   it('warns that a [model_providers.openai] table is ignored, as Codex ignores it', async () => {
     const { home, cleanup } = await tempCodexHome();
     try {

@@ -4,7 +4,7 @@ import type { MemoriesConfig } from '../config.ts';
 import { type ModelEndpoint, resolveModelEndpoint } from '../model/model-endpoint.ts';
 import { type CodexConfig, loadCodexConfig, type Sourced } from './codex-config.ts';
 import { resolveCredential } from './credentials.ts';
-import { DEFAULT_OPENAI_BASE_URL } from './model-providers.ts';
+import { DEFAULT_OPENAI_BASE_URL, type ProviderInfo } from './model-providers.ts';
 
 export interface SettingFlags {
   profile?: string;
@@ -64,9 +64,9 @@ export async function loadEffectiveSettings(
   if (flags.model) config.phase1Model = flags.model;
   if (flags.phase2Model) config.phase2Model = flags.phase2Model;
   if (flags.maxRollouts !== undefined) config.maxRolloutsPerStartup = flags.maxRollouts;
-  const target = flags.baseUrl === undefined ? codex : elsewhereThan(codex, flags.baseUrl);
-  const credential = await resolveCredential(codexHome, target.providerId.value, target.provider, env);
-  const endpoint = resolveModelEndpoint(target, credential, flags, env);
+  const provider = providerFor(codex.provider, flags.baseUrl);
+  const credential = await resolveCredential(codexHome, codex.providerId.value, provider, env);
+  const endpoint = resolveModelEndpoint({ providerId: codex.providerId, provider }, credential, flags, env);
   return { codex, config, endpoint, sources: describeSources(codex, config, endpoint, flags) };
 }
 
@@ -75,19 +75,12 @@ export async function loadEffectiveSettings(
  * provider's own server (that server gets OPENAI_API_KEY, as any OpenAI-compatible one), and its env_key need
  * not be set. Named again by the flag, the provider's server gets all of it.
  */
-function elsewhereThan(codex: CodexConfig, baseUrl: string): CodexConfig {
-  const own = codex.provider.baseUrl ?? DEFAULT_OPENAI_BASE_URL;
-  if (baseUrl.replace(/\/+$/, '') === own.replace(/\/+$/, '')) return codex;
-  const provider = {
-    ...codex.provider,
-    envKey: null,
-    envKeyInstructions: null,
-    experimentalBearerToken: null,
-    httpHeaders: {},
-    envHttpHeaders: {},
-    queryParams: {},
-  };
-  return { ...codex, provider };
+export function providerFor(provider: ProviderInfo, baseUrl: string | undefined): ProviderInfo {
+  if (baseUrl === undefined) return provider;
+  const own = provider.baseUrl ?? DEFAULT_OPENAI_BASE_URL;
+  if (baseUrl.replace(/\/+$/, '') === own.replace(/\/+$/, '')) return provider;
+  const none = { envKey: null, envKeyInstructions: null, experimentalBearerToken: null };
+  return { ...provider, ...none, httpHeaders: {}, envHttpHeaders: {}, queryParams: {} };
 }
 
 export function describeSources(

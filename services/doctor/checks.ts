@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DEFAULT_CONFIG, type MemoriesConfig } from '../config.ts';
 import { type CodexConfig, loadCodexConfig } from '../config/codex-config.ts';
 import { resolveCredential } from '../config/credentials.ts';
+import { providerFor } from '../config/effective-settings.ts';
 import { describeSources, type SettingSource } from '../config/effective-settings.ts';
 import { builtInProviders, OPENAI_PROVIDER_ID } from '../config/model-providers.ts';
 import { errorMessage } from '../errors.ts';
@@ -130,7 +131,9 @@ async function resolveEndpoint(
     const provider = builtInProviders(env, openaiBaseUrl)[OPENAI_PROVIDER_ID]!;
     return { providerId: { value: OPENAI_PROVIDER_ID, source: 'default' }, provider };
   };
-  const { providerId, provider } = codex ?? fallback();
+  const { providerId, provider: configured } = codex ?? fallback();
+  // As run: a --base-url elsewhere gets none of the provider's key or headers.
+  const provider = providerFor(configured, options.baseUrl);
   try {
     const credential = await resolveCredential(options.codexHome, providerId.value, provider, env);
     return resolveModelEndpoint({ providerId, provider }, credential, options, env);
