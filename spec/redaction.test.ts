@@ -202,6 +202,14 @@ describe('redactedJson', () => {
     expect(redactedJson(item)).toBe(JSON.stringify(redactDeep(item)));
   });
 
+  it("redacts each command's password in a multi-line tool call, whose lines are joined by escaped newlines", () => {
+    const cmd = 'mongosh --eval 1\nredis-cli -a R3disStoat38Pw ping\nmongosh -u a -p Mg1Pw0rd77';
+    const out = redactedJson({ type: 'function_call', arguments: JSON.stringify({ cmd }) });
+    expect(out).not.toContain('R3disStoat38Pw');
+    expect(out).not.toContain('Mg1Pw0rd77');
+    expect(out).toContain(`redis-cli -a ${R} ping`);
+  });
+
   it('removes a secret that only the walk finds', () => {
     const out = redactedJson({ a: [{ b: 'key ghp_0123456789abcdefghijklmnopqrstuvwxyzAB end' }] });
     expect(out).toBe(JSON.stringify({ a: [{ b: `key ${R} end` }] }));

@@ -123,10 +123,12 @@ const COMMAND_FLAGS: ReadonlyArray<readonly [string, string]> = [
   ['smbclient', String.raw`-U\s*\\?["']?[^\s%"'\\]*%`],
   ['openssl', String.raw`-pass(?:in|out)?\s+pass:`],
 ];
+// A command's flags end at its line: a newline, or its JSON escape `\n` in function-call arguments, so that one
+// command's window never reaches into the next and hides the value of its own flag.
 const COMMAND_FLAG: Rule = {
   hint: /mysql|mariadb|sshpass|login|mongo|redis-cli|sqlcmd|bcp|curl|http|xh|smbclient|openssl/,
   re: new RegExp(
-    String.raw`${START}(?:${COMMAND_FLAGS.map(([cmd, flag]) => String.raw`(?:${cmd})\b[^\n;|&]{0,200}?\s${flag}`).join('|')})\\?["']?([^\s"'\\]+)`,
+    String.raw`${START}(?:${COMMAND_FLAGS.map(([cmd, flag]) => String.raw`(?:${cmd})\b(?:[^\n;|&\\]|\\(?![nr])){0,200}?\s${flag}`).join('|')})\\?["']?([^\s"'\\]+)`,
     'g',
   ),
   to: (m: string, value: string) => keepCode(m, value, '', ''), // shell follows, as for FLAG
