@@ -88,7 +88,8 @@ export function defaultCodexHome(env: NodeJS.ProcessEnv = process.env): string {
 export function parseMemoriesTable(table: unknown, file = 'config.toml', text?: string): MemoriesConfig {
   const config: MemoriesConfig = { ...DEFAULT_CONFIG };
   if (table === undefined) return config;
-  const exact = exactMemoriesTable(text);
+  // Parsed again only when an integer key needs it.
+  let exact: Record<string, unknown> | null | undefined;
   if (typeof table !== 'object' || table === null || Array.isArray(table)) {
     throw new ConfigError(`${file}: [memories] must be a table`);
   }
@@ -114,6 +115,7 @@ export function parseMemoriesTable(table: unknown, file = 'config.toml', text?: 
     }
     const number = typeof value === 'bigint' ? Number(value) : value;
     // 2.0 and 1e3 are floats to TOML, whole or not: only the exact parse tells them from integers.
+    exact ??= exactMemoriesTable(text);
     const float = exact !== null && typeof exact[name] !== 'bigint';
     if (typeof number !== 'number' || !Number.isInteger(number) || float) {
       throw new ConfigError(`${file}: memories.${name} must be an integer`);

@@ -1,7 +1,7 @@
 // The settings a run uses, each with where it came from: command-line flag > profile > config.toml >
 // environment / auth.json > default, the precedence Codex applies. `run`, `watch` and `doctor` share it.
 import type { MemoriesConfig } from '../config.ts';
-import { type ModelEndpoint, resolveModelEndpoint } from '../model/model-endpoint.ts';
+import { type ModelEndpoint, resolveModelEndpoint, sameUrl } from '../model/model-endpoint.ts';
 import { type CodexConfig, loadCodexConfig, type Sourced } from './codex-config.ts';
 import { resolveCredential } from './credentials.ts';
 import { DEFAULT_OPENAI_BASE_URL, type ProviderInfo } from './model-providers.ts';
@@ -77,8 +77,7 @@ export async function loadEffectiveSettings(
  */
 export function providerFor(provider: ProviderInfo, baseUrl: string | undefined): ProviderInfo {
   if (baseUrl === undefined) return provider;
-  const own = provider.baseUrl ?? DEFAULT_OPENAI_BASE_URL;
-  if (baseUrl.replace(/\/+$/, '') === own.replace(/\/+$/, '')) return provider;
+  if (sameUrl(baseUrl, provider.baseUrl ?? DEFAULT_OPENAI_BASE_URL)) return provider;
   const none = { envKey: null, envKeyInstructions: null, experimentalBearerToken: null };
   return { ...provider, ...none, httpHeaders: {}, envHttpHeaders: {}, queryParams: {} };
 }

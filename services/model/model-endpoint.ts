@@ -94,4 +94,5 @@ export function modelClientFromEnvironment(options: EndpointOptions): ModelClien
   return createModelClient({ apiKey, baseURL, wireApi: parseWireApi(options.wireApi), timeoutMs: options.timeoutMs });
 }
 
-const sameUrl = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+/** The same base URL, whatever trailing slashes each was written with. */
+export const sameUrl = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
