@@ -18,14 +18,12 @@ import { int, kb, ms, pct, secs, table, verdict, yes } from './bench/markdown.ts
 import type { ReadFigures, RunFigures } from './bench/phase1-child.ts';
 import { BIG_BATCH, peakRssSection } from './bench/peak-rss-section.ts';
 import { withServer } from './bench/server-process.ts';
+import { throughputSection } from './bench/throughput-section.ts';
 import { effectiveWindow, MODEL_WINDOWS, rolloutTokens, type RolloutTokens } from './bench/tokens-section.ts';
 
 const PHASE1_MODEL = DEFAULT_CONFIG.phase1Model;
 const PHASE2_MODEL = DEFAULT_CONFIG.phase2Model;
 const INCREMENTAL_ROLLOUTS = Number(process.env.BENCH_ROLLOUTS ?? 1_000);
-const LATENCY_ROLLOUTS = 200;
-const LATENCY_MS = 300;
-const ZERO_LATENCY_RUNS = 3;
 const BIG_ROLLOUT_BYTES = 50 * 1024 * 1024;
 const CONSOLIDATION_OUTPUTS = 1_024;
 /** The corpus's phase-1 tokens before issue 11 replaced the token bound with plain truncation. */
@@ -179,85 +177,14 @@ try {
   );
 
   // ---- 3. Throughput ------------------------------------------------------------------------------
-  const throughputRun = async (name: string, latencyMs: number, concurrency: number, warmHome?: string) => {
-    const home = join(tmp, name);
-    await installFixtureRollouts(home, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
-    return withServer(latencyMs, (url) =>
-      runChild({ scenario: 'throughput', home, warmHome, url, concurrency, maxRollouts: LATENCY_ROLLOUTS }),
-    );
-  };
-  const throughputRows: Array<Array<string | number>> = [];
-  const fractions: Record<number, { steady: number; e2e: number; window: number }> = {};
-  for (const concurrency of [8, 16]) {
-    log(`throughput: ${LATENCY_ROLLOUTS} rollouts, ${LATENCY_MS} ms latency, concurrency ${concurrency}`);
-    const r = await throughputRun(`latency-${concurrency}`, LATENCY_MS, concurrency);
-    const ideal = concurrency / (LATENCY_MS / 1000);
-    const e2e = r.run.claimed / (r.run.wallMs / 1000) / ideal;
-    const inWindow = r.run.extractingMs ? r.run.claimed / (r.run.extractingMs / 1000) / ideal : 0;
-    fractions[concurrency] = { steady: (r.run.steadyRate ?? 0) / ideal, e2e, window: inWindow };
-    throughputRows.push(throughputRow(`${LATENCY_MS} ms latency`, concurrency, r.run, ideal, r.maxRssMB));
-  }
-  // A run of ~1 s on a shared 2-core VM varies by up to a third: the median of a few runs is reported.
-  const zeroRuns: Array<{ run: RunFigures; maxRssMB: number; rate: number }> = [];
-  for (let i = 0; i < ZERO_LATENCY_RUNS; i++) {
-    log(`throughput: ${LATENCY_ROLLOUTS} rollouts, 0 ms latency, concurrency 8 (run ${i + 1} of ${ZERO_LATENCY_RUNS})`);
-    const r = await throughputRun(`latency-0-${i}`, 0, 8);
-    zeroRuns.push({ ...r, rate: r.run.claimed / (r.run.wallMs / 1000) });
-  }
-  zeroRuns.sort((a, b) => a.rate - b.rate);
-  const zeroSmall = zeroRuns[Math.floor(zeroRuns.length / 2)]!;
-  throughputRows.push(
-    throughputRow(`0 ms latency (median of ${ZERO_LATENCY_RUNS} runs)`, 8, zeroSmall.run, null, zeroSmall.maxRssMB),
-  );
-  // The daemon's runs after its first one find the process warm (its code compiled and optimised).
-  log(`throughput: ${LATENCY_ROLLOUTS} rollouts, 0 ms latency, concurrency 8, after a first run in the same process`);
-  const warmUpHome = join(tmp, 'latency-0-warm-up');
-  await installFixtureRollouts(warmUpHome, { count: LATENCY_ROLLOUTS, sourceDir: fixtures });
-  const zeroWarm = await throughputRun('latency-0-warm', 0, 8, warmUpHome);
-  const warmLabel = "0 ms latency, a second run in the same process (warm, as the daemon's later runs)";
-  throughputRows.push(throughputRow(warmLabel, 8, zeroWarm.run, null, zeroWarm.maxRssMB));
-  const zeroWarmRate = zeroWarm.run.claimed / (zeroWarm.run.wallMs / 1000);
-  const zero = inc.first;
-  throughputRows.push(throughputRow('0 ms latency (the first run of §2)', 8, zero, null, null));
-  const zeroRate = zero.claimed / (zero.wallMs / 1000);
-  const zeroSmallRate = zeroSmall.rate;
-  const zeroRange = `${zeroRuns[0]!.rate.toFixed(1)}–${zeroRuns.at(-1)!.rate.toFixed(1)}`;
-  sections.push(
-    [
-      `## 3. Phase-1 throughput (fixture corpus: ${fixtureNames.length} claimable fixture rollouts cycled; scripted server in its own process)`,
-      '',
-      'Ideal = concurrency / latency. "Steady" is the rate requests start at between the 10th and the 90th percentile request ' +
-        "(as §9 reads the fleet's workers): the pipeline's throughput once running. " +
-        '"End to end" divides the whole `runPipeline` time, start-up included; "extraction window" first request to last reply. ' +
-        'Store wait = mean locked, fsynced store commit time before (`confirmLease`) and after (`markStage1Succeeded`) the model call. ' +
-        `Best possible wall time is ⌈${LATENCY_ROLLOUTS} / concurrency⌉ × ${LATENCY_MS} ms: ` +
-        `${pct(LATENCY_ROLLOUTS / Math.ceil(LATENCY_ROLLOUTS / 8) / 8)} of ideal at concurrency 8, ${pct(LATENCY_ROLLOUTS / Math.ceil(LATENCY_ROLLOUTS / 16) / 16)} at 16; ` +
-        `at 16 the ideal run takes ${secs((LATENCY_ROLLOUTS * LATENCY_MS) / 16)}, so each 100 ms of start-up costs ${pct(100 / ((LATENCY_ROLLOUTS * LATENCY_MS) / 16))} of the end-to-end figure. ` +
-        'Pipeline CPU = user + system CPU of the pipeline process (steadier than wall time on a shared VM). ' +
-        `Runs are in fresh (cold) processes, except the warm row, whose child first runs over ${LATENCY_ROLLOUTS} other rollouts, unmeasured.`,
-      '',
-      table(
-        'Scenario | Concurrency | Rollouts | Wall | To first request | Rollouts/s | Ideal /s | Fraction steady | Fraction end to end | Fraction in extraction window | Store wait per job (confirm + mark) | Pipeline CPU | Peak RSS',
-        throughputRows,
-      ),
-    ].join('\n'),
-  );
-  summary.push(
-    ...[8, 16].map((c) => [
-      `Throughput, ${LATENCY_MS} ms latency, ${LATENCY_ROLLOUTS} rollouts, concurrency ${c}`,
-      '≥ 90 % of ideal',
-      `${pct(fractions[c]!.steady)} steady; ${pct(fractions[c]!.e2e)} end to end, ${pct(fractions[c]!.window)} in the extraction window (both with the start-up and the last wave: see §3)`,
-      verdict(fractions[c]!.steady >= 0.9),
-    ]),
-    [
-      `Throughput, 0 ms latency, ${cpus().length} cores (pipeline and server share them)`,
-      '≥ 100 rollouts/s over 200',
-      `${zeroSmallRate.toFixed(1)} rollouts/s over ${zeroSmall.run.claimed} (median of ${ZERO_LATENCY_RUNS} runs: ${zeroRange}); ${zeroRate.toFixed(1)} rollouts/s over ${zero.claimed}; ` +
-        `${zeroWarmRate.toFixed(1)} rollouts/s over ${zeroWarm.run.claimed} in a warm process (a second run, as the daemon's later runs)`,
-      verdict(zeroSmallRate >= 100),
-    ],
-  );
-
+  const throughput = await throughputSection(log, {
+    tmp,
+    fixtures,
+    fixtureCount: fixtureNames.length,
+    firstRunOfSection2: inc.first,
+  });
+  sections.push(throughput.section);
+  summary.push(...throughput.summary);
   // ---- 4. Peak RSS with a 50 MB rollout in the batch ----
   const rss = await peakRssSection(log, { bigHome, baselineHome, big, model: PHASE1_MODEL, window });
   sections.push(rss.section);
@@ -332,7 +259,7 @@ try {
   ]);
 
   // ---- 7. Telemetry overhead --------------------------------------------------------------------------
-  const telemetry = await telemetrySection(log, { tmp, fixtures, baselineRates: zeroRuns.map((r) => r.rate) });
+  const telemetry = await telemetrySection(log, { tmp, fixtures, baselineRates: throughput.zeroLatencyRates });
   sections.push(telemetry.section);
   summary.push(...telemetry.summary);
 
@@ -368,23 +295,4 @@ try {
   log('written to bench/results.md');
 } finally {
   await rm(tmp, { recursive: true, force: true });
-}
-
-function throughputRow(label: string, concurrency: number, f: RunFigures, ideal: number | null, rssMB: number | null) {
-  const rate = f.claimed / (f.wallMs / 1000);
-  return [
-    label,
-    concurrency,
-    f.claimed,
-    secs(f.wallMs),
-    ms(f.toFirstRequestMs),
-    rate.toFixed(1),
-    ideal === null ? '—' : ideal.toFixed(1),
-    ideal === null || f.steadyRate === null ? '—' : pct(f.steadyRate / ideal),
-    ideal === null ? '—' : pct(rate / ideal),
-    ideal === null || f.extractingMs === null ? '—' : pct(f.claimed / (f.extractingMs / 1000) / ideal),
-    `${int(f.storeMs.confirmLease)} + ${int(f.storeMs.markSucceeded)} ms`,
-    `${secs(f.cpuMs)} (${(f.cpuMs / f.claimed).toFixed(1)} ms per rollout)`,
-    rssMB === null ? '—' : `${rssMB.toFixed(0)} MB`,
-  ];
 }
