@@ -16,6 +16,12 @@ import type { TelemetryChildSpec, TelemetryRunFigures } from './telemetry-child.
 
 const ROLLOUTS = 200;
 const CONCURRENCY = 8;
+/**
+ * Run-to-run spread of a ~1.6 s, 0 ms-latency run on this shared VM: consecutive runs of the same code differ by a
+ * few per cent (§3 reports the range). "Within noise" is read as no more than this below §3's median, not as
+ * above the lowest of its three runs, which a fourth run of the same code misses one time in four.
+ */
+const NOISE = 0.05;
 const SCENARIOS = [
   { latencyMs: 0, pairs: 4 },
   { latencyMs: 300, pairs: 2 },
@@ -97,9 +103,9 @@ export async function telemetrySection(log: (line: string) => void, input: Secti
   const summary = [
     [
       'Telemetry off (no exporter configured): run time',
-      'within noise of today’s',
+      `within noise of today’s (≥ ${pct(1 - NOISE)} of §3's median)`,
       `${noneRate.toFixed(1)} rollouts/s vs §3's ${baselineMedian.toFixed(1)} (range ${baseline[0]!.toFixed(1)}–${baseline.at(-1)!.toFixed(1)}); ${modules} OpenTelemetry modules loaded`,
-      verdict(noneRate >= baseline[0]! && modules === 0),
+      verdict(noneRate >= (1 - NOISE) * baselineMedian && modules === 0),
     ],
     [
       'Telemetry on (OTLP/HTTP export of traces and metrics): overhead, 300 ms model latency',
