@@ -78,6 +78,28 @@ const SECRETS: Array<[string, string, string]> = [
   ['--password with a command after it', 'S3cr3tV4lue77', 'deploy --password {s} || exit 1'],
   ['HTTPie --auth', 'Gr4niteFox19Moss', 'then check http --auth bob:{s} get api.internal'],
   ['HTTPie -a', 'Gr4niteFox19Moss', 'https -a bob:{s} POST api.internal/items'],
+  // Passwords that tools take in flags or positions of their own, or read from a pipe.
+  ['echo piped to sudo -S', 'Pl4tinumOwl27Key', "echo '{s}' | sudo -S apt-get update"],
+  ['echo piped to docker login --password-stdin', 'D0ckHub9Pass44x', 'echo {s} | docker login -u bob --password-stdin ghcr.io'],
+  ['echo piped to chpasswd', 'Ch4ngeMe2Rx9', "echo 'deploy:{s}' | sudo chpasswd"],
+  ['printf piped to passwd --stdin', 'Pr1ntfPw55Zq', 'printf "%s" {s} | passwd --stdin deploy'],
+  ['ldapsearch -w', 'Ld4pBind77Pw', 'ldapsearch -x -D cn=admin,dc=ex,dc=org -w {s} -b dc=ex,dc=org'],
+  ['keytool -storepass', 'K3yst0re55Pw', 'keytool -list -keystore app.jks -storepass {s}'],
+  ['keytool -keypass', 'K3yPa55Word81', 'keytool -genkey -alias app -keypass {s} -keystore a.jks'],
+  ['sqlplus user/password@db', 'Or4cleTiger61', 'sqlplus scott/{s}@orcl @script.sql'],
+  ['SQL IDENTIFIED BY', 'Sq1UserPw99x', "ALTER USER app IDENTIFIED BY '{s}';"],
+  ['SQL WITH PASSWORD', 'Pg5RolePw23y', "CREATE ROLE app WITH LOGIN PASSWORD '{s}';"],
+  ['zip -P', 'Z1pArch1vePw', 'zip -P {s} -r backup.zip data/'],
+  ['7z -p', 'S3venZip44Pw', '7z a -p{s} backup.7z data/'],
+  ['lftp -u user,password', 'Ftp4ccess88Q', 'lftp -u deploy,{s} sftp://files.example.com'],
+  ['az login -p', 'Az5pnSecret72', 'az login --service-principal -u http://app -p {s} --tenant t1'],
+  ['htpasswd -b', 'Ht4ccess19Pw', 'htpasswd -bc /etc/nginx/.htpasswd admin {s}'],
+  ['rabbitmqctl add_user', 'R4bbitMq33Pw', 'rabbitmqctl add_user app {s}'],
+  ['ssh-keygen -N', 'SshK3yPhrase5', "ssh-keygen -t ed25519 -N '{s}' -f id_app"],
+  ['openssl enc -k', '0pensslK3y44', 'openssl enc -aes-256-cbc -k {s} -in a -out a.enc'],
+  ['net use, password after the share', 'W1nShare66Pw', 'net use Z: \\\\srv\\share {s} /user:CORP\\bob'],
+  ['net use, password after /user:', 'W1nShare66Pw', 'net use \\\\srv\\share /user:bob {s}'],
+  ['gh secret set --body', 'Gh5ecretBody81', 'gh secret set DEPLOY_KEY --body {s}'],
   ['env auth key', 'Zz9Yy8Xx7Ww6', 'SERVICE_AUTH_KEY={s}'],
   ['env credentials', 'c0ffee-b4be-1234', 'GCP_CREDENTIALS={s}'],
 ];
@@ -105,6 +127,12 @@ describe('more secret shapes', () => {
     expect(cut).toBe(`x ${R}`);
   });
 
+  it('keeps the connect string of an Oracle logon', () => {
+    expect(redactSecrets('sqlplus -s app/Or4cleTiger61@//db.internal:1521/ORCL @run.sql')).toBe(
+      `sqlplus -s app/${R}@//db.internal:1521/ORCL @run.sql`,
+    );
+  });
+
   it('keeps the user and host of a URL with a password', () => {
     expect(redactSecrets('mongodb+srv://admin:p4ssw0rd@cluster0.example.net/db')).toBe(
       `mongodb+srv://admin:${R}@cluster0.example.net/db`,
@@ -130,6 +158,13 @@ describe('ordinary text is left alone', () => {
     '日本語 emoji 👍🏽 text',
     'mysql -u root -p$MYSQL_PWD && ./migrate',
     'http --auth bob:$BOB_PASSWORD get api.internal',
+    'echo $SUDO_PW | sudo -S true; echo "$CR_PAT" | docker login ghcr.io -u bob --password-stdin',
+    'sqlplus / as sysdba; sqlplus -s /nolog; sqlplus app/$APP_PW@orcl',
+    'ssh-keygen -t ed25519 -N "" -f id_app; zip -r backup.zip data/; 7z x -y backup.7z',
+    'keytool -list -keystore app.jks -storepass:env STOREPASS',
+    'net use Z: \\\\srv\\share /persistent:yes; net use Z: \\\\srv\\share * /user:bob',
+    'gh secret set DEPLOY_KEY --body "$DEPLOY_KEY"; rabbitmqctl list_users',
+    'htpasswd -c /etc/nginx/.htpasswd admin',
   ])('%j', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });
@@ -148,6 +183,11 @@ describe('hostile lines', () => {
     ['flags', '--token x1'.repeat(100_000)],
     ['base64 runs', `${'Ab3/'.repeat(10)}-`.repeat(25_000)],
     ['Kubernetes data', `kind: Secret\ndata:${'\n  k: v'.repeat(150_000)}`],
+    ['echoes into sudo', 'echo x | sudo '.repeat(70_000)],
+    ['echoes of a long word', `echo ${'a'.repeat(1_000_000)} | sudo -S`],
+    ['SQL passwords', "user u password '".repeat(60_000)],
+    ['Oracle logons', 'sqlplus a/'.repeat(100_000)],
+    ['htpasswd batches', 'htpasswd -b a '.repeat(70_000)],
   ])('a 1 MB line of %s is redacted', (_name, line) => {
     expect(redactSecrets(line).length).toBeGreaterThan(0);
   });

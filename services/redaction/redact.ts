@@ -121,17 +121,64 @@ const COMMAND_FLAGS: ReadonlyArray<readonly [string, string]> = [
   ['curl', String.raw`(?:-u|--user)\s*\\?["']?[^\s:"'\\]*:`],
   ['http|https|xh|xhs', String.raw`(?:-a|--auth)[\s=]*\\?["']?[^\s:"'\\]*:`],
   ['smbclient', String.raw`-U\s*\\?["']?[^\s%"'\\]*%`],
-  ['openssl', String.raw`-pass(?:in|out)?\s+pass:`],
+  ['openssl', String.raw`(?:-pass(?:in|out)?\s+pass:|-k\s+)`],
+  ['ldapsearch|ldapadd|ldapmodify|ldapdelete|ldappasswd|ldapwhoami|ldapcompare|ldapmodrdn', String.raw`-w\s*`],
+  ['keytool|jarsigner', String.raw`-(?:src|dest|new)?(?:store|key)pass\s+`],
+  ['zip|unzip', String.raw`-P\s*`],
+  ['7z|7za|7zz|7zr', String.raw`-p(?=[^\s-])`],
+  ['lftp', String.raw`-u\s*\\?["']?[^\s,"'\\]*,`],
+  ['az login', String.raw`-p\s+`],
+  // -b takes the password from the command line: the third word after the flags, the second with -n (no file).
+  ['htpasswd', String.raw`-(?=[A-Za-z]*b)(?![A-Za-z]*n)[A-Za-z]+\s+(?:-\S+\s+)*\S+\s+\S+\s+`],
+  ['htpasswd', String.raw`-(?=[A-Za-z]*b)(?=[A-Za-z]*n)[A-Za-z]+\s+(?:-\S+\s+)*\S+\s+`],
+  ['rabbitmqctl', String.raw`(?:add_user|change_password)\s+\S+\s+`],
+  ['ssh-keygen', String.raw`-[NP]\s*`],
+  // Windows: `net use \\host\share PASSWORD /user:name` or `/user:name PASSWORD` (not `*`, the prompt, nor a switch).
+  ['net use', String.raw`(?:/user:\S+|\\\\\S+)\s+(?![/*])`],
+  ['gh secret set', String.raw`(?:-b|--body)[\s=]+`],
 ];
 // A command's flags end at its line: a newline, or its JSON escape `\n` in function-call arguments, so that one
 // command's window never reaches into the next and hides the value of its own flag.
 const COMMAND_FLAG: Rule = {
-  hint: /mysql|mariadb|sshpass|login|mongo|redis-cli|sqlcmd|bcp|curl|http|xh|smbclient|openssl/,
+  hint: /mysql|mariadb|sshpass|login|mongo|redis-cli|sqlcmd|bcp|curl|http|xh|smbclient|openssl|ldap|keytool|jarsigner|zip|7z|lftp|htpasswd|rabbitmqctl|ssh-keygen|net use|gh secret/,
   re: new RegExp(
     String.raw`${START}(?:${COMMAND_FLAGS.map(([cmd, flag]) => String.raw`(?:${cmd})\b(?:[^\n;|&\\]|\\(?![nr])){0,200}?\s${flag}`).join('|')})\\?["']?([^\s"'\\]+)`,
     'g',
   ),
   to: (m: string, value: string) => keepCode(m, value, '', ''), // shell follows, as for FLAG
+};
+
+/** A password echoed into a command that reads it from its standard input: `echo PW | sudo -S …`. */
+const PIPED: Rule = {
+  hint: /sudo|chpasswd|passwd|password-stdin/,
+  re: new RegExp(
+    String.raw`${START}(?:echo|printf)(?:\s+-[neE]+)*(?:\s+\\?["']?%[^\s"'\\]*\\?["']?)?\s+\\?["']?([^\s"'\\|;&]+)` +
+      String.raw`(?=\\?["']?\s*\|\s*(?:sudo\b[^\n|;&\\]{0,80}?\s-S\b|(?:sudo\s+)?chpasswd\b|(?:sudo\s+)?passwd\b[^\n|;&\\]{0,80}?--stdin\b|` +
+      String.raw`[\w-]+(?:\s+[\w-]+)?\s+login\b[^\n|;&\\]{0,200}?--password-stdin\b))`,
+    'g',
+  ),
+  to: (m: string, value: string) => keepCode(m, value, '', ''),
+};
+
+/** An Oracle logon, `sqlplus user/password@db`: the password goes, the connect string stays. */
+const ORACLE_LOGON: Rule = {
+  hint: /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/,
+  re: new RegExp(
+    String.raw`${START}(?:sqlplus|rman|expdp|impdp|sqlldr|dgmgrl)\b(?:\s+-\w+)*\s+\\?["']?[\w$#.-]+/([^\s@"'\\/]+)(?=@|\s|\\?["']|$)`,
+    'g',
+  ),
+  to: (m: string, value: string) => keepCode(m, value, '', ''),
+};
+
+/** SQL that sets a password: `IDENTIFIED BY '…'`, `WITH [LOGIN] PASSWORD '…'`, `ALTER USER u PASSWORD '…'`. */
+const SQL_PASSWORD: Rule = {
+  hint: /identified|password/i,
+  re: new RegExp(
+    String.raw`\b(?:identified\s+(?:with\s+\w+\s+)?by|(?:with|login|encrypted|(?:user|role)\s+[\w"'\x60.@%-]{1,64})\s+password)` +
+      String.raw`\s+\\?["'\x60]([^"'\x60\\\r\n]{1,256})(?=\\?["'\x60])`,
+    'gi',
+  ),
+  to: (m: string, value: string) => keepCode(m, value, 'password', ''),
 };
 
 /** One rule per vendor family, tried only on texts that hold some family's hint. */
@@ -169,6 +216,9 @@ const GENERIC_RULES: Rule[] = [
     to: (m: string, _head: string, value: string, ...rest: any[]) => keepCode(m, value, '', after(m, rest)),
   },
   COMMAND_FLAG,
+  PIPED,
+  ORACLE_LOGON,
+  SQL_PASSWORD,
   FLAG,
   ASSIGNMENT,
 ];

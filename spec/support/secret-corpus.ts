@@ -169,6 +169,38 @@ export const GENERIC_SAMPLES: Record<string, (p: Pick) => Planted> = {
     const v = p(ALNUM, 15);
     return plant(`http --auth ci:${v} GET https://ci.internal/api/json`, v);
   },
+  'echo piped to sudo -S': (p) => {
+    const v = p(ALNUM, 16);
+    return plant(`echo '${v}' | sudo -S systemctl restart app`, v);
+  },
+  'echo piped to a password-stdin login': (p) => {
+    const v = p(ALNUM, 20);
+    return plant(`echo ${v} | docker login -u robot --password-stdin registry.internal`, v);
+  },
+  'ldap bind password': (p) => {
+    const v = p(ALNUM, 14);
+    return plant(`ldapsearch -x -H ldap://dc1 -D cn=admin,dc=corp -w ${v} -b dc=corp uid=bob`, v);
+  },
+  'keytool store password': (p) => {
+    const v = p(ALNUM, 14);
+    return plant(`keytool -importcert -alias ca -file ca.pem -keystore app.jks -storepass ${v} -noprompt`, v);
+  },
+  'sqlplus user/password': (p) => {
+    const v = p(ALNUM, 12);
+    return plant(`sqlplus -s app/${v}@//db.internal:1521/ORCL @migrate.sql`, v);
+  },
+  'SQL identified by': (p) => {
+    const v = p(ALNUM, 14);
+    return plant(`CREATE USER 'app'@'%' IDENTIFIED BY '${v}';`, v);
+  },
+  'archive password': (p) => {
+    const v = p(ALNUM, 12);
+    return plant(`zip -q -P ${v} -r backup.zip data/`, v);
+  },
+  'htpasswd batch': (p) => {
+    const v = p(ALNUM, 12);
+    return plant(`htpasswd -b /etc/nginx/.htpasswd admin ${v}`, v);
+  },
   'sshpass -p': (p) => {
     const v = p(ALNUM, 14);
     return plant(`sshpass -p ${v} ssh deploy@10.0.0.5`, v);
