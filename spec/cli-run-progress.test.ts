@@ -79,6 +79,17 @@ describe('memories run progress', () => {
     expect(lines.slice(0, 2)).toEqual(['phase 2: consolidating', expect.stringMatching(/^phase 2: succeeded in /)]);
   });
 
+  it('a run with nothing new says the eligible rollouts are already extracted and phase 2 has nothing to do', async () => {
+    const { code, stdout } = await run();
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /^phase 1: 0 job\(s\) claimed, .*; \d+ rollout\(s\) seen, 5 eligible \(5 already extracted\); 0 tokens$/m,
+    );
+    expect(stdout).toMatch(/^phase 2: nothing new to consolidate in \d+(\.\d)? s$/m);
+    expect(stdout).toMatch(/^phase 2: nothing new to consolidate; 0 selected/m);
+    expect(stdout).not.toMatch(/wait; run again/);
+  });
+
   it('counts a rollout file it could not read, in --json and in the summary line', async () => {
     const before = JSON.parse((await run('--phase', '1', '--json')).stdout).rollouts;
     expect(before.unreadable).toBe(0);
@@ -86,7 +97,7 @@ describe('memories run progress', () => {
     const json = JSON.parse((await run('--phase', '1', '--json')).stdout);
     expect(json.rollouts).toMatchObject({ seen: before.seen + 1, eligible: before.eligible, unreadable: 1 });
     const { stdout } = await run('--phase', '1');
-    const counts = `${before.seen + 1} rollout\\(s\\) seen, ${before.eligible} eligible, 1 unreadable \\(reasons in the log\\); `;
+    const counts = `${before.seen + 1} rollout\\(s\\) seen, ${before.eligible} eligible \\(${before.eligible} already extracted\\), 1 unreadable \\(reasons in the log\\); `;
     expect(stdout).toMatch(new RegExp(`^phase 1: .*; ${counts}`, 'm'));
   });
 

@@ -38,7 +38,7 @@ describe('memories run', () => {
     }
   });
 
-  it("says why eligible rollouts were left: another run's lease, or a retry delay", async () => {
+  it("says why eligible rollouts were left: another run's lease, a retry delay, or retries used up", async () => {
     const { home, cleanup } = await tempCodexHome();
     try {
       await installFixtureRollouts(home);
@@ -46,16 +46,22 @@ describe('memories run', () => {
       const store = createLowdbStore({ dir: join(home, 'memories_state') });
       const { threads } = await discoverRollouts(home);
       const now = Math.floor(Date.now() / 1000);
-      const [a, b, c] = selectEligible(threads, { nowSeconds: now, maxAgeDays: 30, minIdleHours: 6 });
+      const [a, b, c, d] = selectEligible(threads, { nowSeconds: now, maxAgeDays: 30, minIdleHours: 6 });
       for (const t of [a!, b!]) await store.tryClaimStage1Job(t, 'host:4242', 3_600, 64);
       const failing = await store.tryClaimStage1Job(c!, 'host:4343', 3_600, 64);
       if (failing.kind !== 'claimed') throw new Error('no claim');
       await store.markStage1Failed(c!.threadId, failing.ownershipToken, 'model timeout', 3_600);
+      // A fourth failed until no retry was left.
+      for (let claim = await store.tryClaimStage1Job(d!, 'host:4444', 3_600, 64); claim.kind === 'claimed'; ) {
+        await store.markStage1Failed(d!.threadId, claim.ownershipToken, 'bad request', 0);
+        claim = await store.tryClaimStage1Job(d!, 'host:4444', 3_600, 64);
+      }
 
       const { code, stdout } = await memories(['run', '--codex-home', home, '--phase', '1', '--base-url', server.url]);
       expect(code).toBe(0);
       expect(stdout).toContain("2 eligible rollout(s) held by another run's lease");
       expect(stdout).toContain('1 rollout(s) wait out a retry delay after failing; --retry-failed retries them now');
+      expect(stdout).toContain('1 rollout(s) failed every retry and are no longer tried; --retry-failed makes them claimable');
     } finally {
       await cleanup();
     }

@@ -16,6 +16,7 @@ import {
   settingsWithFlags,
   WIRE_API_HELP,
 } from './options.ts';
+import { phase2Words } from './run-summary.ts';
 import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
 
 interface ConsolidateFlags extends PipelineFlags, StoreFlags {
@@ -99,7 +100,7 @@ function consolidateJson(p2: ConsolidationOutput) {
 
 function humanLines(s: ReturnType<typeof consolidateJson>, root: string): string {
   const lines = [
-    `consolidation: ${s.status}${s.reason && s.status !== 'failed' ? ` (${s.reason})` : ''}` +
+    `consolidation: ${phase2Words(s.status)}${s.reason && s.status !== 'failed' ? ` (${s.reason})` : ''}` +
       (s.revision ? `; new revision ${s.revision.slice(0, 7)}` : ''),
     `inputs: ${s.inputs.selected} selected, ${s.inputs.added} added, ${s.inputs.retained} retained, ${s.inputs.removed} removed`,
   ];

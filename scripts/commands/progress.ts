@@ -4,7 +4,7 @@
 // goes to stderr whatever the options.
 import type { ExtractionOutput } from '../../machines/extraction.ts';
 import type { MemoriesPipeline } from '../../services/pipeline.ts';
-import { jobFailed, jobFailure } from './run-summary.ts';
+import { jobFailed, jobFailure, phase2Words } from './run-summary.ts';
 
 export interface ProgressOptions {
   /** The job and phase lines (off for --quiet and --json). */
@@ -87,7 +87,7 @@ export function followProgress(actor: MemoriesPipeline, options: ProgressOptions
   });
   actor.on('phase2.finished', ({ output }) => {
     const took = seconds(performance.now() - (state.phase2At ?? started));
-    say(`phase 2: ${output.status}${output.reason ? ` (${output.reason})` : ''} in ${took}`);
+    say(`phase 2: ${phase2Words(output.status)}${output.reason ? ` (${output.reason})` : ''} in ${took}`);
   });
   let ended = false;
   const end = () => {

@@ -21,6 +21,15 @@ export function runFailures(result: CoordinatorOutput): string[] {
   return lines;
 }
 
+/** Phase 2's outcome in words; `--json` keeps the status names. */
+export function phase2Words(status: NonNullable<CoordinatorOutput['phase2']>['status']): string {
+  if (status === 'skippedNotDirty') return 'nothing new to consolidate';
+  if (status === 'skippedRunning') return 'skipped, another run is consolidating';
+  if (status === 'leaseLost') return 'lost its lease';
+  if (status === 'succeededNoInput') return 'succeeded, with no memories to consolidate';
+  return status;
+}
+
 /** Phase-1 jobs skipped for any reason. */
 export const skippedTotal = (s: Phase1Summary['skipped']) => s.upToDate + s.running + s.retryBackoff + s.retryExhausted;
 
@@ -92,6 +101,7 @@ export function formatSummary(
       `phase 1: ${p1.claimed} job(s) claimed, ${p1.succeeded + p1.succeededNoOutput} succeeded ` +
         `(${p1.succeeded} with output, ${p1.succeededNoOutput} no output), ${p1.failed} failed; ` +
         `${p1.filesSeen} rollout(s) seen, ${p1.eligible} eligible` +
+        (p1.skipped.upToDate > 0 ? ` (${p1.skipped.upToDate} already extracted)` : '') +
         (p1.unreadable > 0 ? `, ${p1.unreadable} unreadable (reasons in the log)` : '') +
         `; ${p1.usage.total} tokens`,
     );
@@ -101,13 +111,13 @@ export function formatSummary(
     // A failure's reason goes to stderr (runFailures); other reasons say why phase 2 had nothing to do.
     const detail = p2.reason && !phase2Failed(result) ? ` (${p2.reason})` : '';
     lines.push(
-      `phase 2: ${p2.status}${detail}; ${p2.selected} selected, ${p2.added} added, ${p2.retained} retained, ${p2.removed} removed` +
+      `phase 2: ${phase2Words(p2.status)}${detail}; ${p2.selected} selected, ${p2.added} added, ${p2.retained} retained, ${p2.removed} removed` +
         (p2.usage ? `; ${p2.usage.total} tokens` : ''),
     );
   }
   // Why eligible rollouts were left, each with what to do; nothing of the sort when phase 1 itself failed.
   if (p1 && !p1.error) {
-    const { running, retryBackoff } = p1.skipped;
+    const { running, retryBackoff, retryExhausted } = p1.skipped;
     if (running > 0) {
       lines.push(
         `${running} eligible rollout(s) held by another run's lease (a run killed outright holds them until it lapses, within the hour)`,
@@ -115,6 +125,8 @@ export function formatSummary(
     }
     if (retryBackoff > 0)
       lines.push(`${retryBackoff} rollout(s) wait out a retry delay after failing; --retry-failed retries them now`);
+    if (retryExhausted > 0)
+      lines.push(`${retryExhausted} rollout(s) failed every retry and are no longer tried; --retry-failed makes them claimable`);
     const waiting = unclaimed(p1);
     if (waiting > 0) lines.push(`${waiting} eligible rollout(s) wait; run again or raise --max-rollouts`);
   }

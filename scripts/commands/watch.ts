@@ -26,7 +26,7 @@ import {
   WIRE_API_HELP,
 } from './options.ts';
 import { followProgress } from './progress.ts';
-import { skippedTotal, unclaimed } from './run-summary.ts';
+import { phase2Words, skippedTotal, unclaimed } from './run-summary.ts';
 import { handleStopSignals } from './stop-signals.ts';
 import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
 
@@ -218,7 +218,7 @@ function formatRun(report: RunReport): string {
   }
   const p2 = report.output.phase2;
   if (p2) {
-    let text = `phase 2 ${p2.status}`;
+    let text = `phase 2 ${phase2Words(p2.status)}`;
     if (p2.status === 'succeeded' || p2.status === 'succeededNoInput') {
       text += `: ${p2.selected} selected, ${p2.added} added, ${p2.retained} retained, ${p2.removed} removed`;
     } else if (p2.reason) {
