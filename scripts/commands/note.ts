@@ -1,11 +1,13 @@
 // `memories note "text"`: an ad-hoc note for the memory, absorbed by the next consolidation (Codex 0.169's
 // `extensions/ad_hoc/`). The note is redacted before it is written; consolidation is marked due.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadMemoriesConfig } from '../../services/config.ts';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { CODEX_HOME_HELP, unreadable } from './options.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
+import { NOTES_DIR } from '../../services/memory-folder/folder-roles.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { addNote, noteWatermark } from '../../services/memory-folder/notes.ts';
 import { createLowdbStore } from '../../services/store/lowdb-store.ts';
@@ -45,7 +47,8 @@ async function noteCommand(words: string[], flags: NoteFlags): Promise<void> {
     await withStore(flags, { codexHome, layout }, async (store) => {
       path = await addNote(layout.root, text).catch((error: NodeJS.ErrnoException) => {
         // A read-only, full or odd folder: the person must know the note is nowhere, in one line.
-        throw typeof error.code === 'string' ? new NoteNotSavedError(error.message) : error;
+        // Some of Node's messages name no file (`EROFS: read-only file system, fchmod`): the folder is named here.
+        throw typeof error.code === 'string' ? new NoteNotSavedError(join(layout.root, NOTES_DIR), error.message) : error;
       });
       await (store ?? createLowdbStore({ dir: layout.stateDir })).enqueueGlobalConsolidation(noteWatermark(Date.now()));
     });
@@ -66,8 +69,8 @@ async function noteCommand(words: string[], flags: NoteFlags): Promise<void> {
 }
 
 class NoteNotSavedError extends Error {
-  constructor(reason: string) {
-    super(`the note was not saved: ${reason}`);
+  constructor(folder: string, reason: string) {
+    super(`the note was not saved in ${folder}: ${reason}`);
   }
 }
 

@@ -92,6 +92,12 @@ describe('disk', () => {
     expect(await readFile(join(h, 'log', 'memories.log'), 'utf8')).toMatch(
       /"reason":"failed_sync_artifacts: [^"]*EROFS[^"]*","msg":"phase 2 failed"/,
     );
+    // A note cannot be saved either: one line naming the folder (Node's EROFS message for fchmod names none).
+    const note = await runMemories(['note', '--codex-home', h, 'The API listens on port 8443']);
+    expect(note.code).toBe(1);
+    expect(note.stderr).toBe(
+      `memories: the note was not saved in ${join(h, 'memories', 'extensions', 'ad_hoc')}: ${/EROFS[^\n]*/.exec(note.stderr)?.[0]}\n`,
+    );
 
     execFileSync('mount', ['-o', 'remount,rw', join(h, 'memories')]);
     const later = await runPipeline({ codexHome: h, model: model(), now: () => Date.now() + 2 * HOUR });
