@@ -67,6 +67,14 @@ export interface ConsolidationOutput {
   workspace: BaselineDiff | null;
   /** Maintained files where the agent undid a person's edit and the edit was put back. */
   handEditsRestored: string[];
+  /** When an earlier run was killed mid-consolidation: the git tree of what it had left, undone before this run. */
+  unfinishedRunUndone: string | null;
+}
+
+/** The folder as the person left it (a git tree id), and what an earlier killed run had left, if it was undone. */
+export interface FolderSnapshot {
+  snapshot: string;
+  unfinishedRunUndone: string | null;
 }
 
 export interface ConsolidationInput {
@@ -87,6 +95,7 @@ export interface ConsolidationContext extends ConsolidationInput {
   workspace: BaselineDiff | null;
   revision: string | null;
   handEditsRestored: string[];
+  unfinishedRunUndone: string | null;
 }
 
 const NOT_STARTED = {
@@ -101,6 +110,7 @@ const NOT_STARTED = {
   workspace: null,
   revision: null,
   handEditsRestored: [] as string[],
+  unfinishedRunUndone: null,
 };
 type ClaimInput = { claim: GlobalClaim };
 type SuccessInput = ClaimInput & { prepared: PreparedConsolidation; usage: TokenUsage | null };
@@ -111,7 +121,7 @@ export const consolidationMachine = setup({
   actors: {
     claimGlobal: placeholder<GlobalClaimResult, void>('consolidation', 'claimGlobal'),
     syncArtifacts: placeholder<PreparedConsolidation, ClaimInput>('consolidation', 'syncArtifacts'),
-    snapshotFolder: placeholder<string, void>('consolidation', 'snapshotFolder'),
+    snapshotFolder: placeholder<FolderSnapshot, void>('consolidation', 'snapshotFolder'),
     diffWorkspace: placeholder<BaselineDiff, void>('consolidation', 'diffWorkspace'),
     runAgent: placeholder<AgentRunResult, ClaimInput & { prepared: PreparedConsolidation; workspace: BaselineDiff | null }>(
       'consolidation',
@@ -182,7 +192,13 @@ export const consolidationMachine = setup({
       invoke: {
         id: 'snapshotFolder',
         src: 'snapshotFolder',
-        onDone: { target: 'syncingArtifacts', actions: assign({ snapshot: ({ event }) => event.output }) },
+        onDone: {
+          target: 'syncingArtifacts',
+          actions: assign({
+            snapshot: ({ event }) => event.output.snapshot,
+            unfinishedRunUndone: ({ event }) => event.output.unfinishedRunUndone,
+          }),
+        },
         onError: { target: 'restoringOnFailure', actions: 'recordError' },
       },
     },
@@ -317,5 +333,6 @@ export const consolidationMachine = setup({
     revision: context.revision,
     workspace: context.workspace,
     handEditsRestored: context.handEditsRestored,
+    unfinishedRunUndone: context.unfinishedRunUndone,
   }),
 });

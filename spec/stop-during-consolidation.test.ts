@@ -1,8 +1,10 @@
 // A consolidation stopped midway (Ctrl-C, `stopPipeline`, a daemon shutting down) is undone as a failed one is: the
 // folder goes back to how the person left it before its lease is given back, so nothing the agent half-wrote is
 // read by Codex, or taken for the person's edits by the next run.
+import * as fs from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import git from 'isomorphic-git';
 import { describe, expect, it } from 'vitest';
 import { diffSinceBaseline } from '../services/memory-history/history.ts';
 import { createModelClient } from '../services/model/model-client.ts';
@@ -92,7 +94,14 @@ describe('stopping a run while it consolidates', () => {
       return scripted(req);
     };
     const later = () => Date.now() + 2 * 3_600_000;
-    expect((await t.run({ phase: '2', now: later })).phase2?.status).toBe('succeeded');
+    const next = (await t.run({ phase: '2', now: later })).phase2;
+    expect(next?.status).toBe('succeeded');
+    // It says so, naming the tree that keeps what the killed run had written (the CLI prints it: run-summary).
+    expect(next?.unfinishedRunUndone).toMatch(/^[0-9a-f]{40}$/);
+    const kept = await git.readTree({ fs, dir: t.root, gitdir: join(t.root, '.git'), oid: next!.unfinishedRunUndone! });
+    const memory = kept.tree.find((entry) => entry.path === 'MEMORY.md')!;
+    const blob = await git.readBlob({ fs, dir: t.root, gitdir: join(t.root, '.git'), oid: memory.oid });
+    expect(Buffer.from(blob.blob).toString('utf8')).toBe(`${HALF_WRITTEN}\n`);
     // Its agent was told of no edit by the person: the killed agent's writes were undone first.
     expect(requests[0]).toContain(
       'Edits a person made by hand (authoritative: integrate them, keep their lines, never undo them):\\n- none',
@@ -100,5 +109,8 @@ describe('stopping a run while it consolidates', () => {
     expect((await diffSinceBaseline(t.root)).changes).toEqual([]);
     expect(await readFile(join(t.root, 'MEMORY.md'), 'utf8')).not.toContain(HALF_WRITTEN);
     expect(before['MEMORY.md']).not.toContain(HALF_WRITTEN);
+    // Only that run: the one after it had nothing to undo.
+    await installFixtureRollouts(t.home, { count: 10 });
+    expect((await t.run({ now: later })).phase2).toMatchObject({ status: 'succeeded', unfinishedRunUndone: null });
   });
 });

@@ -16,7 +16,7 @@ import {
   settingsWithFlags,
   WIRE_API_HELP,
 } from './options.ts';
-import { phase2Words } from './run-summary.ts';
+import { phase2Words, unfinishedRunLine } from './run-summary.ts';
 import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
 
 interface ConsolidateFlags extends PipelineFlags, StoreFlags {
@@ -93,6 +93,7 @@ function consolidateJson(p2: ConsolidationOutput) {
     changes: p2.workspace?.changes ?? [],
     notes: absorbedAnything(p2.status) ? notesAbsorbed(p2.workspace) : [],
     handEditsRestored: p2.handEditsRestored,
+    unfinishedRunUndone: p2.unfinishedRunUndone,
     tokens: p2.usage,
     turns: p2.turns,
   };
@@ -109,6 +110,8 @@ function humanLines(s: ReturnType<typeof consolidateJson>, root: string): string
     for (const change of s.changes) lines.push(`  ${change.status.padEnd(8)} ${change.path}`);
   }
   if (s.notes.length > 0) lines.push(`notes absorbed: ${s.notes.length}`);
+  const undone = unfinishedRunLine(s);
+  if (undone) lines.push(undone);
   if (s.handEditsRestored.length > 0) {
     lines.push(`your edits the agent undid were put back in: ${s.handEditsRestored.join(', ')}`);
   }

@@ -30,6 +30,15 @@ export function phase2Words(status: NonNullable<CoordinatorOutput['phase2']>['st
   return status;
 }
 
+/** The line for a consolidation killed mid-run (kill -9, power loss) that this run undid first; null when none was. */
+export function unfinishedRunLine(p2: { unfinishedRunUndone: string | null } | null): string | null {
+  if (!p2?.unfinishedRunUndone) return null;
+  return (
+    'a consolidation killed before it finished had left the memory folder half-written: put back as it was before ' +
+    `that run (what it had written is kept in the folder's .git as tree ${p2.unfinishedRunUndone.slice(0, 12)})`
+  );
+}
+
 /** Phase-1 jobs skipped for any reason. */
 export const skippedTotal = (s: Phase1Summary['skipped']) => s.upToDate + s.running + s.retryBackoff + s.retryExhausted;
 
@@ -79,6 +88,7 @@ export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2
           removed: result.phase2.removed,
           tokens: result.phase2.usage,
           turns: result.phase2.turns,
+          unfinishedRunUndone: result.phase2.unfinishedRunUndone,
           elapsedMs: phase2Ms,
         }
       : null,
@@ -114,6 +124,8 @@ export function formatSummary(
       `phase 2: ${phase2Words(p2.status)}${detail}; ${p2.selected} selected, ${p2.added} added, ${p2.retained} retained, ${p2.removed} removed` +
         (p2.usage ? `; ${p2.usage.total} tokens` : ''),
     );
+    const undone = unfinishedRunLine(p2);
+    if (undone) lines.push(undone);
   }
   // Why eligible rollouts were left, each with what to do; nothing of the sort when phase 1 itself failed.
   if (p1 && !p1.error) {

@@ -1,6 +1,6 @@
 // The consolidation machine's history steps as actors over the memory folder's repository.
 import { fromPromise } from 'xstate';
-import type { PreparedConsolidation } from '../../machines/consolidation.ts';
+import type { FolderSnapshot, PreparedConsolidation } from '../../machines/consolidation.ts';
 import type { Logger } from '../logger.ts';
 import { redactHandWritten } from '../memory-folder/hand-written.ts';
 import type { BaselineDiff } from './history.ts';
@@ -11,7 +11,7 @@ const history = () => import('./history.ts');
 
 export function historyActors(root: string, log: Logger) {
   return {
-    snapshotFolder: fromPromise<string, void>(async () => {
+    snapshotFolder: fromPromise<FolderSnapshot, void>(async () => {
       // First, a run killed before it finished is undone: its half-written files are not the person's edits.
       const recovered = await (await history()).recoverUnfinishedRun(root);
       if (recovered) {
@@ -22,7 +22,7 @@ export function historyActors(root: string, log: Logger) {
       }
       const redacted = await redactHandWritten(root);
       if (redacted.length > 0) log.warn({ files: redacted }, 'redacted secrets in hand-written memory files');
-      return (await history()).snapshotFolder(root);
+      return { snapshot: await (await history()).snapshotFolder(root), unfinishedRunUndone: recovered?.leftBehind ?? null };
     }),
 
     diffWorkspace: fromPromise<BaselineDiff, void>(async () => (await history()).diffSinceBaseline(root)),
