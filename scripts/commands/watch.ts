@@ -26,7 +26,7 @@ import {
   WIRE_API_HELP,
 } from './options.ts';
 import { followProgress } from './progress.ts';
-import { phase2Words, skippedTotal, unclaimed } from './run-summary.ts';
+import { phase2Words, skippedTotal, unclaimed, unfinishedRunLine } from './run-summary.ts';
 import { handleStopSignals } from './stop-signals.ts';
 import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
 
@@ -225,6 +225,8 @@ function formatRun(report: RunReport): string {
       text += ` (${p2.reason})`;
     }
     parts.push(text);
+    const undone = unfinishedRunLine(p2);
+    if (undone) parts.push(undone);
   }
   const waiting = p1 ? unclaimed(p1) : 0;
   const more = waiting > 0 ? `; ${waiting} more eligible, the next run takes them` : report.backlog ? '; more waiting' : '';
