@@ -1,7 +1,7 @@
 // Memory files are read by the consolidation agent and by new sessions at any time, and hold
 // private text: a write must be all-or-nothing and owner-only.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,22 @@ describe('modes', () => {
     expect((await stat(target)).mode & 0o777).toBe(0o600);
     expect(await readFile(target, 'utf8')).toBe('new ✓');
     expect(await readdir(nested)).toEqual(['file.md']);
+  });
+
+  it("ensureDir takes group and other access from an existing directory, never widens its owner's", async () => {
+    const cases: Array<[number, number]> = [
+      [0o755, 0o700],
+      [0o550, 0o500], // made read-only by the person: it stays so, and a write in it fails rather than succeed
+      [0o500, 0o500],
+      [0o700, 0o700],
+    ];
+    for (const [before, after] of cases) {
+      const d = join(dir, before.toString(8));
+      await mkdir(d);
+      await chmod(d, before);
+      await ensureDir(d);
+      expect(((await stat(d)).mode & 0o777).toString(8)).toBe(after.toString(8));
+    }
   });
 
   it('ensureDir is a no-op on an existing directory and fails on a file', async () => {

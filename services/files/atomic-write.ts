@@ -62,7 +62,8 @@ export async function stageFileAtomic(path: string, data: string | Uint8Array): 
 }
 
 /**
- * Create `path` and missing parents with mode 0700, and tighten an existing, looser `path` to 0700.
+ * Create `path` and missing parents with mode 0700, and take group and other access from an existing `path`. Its
+ * owner's bits stay as they are: a folder the person made read-only stays so, and a write in it fails.
  * Fails if `path` is not a directory; a symlink there is refused unless `followLink`.
  */
 export async function ensureDir(path: string, options: { followLink?: boolean } = {}): Promise<void> {
@@ -75,7 +76,8 @@ export async function ensureDir(path: string, options: { followLink?: boolean } 
       : error;
   });
   try {
-    if (((await handle.stat()).mode & 0o777) !== DIR_MODE) await handle.chmod(DIR_MODE);
+    const mode = (await handle.stat()).mode & 0o777;
+    if ((mode & ~0o700) !== 0) await handle.chmod(mode & 0o700);
   } finally {
     await handle.close();
   }
