@@ -100,6 +100,82 @@ const SECRETS: Array<[string, string, string]> = [
   ['net use, password after the share', 'W1nShare66Pw', 'net use Z: \\\\srv\\share {s} /user:CORP\\bob'],
   ['net use, password after /user:', 'W1nShare66Pw', 'net use \\\\srv\\share /user:bob {s}'],
   ['gh secret set --body', 'Gh5ecretBody81', 'gh secret set DEPLOY_KEY --body {s}'],
+  // A diff or patch: the next line's `+`/`-` is not an operator after the value.
+  ['a .env line in a diff, not the last', 'D1ffLeakPw42', '+DB_PASSWORD={s}\n+REDIS_URL=redis://cache:6379'],
+  ['an apply_patch line, not the last', 'OldPatchPw11', '-DB_PASSWORD={s}\n+DB_HOST=db'],
+  // Shell after an env-style assignment: `&&`, `||`, `|`, a command.
+  ['env assignment, then &&', 'Amp3rsandPw88', 'export DB_PASSWORD={s} && npm start'],
+  ['env assignment, then ||', 'Hunt3rTw0Zq', 'DB_PASSWORD={s} || true'],
+  ['env assignment, then a pipe', 'Hunt3rTw0Zq', 'DB_PASSWORD={s} | grep x'],
+  ['env assignment before a command', 'Xb7Lm2pQ9sRyKCAZt4Vv', 'API_TOKEN={s} ./deploy.sh'],
+  // A .env or shell value is a literal, whatever it looks like; so is a quoted string under a secret's name.
+  ['env password shaped like a name', 'BlueSky42', 'DB_PASSWORD={s}'],
+  ['env token of letters only', 'xKqBvTmPaWzYrLnHjDfGcVbN', 'API_TOKEN={s}'],
+  ['env passphrase of words', 'CorrectHorseBatteryStaple', 'DB_PASSWORD={s}'],
+  ['quoted JSON password shaped like a name', 'SunnyDay99', '{"password": "{s}"}'],
+  ['quoted YAML password', 'HelloWorld1', 'password: "{s}"'],
+  ['quoted code password with an underscore', 'Dragon_99', 'password = "{s}"'],
+  // Markdown an assistant writes when it reports credentials.
+  ['markdown bold label, then code', 'B0ldMdPw91', '- **Password**: `{s}`'],
+  ['markdown bold label with its colon', 'B0ldMdPw92', '**Password:** `{s}`'],
+  ['markdown bold API key', 'Xb7Lm2pQ9sRyKCAZt4Vv', '**API key:** {s}'],
+  // JSON inside JSON inside a shell command: the quotes carry three backslashes.
+  [
+    'JSON escaped twice',
+    'N3st3dPw77x',
+    'curl -d "{\\\\\\"user\\\\\\":\\\\\\"bob\\\\\\",\\\\\\"password\\\\\\":\\\\\\"{s}\\\\\\"}"',
+  ],
+  // A secret's name as the value of a name field, its value beside it.
+  ['Kubernetes env entry', 'K8sEnvPw7qx', '    env:\n    - name: DB_PASSWORD\n      value: {s}'],
+  ['ECS task definition entry', 'Ec5EnvPw7qz', '{ "name": "DB_PASSWORD", "value": "{s}" }'],
+  ['Azure app setting', 'AzApp5etPw1', '{"name": "DB_PASSWORD", "slotSetting": false, "value": "{s}"}'],
+  ['SSM parameter', 'Ssm9Pw77xQzL', '"Name": "/prod/db/password", "Type": "SecureString", "Value": "{s}"'],
+  ['terraform output', 'Tf0utPw88xQ', '"db_password": {"sensitive": true, "type": "string", "value": "{s}"}'],
+  ['.NET appSettings entry', 'Adm1nPwZx9', '<add key="DbPassword" value="{s}" />'],
+  // XML elements.
+  ['Maven settings password', 'Mvn5ettPw77', '<server><id>x</id><password>{s}</password></server>'],
+  ['XML client secret', 'Cl1entS3cretZx', '<clientSecret>{s}</clientSecret>'],
+  // Credential files and key material.
+  ['.netrc line', 'N3trcPw44z', 'machine api.heroku.com login bob@example.com password {s}'],
+  ['.netrc block', 'N3trcPw44z', 'machine x\n  login bob\n  password {s}'],
+  ['.pgpass line', 'Pgp4ssPw61', 'db.internal:5432:app:app:{s}'],
+  [
+    'kubeconfig client key data (a base64 PEM key)',
+    Buffer.from('-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx9Lm2pQ9sRyKCAZt4Vv8Lq2\n').toString('base64'),
+    'users:\n- name: admin\n  user:\n    client-key-data: {s}',
+  ],
+  // Cookies.
+  ['Set-Cookie session', 'c00k1e5e55i0nZq8Lm2Vb7Nc3', 'Set-Cookie: sessionid={s}; Path=/; HttpOnly'],
+  ['Cookie header', '8f3c2a1b9e7d6f5a4b3c2d1e0f9a8b7c', 'Cookie: theme=dark; sessionid={s}'],
+  ['curl -b cookie', 'Xb7Lm2pQ9sRyKCAZt4Vv8Lq2', 'curl -b "session={s}" https://app.internal/api'],
+  // Prose, and other languages.
+  ['prose', 'Hunt3rProse71', 'The staging password is {s}, please rotate it.'],
+  ['Chinese, full-width colon', 'Mima8Cn66Zq', '数据库密码：{s}'],
+  ['German', 'Gehe1mPw99', 'Das Passwort: {s}'],
+  ['French', 'Secr3tFr77', 'mot de passe : {s}'],
+  ['Spanish', 'Contr4Es88', 'contraseña: {s}'],
+  ['Russian', 'Parol9Ru55', 'пароль: {s}'],
+  ['Japanese', 'Pasu7Jp44', 'パスワード: {s}'],
+  ['English name, full-width colon', 'Hunt3rTw0Zq', 'password：{s}'],
+  // Names the rules did not read as a secret's.
+  ['_PW name', 'Adm1nPwZx7', 'ADMIN_PW={s}'],
+  ['pw key', 'Js0nPw7xQ', '{"pw": "{s}"}'],
+  ['camelCase pass', 'J5DbPass7q', '{ "dbPass": "{s}" }'],
+  ['PGPASS', 'Pgp4ssPw61', 'PGPASS={s}'],
+  ['Rails secret_key_base', 'a9f3c2e1b7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2', 'SECRET_KEY_BASE={s}'],
+  ['wpa_supplicant psk', 'W1f1Psk77xQ', 'network={ ssid="home" psk="{s}" }'],
+  // Code that passes a secret as a call's argument.
+  ['Go DSN', 'G0SqlPw66', 'sql.Open("mysql", "app:{s}@tcp(db.internal:3306)/app")'],
+  ['a setter', 'J4vaSetPw88', 'dataSource.setPassword("{s}");'],
+  ['a property put', 'J4vaPr0pPw', 'props.put("mail.smtp.password", "{s}");'],
+  ['WordPress define', 'W0rdpr3ssPw', "define( 'DB_PASSWORD', '{s}' );"],
+  ['os.environ item', 'Xb7Lm2pQ9sRyKCAZ', 'os.environ["OPENAI_API_KEY"] = "{s}"'],
+  ['environ setdefault', 'Xb7Lm2pQ9sRyKCAZ', 'os.environ.setdefault("API_TOKEN", "{s}")'],
+  ['basic auth pair', 'Req4uthPw77', "requests.get(url, auth=('bob', '{s}'))"],
+  ['NetworkCredential', 'CsNetCr3d99', 'new NetworkCredential("bob", "{s}")'],
+  // A token as a URL's user.
+  ['token as a git remote user', '3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c5d4e3f2a', 'origin https://{s}@github.com/acme/app.git'],
+  ['Sentry DSN key', '3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c', 'SENTRY=https://{s}@o123456.ingest.sentry.io/456'],
   ['env auth key', 'Zz9Yy8Xx7Ww6', 'SERVICE_AUTH_KEY={s}'],
   ['env credentials', 'c0ffee-b4be-1234', 'GCP_CREDENTIALS={s}'],
 ];
@@ -165,6 +241,18 @@ describe('ordinary text is left alone', () => {
     'net use Z: \\\\srv\\share /persistent:yes; net use Z: \\\\srv\\share * /user:bob',
     'gh secret set DEPLOY_KEY --body "$DEPLOY_KEY"; rabbitmqctl list_users',
     'htpasswd -c /etc/nginx/.htpasswd admin',
+    // Code: a secret's name, but a reference, a call or an expression as its value.
+    'const token = cached && fresh; const password = input || fallback;',
+    'apiKey = config.apiKey ?? defaults.apiKey',
+    'TOKEN=$(cat token.txt) && SECRET_KEY=settings.SECRET_KEY',
+    'API_TOKEN=getToken() node app.js',
+    '<password>${env.DB_PASSWORD}</password> <apiKey>{{ .Values.apiKey }}</apiKey>',
+    '{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}',
+    'The password is required. Reset your password: see the docs.',
+    'Set-Cookie: theme=dark; Path=/; Max-Age=3600; SameSite=Lax',
+    'git remote add origin https://github.com/acme/app.git; https://user@example.com/path',
+    'server.login(user, password); auth=(username, password)',
+    'machine github.com login bob password $GH_PASSWORD',
   ])('%j', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });
@@ -188,6 +276,18 @@ describe('hostile lines', () => {
     ['SQL passwords', "user u password '".repeat(60_000)],
     ['Oracle logons', 'sqlplus a/'.repeat(100_000)],
     ['htpasswd batches', 'htpasswd -b a '.repeat(70_000)],
+    ['name fields', 'name: db_password '.repeat(55_000)],
+    ['secret-named entries', '"db_password": {'.repeat(60_000)],
+    ['XML elements left open', '<password>x'.repeat(90_000)],
+    ['netrc words', 'machine a login b '.repeat(55_000)],
+    ['pgpass-like fields', `\n${'a:1:b:c:'.repeat(120_000)}`],
+    ['cookie pairs', `Cookie: ${'a=b; '.repeat(200_000)}`],
+    ['prose passwords', 'password is '.repeat(80_000)],
+    ['named literals', "('password', ".repeat(80_000)],
+    ['setters', '.setPassword('.repeat(70_000)],
+    ['URL users', `https://${'a'.repeat(1_000_000)}`],
+    ['a base64 key prefix', `LS0tLS1CRUdJTi${'A'.repeat(1_000_000)}`],
+    ['markdown labels', '**Password**: **'.repeat(60_000)],
   ])('a 1 MB line of %s is redacted', (_name, line) => {
     expect(redactSecrets(line).length).toBeGreaterThan(0);
   });

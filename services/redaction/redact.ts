@@ -1,19 +1,20 @@
 // Secret redaction. Rollouts hold raw tool output (env dumps, config files, shell commands), and
 // nothing we send to a model or write to disk may carry a credential. Rules, in order: private
 // key blocks, Kubernetes Secret data, spec §2.8 rules 1-3, vendor token families
-// (token-families.ts), then generic rules for URLs, headers, command flags and named values
-// (which also play spec rule 4). A named value that is code or a placeholder is kept (values.ts).
+// (token-families.ts), then generic rules: URLs, headers, shell commands (command-rules.ts), structures
+// such as name fields, XML, cookies and prose (structured-rules.ts), code's arguments (code-rules.ts) and
+// named values (which also play spec rule 4). A value that is code or a placeholder is kept (values.ts).
 //
 // Every pattern is linear on hostile input: runs followed by more pattern are bounded, or start
 // only where the run starts (a lookbehind on the run's own characters).
+import { CODE_RULES } from './code-rules.ts';
+import { COMMAND_RULES } from './command-rules.ts';
+import { after, ESC, keepCode, NL, REDACTED, type Rule, START, whole } from './rule.ts';
+import { STRUCTURED_RULES } from './structured-rules.ts';
 import { TOKEN_FAMILIES } from './token-families.ts';
 import { isCodeOrPlaceholder, looksRandom } from './values.ts';
 
-export const REDACTED = '[REDACTED_SECRET]';
-
-/** Not inside a word; also right after a JSON escape (`\n`), as in function-call arguments. */
-const START = String.raw`(?:(?<![A-Za-z0-9_-])|(?<=\\[nrtbf]))`;
-const NL = String.raw`(?:\r?\n|(?:\\r)?\\n)`;
+export { REDACTED } from './rule.ts';
 
 /** PEM private key blocks, found with indexOf so that many BEGINs without an END stay linear. A
  * block cut off before its END is redacted through the end of its base64 body. */
@@ -53,40 +54,27 @@ function redactKubernetesSecrets(text: string): string {
   );
 }
 
-/** `hint`: a cheap test that every match passes, so that most texts skip `re`. */
-type Rule = { hint: RegExp; re: RegExp; to: (match: string, ...args: any[]) => string };
-const whole = (): string => REDACTED;
 const literals = (hint: string): string =>
   hint
     .split('|')
     .map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
     .join('|');
 
-/** Keeps `match` up to `value`, and the value too if it is code or a placeholder. */
-function keepCode(match: string, value: string, name: string, after: string): string {
-  if (isCodeOrPlaceholder(value, name, after)) return match;
-  return match.slice(0, match.length - value.length) + REDACTED;
-}
-/** The few characters after a match, from a replacer's trailing (offset, text) arguments. */
-function after(match: string, args: any[]): string {
-  const offset = args[args.length - 2] as number;
-  return (args[args.length - 1] as string).slice(offset + match.length, offset + match.length + 4);
-}
-
 /** Names whose value is a secret. Other names ending in `key` or `auth` need a random-looking value. */
 const STRONG_NAME =
-  /(?:^|[^a-z])pass$|(?:password|passwd|passphrase|pwd|secret|token|credentials?|creds|(?:api|access|secret|private|account|auth|client)[_-]?key)$/i;
+  /(?:^|[^a-z]|pg)pass$|(?:^|[^a-z])pw$|(?:password|passwd|passphrase|pwd|psk|secret|token|credentials?|creds|key_base|(?:api|access|secret|private|account|auth|client)[_-]?key)$/i;
 /** The spec's bare names (rule 4), whose values need 8 characters. */
 const SPEC_NAMES = new Set(['api_key', 'api-key', 'apikey', 'token', 'secret', 'password']);
 
 /**
- * `name = value`, `name: value`, `"name": "value"`, `--name=value`, `X-Api-Key: value`. The match
- * starts at the name's last word; the whole name is read back from the text.
+ * `name = value`, `name: value`, `"name": "value"`, `--name=value`, `X-Api-Key: value`, `**Password**: value`. The
+ * match starts at the name's last word; the whole name is read back from the text.
  */
 const ASSIGNMENT: Rule = {
-  hint: /pass|pwd|secret|token|key|cred|auth/i,
+  hint: /pass|pwd|pw|psk|secret|token|key|cred|auth/i,
   re: new RegExp(
-    String.raw`(?:passw(?:or)?d|passphrase|pass|pwd|secret|token|credentials?|creds|key|auth)\\?["'\x60]?\s*(?::=|=>|[:=])\s*\\?["'\x60]?` +
+    String.raw`(?:passw(?:or)?d|passphrase|pass|pwd|pw|psk|secret|token|credentials?|creds|key_base|key|auth)` +
+      String.raw`${ESC}["'\x60]?\*{0,2}\s*(?::=|=>|[:=])\*{0,2}\s*${ESC}["'\x60]?` +
       String.raw`(?:(?<=["'\x60])([^"'\x60\\\r\n]+)|([^\s"'\x60\\,;(){}\[\]<>|]+))`,
     'gi',
   ),
@@ -94,91 +82,16 @@ const ASSIGNMENT: Rule = {
     const value = quoted ?? plain!;
     const offset = rest[rest.length - 2] as number;
     const prefix = /[\w.-]*$/.exec((rest[rest.length - 1] as string).slice(Math.max(0, offset - 64), offset))![0];
-    const name = (prefix + /^[\w]+/.exec(m)![0]).replace(/^[-.]+/, '').toLowerCase();
+    const raw = (prefix + /^[\w]+/.exec(m)![0]).replace(/^[-.]+/, '');
+    const name = raw.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase(); // dbPass reads as db_pass
     if (value.length < (SPEC_NAMES.has(name) ? 8 : 4) || (!STRONG_NAME.test(name) && !looksRandom(value))) return m;
-    return keepCode(m, value, name, quoted === undefined ? after(m, rest) : '');
+    if (quoted !== undefined) return keepCode(m, value, name, '', true);
+    // A .env or shell assignment (`DB_PASSWORD=x && npm start`): its value is text, and shell follows it, not
+    // an operator of an expression; only a call or an index right after it makes it code.
+    const next = after(m, rest);
+    const shell = /^[A-Z][A-Z0-9_]*$/.test(raw) && /^\w+=/.test(m);
+    return shell ? keepCode(m, value, name, /^[([]/.test(next) ? next : '', true) : keepCode(m, value, name, next);
   },
-};
-
-/**
- * `--password value`: a flag and its value as separate words; prose (`--token flag`) is kept. What follows is
- * shell (`&& ls`, `| gzip`), not an expression the value takes part in, so it is not consulted.
- */
-const FLAG: Rule = {
-  hint: /passw|token|secret|key|cred/i,
-  re: /(?<![\w-])--?[\w-]*(?:password|passwd|token|secret|api-?key|access-?key|auth-?key|credentials?)[ \t]+\\?["']?([^\s"'\\]+)/gi,
-  to: (m: string, value: string) => (/^[A-Za-z]+$/.test(value) ? m : keepCode(m, value, '', '')),
-};
-
-/** Commands that take a password in a flag of their own, and that flag up to the value. */
-const COMMAND_FLAGS: ReadonlyArray<readonly [string, string]> = [
-  ['mysql|mysqldump|mysqladmin|mariadb|mariadb-dump', String.raw`-p(?=[^\s-])`],
-  ['sshpass', String.raw`-p\s*`],
-  ['(?:docker|podman|nerdctl|buildah|skopeo|oras|helm registry) login', String.raw`-p\s+`],
-  ['mongo|mongosh|mongodump|mongorestore', String.raw`-p\s+`],
-  ['redis-cli', String.raw`-a\s+`],
-  ['sqlcmd|bcp', String.raw`-P\s*`],
-  ['curl', String.raw`(?:-u|--user)\s*\\?["']?[^\s:"'\\]*:`],
-  ['http|https|xh|xhs', String.raw`(?:-a|--auth)[\s=]*\\?["']?[^\s:"'\\]*:`],
-  ['smbclient', String.raw`-U\s*\\?["']?[^\s%"'\\]*%`],
-  ['openssl', String.raw`(?:-pass(?:in|out)?\s+pass:|-k\s+)`],
-  ['ldapsearch|ldapadd|ldapmodify|ldapdelete|ldappasswd|ldapwhoami|ldapcompare|ldapmodrdn', String.raw`-w\s*`],
-  ['keytool|jarsigner', String.raw`-(?:src|dest|new)?(?:store|key)pass\s+`],
-  ['zip|unzip', String.raw`-P\s*`],
-  ['7z|7za|7zz|7zr', String.raw`-p(?=[^\s-])`],
-  ['lftp', String.raw`-u\s*\\?["']?[^\s,"'\\]*,`],
-  ['az login', String.raw`-p\s+`],
-  // -b takes the password from the command line: the third word after the flags, the second with -n (no file).
-  ['htpasswd', String.raw`-(?=[A-Za-z]*b)(?![A-Za-z]*n)[A-Za-z]+\s+(?:-\S+\s+)*\S+\s+\S+\s+`],
-  ['htpasswd', String.raw`-(?=[A-Za-z]*b)(?=[A-Za-z]*n)[A-Za-z]+\s+(?:-\S+\s+)*\S+\s+`],
-  ['rabbitmqctl', String.raw`(?:add_user|change_password)\s+\S+\s+`],
-  ['ssh-keygen', String.raw`-[NP]\s*`],
-  // Windows: `net use \\host\share PASSWORD /user:name` or `/user:name PASSWORD` (not `*`, the prompt, nor a switch).
-  ['net use', String.raw`(?:/user:\S+|\\\\\S+)\s+(?![/*])`],
-  ['gh secret set', String.raw`(?:-b|--body)[\s=]+`],
-];
-// A command's flags end at its line: a newline, or its JSON escape `\n` in function-call arguments, so that one
-// command's window never reaches into the next and hides the value of its own flag.
-const COMMAND_FLAG: Rule = {
-  hint: /mysql|mariadb|sshpass|login|mongo|redis-cli|sqlcmd|bcp|curl|http|xh|smbclient|openssl|ldap|keytool|jarsigner|zip|7z|lftp|htpasswd|rabbitmqctl|ssh-keygen|net use|gh secret/,
-  re: new RegExp(
-    String.raw`${START}(?:${COMMAND_FLAGS.map(([cmd, flag]) => String.raw`(?:${cmd})\b(?:[^\n;|&\\]|\\(?![nr])){0,200}?\s${flag}`).join('|')})\\?["']?([^\s"'\\]+)`,
-    'g',
-  ),
-  to: (m: string, value: string) => keepCode(m, value, '', ''), // shell follows, as for FLAG
-};
-
-/** A password echoed into a command that reads it from its standard input: `echo PW | sudo -S …`. */
-const PIPED: Rule = {
-  hint: /sudo|chpasswd|passwd|password-stdin/,
-  re: new RegExp(
-    String.raw`${START}(?:echo|printf)(?:\s+-[neE]+)*(?:\s+\\?["']?%[^\s"'\\]*\\?["']?)?\s+\\?["']?([^\s"'\\|;&]+)` +
-      String.raw`(?=\\?["']?\s*\|\s*(?:sudo\b[^\n|;&\\]{0,80}?\s-S\b|(?:sudo\s+)?chpasswd\b|(?:sudo\s+)?passwd\b[^\n|;&\\]{0,80}?--stdin\b|` +
-      String.raw`[\w-]+(?:\s+[\w-]+)?\s+login\b[^\n|;&\\]{0,200}?--password-stdin\b))`,
-    'g',
-  ),
-  to: (m: string, value: string) => keepCode(m, value, '', ''),
-};
-
-/** An Oracle logon, `sqlplus user/password@db`: the password goes, the connect string stays. */
-const ORACLE_LOGON: Rule = {
-  hint: /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/,
-  re: new RegExp(
-    String.raw`${START}(?:sqlplus|rman|expdp|impdp|sqlldr|dgmgrl)\b(?:\s+-\w+)*\s+\\?["']?[\w$#.-]+/([^\s@"'\\/]+)(?=@|\s|\\?["']|$)`,
-    'g',
-  ),
-  to: (m: string, value: string) => keepCode(m, value, '', ''),
-};
-
-/** SQL that sets a password: `IDENTIFIED BY '…'`, `WITH [LOGIN] PASSWORD '…'`, `ALTER USER u PASSWORD '…'`. */
-const SQL_PASSWORD: Rule = {
-  hint: /identified|password/i,
-  re: new RegExp(
-    String.raw`\b(?:identified\s+(?:with\s+\w+\s+)?by|(?:with|login|encrypted|(?:user|role)\s+[\w"'\x60.@%-]{1,64})\s+password)` +
-      String.raw`\s+\\?["'\x60]([^"'\x60\\\r\n]{1,256})(?=\\?["'\x60])`,
-    'gi',
-  ),
-  to: (m: string, value: string) => keepCode(m, value, 'password', ''),
 };
 
 /** One rule per vendor family, tried only on texts that hold some family's hint. */
@@ -215,11 +128,9 @@ const GENERIC_RULES: Rule[] = [
     re: /(?:(?<![\w-])|(?<=\\[nrtbf]))((?:proxy-)?authorization\\?["']?\s*[:=]\s*\\?["']?(?:(?:basic|token|bot|digest|apikey|key|bearer|oauth|ssws)\s+)?)([^\s"'\\,;]{8,})/gi,
     to: (m: string, _head: string, value: string, ...rest: any[]) => keepCode(m, value, '', after(m, rest)),
   },
-  COMMAND_FLAG,
-  PIPED,
-  ORACLE_LOGON,
-  SQL_PASSWORD,
-  FLAG,
+  ...COMMAND_RULES,
+  ...STRUCTURED_RULES,
+  ...CODE_RULES,
   ASSIGNMENT,
 ];
 

@@ -22,8 +22,11 @@ const ENV_LOOKUP = /(?:process\.env|import\.meta\.env|os\.environ|getenv|System\
 const DOTTED_PATH = /^[A-Za-z_$][A-Za-z_$]*(?:\??\.[A-Za-z_$][A-Za-z_$]*)+$/;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z_$]*\d{0,2}$/;
 const FILE_PATH = /^(?:~|\.{1,2})?\/[\w./-]*$/;
-/** What follows a value that is an expression: a call, an index, an operator, a type union. */
-const EXPRESSION_AFTER = /^(?:\(|\[|\s*(?:\?|\|\||\?\?|&&|\+|\||\.)|!)/;
+/**
+ * What follows a value that is an expression: a call, an index, an operator, a type union. On the same line: the
+ * `+` or `-` that opens the next line of a diff is not an operator.
+ */
+const EXPRESSION_AFTER = /^(?:\(|\[|[ \t]*(?:\?|\|\||\?\?|&&|\+|\||\.)|!)/;
 
 function isPlaceholder(value: string): boolean {
   if (/^(.)\1*$/.test(value) || value.includes('...') || value.includes('…')) return true;
@@ -34,16 +37,17 @@ function isPlaceholder(value: string): boolean {
 
 /**
  * True when `value` (assigned to a secret-looking `name`, followed by `after`) is a code reference,
- * a type, a path or a placeholder rather than a credential.
+ * a type, a path or a placeholder rather than a credential. A `literal` value (a quoted string, a .env or shell
+ * value) is never an identifier: `password: "SunnyDay99"` and `DB_PASSWORD=BlueSky42` hold the text itself.
  */
-export function isCodeOrPlaceholder(value: string, name: string, after: string): boolean {
+export function isCodeOrPlaceholder(value: string, name: string, after: string, literal = false): boolean {
   if (/^\d+$/.test(value) || /^[$%<{#@]/.test(value) || /^\[REDACTED/.test(value)) return true;
   if (ENV_LOOKUP.test(value) || EXPRESSION_AFTER.test(after)) return true;
   const bare = value.replace(/[!?]$/, '').toLowerCase();
   if (TYPE_WORDS.has(bare) || bare === name.toLowerCase()) return true;
   if (DOTTED_PATH.test(value) || FILE_PATH.test(value)) return true;
   // An identifier that reads as a name (camelCase, snake_case, $var); `abcdefgh` stays a value.
-  if (IDENTIFIER.test(value) && /[a-z][A-Z]|[_$]/.test(value)) return true;
+  if (!literal && IDENTIFIER.test(value) && /[a-z][A-Z]|[_$]/.test(value)) return true;
   return isPlaceholder(value);
 }
 

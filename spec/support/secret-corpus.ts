@@ -201,6 +201,34 @@ export const GENERIC_SAMPLES: Record<string, (p: Pick) => Planted> = {
     const v = p(ALNUM, 12);
     return plant(`htpasswd -b /etc/nginx/.htpasswd admin ${v}`, v);
   },
+  'env line in a diff': (p) => {
+    const v = p(ALNUM, 16);
+    return plant(`@@ -1,2 +1,3 @@\n+DB_PASSWORD=${v}\n+REDIS_URL=redis://cache:6379\n APP=web`, v);
+  },
+  'env assignment, then shell': (p) => {
+    const v = p(ALNUM, 18);
+    return plant(`API_TOKEN=${v} ./deploy.sh && echo done`, v);
+  },
+  'markdown credential report': (p) => {
+    const v = p(ALNUM, 14);
+    return plant(`Created the user:\n- **Username**: admin\n- **Password**: \`${v}\``, v);
+  },
+  'kubernetes env entry': (p) => {
+    const v = p(ALNUM, 16);
+    return plant(`        env:\n        - name: DB_PASSWORD\n          value: "${v}"\n        - name: PORT`, v);
+  },
+  'xml password element': (p) => {
+    const v = p(ALNUM, 14);
+    return plant(`<server>\n  <id>nexus</id>\n  <username>deploy</username>\n  <password>${v}</password>\n</server>`, v);
+  },
+  'netrc entry': (p) => {
+    const v = p(ALNUM, 16);
+    return plant(`machine api.example.test\n  login bob\n  password ${v}`, v);
+  },
+  'session cookie': (p) => {
+    const v = p(ALNUM, 26);
+    return plant(`< Set-Cookie: sessionid=${v}; Path=/; HttpOnly; SameSite=Lax`, v);
+  },
   'sshpass -p': (p) => {
     const v = p(ALNUM, 14);
     return plant(`sshpass -p ${v} ssh deploy@10.0.0.5`, v);
