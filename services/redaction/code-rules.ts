@@ -1,6 +1,6 @@
 // Secrets that code passes as a call's arguments: a secret's name and its value as two string literals, a setter,
 // a user and password pair, a Go DSN. Only literals are taken: a variable or a call there is a reference.
-import { ESC, keepCode, type Rule, SECRET_WORD } from './rule.ts';
+import { ESC, keepCode, type Rule, SECRET_WORD, START } from './rule.ts';
 
 const QUOTE = String.raw`${ESC}["']`;
 const LITERAL = String.raw`${QUOTE}([^"'\\\r\n]{1,256})(?=${QUOTE})`;
@@ -31,7 +31,7 @@ export const SETTER: Rule = {
 export const CREDENTIAL_PAIR: Rule = {
   hint: /Credential|Auth|auth|login/,
   re: new RegExp(
-    String.raw`(?:\b(?:NetworkCredential|HTTPBasicAuth|HTTPDigestAuth|BasicAuth|PasswordAuthentication|UsernamePasswordCredentials)|\bauth\s*=\s*|\.login)` +
+    String.raw`(?:${START}(?:NetworkCredential|HTTPBasicAuth|HTTPDigestAuth|BasicAuth|PasswordAuthentication|UsernamePasswordCredentials)|${START}auth\s*=\s*|\.login)` +
       String.raw`\(\s*${QUOTE}[^"'\\\r\n]{0,128}${QUOTE}\s*,\s*${LITERAL}`,
     'g',
   ),

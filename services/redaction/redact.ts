@@ -81,7 +81,11 @@ const ASSIGNMENT: Rule = {
   to: (m: string, quoted: string | undefined, plain: string | undefined, ...rest: any[]) => {
     const value = quoted ?? plain!;
     const offset = rest[rest.length - 2] as number;
-    const prefix = /[\w.-]*$/.exec((rest[rest.length - 1] as string).slice(Math.max(0, offset - 64), offset))![0];
+    const before = (rest[rest.length - 1] as string).slice(Math.max(0, offset - 64), offset);
+    // Read back to the name's start; in JSON-escaped text the `n` of a `\n` before it is no part of it.
+    const word = /[\w.-]*$/.exec(before)![0];
+    const escaped = before.at(-word.length - 1) === '\\' && /^[nrtbf]/.test(word);
+    const prefix = escaped ? word.slice(1) : word;
     const raw = (prefix + /^[\w]+/.exec(m)![0]).replace(/^[-.]+/, '');
     const name = raw.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase(); // dbPass reads as db_pass
     if (value.length < (SPEC_NAMES.has(name) ? 8 : 4) || (!STRONG_NAME.test(name) && !looksRandom(value))) return m;

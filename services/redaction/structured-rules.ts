@@ -1,7 +1,7 @@
 // Secrets known by the structure around them rather than by a `name = value`: a secret's name in a name field with
 // its value beside it, an XML element, .netrc and .pgpass lines, a base64 PEM key, cookies, a token as a URL's
 // user, and a password named in prose, in English or another language.
-import { ESC, keepCode, REDACTED, type Rule, SECRET_WORD } from './rule.ts';
+import { ESC, keepCode, REDACTED, type Rule, SECRET_WORD, START } from './rule.ts';
 import { isCodeOrPlaceholder, looksRandom } from './values.ts';
 
 const NAME = String.raw`[\w./-]{0,60}${SECRET_WORD}[\w.-]{0,40}`;
@@ -15,8 +15,8 @@ const VALUE = String.raw`${ESC}["'\x60]?(?:(?<=["'\x60])([^"'\x60\\\r\n]+)|([^\s
 export const NAME_VALUE: Rule = {
   hint: /value/i,
   re: new RegExp(
-    String.raw`(?:\b(?:name|key)${ESC}["']?\s*[:=]\s*${ESC}["']?${NAME}|\b${NAME}${ESC}["']?\s*:\s*\{)` +
-      String.raw`[^{}]{0,200}?\bvalue${ESC}["']?\s*[:=]\s*${VALUE}`,
+    String.raw`(?:${START}(?:name|key)${ESC}["']?\s*[:=]\s*${ESC}["']?${NAME}|${START}${NAME}${ESC}["']?\s*:\s*\{)` +
+      String.raw`[^{}]{0,200}?${START}value${ESC}["']?\s*[:=]\s*${VALUE}`,
     'gi',
   ),
   to: (m: string, quoted: string | undefined, plain: string | undefined) => keepCode(m, quoted ?? plain!, 'password', '', true),
@@ -35,7 +35,7 @@ const SPACE = String.raw`(?:[ \t\r\n]|\\[nrt])+`;
 export const NETRC: Rule = {
   hint: /machine/,
   re: new RegExp(
-    String.raw`\bmachine${SPACE}\S{1,256}?(?:${SPACE}(?:login|account)${SPACE}[^\s\\]{1,256})*${SPACE}password${SPACE}${ESC}["']?([^\s"'\\]+)`,
+    String.raw`${START}machine${SPACE}\S{1,256}?(?:${SPACE}(?:login|account)${SPACE}[^\s\\]{1,256})*${SPACE}password${SPACE}${ESC}["']?([^\s"'\\]+)`,
     'g',
   ),
   to: (m: string, value: string) => keepCode(m, value, 'password', '', true),
@@ -63,7 +63,7 @@ const sessionLike = (value: string) => value.length >= 16 || (value.length >= 8 
 export const COOKIE: Rule = {
   hint: /cookie|curl/i,
   re: new RegExp(
-    String.raw`(\b(?:set-)?cookie${ESC}["']?\s*[:=]\s*${ESC}["']?|\bcurl\b[^\n]{0,200}?\s(?:-b|--cookie)\s+${ESC}["']?)([^\r\n"'\\]{1,4096})`,
+    String.raw`(${START}(?:set-)?cookie${ESC}["']?\s*[:=]\s*${ESC}["']?|${START}curl\b[^\n]{0,200}?\s(?:-b|--cookie)\s+${ESC}["']?)([^\r\n"'\\]{1,4096})`,
     'gi',
   ),
   to: (_m: string, head: string, pairs: string) =>
@@ -78,7 +78,7 @@ export const COOKIE: Rule = {
 /** A token as a URL's user, without a password: `https://<token>@github.com/…`, a Sentry DSN's key. */
 export const URL_USER_TOKEN: Rule = {
   hint: /:\/\/[\w-]{20,}@/,
-  re: /\b((?:https?|git|ssh|wss?):\/\/)([A-Za-z0-9_-]{20,256})@/gi,
+  re: new RegExp(String.raw`${START}((?:https?|git|ssh|wss?):\/\/)([A-Za-z0-9_-]{20,256})@`, 'gi'),
   to: (m: string, scheme: string, user: string) =>
     looksRandom(user, 20) || /^[0-9a-f]{32,}$/i.test(user) ? `${scheme}${REDACTED}@` : m,
 };

@@ -304,6 +304,13 @@ export const CONTEXTS: Record<string, (text: string) => unknown> = {
     call_id: 'call_1',
     arguments: JSON.stringify({ command: ['bash', '-lc', text] }),
   }),
+  // After another command: the secret's line starts right after a JSON-escaped newline (`…done\nmachine …`).
+  'function-call arguments, after another line': (text) => ({
+    type: 'function_call',
+    name: 'shell',
+    call_id: 'call_1',
+    arguments: JSON.stringify({ command: ['bash', '-lc', `cd /srv/app\n${text}`] }),
+  }),
 };
 
 /** Every family × `perFamily` random values, as [family, planted] pairs. */
