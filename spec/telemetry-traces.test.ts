@@ -14,7 +14,8 @@ import { isAgentRequest } from './support/agent-requests.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 import { inMemoryTelemetry, type RecordedPoint } from './support/telemetry.ts';
 
-const MARKER = 'PLANTED-a91f: the deploy password is hunter2-ocelot';
+// Private rollout text that is no credential: redaction lets it through to the model, telemetry must not carry it.
+const MARKER = 'PLANTED-a91f: the launch codename is hunter2-ocelot';
 const SECRET = `sk-${'Zq8'.repeat(10)}`;
 
 let cleanup: () => Promise<void>;
