@@ -176,6 +176,9 @@ const SECRETS: Array<[string, string, string]> = [
   // A token as a URL's user.
   ['token as a git remote user', '3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c5d4e3f2a', 'origin https://{s}@github.com/acme/app.git'],
   ['Sentry DSN key', '3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c', 'SENTRY=https://{s}@o123456.ingest.sentry.io/456'],
+  // One parameter's value ends at the next `&name=`, and `scheme://` is no assignment: neither hides a secret.
+  ['a token after another query parameter', 'Xb7Lm2pQ9sRyKCAZt4Vv', 'GET /api/items?sort_key=name&access_token={s}&page=2'],
+  ['otpauth URI', 'JBSWY3DPEHPK3PXPJBSWY3DP', 'otpauth://totp/ACME:bob?secret={s}&issuer=ACME'],
   ['env auth key', 'Zz9Yy8Xx7Ww6', 'SERVICE_AUTH_KEY={s}'],
   ['env credentials', 'c0ffee-b4be-1234', 'GCP_CREDENTIALS={s}'],
 ];
@@ -288,6 +291,8 @@ describe('hostile lines', () => {
     ['URL users', `https://${'a'.repeat(1_000_000)}`],
     ['a base64 key prefix', `LS0tLS1CRUdJTi${'A'.repeat(1_000_000)}`],
     ['markdown labels', '**Password**: **'.repeat(60_000)],
+    ['a value of ampersands', `password=${'a&'.repeat(500_000)}`],
+    ['query parameters', '&api_key=a'.repeat(90_000)],
   ])('a 1 MB line of %s is redacted', (_name, line) => {
     expect(redactSecrets(line).length).toBeGreaterThan(0);
   });

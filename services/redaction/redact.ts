@@ -74,8 +74,8 @@ const ASSIGNMENT: Rule = {
   hint: /pass|pwd|pw|psk|secret|token|key|cred|auth/i,
   re: new RegExp(
     String.raw`(?:passw(?:or)?d|passphrase|pass|pwd|pw|psk|secret|token|credentials?|creds|key_base|key|auth)` +
-      String.raw`${ESC}["'\x60]?\*{0,2}\s*(?::=|=>|[:=])\*{0,2}\s*${ESC}["'\x60]?` +
-      String.raw`(?:(?<=["'\x60])([^"'\x60\\\r\n]+)|([^\s"'\x60\\,;(){}\[\]<>|]+))`,
+      String.raw`${ESC}["'\x60]?\*{0,2}\s*(?::=|=>|=|:(?!\/\/))\*{0,2}\s*${ESC}["'\x60]?` +
+      String.raw`(?:(?<=["'\x60])([^"'\x60\\\r\n]+)|((?:[^\s"'\x60\\,;(){}\[\]<>|&]|&(?![\w.-]+=))+))`,
     'gi',
   ),
   to: (m: string, quoted: string | undefined, plain: string | undefined, ...rest: any[]) => {
