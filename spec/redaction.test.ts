@@ -179,6 +179,10 @@ const SECRETS: Array<[string, string, string]> = [
   // One parameter's value ends at the next `&name=`, and `scheme://` is no assignment: neither hides a secret.
   ['a token after another query parameter', 'Xb7Lm2pQ9sRyKCAZt4Vv', 'GET /api/items?sort_key=name&access_token={s}&page=2'],
   ['otpauth URI', 'JBSWY3DPEHPK3PXPJBSWY3DP', 'otpauth://totp/ACME:bob?secret={s}&issuer=ACME'],
+  // A name and its value in the columns of a table: vault kv get, PowerShell's env listing, markdown.
+  ['vault kv get row', 'Vk9Pw77xQz', '====== Data ======\nKey         Value\n---         -----\npassword    {s}\nusername    app'],
+  ['PowerShell env row', 'PsEnvT4ble9', 'Name                           Value\nDB_PASSWORD                    {s}\nPATH   /usr/bin'],
+  ['markdown table row', 'Hunt3rTw0Zq', '| name | value |\n|---|---|\n| DB_PASSWORD | {s} |'],
   ['env auth key', 'Zz9Yy8Xx7Ww6', 'SERVICE_AUTH_KEY={s}'],
   ['env credentials', 'c0ffee-b4be-1234', 'GCP_CREDENTIALS={s}'],
 ];
@@ -256,6 +260,7 @@ describe('ordinary text is left alone', () => {
     'git remote add origin https://github.com/acme/app.git; https://user@example.com/path',
     'server.login(user, password); auth=(username, password)',
     'machine github.com login bob password $GH_PASSWORD',
+    '| option | type | required |\n| password | string | yes |\n| api_key | required |\n| token | The API token |',
   ])('%j', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });

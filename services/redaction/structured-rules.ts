@@ -83,6 +83,17 @@ export const URL_USER_TOKEN: Rule = {
     looksRandom(user, 20) || /^[0-9a-f]{32,}$/i.test(user) ? `${scheme}${REDACTED}@` : m,
 };
 
+/** A table row of a secret's name and its value alone: `vault kv get`, PowerShell's `Get-ChildItem env:`, markdown. */
+export const TABLE_ROW: Rule = {
+  hint: /passw|passphrase|secret|token|key|credential|pwd/i,
+  re: new RegExp(
+    String.raw`(?:(?<![^\n])|(?<=\\n))[ \t|]*[\w.-]{0,60}(?:${SECRET_WORD}|pass|pwd)[\w.-]{0,40}(?:[ \t]{2,}|[ \t]*\|[ \t]*)` +
+      String.raw`([^\s"'\x60\\|]{4,256})(?=[ \t|]*(?:\r?\n|\\[nr]|$))`,
+    'gi',
+  ),
+  to: (m: string, value: string) => keepCode(m, value, 'password', '', true),
+};
+
 /** `password is x`, `Passwort: x`, `密码：x`: a password named in prose; the value must mix letters and digits. */
 export const PROSE_PASSWORD: Rule = {
   hint: /passwor|passwd|mot de passe|contrase|senha|пароль|密码|口令|パスワード|비밀번호/i,
@@ -102,5 +113,6 @@ export const STRUCTURED_RULES: Rule[] = [
   PGPASS,
   COOKIE,
   URL_USER_TOKEN,
+  TABLE_ROW,
   PROSE_PASSWORD,
 ];
