@@ -10,6 +10,7 @@ import { notesAbsorbed } from './notes-absorbed.ts';
 const history = () => import('./history.ts');
 
 export function historyActors(root: string, log: Logger) {
+  const warn = (fields: Record<string, unknown>, message: string) => log.warn(fields, message);
   return {
     snapshotFolder: fromPromise<FolderSnapshot, void>(async () => {
       // First, a run killed before it finished is undone: its half-written files are not the person's edits.
@@ -29,7 +30,7 @@ export function historyActors(root: string, log: Logger) {
 
     keepHandEdits: fromPromise<string[], { snapshot: string | null }>(async ({ input }) => {
       if (input.snapshot === null) return [];
-      const restored = await (await history()).keepHandEdits(root, input.snapshot);
+      const restored = await (await history()).keepHandEdits(root, input.snapshot, warn);
       if (restored.length > 0) log.warn({ files: restored }, "put back the person's edits the agent undid");
       return restored;
     }),
@@ -38,7 +39,7 @@ export function historyActors(root: string, log: Logger) {
       async ({ input }) => {
         const { added, retained, removed } = input.prepared;
         const notes = notesAbsorbed(input.workspace).length;
-        const revision = await (await history()).commitBaseline(root, { added, retained, removed, notes }, input.snapshot);
+        const revision = await (await history()).commitBaseline(root, { added, retained, removed, notes }, input.snapshot, warn);
         log.info({ revision, added, retained, removed, notes }, 'memory folder baseline committed');
         return revision;
       },

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { roleOf } from '../memory-folder/folder-roles.ts';
 import { redactHandWritten } from '../memory-folder/hand-written.ts';
 import { GIT_DIR } from './git-dir.ts';
-import { holdsHandEdits, reapplyHandEdits } from './hand-edits.ts';
+import { holdsHandEdits, reapplyHandEdits, recordHandEdits, type Warn } from './hand-edits.ts';
 import { hasBaseline, headCommit, openRepo, parentOf, type Repo, resolveRevision, treeOf } from './repo.ts';
 import { commitRevision, type PinnedPaths, type RevisionFacts } from './revisions.ts';
 import { restoreWorkingTree, snapshotWorkingTree, treeFiles, workingTreeFiles } from './tree-files.ts';
@@ -62,12 +62,12 @@ export async function dropHistoryWithoutBaseline(root: string): Promise<void> {
   if (!(await hasBaseline(await openRepo(root, false)))) await rm(join(root, GIT_DIR), { recursive: true, force: true });
 }
 
-/** After the agent: the person's edits since the baseline put back where it undid them; the files it changed. */
-export async function keepHandEdits(root: string, snapshot: string): Promise<string[]> {
-  return reapplyHandEdits(await openRepo(root), snapshot);
+/** After the agent: the person's edits, this run's and earlier ones', put back where it undid them; the files changed. */
+export async function keepHandEdits(root: string, snapshot: string, warn: Warn): Promise<string[]> {
+  return reapplyHandEdits(await openRepo(root), snapshot, warn);
 }
 
-/** Whether MEMORY.md, memory_summary.md or a skill holds an edit of the person's since the last baseline. */
+/** Whether MEMORY.md, memory_summary.md or a skill holds a line of the person's, from an edit since the baseline or before. */
 export async function handEditedSinceBaseline(root: string): Promise<boolean> {
   return holdsHandEdits(await openRepo(root, false));
 }
@@ -82,13 +82,16 @@ export async function diffSinceBaseline(root: string): Promise<BaselineDiff> {
 /**
  * A successful consolidation's baseline. The notes go in as the snapshot taken before the run holds them, as the
  * agent was shown them: one written or changed while it ran stays an edit since the baseline, for the next run.
+ * The person's edits since the last baseline are recorded first: once committed, no diff shows them any more.
  */
 export async function commitBaseline(
   root: string,
   counts: { added: number; retained: number; removed: number; notes: number },
   snapshot: string,
+  warn: Warn = () => {},
 ) {
   const repo = await openRepo(root);
+  await recordHandEdits(repo, snapshot, warn);
   const notes = { files: await treeFiles(repo, snapshot), pinned: (path: string) => roleOf(path) === 'note' };
   return recordRevision(repo, 'Consolidate memory', { kind: 'consolidation', ...counts }, notes);
 }
