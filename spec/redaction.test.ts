@@ -180,8 +180,16 @@ const SECRETS: Array<[string, string, string]> = [
   ['a token after another query parameter', 'Xb7Lm2pQ9sRyKCAZt4Vv', 'GET /api/items?sort_key=name&access_token={s}&page=2'],
   ['otpauth URI', 'JBSWY3DPEHPK3PXPJBSWY3DP', 'otpauth://totp/ACME:bob?secret={s}&issuer=ACME'],
   // A name and its value in the columns of a table: vault kv get, PowerShell's env listing, markdown.
-  ['vault kv get row', 'Vk9Pw77xQz', '====== Data ======\nKey         Value\n---         -----\npassword    {s}\nusername    app'],
-  ['PowerShell env row', 'PsEnvT4ble9', 'Name                           Value\nDB_PASSWORD                    {s}\nPATH   /usr/bin'],
+  [
+    'vault kv get row',
+    'Vk9Pw77xQz',
+    '====== Data ======\nKey         Value\n---         -----\npassword    {s}\nusername    app',
+  ],
+  [
+    'PowerShell env row',
+    'PsEnvT4ble9',
+    'Name                           Value\nDB_PASSWORD                    {s}\nPATH   /usr/bin',
+  ],
   ['markdown table row', 'Hunt3rTw0Zq', '| name | value |\n|---|---|\n| DB_PASSWORD | {s} |'],
   ['env auth key', 'Zz9Yy8Xx7Ww6', 'SERVICE_AUTH_KEY={s}'],
   ['env credentials', 'c0ffee-b4be-1234', 'GCP_CREDENTIALS={s}'],
