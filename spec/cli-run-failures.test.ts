@@ -49,7 +49,7 @@ describe('memories run with failing model calls', () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(THREAD_ID);
     // Node's fetch refuses port 1: that reason, not undici's bare "fetch failed".
-    expect(stderr).toMatch(/could not reach the model server: bad port/);
+    expect(stderr).toMatch(/could not reach the model server at http:\/\/127\.0\.0\.1:1\/v1: bad port/);
     expect(stdout).toMatch(/1 failed/);
     expect(stdout).not.toMatch(/memories: |connect|ECONNREFUSED/i);
   }, 60_000);

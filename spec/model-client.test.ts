@@ -169,13 +169,13 @@ describe('HTTP failures', () => {
     await closed.close();
     // A refused connection may be a server restarting: retried. A port fetch never dials cannot work: not retried.
     for (const [baseURL, reason, kind] of [
-      [closed.url, 'ECONNREFUSED', RetryableError],
+      [closed.url, 'connection refused (ECONNREFUSED)', RetryableError],
       ['http://127.0.0.1:9/v1', 'bad port', BadInputError],
     ] as const) {
       const client = createModelClient({ apiKey: 'sk-test', baseURL, wireApi: 'responses' });
       const error = await client.extractStage1(request).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(kind);
-      expect((error as Error).message).toBe(`could not reach the model server: ${reason}`);
+      expect((error as Error).message).toBe(`could not reach the model server at ${baseURL}: ${reason}`);
     }
   });
 

@@ -4,7 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ResponseCreateParamsBase, ResponseInputItem, ResponseReasoningItem } from 'openai/resources/responses/responses';
-import { BadInputError, errorMessage, fetchFailureReason, MalformedReplyError, RetryableError } from '../errors.ts';
+import { BadInputError, errorMessage, MalformedReplyError, RetryableError } from '../errors.ts';
 import { parseStage1Reply } from '../extraction/stage-one-parse.ts';
 import { stage1ResponseFormatFor, stage1TextFormatFor } from '../extraction/stage-one-schema.ts';
 import type { LayoutVersion } from '../memory-folder/layout.ts';
@@ -21,6 +21,7 @@ import {
   resolveSettings,
   verbosityField,
 } from './request-settings.ts';
+import { unreachableServer } from './unreachable-server.ts';
 import { callChat, callResponses } from './wire-calls.ts';
 
 export { MAX_REPLY_CHARS } from './wire-calls.ts';
@@ -129,7 +130,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
         return send();
       });
     } catch (error) {
-      throw classify(error, req.signal);
+      throw classify(error, req.signal, sdk.baseURL);
     }
   };
   return {
@@ -254,16 +255,13 @@ function agentChatParams(req: AgentTurnRequest): ChatCompletionCreateParamsBase 
 }
 
 /** Every way a call fails, as the error taxonomy the machines act on. */
-function classify(error: unknown, signal: AbortSignal | undefined): unknown {
+function classify(error: unknown, signal: AbortSignal | undefined, baseURL: string): unknown {
   if (error instanceof APIUserAbortError) return error;
   if (error instanceof RetryableError || error instanceof MalformedReplyError || error instanceof BadInputError) return error;
   if (signal?.aborted) return new APIUserAbortError();
   if (error instanceof APIConnectionTimeoutError) return new RetryableError('model request timed out', { cause: error });
   if (error instanceof APIConnectionError) {
-    const reason = error.cause === undefined ? error.message : fetchFailureReason(error.cause);
-    // Node's fetch never dials some ports (1, 9, 25, …): no later attempt can succeed.
-    if (reason === 'bad port') return new BadInputError(`could not reach the model server: ${reason}`, { cause: error });
-    return new RetryableError(`could not reach the model server: ${reason}`, { cause: error });
+    return unreachableServer(baseURL, error.cause, error.message, error);
   }
   if (error instanceof APIError) {
     const { status } = error;
