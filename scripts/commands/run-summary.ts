@@ -39,6 +39,13 @@ export function unfinishedRunLine(p2: { unfinishedRunUndone: string | null } | n
   );
 }
 
+/** A span in the largest unit that states it exactly: 6 h, 90 min, 30 s, 0 s (tenths of a second at most). */
+export function formatDuration(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
 /** Phase-1 jobs skipped for any reason. */
 export const skippedTotal = (s: Phase1Summary['skipped']) => s.upToDate + s.running + s.retryBackoff + s.retryExhausted;
 

@@ -26,7 +26,7 @@ import {
   WIRE_API_HELP,
 } from './options.ts';
 import { followProgress } from './progress.ts';
-import { phase2Words, skippedTotal, unclaimed, unfinishedRunLine } from './run-summary.ts';
+import { formatDuration, phase2Words, skippedTotal, unclaimed, unfinishedRunLine } from './run-summary.ts';
 import { handleStopSignals } from './stop-signals.ts';
 import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
 
@@ -181,12 +181,6 @@ async function watchWith(
   const result = await toPromise(daemon);
   release(); // stopped before the watcher was ready
   out(`stopped after ${result.runs} run(s)`);
-}
-
-function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
-  return `${Math.round(ms / 100) / 10} s`;
 }
 
 function describeTrigger(trigger: RunTrigger): string {
