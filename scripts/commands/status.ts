@@ -107,10 +107,11 @@ function byAttention(now: number) {
   return (a: JobRow, b: JobRow) => rank(a) - rank(b) || a.jobKey.localeCompare(b.jobKey);
 }
 
-/** "2026-03-01T10:00:00Z (in 58m)" */
-function when(at: string | null, nowIso: string): string {
+/** "2026-03-01T10:00:00Z (in 58m)"; a time up to `roundedUpBy` seconds ahead of now is now. */
+function when(at: string | null, nowIso: string, roundedUpBy = 0): string {
   if (!at) return '-';
-  const delta = Math.round((Date.parse(at) - Date.parse(nowIso)) / 1000);
+  const ahead = Math.round((Date.parse(at) - Date.parse(nowIso)) / 1000);
+  const delta = ahead > 0 && ahead <= roundedUpBy ? 0 : ahead;
   return `${at} (${delta > 0 ? `in ${span(delta)}` : delta === 0 ? 'now' : `${span(-delta)} ago`})`;
 }
 
@@ -186,8 +187,11 @@ function jobTable(jobs: JobRow[], nowIso: string, limit: number): string[] {
   return limit === 0 ? more : ['', ...table(rows), ...more];
 }
 
-/** A watermark is the newest rollout time consolidated (Unix seconds); 0 means none yet. */
-const watermark = (seconds: number, nowIso: string) => (seconds > 0 ? when(iso(seconds), nowIso) : 'none');
+/**
+ * A watermark is the newest input time consolidated (Unix seconds); 0 means none yet. A note's is rounded up to the
+ * next second (noteWatermark, so that it outranks a rollout of the same second), and `now` down: up to 1 s ahead is now.
+ */
+const watermark = (seconds: number, nowIso: string) => (seconds > 0 ? when(iso(seconds), nowIso, 1) : 'none');
 
 function describeConsolidation(c: NonNullable<StatusReport['consolidation']>, now: string): string {
   const error = c.lastError ? `: ${oneLine(c.lastError, 120)}` : '';
