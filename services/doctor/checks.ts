@@ -4,7 +4,7 @@ import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, type MemoriesConfig } from '../config.ts';
 import { type CodexConfig, loadCodexConfig } from '../config/codex-config.ts';
-import { resolveCredential } from '../config/credentials.ts';
+import { type Credential, resolveCredential } from '../config/credentials.ts';
 import { describeSources, providerFor, type SettingSource } from '../config/effective-settings.ts';
 import { builtInProviders, OPENAI_PROVIDER_ID } from '../config/model-providers.ts';
 import { errorMessage } from '../errors.ts';
@@ -12,6 +12,7 @@ import { layoutFor, type MemoryLayout, probeCodex } from '../memory-folder/layou
 import { type ModelEndpoint, resolveModelEndpoint } from '../model/model-endpoint.ts';
 import { createLowdbStore } from '../store/lowdb-store.ts';
 import { checkHandoff, strandedMemory } from './handoff.ts';
+import { type UnresolvedEndpoint, unresolvedSettings } from './unresolved-settings.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -25,7 +26,7 @@ export interface CheckResult {
 
 export interface DoctorReport {
   checks: CheckResult[];
-  /** Each effective setting and where it came from; empty when config.toml could not be read. */
+  /** Each effective setting and where it came from, also when the endpoint failed; empty when config.toml could not be read. */
   settings: SettingSource[];
 }
 
@@ -66,7 +67,11 @@ export async function runDoctorChecks(options: DoctorOptions): Promise<DoctorRep
     options.checkStore && usable
       ? await options.checkStore(layout)
       : await checkStore(options.codexHome, usable, layout.stateDir);
-  const settings = config.codex && !('error' in resolved) ? describeSources(config.codex, memories, resolved, {}) : [];
+  const settings = !config.codex
+    ? []
+    : 'error' in resolved
+      ? unresolvedSettings(config.codex, memories, resolved, options)
+      : describeSources(config.codex, memories, resolved, {});
   return { checks: [home, sessions, config.result, endpoint, handoff, store], settings };
 }
 
@@ -124,7 +129,7 @@ async function resolveEndpoint(
   options: DoctorOptions,
   codex: CodexConfig | null,
   env: NodeJS.ProcessEnv,
-): Promise<ModelEndpoint | { error: string }> {
+): Promise<ModelEndpoint | UnresolvedEndpoint> {
   const fallback = () => {
     const openaiBaseUrl = env.OPENAI_BASE_URL ? { value: env.OPENAI_BASE_URL, source: 'env OPENAI_BASE_URL' } : null;
     const provider = builtInProviders(env, openaiBaseUrl)[OPENAI_PROVIDER_ID]!;
@@ -133,11 +138,12 @@ async function resolveEndpoint(
   const { providerId, provider: configured } = codex ?? fallback();
   // As run: a --base-url elsewhere gets none of the provider's key or headers.
   const provider = providerFor(configured, options.baseUrl);
+  let credential: Credential | null = null;
   try {
-    const credential = await resolveCredential(options.codexHome, providerId.value, provider, env);
+    credential = await resolveCredential(options.codexHome, providerId.value, provider, env);
     return resolveModelEndpoint({ providerId, provider }, credential, options, env);
   } catch (error) {
-    return { error: firstLine(errorMessage(error)) };
+    return { error: firstLine(errorMessage(error)), providerId, provider, credential };
   }
 }
 
