@@ -9,6 +9,7 @@ import { describeSources, providerFor, type SettingSource } from '../config/effe
 import { builtInProviders, OPENAI_PROVIDER_ID } from '../config/model-providers.ts';
 import { errorMessage } from '../errors.ts';
 import { layoutFor, type MemoryLayout, probeCodex } from '../memory-folder/layout.ts';
+import { newestSessionCodexVersion } from '../memory-folder/session-codex-version.ts';
 import { type ModelEndpoint, resolveModelEndpoint } from '../model/model-endpoint.ts';
 import { createLowdbStore } from '../store/lowdb-store.ts';
 import { checkHandoff, strandedMemory } from './handoff.ts';
@@ -60,7 +61,8 @@ export async function runDoctorChecks(options: DoctorOptions): Promise<DoctorRep
   let handoff = check('hand-off', 'skip', 'skipped: config.toml could not be read');
   if (config.codex) {
     const stranded = usable ? await strandedMemory(options.codexHome, layout) : null;
-    const { ok, message, fix } = checkHandoff(config.codex, layout, probe, stranded);
+    const sessionVersion = usable ? newestSessionCodexVersion(options.codexHome) : null;
+    const { ok, message, fix } = checkHandoff(config.codex, layout, probe, stranded, sessionVersion);
     handoff = { ...check('hand-off', ok ? 'ok' : 'warn', message), ...(ok ? {} : { fix }) };
   }
   const store =

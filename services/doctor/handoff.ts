@@ -1,7 +1,7 @@
 // The hand-off to the user's Codex: will it read the folder we write, and will its own generation stay
 // out of that folder? Each problem comes with the config.toml line that fixes it.
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CodexConfig } from '../config/codex-config.ts';
 import { MEMORY_SUMMARY_FILE } from '../memory-folder/artifacts.ts';
 import { type CodexProbe, defaultVersionOf, type LayoutVersion, layoutRoot, type MemoryLayout } from '../memory-folder/layout.ts';
@@ -33,11 +33,16 @@ export interface StrandedMemory {
   root: string;
 }
 
+/**
+ * `sessionVersion` is the Codex version that wrote the newest session (newestSessionCodexVersion): with no key and
+ * no Codex on PATH, the evidence `run` warns on, so doctor proposes the layout that Codex reads, not the guess.
+ */
 export function checkHandoff(
   codex: CodexConfig,
   layout: MemoryLayout,
   probe: CodexProbe,
   stranded: StrandedMemory | null = null,
+  sessionVersion: string | null = null,
 ): Handoff {
   const problems: string[] = [];
   const tables = new Map<string, string[]>();
@@ -53,12 +58,20 @@ export function checkHandoff(
     problems.push('use_memories = false, so Codex does not load memory_summary.md');
     add('[memories]', 'use_memories = true');
   }
-  const codexReads = memories.version ?? (probe.found ? defaultVersionOf(probe.version) : null);
+  const sessionReads = sessionVersion === null ? null : defaultVersionOf(sessionVersion);
+  const codexReads = memories.version ?? (probe.found ? defaultVersionOf(probe.version) : sessionReads);
   if (codexReads === null) {
     // Without a Codex to ask, only an explicit key makes both sides agree.
     const why = probe.found ? '' : ` and ${probe.why}`;
     problems.push(`no [memories] version${why}: cannot tell which layout your Codex reads`);
     add('[memories]', `version = "${layout.version}"`);
+  } else if (memories.version === null && !probe.found) {
+    // The layout this tool writes is then a guess; the key makes it the one that Codex reads, also after an upgrade.
+    problems.push(
+      `no [memories] version and ${probe.why}; the newest session was written by Codex ${sessionVersion}, ` +
+        `which reads the ${codexReads} layout (${layoutRoot(dirname(layout.root), codexReads)}) by default`,
+    );
+    add('[memories]', `version = "${codexReads}"`);
   } else if (codexReads !== layout.version) {
     problems.push(`Codex reads the ${codexReads} layout, this tool writes ${layout.version}`);
     add('[memories]', `version = "${layout.version}"`);
