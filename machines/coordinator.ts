@@ -23,6 +23,10 @@ export interface DiscoveryResult {
   filesSeen: number;
   /** Rollouts seen but not eligible (age, idle, source, no user message). */
   ineligible: number;
+  /** Of the ineligible, those that miss only the idle window. Absent where the fleet queue decides eligibility. */
+  notIdleYet?: number;
+  /** Threads Codex's state_5.sqlite keeps out (archived, memory mode); not among the ineligible. */
+  withheld?: number;
   /** Rollout files that could not be read or held no parsable line (each logged with its reason). */
   unreadable: number;
 }
@@ -40,6 +44,9 @@ export interface Phase1Summary {
   filesSeen: number;
   eligible: number;
   ineligible: number;
+  /** As in DiscoveryResult. */
+  notIdleYet?: number;
+  withheld?: number;
   unreadable: number;
   claimed: number;
   succeeded: number;
@@ -102,6 +109,8 @@ export function summarizePhase1(context: CoordinatorContext): Phase1Summary | nu
     filesSeen: context.discovery?.filesSeen ?? 0,
     eligible: context.discovery?.candidates.length ?? 0,
     ineligible: context.discovery?.ineligible ?? 0,
+    notIdleYet: context.discovery?.notIdleYet ?? 0,
+    withheld: context.discovery?.withheld ?? 0,
     unreadable: context.discovery?.unreadable ?? 0,
     claimed: context.outcomes.length,
     succeeded: count('succeeded'),

@@ -70,6 +70,10 @@ export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2
           ineligible: p1.ineligible,
           unreadable: p1.unreadable,
           unclaimed: unclaimed(p1),
+          // seen = eligible + ineligible + withheld + unreadable (less a copied rollout's older file).
+          withheld: p1.withheld ?? 0,
+          // Of the ineligible: eligible once idle long enough.
+          notIdleYet: p1.notIdleYet ?? 0,
         }
       : null,
     tokens: p1?.usage ?? null,
@@ -104,12 +108,33 @@ export function summaryJson(result: CoordinatorOutput, elapsedMs: number, phase2
   };
 }
 
+/** Why rollouts seen were not eligible, a line per reason that has any; `idleMs` is the idle window the run used. */
+export function ineligibleLines(p1: Phase1Summary, idleMs?: number): string[] {
+  const lines: string[] = [];
+  const notIdleYet = p1.notIdleYet ?? 0;
+  if (notIdleYet > 0) {
+    const window = idleMs === undefined ? '' : ` for ${formatDuration(idleMs)}`;
+    lines.push(
+      `${notIdleYet} rollout(s) not idle yet: a rollout is eligible once idle${window} (min_rollout_idle_hours, or --idle-minutes)`,
+    );
+  }
+  const other = p1.ineligible - notIdleYet;
+  if (other > 0) {
+    lines.push(`${other} rollout(s) not eligible: too old (max_rollout_age_days), not interactive, or no user message`);
+  }
+  const withheld = p1.withheld ?? 0;
+  if (withheld > 0)
+    lines.push(`${withheld} thread(s) withheld by Codex: archived, or memories off for them (reasons in the log)`);
+  return lines;
+}
+
 /** `root` is the memory folder of the layout in use (MemoryLayout.root); without it, the v1 folder. */
 export function formatSummary(
   result: CoordinatorOutput,
   elapsedMs: number,
   codexHome: string,
   root = join(codexHome, 'memories'),
+  idleMs?: number,
 ): string {
   const lines: string[] = [];
   const p1 = result.phase1;
@@ -122,6 +147,7 @@ export function formatSummary(
         (p1.unreadable > 0 ? `, ${p1.unreadable} unreadable (reasons in the log)` : '') +
         `; ${p1.usage.total} tokens`,
     );
+    lines.push(...ineligibleLines(p1, idleMs));
   }
   const p2 = result.phase2;
   if (p2) {

@@ -155,7 +155,8 @@ async function runWith(
     return;
   }
   const elapsedMs = Math.round(performance.now() - started);
-  await report(flags, result, { elapsedMs, phase2Ms, batch, codexHome, layout });
+  const idleMs = flags.idleMinutes !== undefined ? flags.idleMinutes * 60_000 : config.minRolloutIdleHours * 3_600_000;
+  await report(flags, result, { elapsedMs, phase2Ms, batch, codexHome, layout, idleMs });
 }
 
 /** --inspect and --events; an events file that cannot be opened is a usage error of its own. */
@@ -172,7 +173,15 @@ function openInspection(flags: RunFlags) {
 async function report(
   flags: RunFlags,
   result: CoordinatorOutput,
-  run: { elapsedMs: number; phase2Ms: number; batch: BatchPhase1Summary | null; codexHome: string; layout: MemoryLayout },
+  run: {
+    elapsedMs: number;
+    phase2Ms: number;
+    batch: BatchPhase1Summary | null;
+    codexHome: string;
+    layout: MemoryLayout;
+    /** The idle window phase 1 used, for the summary's line on rollouts not idle yet. */
+    idleMs: number;
+  },
 ): Promise<void> {
   const metrics = measurementsJson(measureRun(result));
   // A report, not the run's outcome: a write that fails is said and the run's exit status stands.
@@ -185,7 +194,7 @@ async function report(
   else {
     // Every job failed, or nothing was eligible yet: say so rather than point at a folder that is not there.
     const folder = existsSync(run.layout.root) ? run.layout.root : `${run.layout.root} (nothing written yet)`;
-    process.stdout.write(formatSummary(result, elapsedMs, run.codexHome, folder));
+    process.stdout.write(formatSummary(result, elapsedMs, run.codexHome, folder, run.idleMs));
   }
   for (const line of [...batchFailures, ...runFailures(result)]) warn(line);
   // Any failure fails a cron job or CI step, so a dead endpoint or a bad key never goes unnoticed.

@@ -3,7 +3,7 @@ import { fromPromise } from 'xstate';
 import type { DiscoveryResult } from '../../machines/coordinator.ts';
 import type { ExtractionReply, ExtractionRequestInput, ExtractionResult } from '../../machines/extraction.ts';
 import { INTERACTIVE_SOURCES, STAGE1_LEASE_SECONDS, THREAD_SCAN_LIMIT } from '../constants.ts';
-import { discoverRollouts, selectEligible } from '../rollouts/discovery.ts';
+import { countNotIdleYet, discoverRollouts, selectEligible } from '../rollouts/discovery.ts';
 import { LeaseLostError } from '../errors.ts';
 import type { PipelineDeps } from '../pipeline-deps.ts';
 import { redactSecrets } from '../redaction/redact.ts';
@@ -18,18 +18,21 @@ export function phase1Actors(deps: PipelineDeps) {
       const index = await openRolloutIndex(deps.stateDir);
       const found = await discoverRollouts(deps.codexHome, { cache: index });
       await index.save();
-      const candidates = selectEligible(found.threads, {
+      const rules = {
         nowSeconds: Math.floor(deps.now() / 1000),
         maxAgeDays: config.maxRolloutAgeDays,
         minIdleHours: config.minRolloutIdleHours,
         minIdleMinutes: deps.minIdleMinutes,
         allowedSources: deps.allowedSources ?? INTERACTIVE_SOURCES,
         scanLimit: THREAD_SCAN_LIMIT,
-      });
+      };
+      const candidates = selectEligible(found.threads, rules);
       for (const { path, reason } of found.unreadable) deps.log.warn({ path, reason }, 'rollout skipped');
       for (const { threadId, reason } of found.withheld ?? []) deps.log.info({ threadId, reason }, 'thread withheld by Codex');
       const ineligible = found.threads.length - candidates.length;
-      return { candidates, filesSeen: found.filesSeen, ineligible, unreadable: found.unreadable.length };
+      const notIdleYet = countNotIdleYet(found.threads, rules);
+      const withheld = found.withheld?.length ?? 0;
+      return { candidates, filesSeen: found.filesSeen, ineligible, notIdleYet, withheld, unreadable: found.unreadable.length };
     }),
 
     claim: fromPromise(

@@ -158,16 +158,30 @@ export interface EligibilityOptions {
 
 /** Threads phase 1 may claim, newest first: user-spoken, interactive, written between maxAgeDays and the idle window ago. */
 export function selectEligible(threads: readonly ThreadInfo[], opts: EligibilityOptions): ThreadInfo[] {
+  const { passesAllButIdle, idle } = eligibilityRules(opts);
+  const scanLimit = opts.scanLimit ?? 5_000;
+  return threads
+    .filter((t) => passesAllButIdle(t) && idle(t))
+    .sort(byRecency)
+    .slice(0, Math.max(0, scanLimit));
+}
+
+/** Threads that miss only the idle window: eligible once idle long enough, so a run can say why it took none. */
+export function countNotIdleYet(threads: readonly ThreadInfo[], opts: EligibilityOptions): number {
+  const { passesAllButIdle, idle } = eligibilityRules(opts);
+  return threads.filter((t) => passesAllButIdle(t) && !idle(t)).length;
+}
+
+function eligibilityRules(opts: EligibilityOptions) {
   const allowed = new Set(opts.allowedSources ?? ['cli', 'vscode']);
   const idleSeconds = opts.minIdleMinutes !== undefined ? opts.minIdleMinutes * 60 : opts.minIdleHours * 3600;
   const newest = opts.nowSeconds - idleSeconds;
   const oldest = opts.nowSeconds - opts.maxAgeDays * 86_400;
-  const scanLimit = opts.scanLimit ?? 5_000;
-  const inWindow = (t: ThreadInfo) => t.updatedAt >= oldest && t.updatedAt <= newest;
-  return threads
-    .filter((t) => t.hasUserMessage && allowed.has(t.source) && inWindow(t) && t.threadId !== opts.excludeThreadId)
-    .sort(byRecency)
-    .slice(0, Math.max(0, scanLimit));
+  return {
+    passesAllButIdle: (t: ThreadInfo) =>
+      t.hasUserMessage && allowed.has(t.source) && t.updatedAt >= oldest && t.threadId !== opts.excludeThreadId,
+    idle: (t: ThreadInfo) => t.updatedAt <= newest,
+  };
 }
 
 /** A rollout's ThreadInfo from its meta and stat: updatedAt is the mtime in whole seconds, as Codex. */
