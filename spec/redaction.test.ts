@@ -1,7 +1,7 @@
 // Credentials found in rollouts or model output are replaced by [REDACTED_SECRET] before anything
 // is sent or stored, while ordinary text stays as it was.
 import { describe, expect, it } from 'vitest';
-import { redactDeep, redactedJson, redactSecrets } from '../services/redaction/redact.ts';
+import { redactSecrets } from '../services/redaction/redact.ts';
 
 const R = '[REDACTED_SECRET]';
 
@@ -271,105 +271,5 @@ describe('ordinary text is left alone', () => {
     '| option | type | required |\n| password | string | yes |\n| api_key | required |\n| token | The API token |',
   ])('%j', (text) => {
     expect(redactSecrets(text)).toBe(text);
-  });
-});
-
-// Every rule is linear on hostile input; a quadratic one would not finish within the test timeout.
-describe('hostile lines', () => {
-  it.each([
-    ['letters', 'a'.repeat(1_000_000)],
-    ['base64url run', 'eyJa-'.repeat(200_000)],
-    ['repeated key prefixes', 'sk-ant-'.repeat(150_000)],
-    ['dotted words', 'ab1.'.repeat(250_000)],
-    ['assignments', 'A_TOKEN = '.repeat(100_000)],
-    ['URL starts', 'https://a:'.repeat(100_000)],
-    ['PEM headers without end', '-----BEGIN PRIVATE KEY-----'.repeat(40_000)],
-    ['flags', '--token x1'.repeat(100_000)],
-    ['base64 runs', `${'Ab3/'.repeat(10)}-`.repeat(25_000)],
-    ['Kubernetes data', `kind: Secret\ndata:${'\n  k: v'.repeat(150_000)}`],
-    ['echoes into sudo', 'echo x | sudo '.repeat(70_000)],
-    ['echoes of a long word', `echo ${'a'.repeat(1_000_000)} | sudo -S`],
-    ['SQL passwords', "user u password '".repeat(60_000)],
-    ['Oracle logons', 'sqlplus a/'.repeat(100_000)],
-    ['htpasswd batches', 'htpasswd -b a '.repeat(70_000)],
-    ['name fields', 'name: db_password '.repeat(55_000)],
-    ['secret-named entries', '"db_password": {'.repeat(60_000)],
-    ['XML elements left open', '<password>x'.repeat(90_000)],
-    ['netrc words', 'machine a login b '.repeat(55_000)],
-    ['pgpass-like fields', `\n${'a:1:b:c:'.repeat(120_000)}`],
-    ['cookie pairs', `Cookie: ${'a=b; '.repeat(200_000)}`],
-    ['prose passwords', 'password is '.repeat(80_000)],
-    ['named literals', "('password', ".repeat(80_000)],
-    ['setters', '.setPassword('.repeat(70_000)],
-    ['URL users', `https://${'a'.repeat(1_000_000)}`],
-    ['a base64 key prefix', `LS0tLS1CRUdJTi${'A'.repeat(1_000_000)}`],
-    ['markdown labels', '**Password**: **'.repeat(60_000)],
-    ['a value of ampersands', `password=${'a&'.repeat(500_000)}`],
-    ['query parameters', '&api_key=a'.repeat(90_000)],
-  ])('a 1 MB line of %s is redacted', (_name, line) => {
-    expect(redactSecrets(line).length).toBeGreaterThan(0);
-  });
-});
-
-describe('redactDeep', () => {
-  it('redacts every string of a JSON value and returns a new value', () => {
-    const value = {
-      type: 'function_call',
-      arguments: '{"cmd":"export GH=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"}',
-      output: ['ok', { text: 'Bearer abcdefghijklmnopqrst' }],
-      n: 3,
-      flag: true,
-      none: null,
-    };
-    const copy = structuredClone(value);
-    const out = redactDeep(value);
-    expect(value).toEqual(copy);
-    expect(out).toEqual({
-      type: 'function_call',
-      arguments: `{"cmd":"export GH=${R}"}`,
-      output: ['ok', { text: `Bearer ${R}` }],
-      n: 3,
-      flag: true,
-      none: null,
-    });
-  });
-});
-
-describe('redactedJson', () => {
-  // It skips the walk when the serialized item holds no rule literal; the text must always be
-  // the one a full walk gives.
-  it.each([
-    ['no secret at all', { type: 'message', content: [{ type: 'output_text', text: 'all tests pass' }] }],
-    [
-      'a secret deep inside',
-      {
-        type: 'function_call_output',
-        output: { lines: ['ok', 'export OPENAI_API_KEY=sk-proj-AbC_dEf-0123456789abcdefghijKLMNOPqrst'] },
-      },
-    ],
-    ['a secret word only in a key', { token_count: 12, note: 'no credentials here' }],
-    [
-      'a JSON-escaped secret',
-      {
-        arguments: JSON.stringify({
-          cmd: 'curl -H "Authorization: Bearer abcDEF123456ghiJKL789"\nsk-ant-api03-abc_DEF-ghi_jklmnopqrstuvwxyz0123456789-AAAA',
-        }),
-      },
-    ],
-  ])('%s', (_name, item) => {
-    expect(redactedJson(item)).toBe(JSON.stringify(redactDeep(item)));
-  });
-
-  it("redacts each command's password in a multi-line tool call, whose lines are joined by escaped newlines", () => {
-    const cmd = 'mongosh --eval 1\nredis-cli -a R3disStoat38Pw ping\nmongosh -u a -p Mg1Pw0rd77';
-    const out = redactedJson({ type: 'function_call', arguments: JSON.stringify({ cmd }) });
-    expect(out).not.toContain('R3disStoat38Pw');
-    expect(out).not.toContain('Mg1Pw0rd77');
-    expect(out).toContain(`redis-cli -a ${R} ping`);
-  });
-
-  it('removes a secret that only the walk finds', () => {
-    const out = redactedJson({ a: [{ b: 'key ghp_0123456789abcdefghijklmnopqrstuvwxyzAB end' }] });
-    expect(out).toBe(JSON.stringify({ a: [{ b: `key ${R} end` }] }));
   });
 });
