@@ -33,6 +33,11 @@ describe('hostile lines', () => {
     ['markdown labels', '**Password**: **'.repeat(60_000)],
     ['a value of ampersands', `password=${'a&'.repeat(500_000)}`],
     ['query parameters', '&api_key=a'.repeat(90_000)],
+    ['passphrase lines', `\npassword: ${'ab '.repeat(330_000)}`],
+    ['short passphrase lines', 'password: a b\n'.repeat(70_000)],
+    ['backslashes in a quoted value', `password: "${'\\'.repeat(1_000_000)}`],
+    ['apostrophes in a quoted value', `password: "${"a'".repeat(500_000)}`],
+    ['open quoted values', 'password: "a'.repeat(80_000)],
   ])('a 1 MB line of %s is redacted', (_name, line) => {
     expect(redactSecrets(line).length).toBeGreaterThan(0);
   });

@@ -193,6 +193,18 @@ const SECRETS: Array<[string, string, string]> = [
   ['markdown table row', 'Hunt3rTw0Zq', '| name | value |\n|---|---|\n| DB_PASSWORD | {s} |'],
   ['env auth key', 'Zz9Yy8Xx7Ww6', 'SERVICE_AUTH_KEY={s}'],
   ['env credentials', 'c0ffee-b4be-1234', 'GCP_CREDENTIALS={s}'],
+  // Quoted values that hold the other quote, or an escaped one.
+  ['double-quoted password with an apostrophe', "it'sS3cret99", 'password: "{s}"'],
+  ['JSON password with an escaped quote', 'Pw\\"9zQx77', '{"password": "{s}"}'],
+  ['single-quoted password with a double quote', 'Sq"Pw55zz9', "password = '{s}'"],
+  // Passwords that start with the symbol of a reference.
+  ['env password starting with $', '$ecretPw9x', 'DB_PASSWORD={s}'],
+  ['quoted password starting with #', '#Sup3rPw99', "password: '{s}'"],
+  ['env password starting with @', '@dm1nPw99x', 'ADMIN_PASSWORD={s}'],
+  ['quoted password starting with %', '%Tr0ngPw55', 'password = "{s}"'],
+  // Unquoted passphrases of several words on a YAML or .env line.
+  ['YAML passphrase of several words', 'correct horse battery 42', 'db:\n  password: {s}\n  host: db'],
+  ['.env passphrase of several words', 'tidy otter lamp river', 'PASSPHRASE={s}\nPORT=3000'],
 ];
 
 describe('more secret shapes', () => {
@@ -269,6 +281,13 @@ describe('ordinary text is left alone', () => {
     'server.login(user, password); auth=(username, password)',
     'machine github.com login bob password $GH_PASSWORD',
     '| option | type | required |\n| password | string | yes |\n| api_key | required |\n| token | The API token |',
+    // References, whatever symbol opens them; a password that merely starts with one is redacted (see above).
+    'DB_PASSWORD=$DB_PASSWORD; password = "$dbPassword"; token: "${{ secrets.TOKEN }}"; PW=$1',
+    'password: @password; secret = "%APPDATA%"; api_key: "<your-api-key>"; token = "#{ENV[\'TOKEN\']}"',
+    "password: '{password}'; ADMIN_PASSWORD=@admin_pw; curl -d @payload.json; SECRET=%(secret)s",
+    // Code and prose after a password's name on its own line.
+    'password: input.password || fallback\npassword: not set here\nDB_PASSWORD=$DB_PASSWORD npm run migrate',
+    'password: await bcrypt.hash(input.password, 10),\nsecret: "Don\'t commit it"',
   ])('%j', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });

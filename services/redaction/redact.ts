@@ -9,6 +9,7 @@
 // only where the run starts (a lookbehind on the run's own characters).
 import { CODE_RULES } from './code-rules.ts';
 import { COMMAND_RULES } from './command-rules.ts';
+import { PASSPHRASE_LINE } from './passphrase-rule.ts';
 import { after, ESC, keepCode, NL, REDACTED, type Rule, START, whole } from './rule.ts';
 import { STRUCTURED_RULES } from './structured-rules.ts';
 import { TOKEN_FAMILIES } from './token-families.ts';
@@ -67,6 +68,14 @@ const STRONG_NAME =
 const SPEC_NAMES = new Set(['api_key', 'api-key', 'apikey', 'token', 'secret', 'password']);
 
 /**
+ * A double-quoted value up to its closing quote, which carries the opening quote's backslashes (none in text,
+ * more in escaped JSON) and no more: an apostrophe stays inside, and so does an escaped quote (`\"`, `\\\"`).
+ */
+const DOUBLE_QUOTED = String.raw`(?:[^"\\\r\n]|\\{1,7}"|\\{1,7}(?![\\"nr])){1,256}?(?<!\\)`;
+/** A single-quoted value up to its closing quote, a double quote inside it. */
+const SINGLE_QUOTED = String.raw`(?:[^'\\\r\n]|\\{1,7}"){1,256}`;
+
+/**
  * `name = value`, `name: value`, `"name": "value"`, `--name=value`, `X-Api-Key: value`, `**Password**: value`. The
  * match starts at the name's last word; the whole name is read back from the text.
  */
@@ -74,11 +83,15 @@ const ASSIGNMENT: Rule = {
   hint: /pass|pwd|pw|psk|secret|token|key|cred|auth/i,
   re: new RegExp(
     String.raw`(?:passw(?:or)?d|passphrase|pass|pwd|pw|psk|secret|token|credentials?|creds|key_base|key|auth)` +
-      String.raw`${ESC}["'\x60]?\*{0,2}\s*(?::=|=>|=|:(?!\/\/))\*{0,2}\s*${ESC}["'\x60]?` +
-      String.raw`(?:(?<=["'\x60])([^"'\x60\\\r\n]+)|((?:[^\s"'\x60\\,;(){}\[\]<>|&]|&(?![\w.-]+=))+))`,
+      String.raw`${ESC}["'\x60]?\*{0,2}\s*(?::=|=>|=|:(?!\/\/))\*{0,2}\s*` +
+      String.raw`(?:(\\{0,3})"(${DOUBLE_QUOTED})(?=\1")|${ESC}'(${SINGLE_QUOTED})(?=${ESC}')|${ESC}["'\x60]?` +
+      String.raw`(?:(?<=["'\x60])([^"'\x60\\\r\n]+)|((?:[^\s"'\x60\\,;(){}\[\]<>|&]|&(?![\w.-]+=))+)))`,
     'gi',
   ),
-  to: (m: string, quoted: string | undefined, plain: string | undefined, ...rest: any[]) => {
+  to: (m: string, _esc, double?: string, single?: string, open?: string, plain?: string, ...rest: any[]) => {
+    // An apostrophe and a space but no digit: prose (`"Don't share it"`), not a password.
+    if (double?.includes("'") && /\s/.test(double) && !/\d/.test(double)) return m;
+    const quoted = double ?? single ?? open;
     const value = quoted ?? plain!;
     const offset = rest[rest.length - 2] as number;
     const before = (rest[rest.length - 1] as string).slice(Math.max(0, offset - 64), offset);
@@ -135,6 +148,7 @@ const GENERIC_RULES: Rule[] = [
   ...COMMAND_RULES,
   ...STRUCTURED_RULES,
   ...CODE_RULES,
+  PASSPHRASE_LINE,
   ASSIGNMENT,
 ];
 

@@ -18,6 +18,15 @@ const PLACEHOLDER_WORDS = new Set(
   ).split(' '),
 );
 
+/**
+ * A reference by the symbol that opens it: `$NAME`, `${…}`, `$(…)`, `$dbPass`, `%NAME%`, `%(name)s`, `<your-key>`,
+ * `<%= … %>`, `{{ … }}`, `{name}`, `#{…}`, `@name`, `@file.json`. After the symbol comes a name (an identifier, at
+ * most two digits at its end) or a bracket, never a word that mixes case and digits, as `$ecretPw9x` and
+ * `@dm1nPw99x` do. Outside a literal, `#` opens a comment.
+ */
+const REFERENCE =
+  /^(?:\$\$?(?:[{(]|\d+(?![A-Za-z])|env:|[A-Z_][A-Z0-9_]*(?![A-Za-z0-9])|[A-Za-z_][A-Za-z_]*\d{0,2}(?![A-Za-z0-9]))|%(?:[A-Za-z_][\w()]*%|\(\w+\)[a-z]|[a-z]$|\{)|<(?:[%<(]|[\w .:/|-]{1,80}>)|\{(?:[{%$#]|\s*\.?[A-Za-z_][\w.]*(?:\[[^\]]*\])?\s*(?:[:!][^{}]*)?\})|#\{|@(?:[{./~]|@?[A-Za-z_][A-Za-z_]*\d{0,2}(?![A-Za-z0-9])))/;
+
 const ENV_LOOKUP = /(?:process\.env|import\.meta\.env|os\.environ|getenv|System\.getenv|Deno\.env|ENV\[|ENV\.fetch|env\()/;
 const DOTTED_PATH = /^[A-Za-z_$][A-Za-z_$]*(?:\??\.[A-Za-z_$][A-Za-z_$]*)+$/;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z_$]*\d{0,2}$/;
@@ -41,7 +50,10 @@ function isPlaceholder(value: string): boolean {
  * value) is never an identifier: `password: "SunnyDay99"` and `DB_PASSWORD=BlueSky42` hold the text itself.
  */
 export function isCodeOrPlaceholder(value: string, name: string, after: string, literal = false): boolean {
-  if (/^\d+$/.test(value) || /^[$%<{#@]/.test(value) || /^\[REDACTED/.test(value)) return true;
+  if (/^\d+$/.test(value) || REFERENCE.test(value) || /^\[REDACTED/.test(value)) return true;
+  if (!literal && value.startsWith('#')) return true;
+  // A PowerShell cmdlet called for the value: `$pw = Read-Host`, `$pw = ConvertTo-SecureString …`.
+  if (!literal && /^[A-Z][A-Za-z]+-[A-Z][A-Za-z]+$/.test(value)) return true;
   if (ENV_LOOKUP.test(value) || EXPRESSION_AFTER.test(after)) return true;
   const bare = value.replace(/[!?]$/, '').toLowerCase();
   if (TYPE_WORDS.has(bare) || bare === name.toLowerCase()) return true;

@@ -29,11 +29,14 @@ function picker(random: (n: number) => number): Pick {
 /** A planted secret: the text as it appears, and the parts that must never be seen again. */
 export type Planted = { text: string; needles: string[] };
 const plant = (text: string, ...needles: string[]): Planted => ({ text, needles: needles.length ? needles : [text] });
+/** A value planted between two texts, the value the needle. */
+const around = (before: string, value: string, after = '') => plant(`${before}${value}${after}`, value);
 const choose = <T>(p: Pick, list: T[]): T => list[Number(p('0123456789'.slice(0, list.length), 1))]!;
 
 const HEX = '0123456789abcdef';
 const UPNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const LONUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 const URLSAFE = `${ALNUM}_-`;
 
 /** One sample maker per vendor token family of services/redaction/token-families.ts. */
@@ -281,6 +284,11 @@ export const GENERIC_SAMPLES: Record<string, (p: Pick) => Planted> = {
     const v = p(ALNUM, 16);
     return plant(`openssl enc -aes-256-cbc -in a -out b -pass pass:${v}`, v);
   },
+  'quoted password with a quote inside': (p) =>
+    around('{"password": "', `${p(ALNUM, 6)}${choose(p, ["'", '\\"'])}${p(ALNUM, 8)}`, '"}'),
+  'password starting with a symbol': (p) => around('DB_PASSWORD=', `${choose(p, ['$', '@', '%', '#'])}${p(ALNUM, 14)}`),
+  'passphrase of several words': (p) =>
+    around(choose(p, ['PASSPHRASE=', 'db:\n  password: ']), Array.from({ length: 4 }, () => p(LOWER, 5)).join(' '), '\nPORT=3'),
   'pem rsa': (p) => pem('RSA PRIVATE KEY', p),
   'pem ec': (p) => pem('EC PRIVATE KEY', p),
   'pem dsa': (p) => pem('DSA PRIVATE KEY', p),

@@ -1,0 +1,33 @@
+// A passphrase of several words, unquoted, that fills a YAML or .env line: `password: correct horse battery 42`,
+// `PASSPHRASE=tidy otter lamp river`. The named-value rule reads a bare value as one word; here the name is at the
+// line's start (or a JSON string's) and its value runs to the line's end (or a `#` comment). Code never reaches here: a word of it
+// holds a dot, a bracket, an operator or a quote.
+import { REDACTED, type Rule } from './rule.ts';
+import { isCodeOrPlaceholder } from './values.ts';
+
+/** A word of a passphrase: none of code's punctuation, and no flag. */
+const WORD = String.raw`(?!-)[^\s"'\x60(){}\[\];,=<>|&.:$#/\\]{1,64}`;
+const STRONG = /(?:pass(?:word|wd|phrase)?|pwd|secret)$/i;
+/** Commands that follow a shell assignment (`DB_PASSWORD=x npm start`): the value is the first word alone. */
+const COMMANDS = new Set(
+  'npm npx node yarn pnpm bun deno python python3 pip uv poetry pytest go cargo make docker kubectl bash sh zsh exec env sudo git curl java ruby rails bundle php dotnet terraform psql mysql'.split(
+    ' ',
+  ),
+);
+
+export const PASSPHRASE_LINE: Rule = {
+  hint: /pass|pwd|secret/i,
+  re: new RegExp(
+    String.raw`(?:(?<![^\n])|(?<=\\n|"))[ \t]*(?:-[ \t]+)?(?:([a-z][\w.-]{0,60})[ \t]*:|(?:export[ \t]+)?([A-Z][A-Z0-9_]{0,60})=)[ \t]*` +
+      String.raw`(${WORD}(?:[ \t]+${WORD}){1,11})(?=[ \t]*(?:#[^\n\\]{0,200})?(?:\r?\n|\\[nr]|$))`,
+    'g',
+  ),
+  to: (m: string, yamlName: string | undefined, envName: string | undefined, value: string) => {
+    const name = (yamlName ?? envName!).toLowerCase();
+    const words = value.split(/[ \t]+/);
+    if (!STRONG.test(name) || (words.length < 3 && !/\d/.test(value))) return m;
+    if (envName !== undefined && COMMANDS.has(words[1]!)) return m;
+    if (isCodeOrPlaceholder(words[0]!, name, '', true) || isCodeOrPlaceholder(value, name, '', true)) return m;
+    return m.slice(0, m.length - value.length) + REDACTED;
+  },
+};
