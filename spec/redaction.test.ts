@@ -193,6 +193,78 @@ const SECRETS: Array<[string, string, string]> = [
   ['markdown table row', 'Hunt3rTw0Zq', '| name | value |\n|---|---|\n| DB_PASSWORD | {s} |'],
   ['env auth key', 'Zz9Yy8Xx7Ww6', 'SERVICE_AUTH_KEY={s}'],
   ['env credentials', 'c0ffee-b4be-1234', 'GCP_CREDENTIALS={s}'],
+  // A token a command printed alone on the next line, recognised by that command.
+  ['heroku auth:token output', '3f2a9c8b-7e6d-4f5a-8b2c-1d0e9f8a7b6c', '$ heroku auth:token\n{s}\n$ ls'],
+  ['heroku auth:token output, JSON-escaped', '3f2a9c8b-7e6d-4f5a-8b2c-1d0e9f8a7b6c', 'heroku auth:token\\n\\n{s}\\n'],
+  [
+    'aws ecr get-login-password output',
+    'eyJwYXlsb2FkIjoiQ2dSNnZaWmlZQmRJb1V2TlpSb1Z6Q3lBMjhOa2h3c0hWdW5OaXdNb2F0ZXhYbzkzWlBQbTJ3K0J0WnQ5RjJ3',
+    '$ aws ecr get-login-password --region us-east-1\n{s}',
+  ],
+  ['gh auth token output', 'gho_16C7e42F292c6912E7710c838347Ae178B4a', '$ gh auth token\n{s}'],
+  ['Mailchimp API key', '3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c-us21', 'subscribed the list with {s} today'],
+  // Shells and tools that set a secret without `=`.
+  ['fish set -x', 'Fi5hTok3nZq88', 'set -x GITHUB_TOKEN {s}'],
+  ['fish set -gx', 'Fi5hTok3nZq88', 'set -gx OPENAI_API_KEY {s}; and run'],
+  ['Windows setx', 'S3txKeyQz71', 'setx OPENAI_API_KEY "{s}"'],
+  ['PowerShell ConvertTo-SecureString', 'Ps5ecureStr77', '$pw = ConvertTo-SecureString "{s}" -AsPlainText -Force'],
+  ['nmcli wifi password', 'W1f1Nmc1iPw', 'nmcli dev wifi connect HomeNet password {s}'],
+  ['npm config set _authToken', 'Np5mAuthTok3n99xQ', 'npm config set //registry.npmjs.org/:_authToken {s}'],
+  ['redis-cli AUTH', 'R3disAuthPw55', '127.0.0.1:6379> AUTH {s}\nOK'],
+  ['redis-cli AUTH user', 'R3disAuthPw55', '127.0.0.1:6379> AUTH app {s}\nOK'],
+  ['SMTP AUTH PLAIN', Buffer.from('\0bob@example.com\0Sm7pPw99x').toString('base64'), 'C: AUTH PLAIN {s}\nS: 235 2.7.0 ok'],
+  [
+    'SMTP AUTH LOGIN password',
+    Buffer.from('Sm7pPw99xQ').toString('base64'),
+    'AUTH LOGIN\n334 VXNlcm5hbWU6\nYm9i\n334 UGFzc3dvcmQ6\n{s}\n235 ok',
+  ],
+  // A URL's query under less common names.
+  [
+    'OpenWeather appid',
+    '3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b6c',
+    'curl "https://api.openweathermap.org/data/2.5/weather?q=London&appid={s}"',
+  ],
+  [
+    'Azure Functions code',
+    'aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN==',
+    'https://app.azurewebsites.net/api/Hook?code={s}&name=x',
+  ],
+  [
+    'Logic Apps sig, base64url',
+    'Xb7Lm2pQ9sRy-KCAZt4Vv8Lq2_Nc3Wd5Fe6Gh7Jk8Mn',
+    'https://prod-12.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sv=1.0&sig={s}',
+  ],
+  ['apikey query', 'Xb7Lm2pQ9sRyKCAZt4Vv', 'GET https://api.example.com/v1/x?apikey={s}&q=1'],
+  ['api-key query', 'Xb7Lm2pQ9sRyKCAZt4Vv', 'GET https://api.example.com/v1/x?api-key={s}&q=1'],
+  ['access_key query', 'Xb7Lm2pQ9sRyKCAZt4Vv', 'http://api.ipstack.com/check?access_key={s}'],
+  [
+    'client_secret query',
+    'Xb7Lm2pQ9sRyKCAZt4Vv',
+    'POST /oauth/token?client_id=app&client_secret={s}&grant_type=client_credentials',
+  ],
+  [
+    'S3 presigned X-Amz-Signature',
+    'a9f3c2e1b7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0',
+    'https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature={s}',
+  ],
+  [
+    'CloudFront Signature',
+    'Xb7Lm2pQ9sRyKCAZt4Vv8Lq2Nc3Wd5Fe6',
+    'https://d1.cloudfront.net/v.mp4?Expires=1700000000&Signature={s}&Key-Pair-Id=K2',
+  ],
+  // Webhook URLs whose path is the secret.
+  [
+    'Microsoft Teams webhook',
+    'https://contoso.webhook.office.com/webhookb2/3f2a9c8b-7e6d-4f5a-8b2c-1d0e9f8a7b6c@72f988bf-86f1-41af-91ab-2d7cd011db47/IncomingWebhook/8f3c2a1b9e7d6f5a4b3c2d1e0f9a8b7c/5d4e3f2a-1b0c-4d9e-8f7a-6b5c4d3e2f1a',
+    'curl -H "Content-Type: application/json" -d @card.json {s}',
+  ],
+  ['Zapier catch hook', 'https://hooks.zapier.com/hooks/catch/1234567/b3xq9zk/', 'curl -X POST {s} -d x=1'],
+  [
+    'Discord webhook',
+    'https://discord.com/api/webhooks/123456789012345678/Xb7Lm2pQ9sRyKCAZt4Vv8Lq2Nc3Wd5Fe6Gh7Jk8Mn-Pq9Rs0Tu1Vw2Xy3Za4Bc5De6Fg7Hi8',
+    'post to {s}',
+  ],
+  ['a WEBHOOK_URL with a random path', 'Xb7Lm2pQ9sRyKCAZt4Vv8Lq2', 'WEBHOOK_URL=https://hooks.example.com/webhooks/incoming/{s}'],
   // Quoted values that hold the other quote, or an escaped one.
   ['double-quoted password with an apostrophe', "it'sS3cret99", 'password: "{s}"'],
   ['JSON password with an escaped quote', 'Pw\\"9zQx77', '{"password": "{s}"}'],
@@ -285,6 +357,17 @@ describe('ordinary text is left alone', () => {
     'DB_PASSWORD=$DB_PASSWORD; password = "$dbPassword"; token: "${{ secrets.TOKEN }}"; PW=$1',
     'password: @password; secret = "%APPDATA%"; api_key: "<your-api-key>"; token = "#{ENV[\'TOKEN\']}"',
     "password: '{password}'; ADMIN_PASSWORD=@admin_pw; curl -d @payload.json; SECRET=%(secret)s",
+    // Commands that print a token, when the token is not shown on the next line.
+    'export TOKEN=$(heroku auth:token)\nnpm publish',
+    'aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin 1.dkr.ecr.aws\nLogin Succeeded',
+    'kubectl get secrets\nNAME   TYPE   DATA   AGE\nRun `heroku auth:token`\nThen deploy',
+    'set -x PATH $PATH; set -gx GITHUB_TOKEN (gh auth token); setx OPENAI_API_KEY "%OPENAI_API_KEY%"',
+    '$pw = ConvertTo-SecureString $env:DB_PASSWORD -AsPlainText -Force',
+    'nmcli dev wifi connect HomeNet password $WIFI_PW; npm config set //registry.npmjs.org/:_authToken ${NPM_TOKEN}',
+    '127.0.0.1:6379> AUTH $REDIS_PASSWORD\n250-AUTH PLAIN LOGIN\nAUTH PLAIN mechanism',
+    // Query parameters and webhook URLs without a secret in them.
+    'https://httpbin.org/status?code=200&sig=abc&signature=required&appid=wx1234; weather?q=London&appid={API_KEY}',
+    'WEBHOOK_URL=https://example.com/webhooks/github; webhookUrl: "https://hooks.example.com/webhooks/${WEBHOOK_ID}"',
     // Code and prose after a password's name on its own line.
     'password: input.password || fallback\npassword: not set here\nDB_PASSWORD=$DB_PASSWORD npm run migrate',
     'password: await bcrypt.hash(input.password, 10),\nsecret: "Don\'t commit it"',

@@ -1,7 +1,7 @@
 // Secrets in shell commands: a password flag, a tool's own password flag or position, a password piped into a
 // command that reads it from stdin, an Oracle logon, and SQL that sets a password. What follows a command's value
 // is shell (`&& ls`, `| gzip`), not an expression the value takes part in, so it is not consulted.
-import { keepCode, type Rule, START } from './rule.ts';
+import { ESC, keepCode, type Rule, SECRET_WORD, START } from './rule.ts';
 
 /** `--password value`: a flag and its value as separate words; prose (`--token flag`) is kept. */
 export const FLAG: Rule = {
@@ -36,11 +36,14 @@ const COMMAND_FLAGS: ReadonlyArray<readonly [string, string]> = [
   // Windows: `net use \\host\share PASSWORD /user:name` or `/user:name PASSWORD` (not `*`, the prompt, nor a switch).
   ['net use', String.raw`(?:/user:\S+|\\\\\S+)\s+(?![/*])`],
   ['gh secret set', String.raw`(?:-b|--body)[\s=]+`],
+  ['nmcli', String.raw`(?:password|wifi-sec\.psk|802-1x\.password)\s+`],
+  // `npm config set //registry.npmjs.org/:_authToken x`; with `=` the value is a named value's.
+  ['(?:npm|pnpm|yarn) config set', String.raw`(?:[^\s:]{0,200}:)?(?:_authToken|_auth|_password|npmAuthToken|npmAuthIdent)\s+`],
 ];
 // A command's flags end at its line: a newline, or its JSON escape `\n` in function-call arguments, so that one
 // command's window never reaches into the next and hides the value of its own flag.
 export const COMMAND_FLAG: Rule = {
-  hint: /mysql|mariadb|sshpass|login|mongo|redis-cli|sqlcmd|bcp|curl|http|xh|smbclient|openssl|ldap|keytool|jarsigner|zip|7z|lftp|htpasswd|rabbitmqctl|ssh-keygen|net use|gh secret/,
+  hint: /mysql|mariadb|sshpass|login|mongo|redis-cli|sqlcmd|bcp|curl|http|xh|smbclient|openssl|ldap|keytool|jarsigner|zip|7z|lftp|htpasswd|rabbitmqctl|ssh-keygen|net use|gh secret|nmcli|config set/,
   re: new RegExp(
     String.raw`${START}(?:${COMMAND_FLAGS.map(([cmd, flag]) => String.raw`(?:${cmd})\b(?:[^\n;|&\\]|\\(?![nr])){0,200}?\s${flag}`).join('|')})\\?["']?([^\s"'\\]+)`,
     'g',
@@ -81,4 +84,25 @@ export const SQL_PASSWORD: Rule = {
   to: (m: string, value: string) => keepCode(m, value, 'password', '', true),
 };
 
-export const COMMAND_RULES: Rule[] = [COMMAND_FLAG, PIPED, ORACLE_LOGON, SQL_PASSWORD, FLAG];
+/** A value as a shell word: quoted up to its quote, or bare up to shell syntax. */
+const WORD = String.raw`${ESC}["']?(?:(?<=["'])([^"'\\\r\n]{1,256})|([^\s"'\\;|&()]{1,256}))`;
+
+/** fish's `set -x GITHUB_TOKEN x` (`-gx`, `-Ux`, `--export`) and Windows' `setx OPENAI_API_KEY "x"`. */
+export const SHELL_SET: Rule = {
+  hint: /set/i,
+  re: new RegExp(
+    String.raw`${START}(?:set(?:[ \t]+-[A-Za-z]+|[ \t]+--(?:export|global|universal))+|setx)[ \t]+([\w.-]{0,60}${SECRET_WORD})[ \t]+${WORD}`,
+    'gi',
+  ),
+  to: (m: string, name: string, quoted: string | undefined, plain: string | undefined) =>
+    keepCode(m, quoted ?? plain!, name.toLowerCase(), '', true),
+};
+
+/** PowerShell's `ConvertTo-SecureString "x" -AsPlainText -Force`: the plain text is the password. */
+export const SECURE_STRING: Rule = {
+  hint: /ConvertTo-SecureString/i,
+  re: new RegExp(String.raw`${START}ConvertTo-SecureString(?:[ \t]+-(?:AsPlainText|Force|String))*[ \t]+${WORD}`, 'gi'),
+  to: (m: string, quoted: string | undefined, plain: string | undefined) => keepCode(m, quoted ?? plain!, 'password', '', true),
+};
+
+export const COMMAND_RULES: Rule[] = [COMMAND_FLAG, PIPED, ORACLE_LOGON, SQL_PASSWORD, FLAG, SHELL_SET, SECURE_STRING];

@@ -1,8 +1,9 @@
 // Secret redaction. Rollouts hold raw tool output (env dumps, config files, shell commands), and
 // nothing we send to a model or write to disk may carry a credential. Rules, in order: private
 // key blocks, Kubernetes Secret data, spec §2.8 rules 1-3, vendor token families
-// (token-families.ts), then generic rules: URLs, headers, shell commands (command-rules.ts), structures
-// such as name fields, XML, cookies and prose (structured-rules.ts), code's arguments (code-rules.ts) and
+// (token-families.ts), then generic rules: URLs (url-rules.ts), headers, shell commands (command-rules.ts),
+// terminal sessions (session-rules.ts), structures such as name fields, XML, cookies and prose
+// (structured-rules.ts), code's arguments (code-rules.ts), passphrases of several words (passphrase-rule.ts) and
 // named values (which also play spec rule 4). A value that is code or a placeholder is kept (values.ts).
 //
 // Every pattern is linear on hostile input: runs followed by more pattern are bounded, or start
@@ -10,9 +11,11 @@
 import { CODE_RULES } from './code-rules.ts';
 import { COMMAND_RULES } from './command-rules.ts';
 import { PASSPHRASE_LINE } from './passphrase-rule.ts';
+import { SESSION_RULES } from './session-rules.ts';
 import { after, ESC, keepCode, NL, REDACTED, type Rule, START, whole } from './rule.ts';
 import { STRUCTURED_RULES } from './structured-rules.ts';
 import { TOKEN_FAMILIES } from './token-families.ts';
+import { URL_RULES } from './url-rules.ts';
 import { isCodeOrPlaceholder, looksRandom } from './values.ts';
 
 export { REDACTED } from './rule.ts';
@@ -145,7 +148,9 @@ const GENERIC_RULES: Rule[] = [
     re: /(?:(?<![\w-])|(?<=\\[nrtbf]))((?:proxy-)?authorization\\?["']?\s*[:=]\s*\\?["']?(?:(?:basic|token|bot|digest|apikey|key|bearer|oauth|ssws)\s+)?)([^\s"'\\,;]{8,})/gi,
     to: (m: string, _head: string, value: string, ...rest: any[]) => keepCode(m, value, '', after(m, rest)),
   },
+  ...URL_RULES,
   ...COMMAND_RULES,
+  ...SESSION_RULES,
   ...STRUCTURED_RULES,
   ...CODE_RULES,
   PASSPHRASE_LINE,

@@ -38,6 +38,7 @@ const UPNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const LONUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 const URLSAFE = `${ALNUM}_-`;
+const guid = (p: Pick) => `${p(HEX, 8)}-${p(HEX, 4)}-${p(HEX, 4)}-${p(HEX, 4)}-${p(HEX, 12)}`;
 
 /** One sample maker per vendor token family of services/redaction/token-families.ts. */
 export const FAMILY_SAMPLES: Record<string, (p: Pick) => Planted> = {
@@ -59,6 +60,9 @@ export const FAMILY_SAMPLES: Record<string, (p: Pick) => Planted> = {
     const v = p(ALNUM, 24);
     return plant(`https://hooks.slack.com/services/T${p(UPNUM, 8)}/B${p(UPNUM, 8)}/${v}`, v);
   },
+  'teams-webhook': (p) =>
+    around(`https://acme.webhook.office.com/webhookb2/${guid(p)}@${guid(p)}/IncomingWebhook/`, p(HEX, 32), `/${guid(p)}`),
+  'zapier-webhook': (p) => around(`https://hooks.zapier.com/hooks/catch/${p('0123456789', 7)}/`, p(LONUM, 5) + p(ALNUM, 6), '/'),
   'discord-webhook': (p) => plant(`https://discord.com/api/webhooks/${p('0123456789', 18)}/${p(URLSAFE, 60)}${p(ALNUM, 8)}`),
   'discord-bot': (p) => plant(`discord bot token M${p(ALNUM, 23)}.${p(ALNUM, 6)}.${p(ALNUM, 30)}`),
   'telegram-bot': (p) => plant(`https://api.telegram.org/bot${p('0123456789', 10)}:AA${p(URLSAFE, 25)}${p(ALNUM, 8)}/getMe`),
@@ -75,6 +79,7 @@ export const FAMILY_SAMPLES: Record<string, (p: Pick) => Planted> = {
   sendgrid: (p) => plant(`SG.${p(URLSAFE, 22)}.${p(URLSAFE, 35)}${p(ALNUM, 8)}`),
   brevo: (p) => plant(`xkeysib-${p(HEX, 64)}-${p(ALNUM, 16)}`),
   mailgun: (p) => plant(`key-${p(HEX, 32)}`),
+  mailchimp: (p) => plant(`${p(HEX, 32)}-us${p('123456789', 1)}${p('0123456789', 1)}`),
   twilio: (p) => plant(`SK${p(HEX, 32)}`),
   digitalocean: (p) => plant(`dop_v1_${p(HEX, 64)}`),
   shopify: (p) => plant(`shp${choose(p, ['at', 'ca', 'pa', 'ss'])}_${p(HEX, 32)}`),
@@ -284,6 +289,15 @@ export const GENERIC_SAMPLES: Record<string, (p: Pick) => Planted> = {
     const v = p(ALNUM, 16);
     return plant(`openssl enc -aes-256-cbc -in a -out b -pass pass:${v}`, v);
   },
+  'token printed by its command': (p) => around('$ heroku auth:token\n', guid(p)),
+  'ecr password printed': (p) =>
+    around('$ aws ecr get-login-password\n\n', `eyJwYXlsb2FkIjoi${p(`${ALNUM}+/`, 120)}${p(ALNUM, 8)}`),
+  'fish set or setx': (p) =>
+    around(choose(p, ['set -gx GITHUB_TOKEN ', 'setx OPENAI_API_KEY ', 'set -Ux DB_PASSWORD ']), p(ALNUM, 18)),
+  'redis-cli AUTH': (p) => around('127.0.0.1:6379> AUTH ', p(ALNUM, 16), '\nOK\n127.0.0.1:6379> KEYS *'),
+  'query code': (p) =>
+    around('curl "https://fn.azurewebsites.net/api/hook?code=', `${p(URLSAFE, 40)}${p(ALNUM, 8)}==`, '&name=ci"'),
+  'webhook URL by name': (p) => around('WEBHOOK_URL=https://hooks.example.test/webhooks/123456/', p(ALNUM, 32)),
   'quoted password with a quote inside': (p) =>
     around('{"password": "', `${p(ALNUM, 6)}${choose(p, ["'", '\\"'])}${p(ALNUM, 8)}`, '"}'),
   'password starting with a symbol': (p) => around('DB_PASSWORD=', `${choose(p, ['$', '@', '%', '#'])}${p(ALNUM, 14)}`),
