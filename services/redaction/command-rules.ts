@@ -65,7 +65,7 @@ export const PIPED: Rule = {
 
 /** An Oracle logon, `sqlplus user/password@db`: the password goes, the connect string stays. */
 export const ORACLE_LOGON: Rule = {
-  hint: /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/,
+  hint: /(?:sqlplus|rman|expdp|impdp|sqlldr|dgmgrl)\b/,
   re: new RegExp(
     String.raw`${START}(?:sqlplus|rman|expdp|impdp|sqlldr|dgmgrl)\b(?:\s+-\w+)*\s+\\?["']?[\w$#.-]+/([^\s@"'\\/]+)(?=@|\s|\\?["']|$)`,
     'g',
@@ -89,7 +89,7 @@ const WORD = String.raw`${ESC}["']?(?:(?<=["'])([^"'\\\r\n]{1,256})|([^\s"'\\;|&
 
 /** fish's `set -x GITHUB_TOKEN x` (`-gx`, `-Ux`, `--export`) and Windows' `setx OPENAI_API_KEY "x"`. */
 export const SHELL_SET: Rule = {
-  hint: /set/i,
+  hint: /set(?:[ \t]+-[A-Za-z]|[ \t]+--(?:export|global|universal)|x[ \t])/i,
   re: new RegExp(
     String.raw`${START}(?:set(?:[ \t]+-[A-Za-z]+|[ \t]+--(?:export|global|universal))+|setx)[ \t]+([\w.-]{0,60}${SECRET_WORD})[ \t]+${WORD}`,
     'gi',

@@ -16,7 +16,7 @@ const COMMANDS = new Set(
 );
 
 export const PASSPHRASE_LINE: Rule = {
-  hint: /pass|pwd|secret/i,
+  hint: /(?:pass(?:word|wd|phrase)?|pwd|secret)[ \t]*[:=][ \t]*\S+[ \t]+[^\s#]/i,
   re: new RegExp(
     String.raw`(?:(?<![^\n])|(?<=\\n|"))[ \t]*(?:-[ \t]+)?(?:([a-z][\w.-]{0,60})[ \t]*:|(?:export[ \t]+)?([A-Z][A-Z0-9_]{0,60})=)[ \t]*` +
       String.raw`(${WORD}(?:[ \t]+${WORD}){1,11})(?=[ \t]*(?:#[^\n\\]{0,200})?(?:\r?\n|\\[nr]|$))`,

@@ -25,7 +25,7 @@ const PRINTERS = [
  * mixed case, so that `Succeeded` or `done` stays.
  */
 export const PRINTED_TOKEN: Rule = {
-  hint: /heroku|aws|gcloud|az |gh |kubectl|vault|op |security|secret-tool|openssl/,
+  hint: new RegExp(PRINTERS),
   re: new RegExp(
     String.raw`${START}(?:${PRINTERS})\b(?:[^\n\\)\x60]|\\(?![nr])){0,300}${NL}(?:[ \t]*${NL}){0,3}[ \t]*` +
       String.raw`([^\s"'\x60\\]{8,4096})(?=[ \t]*(?:${NL}|\\?["']|$))`,

@@ -15,7 +15,7 @@ const VALUE = String.raw`${ESC}["'\x60]?(?:(?<=["'\x60])([^"'\x60\\\r\n]+)|([^\s
 export const NAME_VALUE: Rule = {
   hint: /value/i,
   re: new RegExp(
-    String.raw`(?:${START}(?:name|key)${ESC}["']?\s*[:=]\s*${ESC}["']?${NAME}|${START}${NAME}${ESC}["']?\s*:\s*\{)` +
+    String.raw`(?:${START}(?:name|key)${ESC}["']?\s*[:=]\s*${ESC}["']?${NAME}|${SECRET_WORD}[\w.-]{0,40}${ESC}["']?\s*:\s*\{)` +
       String.raw`[^{}]{0,200}?${START}value${ESC}["']?\s*[:=]\s*${VALUE}`,
     'gi',
   ),
@@ -61,7 +61,7 @@ const sessionLike = (value: string) => value.length >= 16 || (value.length >= 8 
 
 /** `Cookie:` / `Set-Cookie:` headers, `document.cookie = …`, `curl -b` / `--cookie`: each session-like value. */
 export const COOKIE: Rule = {
-  hint: /cookie|curl/i,
+  hint: /cookie|\s-b\s/i,
   re: new RegExp(
     String.raw`(${START}(?:set-)?cookie${ESC}["']?\s*[:=]\s*${ESC}["']?|${START}curl\b[^\n]{0,200}?\s(?:-b|--cookie)\s+${ESC}["']?)([^\r\n"'\\]{1,4096})`,
     'gi',
