@@ -1,9 +1,7 @@
 // The package entry: `await pipelineOutput(createMemoriesPipeline({ codexHome, model }))`. The statecharts come
 // unprovided (for hosts wiring their own services) and provided (`providedCoordinator`); a host may bring its own
 // ModelClient, MemoryStore, Logger or clocks.
-import { type AnyActorRef, toPromise } from 'xstate';
-import type { CoordinatorOutput } from './machines/coordinator.ts';
-import type { MemoriesPipeline, PipelineOptions } from './services/pipeline.ts';
+import type { PipelineOptions } from './services/pipeline.ts';
 
 // ---- The statecharts ------------------------------------------------------------------------------
 export {
@@ -37,6 +35,7 @@ export { backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from './machin
 export {
   createMemoriesPipeline,
   pipelineDeps,
+  pipelineOutput,
   providedCoordinator,
   runPipeline,
   stopPipeline,
@@ -45,11 +44,6 @@ export {
   type PipelineOptions,
 } from './services/pipeline.ts';
 export type { PipelineDeps } from './services/pipeline-deps.ts';
-
-/** Resolves with the pipeline's summary once the actor is done (rejects if it fails). */
-export async function pipelineOutput(pipeline: MemoriesPipeline): Promise<CoordinatorOutput> {
-  return (await toPromise(pipeline as AnyActorRef)) as CoordinatorOutput;
-}
 
 // ---- Service interfaces a host may implement, and the default implementations ------------------
 

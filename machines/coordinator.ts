@@ -61,6 +61,8 @@ export interface Phase1Summary {
 export interface CoordinatorOutput {
   phase1: Phase1Summary | null;
   phase2: ConsolidationOutput | null;
+  /** Set when the run was stopped (stopPipeline) before it ended: the summary says what it did until then. */
+  stopped?: true;
 }
 
 export type CoordinatorEmitted =
@@ -112,7 +114,8 @@ export function summarizePhase1(context: CoordinatorContext): Phase1Summary | nu
     notIdleYet: context.discovery?.notIdleYet ?? 0,
     withheld: context.discovery?.withheld ?? 0,
     unreadable: context.discovery?.unreadable ?? 0,
-    claimed: context.outcomes.length,
+    // Every claim this run made: when it ends they have all finished; a run stopped early still holds some.
+    claimed: context.spawned + context.pending.length,
     succeeded: count('succeeded'),
     succeededNoOutput: count('succeededNoOutput'),
     // A lost lease is a failure of this worker's attempt (Codex records it so for metrics).

@@ -1,9 +1,10 @@
 // Wires the statecharts to their services: `createMemoriesPipeline` starts the actor, `runPipeline` awaits it.
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { type Actor, type AnyActorLogic, type AnyActorRef, createActor, type InspectionEvent, toPromise } from 'xstate';
-import { coordinatorMachine, type CoordinatorOutput } from '../machines/coordinator.ts';
+import { coordinatorMachine, type CoordinatorOutput, summarizePhase1 } from '../machines/coordinator.ts';
 import { consolidationMachine } from '../machines/consolidation.ts';
 import { extractionMachine } from '../machines/extraction.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../machines/retry-policy.ts';
@@ -17,6 +18,7 @@ import {
   STAGE1_HEARTBEAT_MS,
   STAGE1_RETRY_DELAY_SECONDS,
 } from './constants.ts';
+import { ConfigError } from './errors.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { createLowdbStore } from './store/lowdb-store.ts';
 import { type MemoryLayout, resolveLayout } from './memory-folder/layout.ts';
@@ -68,6 +70,8 @@ export function pipelineDeps(options: PipelineOptions): PipelineDeps {
   // A host that passes no settings gets the Codex home's own config.toml, as the CLI does.
   // Absolute, as the CLI's: rollout paths and the folder's place are written into memory files.
   const codexHome = resolve(options.codexHome);
+  // A mistyped home would be created and run empty, with nothing said: refused, as the CLI refuses it.
+  if (!existsSync(codexHome)) throw new ConfigError(`codexHome ${codexHome} does not exist`);
   const config = { ...(options.config ? DEFAULT_CONFIG : loadMemoriesConfigSync(codexHome)), ...options.config };
   const layout = options.layout ?? resolveLayout(codexHome, config);
   const stateDir = options.stateDir ?? layout.stateDir;
@@ -153,9 +157,25 @@ function bothInspectors(first: PipelineOptions['inspect'], second: PipelineOptio
   };
 }
 
-/** Runs the pipeline once and resolves with its summary. */
+/**
+ * Resolves with the pipeline's summary once the actor ends (rejects if it fails). A pipeline stopped first
+ * (stopPipeline) has no output of its own: the summary of what it did until then comes back, marked `stopped`
+ * (phase 2 null unless it had finished).
+ */
+export async function pipelineOutput(actor: MemoriesPipeline): Promise<CoordinatorOutput> {
+  // An actor that has already ended tells no late subscriber: its snapshot says how it ended.
+  const ended = actor.getSnapshot();
+  if (ended.status === 'error') throw ended.error;
+  const output =
+    ended.status === 'active' ? ((await toPromise(actor as AnyActorRef)) as CoordinatorOutput | undefined) : ended.output;
+  if (output !== undefined) return output;
+  const { context } = actor.getSnapshot();
+  return { phase1: summarizePhase1(context), phase2: context.phase2, stopped: true };
+}
+
+/** Runs the pipeline once and resolves with its summary (see pipelineOutput). */
 export async function runPipeline(options: PipelineOptions, onActor?: (actor: MemoriesPipeline) => void) {
   const actor = createMemoriesPipeline(options);
   onActor?.(actor);
-  return (await toPromise(actor as AnyActorRef)) as CoordinatorOutput;
+  return pipelineOutput(actor);
 }

@@ -145,6 +145,19 @@ describe('the package entry (index.ts)', () => {
     }
   });
 
+  it('refuses a codexHome that does not exist instead of creating it and running empty', async () => {
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      const { model } = fakeModel();
+      const mistyped = join(home, 'no-such-home');
+      expect(() => createMemoriesPipeline({ codexHome: mistyped, model })).toThrow(lib.ConfigError);
+      await expect(lib.runPipeline({ codexHome: mistyped, model })).rejects.toThrow(`codexHome ${mistyped} does not exist`);
+      await expect(readdir(mistyped)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('stopPipeline stops a running pipeline and leaves its jobs claimable', async () => {
     const { home, cleanup } = await tempCodexHome();
     try {
@@ -165,6 +178,9 @@ describe('the package entry (index.ts)', () => {
       await called;
       await stopPipeline(pipeline);
       expect(pipeline.getSnapshot().status).toBe('stopped');
+      // Awaiting it still gives a summary (README's example destructures it): what it did, marked stopped.
+      const stopped = await pipelineOutput(pipeline);
+      expect(stopped).toMatchObject({ stopped: true, phase1: { claimed: 5, succeeded: 0 }, phase2: null });
 
       const { model } = fakeModel();
       const again = await lib.runPipeline({ codexHome: home, model, phase: '1' });

@@ -1,15 +1,20 @@
 // The I/O behind machines/daemon.ts: the rollout watcher, one pipeline run, and the drain shutdown waits for.
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type Actor, createActor, fromCallback, fromPromise, toPromise } from 'xstate';
-import type { CoordinatorOutput } from '../../machines/coordinator.ts';
+import { type Actor, createActor, fromCallback, fromPromise } from 'xstate';
 import { daemonMachine, type DaemonEvent, type RunReport, type RunRequest } from '../../machines/daemon.ts';
 import { DEFAULT_CONFIG } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
 import { createLayoutResolver } from '../memory-folder/layout.ts';
 import { Inflight } from '../pipeline-deps.ts';
-import { createMemoriesPipeline, type MemoriesPipeline, type PipelineOptions, stopPipeline } from '../pipeline.ts';
+import {
+  createMemoriesPipeline,
+  type MemoriesPipeline,
+  type PipelineOptions,
+  pipelineOutput,
+  stopPipeline,
+} from '../pipeline.ts';
 import { watchRollouts } from './watcher.ts';
 
 export interface DaemonOptions {
@@ -69,7 +74,7 @@ export function daemonActors(options: DaemonOptions) {
       if (signal.aborted) halt();
       else signal.addEventListener('abort', halt, { once: true });
       options.onPipeline?.(actor, input);
-      const output = (await toPromise(actor)) as CoordinatorOutput;
+      const output = await pipelineOutput(actor);
       signal.removeEventListener('abort', halt);
       const claimed = output.phase1?.claimed ?? 0;
       const report: RunReport = {
