@@ -26,7 +26,7 @@ import {
   WIRE_API_HELP,
 } from './options.ts';
 import { followProgress } from './progress.ts';
-import { formatDuration, phase2Words, skippedTotal, unclaimed, unfinishedRunLine } from './run-summary.ts';
+import { formatDuration, phase2Words, runFailures, skippedTotal, unclaimed, unfinishedRunLine } from './run-summary.ts';
 import { handleStopSignals } from './stop-signals.ts';
 import { addStoreOptions, type StoreFlags, usesPostgres, withStore } from './store-option.ts';
 
@@ -76,7 +76,7 @@ export function registerWatchCommand(program: Command): void {
     )
     .option(
       '--rescan-minutes <n>',
-      'also run after this long without one, to retry failed jobs (default 60)',
+      'also run after this long without one: takes rollouts that went idle with no file event, and failed jobs whose retry delay (1 h) has passed (default 60)',
       positiveNumber('--rescan-minutes'),
     )
     .option('--max-turns <n>', 'consolidation agent turn cap', positiveInteger('--max-turns'))
@@ -161,6 +161,8 @@ async function watchWith(
   });
   daemon.on('run.finished', ({ report }) => {
     say(formatRun(report));
+    // As `run` does: a failed job has had its line from the progress; phase 1 or 2 failing as a whole has its own.
+    for (const line of runFailures(report.output)) err(`run ${report.run}: ${line}`);
     const lastRun = {
       finishedAt: new Date().toISOString(),
       command: 'watch',
