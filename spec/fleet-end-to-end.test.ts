@@ -78,6 +78,8 @@ it('pushes, waits for the consolidation and pulls the memory folder a new sessio
   const init = await memories(['pull', ...client, '--init', '--codex-home', runnerHome], { PATH: '/nonexistent' });
   expect(init.code, init.stderr).toBe(0);
   expect(init.stdout).toMatch(/^revision 1: \d+ file\(s\)/);
-  expect(await readFile(join(runnerHome, 'config.toml'), 'utf8')).toBe('[memories]\nversion = "v2"\n');
+  expect(await readFile(join(runnerHome, 'config.toml'), 'utf8')).toBe(
+    '[features]\nmemories = true\n\n[memories]\nversion = "v2"\ngenerate_memories = false\n',
+  );
   expect((await memories(['read-path', '--codex-home', runnerHome], { PATH: '/nonexistent' })).stdout).toContain(ids[0]);
 }, 120_000);

@@ -1,4 +1,5 @@
 // `memories pull`: the namespace's newest memory folder into this Codex home, swapped in atomically.
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { pullMemory } from '../../services/fleet/pull.ts';
@@ -34,4 +35,9 @@ async function pullCommand(flags: PullFlags): Promise<void> {
         ? `revision ${result.revision} is already here`
         : `revision ${result.revision}: ${result.files} file(s)`;
   process.stdout.write(`${what} (${result.root})\n`);
+  const config = join(codexHome, 'config.toml');
+  if (result.configured.added.length > 0) process.stderr.write(`${config}: added ${result.configured.added.join(', ')}\n`);
+  for (const key of result.configured.manual) {
+    process.stderr.write(`memories: ${config}: add ${key} by hand (its table is not written as [table] lines)\n`);
+  }
 }

@@ -3,13 +3,13 @@
 // moment reads the old folder or the new one, never a mix. A folder that was not pulled (a real directory) is
 // moved aside once, never deleted.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { loadMemoriesConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { ensureDir, writeFileAtomic } from '../files/atomic-write.ts';
 import { layoutRoot, resolveLayout } from '../memory-folder/layout.ts';
+import { ensureHandoffConfig, type HandoffConfigResult } from './codex-handoff-config.ts';
 import type { FleetClient } from './fleet-client.ts';
 import { isSafeFolderPath } from './folder-files.ts';
 
@@ -20,6 +20,8 @@ export interface PullResult {
   files: number;
   /** Nothing was written: the home already had this revision, or the namespace has none yet. */
   unchanged: boolean;
+  /** With `init`: the hand-off keys added to config.toml, and those to add by hand. */
+  configured: HandoffConfigResult;
 }
 
 interface Pulled {
@@ -39,8 +41,9 @@ async function readPulled(root: string): Promise<Pulled | null> {
 }
 
 /**
- * `init`: the home may be set up for this pull. A home with no config.toml at all (a fresh CI runner) then gets one
- * saying the namespace's layout, for this tool and for the Codex that reads the folder, instead of a refusal.
+ * `init`: the home may be set up for this pull. Its config.toml (created when missing, as on a fresh CI runner) gets
+ * the keys it lacks for the Codex there to read the folder: the namespace's layout, memories on, Codex's own
+ * generation off. A version key naming another layout is the person's and stays: the pull is refused.
  */
 export async function pullMemory(
   client: FleetClient,
@@ -52,10 +55,10 @@ export async function pullMemory(
   let local = resolveLayout(codexHome, config);
   const previous = await readPulled(local.root);
   const memory = await client.memory(previous?.namespace === namespace ? previous.digest : undefined);
-  const configFile = join(codexHome, 'config.toml');
-  if (memory.layout !== local.version && options.init && !existsSync(configFile)) {
-    await writeFileAtomic(configFile, `[memories]\nversion = "${memory.layout}"\n`);
-    local = resolveLayout(codexHome, { version: memory.layout });
+  let configured: HandoffConfigResult = { added: [], manual: [] };
+  if (options.init && (config.version === null || config.version === memory.layout)) {
+    configured = await ensureHandoffConfig(codexHome, memory.layout);
+    local = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
   }
   if (memory.layout !== local.version) {
     throw new ConfigError(
@@ -65,7 +68,7 @@ export async function pullMemory(
   }
   const root = layoutRoot(codexHome, memory.layout);
   if (memory.revision === 0 || memory.unchanged || !memory.digest) {
-    return { revision: memory.revision, root, files: 0, unchanged: true };
+    return { revision: memory.revision, root, files: 0, unchanged: true, configured };
   }
   const versions = versionsDir(root);
   await ensureDir(versions);
@@ -84,7 +87,7 @@ export async function pullMemory(
     JSON.stringify({ namespace, revision: memory.revision, digest: memory.digest }),
   );
   await pruneVersions(versions, name);
-  return { revision: memory.revision, root, files: memory.files.length, unchanged: false };
+  return { revision: memory.revision, root, files: memory.files.length, unchanged: false, configured };
 }
 
 /** Points `root` at `target` (relative to its parent) with one rename of a fresh symlink over it. */
