@@ -14,6 +14,14 @@ interface ServeFlags extends WorkerCommandFlags {
   maxRolloutMb?: number;
 }
 
+/** Why `listen` failed, for the errors a host gives about the address asked for. */
+const LISTEN_FAILURES: Record<string, string> = {
+  EADDRINUSE: 'the address is in use (another process listens there; choose another --port)',
+  EADDRNOTAVAIL: 'cannot assign that address (no interface of this host has it; check --host)',
+  EACCES: 'permission denied (ports below 1024 need privileges; choose another --port)',
+  ENOTFOUND: 'no such host (check --host)',
+};
+
 export function registerServe(program: Command): void {
   addWorkerOptions(program.command('serve'))
     .requiredOption('--port <n>', 'TCP port (0: any free one, printed)', integer('--port'))
@@ -39,7 +47,16 @@ async function serveCommand(flags: ServeFlags): Promise<void> {
   const db = await openDatabase(url, log);
   const maxRolloutBytes = flags.maxRolloutMb === undefined ? undefined : flags.maxRolloutMb * 1024 * 1024;
   const app = createFleetServer({ db, workDir, log, maxRolloutBytes });
-  const address = await app.listen({ port: flags.port, host: flags.host });
+  const address = await app.listen({ port: flags.port, host: flags.host }).catch(async (error: NodeJS.ErrnoException) => {
+    await db.close();
+    const reason = LISTEN_FAILURES[error.code ?? ''];
+    if (!reason) throw error;
+    // The command line was right, the host was not (as with an unreachable store): one line, exit 1.
+    process.stderr.write(`memories: cannot listen on ${flags.host}:${flags.port}: ${reason}\n`);
+    process.exitCode = 1;
+    return null;
+  });
+  if (address === null) return;
   const worker = flags.worker ? startWorkerFromFlags(db, url, { ...flags, workDir }, log) : null;
   handleStopSignals(() => {
     void (async () => {
