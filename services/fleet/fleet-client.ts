@@ -66,17 +66,41 @@ export class FleetClient {
         continue;
       }
       if (response.status >= 400 && !(method === 'HEAD' && response.status === 404)) {
-        const text = await response.text();
-        let reason = response.headers.get('x-memories-error') ?? text;
-        try {
-          reason = (JSON.parse(text) as { error?: string }).error ?? reason;
-        } catch {
-          // not JSON: the text is the reason
-        }
-        throw new FleetApiError(response.status, `${response.status}: ${reason || response.statusText}`);
+        throw await this.#refusal(response);
       }
       return response;
     }
+  }
+
+  /**
+   * A memories server answers every refusal with `{"error": "reason"}` and the reason in X-Memories-Error. Anything
+   * else (an OpenAI-style `{"error": {"message": …}}` from a model server, a proxy's HTML page) means --server names
+   * another service: said as such, with the reason it gave.
+   */
+  async #refusal(response: Response): Promise<FleetApiError> {
+    const text = await response.text();
+    const header = response.headers.get('x-memories-error');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: the text is the reason
+    }
+    const error = (body as { error?: unknown } | undefined)?.error;
+    const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+    if (header !== null || typeof error === 'string') {
+      return new FleetApiError(
+        response.status,
+        `${response.status}: ${(typeof error === 'string' ? error : header) || response.statusText}`,
+      );
+    }
+    const message = (error as { message?: unknown } | undefined)?.message;
+    const reason = typeof message === 'string' ? message : text.replace(/<[^>]*>/g, ' ');
+    const said = reason.replace(/\s+/g, ' ').trim().slice(0, 200);
+    return new FleetApiError(
+      response.status,
+      `${this.#server} is not a memories server (${status}${said ? `: ${said}` : ''}); check --server`,
+    );
   }
 
   async has(sha256: string): Promise<boolean> {
