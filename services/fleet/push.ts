@@ -1,6 +1,7 @@
 // `memories push`: a host's idle, eligible rollouts to a namespace of the fleet, redacted here first. Resumable and
 // idempotent: what was confirmed is remembered (memories_fleet/push-state.json), and the server stores a content
-// hash once, so an interrupted or repeated push uploads only what is missing.
+// hash once, so an interrupted or repeated push uploads only what is missing. The remembered hashes spare reading
+// and redacting unchanged rollouts again; whether the server still holds them is asked each push, in one call.
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { loadMemoriesConfig } from '../config.ts';
@@ -66,6 +67,9 @@ export async function pushRollouts(options: PushOptions): Promise<PushSummary> {
     allowedSources: INTERACTIVE_SOURCES,
   });
   const state = await readState(options.codexHome);
+  // What this host remembers pushing is checked with the server first: its database may have been reset or
+  // restored since, and a revoked token must fail even when everything was pushed before.
+  const confirmed = await storedOnServer(options, eligible, state);
   const summary: PushSummary = {
     rolloutsFound: found.filesSeen,
     eligible: eligible.length,
@@ -104,10 +108,10 @@ export async function pushRollouts(options: PushOptions): Promise<PushSummary> {
   /** Uploads one rollout unless the server has it; returns its hash. */
   async function pushOne(thread: ThreadInfo): Promise<string> {
     const opts = options;
-    const key = `${opts.server}|${opts.namespace}|${thread.rolloutPath}`;
+    const key = stateKey(opts, thread);
     const st = await stat(thread.rolloutPath);
     const known = state[key];
-    if (known && known.mtimeMs === st.mtimeMs && known.size === st.size) {
+    if (known && known.mtimeMs === st.mtimeMs && known.size === st.size && confirmed.has(known.sha256)) {
       summary.alreadyStored += 1;
       return known.sha256;
     }
@@ -134,3 +138,26 @@ export async function pushRollouts(options: PushOptions): Promise<PushSummary> {
     return redacted.sha256;
   }
 }
+
+const STATUS_BATCH = 10_000;
+
+/**
+ * The hashes in the push-state of `eligible` that the server holds. With any remembered, the call also checks the
+ * token; with none, every rollout goes through HEAD and PUT, which check it, and a push of nothing asks nothing.
+ */
+async function storedOnServer(
+  options: PushOptions,
+  eligible: ThreadInfo[],
+  state: Record<string, PushedEntry>,
+): Promise<Set<string>> {
+  const known = eligible.flatMap((thread) => state[stateKey(options, thread)]?.sha256 ?? []);
+  const hashes = [...new Set(known)];
+  const stored = new Set<string>();
+  for (let start = 0; start < hashes.length; start += STATUS_BATCH) {
+    const { rollouts } = await options.client.rolloutStatus(hashes.slice(start, start + STATUS_BATCH));
+    for (const r of rollouts) if (r.state !== 'unknown') stored.add(r.sha256);
+  }
+  return stored;
+}
+
+const stateKey = (options: PushOptions, thread: ThreadInfo) => `${options.server}|${options.namespace}|${thread.rolloutPath}`;
