@@ -304,22 +304,25 @@ describe('batch mode: collect', () => {
     for (const job of errors) expect(job.lastError).toMatch(/was cancelled before this request ran/);
   });
 
-  it('fails the jobs of a batch the provider does not know (another endpoint or account) instead of holding them', async () => {
+  it('keeps a batch the provider does not know (another endpoint or account) and its jobs, for the right endpoint', async () => {
     const t = await setup();
     await runBatchPhase1(t.deps(), t.api);
+    const before = (await t.store().status()).jobs;
     const elsewhere = await newServer();
     const collected = await collectBatches(t.deps(), createBatchApi({ apiKey: 'test', baseURL: elsewhere.url }));
     expect(collected.batches[0]).toMatchObject({
-      outcome: 'collected',
-      detail: expect.stringMatching(/unknown to the provider/),
+      outcome: 'error',
+      detail: expect.stringMatching(
+        /^batch batch_\w+ is unknown to the provider \(another endpoint or account\?\); kept for a run with the --base-url and key it was submitted with$/,
+      ),
     });
-    expect(collected.failed).toBe(INTERACTIVE);
-    for (const job of (await t.store().status()).jobs) {
-      expect(job.status).toBe('error');
-      expect(job.lastError).toMatch(/^batch batch_\w+ is unknown to the provider \(another endpoint or account\?\)$/);
-    }
-    // Nothing left to collect: the next collect does not ask again.
-    expect((await collectBatches(t.deps(), t.api)).batches).toEqual([]);
+    expect(collected.jobs).toEqual([]);
+    expect((await t.store().status()).jobs).toEqual(before);
+    expect((await t.store().status()).batches).toHaveLength(1);
+    // Asked where it was submitted, the batch is collected as usual.
+    await t.server.batches.complete(t.server.batches.latest()!.id);
+    const right = await collectBatches(t.deps(), t.api);
+    expect(right.succeeded + right.succeededNoOutput).toBe(INTERACTIVE);
   });
 
   it('never lets a secret from a batch reply or error line reach the disk', async () => {
@@ -536,6 +539,34 @@ describe('memories run --batch (the CLI)', () => {
       expect(server.requests.filter((r) => r.path.endsWith('/responses') && !r.body.tools)).toHaveLength(0);
     } finally {
       await server.close();
+      await cleanup();
+    }
+  });
+
+  it('keeps a running batch when collected with another --base-url: one line, exit 1, collected later', async () => {
+    const server = await startLocalOpenAIServer({ handler: scriptedHandler() });
+    const elsewhere = await startLocalOpenAIServer({ handler: scriptedHandler() });
+    const { home, cleanup } = await tempCodexHome();
+    try {
+      await installFixtureRollouts(home);
+      const run = (url: string) =>
+        memories(['run', '--codex-home', home, '--base-url', url, '--batch', '--phase', '1'], { OPENAI_API_KEY: 'test' });
+      expect((await run(server.url)).code).toBe(0);
+      const wrong = await run(elsewhere.url);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(
+        /^memories: batch batch_\w+ not collected: batch batch_\w+ is unknown to the provider \(another endpoint or account\?\); kept for a run with the --base-url and key it was submitted with\n$/,
+      );
+      await server.batches.complete(server.batches.latest()!.id);
+      const right = await memories(['run', '--codex-home', home, '--base-url', server.url, '--batch', '--json'], {
+        OPENAI_API_KEY: 'test',
+      });
+      expect(right.code, right.stderr).toBe(0);
+      const collected = JSON.parse(right.stdout).batch.collected;
+      expect(collected.succeeded + collected.succeededNoOutput).toBe(INTERACTIVE);
+    } finally {
+      await server.close();
+      await elsewhere.close();
       await cleanup();
     }
   });

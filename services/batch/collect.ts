@@ -76,13 +76,14 @@ async function collectOne(deps: PipelineDeps, api: BatchApi, record: PendingBatc
   }
   const info = await api.retrieveBatch(record.batchId).catch((error: unknown) => error as Error);
   if (info instanceof Error) {
-    if ((info as { status?: unknown }).status !== 404) {
-      return { outcome: 'error', detail: redactSecrets(`could not retrieve the batch: ${errorMessage(info)}`) };
-    }
-    // Another endpoint or account, or deleted: no answer will ever come, so its jobs fail now, not when the lease ends.
-    const unknown = `batch ${record.batchId} is unknown to the provider (another endpoint or account?)`;
-    await finaliseAll(deps, record, jobs, new Map(), unknown);
-    return { outcome: 'collected', detail: unknown };
+    // An unknown batch is most often asked of another endpoint or account (a wrong --base-url or key): the batch may
+    // be running where it was submitted, so it is kept, with its jobs, as after a connection error. Its leases end
+    // with the provider's window, and a run that asks the right endpoint collects it.
+    const detail =
+      (info as { status?: unknown }).status === 404
+        ? `batch ${record.batchId} is unknown to the provider (another endpoint or account?); kept for a run with the --base-url and key it was submitted with`
+        : `could not retrieve the batch: ${errorMessage(info)}`;
+    return { outcome: 'error', detail: redactSecrets(detail) };
   }
   const { status, requestCounts: c } = info;
   if (RUNNING.has(status)) return { status, outcome: 'pending', detail: c && `${c.completed + c.failed}/${c.total} done` };
