@@ -135,6 +135,7 @@ export function formatSummary(
   codexHome: string,
   root = join(codexHome, 'memories'),
   idleMs?: number,
+  batches: { jobs: number; batches: number } = { jobs: 0, batches: 0 },
 ): string {
   const lines: string[] = [];
   const p1 = result.phase1;
@@ -162,7 +163,16 @@ export function formatSummary(
   }
   // Why eligible rollouts were left, each with what to do; nothing of the sort when phase 1 itself failed.
   if (p1 && !p1.error) {
-    const { running, retryBackoff, retryExhausted } = p1.skipped;
+    const { retryBackoff, retryExhausted } = p1.skipped;
+    // A submitted batch leases its jobs for the provider's window; those are not another run's.
+    const inBatches = Math.min(p1.skipped.running, batches.jobs);
+    const running = p1.skipped.running - inBatches;
+    if (inBatches > 0) {
+      lines.push(
+        `${inBatches} eligible rollout(s) wait in ${batches.batches} pending batch(es) (the Batch API answers within 24 h); ` +
+          '`memories run --batch` collects them',
+      );
+    }
     if (running > 0) {
       lines.push(
         `${running} eligible rollout(s) held by another run's lease (a run killed outright holds them until it lapses, within the hour)`,

@@ -156,7 +156,14 @@ async function runWith(
   }
   const elapsedMs = Math.round(performance.now() - started);
   const idleMs = flags.idleMinutes !== undefined ? flags.idleMinutes * 60_000 : config.minRolloutIdleHours * 3_600_000;
-  await report(flags, result, { elapsedMs, phase2Ms, batch, codexHome, layout, idleMs });
+  // Rollouts a plain run found leased: held by a batch `run --batch` submitted, or by another run.
+  const batches =
+    !flags.batch && (result.phase1?.skipped.running ?? 0) > 0
+      ? await import('../../services/batch/batch-mode.ts').then((m) =>
+          m.heldByBatches(options.store ?? pipelineDeps(options).store),
+        )
+      : undefined;
+  await report(flags, result, { elapsedMs, phase2Ms, batch, codexHome, layout, idleMs, batches });
 }
 
 /** --inspect and --events; an events file that cannot be opened is a usage error of its own. */
@@ -181,6 +188,8 @@ async function report(
     layout: MemoryLayout;
     /** The idle window phase 1 used, for the summary's line on rollouts not idle yet. */
     idleMs: number;
+    /** Jobs that pending batches hold, for the summary's line on leased rollouts. */
+    batches?: { jobs: number; batches: number };
   },
 ): Promise<void> {
   const metrics = measurementsJson(measureRun(result));
@@ -194,7 +203,7 @@ async function report(
   else {
     // Every job failed, or nothing was eligible yet: say so rather than point at a folder that is not there.
     const folder = existsSync(run.layout.root) ? run.layout.root : `${run.layout.root} (nothing written yet)`;
-    process.stdout.write(formatSummary(result, elapsedMs, run.codexHome, folder, run.idleMs));
+    process.stdout.write(formatSummary(result, elapsedMs, run.codexHome, folder, run.idleMs, run.batches));
   }
   for (const line of [...batchFailures, ...runFailures(result)]) warn(line);
   // Any failure fails a cron job or CI step, so a dead endpoint or a bad key never goes unnoticed.

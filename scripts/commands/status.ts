@@ -95,6 +95,14 @@ export function statusReport(
       })),
     },
     consolidation,
+    // Submitted by `run --batch` and not collected yet: their jobs show as running, leased for the batch window.
+    pendingBatches: (status.batches ?? []).map((b) => ({
+      batchId: b.batchId,
+      jobs: b.jobs.length,
+      model: b.model,
+      submittedAt: iso(b.submittedAt) as string,
+      expiresAt: iso(b.expiresAt),
+    })),
     // The last `run` or `watch` run's counts under Codex's instrument names (what an exporter received).
     lastRun,
   };
@@ -151,6 +159,7 @@ export function formatStatus(report: StatusReport, limit = DEFAULT_LIMIT): strin
     ['stage-1 jobs', `${s.total} total: ${byState}${s.retryExhausted ? ` (${s.retryExhausted} out of retries)` : ''}`],
     ['next retry', when(s.nextRetryAt, report.now)],
     ['lease owners', owners],
+    ...batchRows(report),
     ['outputs', `${outputs} stage-1 output${outputs === 1 ? '' : 's'} (${report.outputs.withContent} with content)`],
     ['last consolidation', c ? describeConsolidation(c, report.now) : 'never (nothing enqueued yet)'],
     [
@@ -163,6 +172,15 @@ export function formatStatus(report: StatusReport, limit = DEFAULT_LIMIT): strin
   ]);
   lines.push(...jobTable(s.jobs, report.now, limit));
   return `${lines.join('\n')}\n`;
+}
+
+/** One row per pending batch, after the lease owners (none without batches, so plain homes read as before). */
+function batchRows(report: StatusReport): string[][] {
+  const batches = report.pendingBatches.map(
+    (b) => `${b.batchId} (${b.jobs} job${b.jobs === 1 ? '' : 's'}, submitted ${when(b.submittedAt, report.now)})`,
+  );
+  if (batches.length === 0) return [];
+  return [['pending batches', `${batches.join('; ')}; \`memories run --batch\` collects them`]];
 }
 
 /** The job rows (already in attention order), at most `limit` of them, and how many were left out. */
