@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { ConsolidationOutput } from '../../machines/consolidation.ts';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
+import { refuseIfPulled } from '../../services/fleet/pull.ts';
 import { fileLogger } from '../../services/logger.ts';
 import { notesAbsorbed } from '../../services/memory-history/notes-absorbed.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
@@ -49,6 +50,7 @@ async function consolidateCommand(flags: ConsolidateFlags): Promise<void> {
   const codexHome = existingCodexHome(flags.codexHome);
   const { config, endpoint } = await settingsWithFlags(codexHome, flags);
   const layout = resolveLayout(codexHome, config);
+  await refuseIfPulled(layout.root, 'consolidate');
   const log = fileLogger(codexHome);
   const options: PipelineOptions = {
     codexHome,

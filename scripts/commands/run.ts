@@ -1,6 +1,7 @@
 // `memories run`: one pass of the pipeline, with a progress line per job and a summary.
 import { existsSync } from 'node:fs';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
+import { refuseIfPulled } from '../../services/fleet/pull.ts';
 import type { EffectiveSettings } from '../../services/config/effective-settings.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger, type Logger } from '../../services/logger.ts';
@@ -74,6 +75,7 @@ export async function runCommand(flags: RunFlags): Promise<void> {
   }
   // Resolved once: it may run `codex --version`, and the store's namespace, --retry-failed, --batch and the summary need it.
   const layout = resolveLayout(codexHome, config);
+  await refuseIfPulled(layout.root, 'run');
   const guessed = guessedLayoutWarning(codexHome, layout);
   if (guessed) warn(guessed);
   const log = fileLogger(codexHome);

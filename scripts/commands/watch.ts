@@ -5,6 +5,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { toPromise } from 'xstate';
 import type { RunReport, RunTrigger } from '../../machines/daemon.ts';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
+import { refuseIfPulled } from '../../services/fleet/pull.ts';
 import { createDaemon, type DaemonOptions } from '../../services/daemon/actors.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { fileLogger } from '../../services/logger.ts';
@@ -103,6 +104,7 @@ async function watchCommand(flags: WatchFlags): Promise<void> {
   const log = fileLogger(codexHome);
   // Resolved once for the daemon's runs (as it would itself), so the last-run file lands in their state dir.
   const layout = resolveLayout(codexHome, config);
+  await refuseIfPulled(layout.root, 'watch');
   const guessed = guessedLayoutWarning(codexHome, layout);
   if (guessed) err(guessed);
   const prometheus = flags.metricsPort === undefined ? null : { host: flags.metricsHost, port: flags.metricsPort };

@@ -3,7 +3,7 @@
 // moment reads the old folder or the new one, never a mix. A folder that was not pulled (a real directory) is
 // moved aside once, never deleted.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { loadMemoriesConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
@@ -38,6 +38,22 @@ async function readPulled(root: string): Promise<Pulled | null> {
   } catch {
     return null;
   }
+}
+
+/**
+ * A ConfigError when `root` (a layout's memory folder) is a revision `memories pull` put there: a symlink into
+ * `<root>.fleet/`. That folder is the fleet's consolidation; a local run writing into it would prune the fleet's
+ * rollout summaries, and the next pull, seeing the revision already here, would keep the changed folder.
+ */
+export async function refuseIfPulled(root: string, command: string): Promise<void> {
+  const link = await readlink(root).catch(() => null);
+  if (link === null || !link.startsWith(`${basename(versionsDir(root))}/`)) return;
+  const pulled = await readPulled(root);
+  const from = pulled ? `fleet namespace ${pulled.namespace} (revision ${pulled.revision})` : 'a fleet namespace';
+  throw new ConfigError(
+    `${root} is pulled from ${from}; it is consolidated on the fleet, so \`memories ${command}\` does not write it: ` +
+      "`memories pull` updates it (`memories push` sends this host's sessions)",
+  );
 }
 
 /**
