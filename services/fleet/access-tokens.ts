@@ -38,3 +38,29 @@ export async function tokenNamespaces(db: PgDatabase, token: string): Promise<st
   const presented = Buffer.from(digest(match[2]), 'hex');
   return timingSafeEqual(presented, Buffer.from(row.secret_sha256, 'hex')) ? row.namespaces : null;
 }
+
+export interface AccessTokenInfo {
+  id: string;
+  namespaces: string[];
+  label: string;
+  /** Unix seconds. */
+  createdAt: number;
+}
+
+/** Every token issued and not revoked, oldest first; never a secret (the store has none to give). */
+export async function listAccessTokens(db: PgDatabase): Promise<AccessTokenInfo[]> {
+  const { rows } = await db.pool.query<{ id: string; namespaces: string[]; label: string; created_at: string }>(
+    'SELECT id, namespaces, label, created_at FROM memories.access_tokens ORDER BY created_at, id',
+  );
+  return rows.map((row) => ({ id: row.id, namespaces: row.namespaces, label: row.label, createdAt: Number(row.created_at) }));
+}
+
+/**
+ * Revokes a token by its id (or the whole token, whose id is read from it): its row goes, so the next request with
+ * it gets `401 unknown or revoked token`. False when no such token is stored.
+ */
+export async function revokeAccessToken(db: PgDatabase, idOrToken: string): Promise<boolean> {
+  const id = TOKEN.exec(idOrToken)?.[1] ?? idOrToken;
+  const { rowCount } = await db.transact((tx) => tx.query('DELETE FROM memories.access_tokens WHERE id = $1', [id]));
+  return (rowCount ?? 0) > 0;
+}
