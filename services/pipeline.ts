@@ -70,8 +70,6 @@ export function pipelineDeps(options: PipelineOptions): PipelineDeps {
   // A host that passes no settings gets the Codex home's own config.toml, as the CLI does.
   // Absolute, as the CLI's: rollout paths and the folder's place are written into memory files.
   const codexHome = resolve(options.codexHome);
-  // A mistyped home would be created and run empty, with nothing said: refused, as the CLI refuses it.
-  if (!existsSync(codexHome)) throw new ConfigError(`codexHome ${codexHome} does not exist`);
   const config = { ...(options.config ? DEFAULT_CONFIG : loadMemoriesConfigSync(codexHome)), ...options.config };
   const layout = options.layout ?? resolveLayout(codexHome, config);
   const stateDir = options.stateDir ?? layout.stateDir;
@@ -123,6 +121,9 @@ export async function stopPipeline(actor: MemoriesPipeline): Promise<void> {
 
 /** Creates and starts the pipeline actor. Subscribe to it, or `await toPromise(actor)`. */
 export function createMemoriesPipeline(options: PipelineOptions): MemoriesPipeline {
+  // A host's mistyped home would be created and run empty, with nothing said: refused, as the CLI refuses it.
+  // (A fleet worker's namespace home is made by the run itself: it does not come through here.)
+  if (!existsSync(options.codexHome)) throw new ConfigError(`codexHome ${resolve(options.codexHome)} does not exist`);
   const run = options.telemetry?.startRun();
   const deps = pipelineDeps(run ? { ...options, model: run.model(options.model) } : options);
   const phase = options.phase ?? 'all';
