@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
 import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
-import { memories } from './support/cli.ts';
+import { doctorSetting, memories } from './support/cli.ts';
 import { tempCodexHome } from './support/codex-home.ts';
 import { CORP_KEY_VAR, codex0169Config } from './support/codex-config-toml.ts';
 
@@ -15,14 +15,6 @@ beforeAll(async () => {
   server = await startLocalOpenAIServer({ handler: scriptedHandler() });
 });
 afterAll(() => server.close());
-
-/** `  name  value  source` rows of the settings block. */
-const setting = (stdout: string, name: string) =>
-  stdout
-    .split('\n')
-    .find((l) => l.trimStart().startsWith(`${name} `))
-    ?.trim()
-    .split(/\s{2,}/);
 
 describe('memories doctor on a Codex home', () => {
   it('shows where each effective setting came from', async () => {
@@ -35,12 +27,12 @@ describe('memories doctor on a Codex home', () => {
         [CORP_KEY_VAR]: 'corp-secret',
       });
       expect(code).toBe(0);
-      expect(setting(stdout, 'model_provider')).toEqual(['model_provider', 'corp', 'config.toml']);
-      expect(setting(stdout, 'base_url')).toEqual(['base_url', server.url, 'config.toml model_providers.corp']);
-      expect(setting(stdout, 'wire_api')).toEqual(['wire_api', 'chat', 'flag --wire-api']);
-      expect(setting(stdout, 'api key')).toEqual(['api key', 'set', `env ${CORP_KEY_VAR}`]);
-      expect(setting(stdout, 'memories.extract_model')).toEqual(['memories.extract_model', 'corp-extract', 'config.toml']);
-      expect(setting(stdout, 'memories.max_unused_days')).toEqual(['memories.max_unused_days', '30', 'config.toml']);
+      expect(doctorSetting(stdout, 'model_provider')).toEqual(['model_provider', 'corp', 'config.toml']);
+      expect(doctorSetting(stdout, 'base_url')).toEqual(['base_url', server.url, 'config.toml model_providers.corp']);
+      expect(doctorSetting(stdout, 'wire_api')).toEqual(['wire_api', 'chat', 'flag --wire-api']);
+      expect(doctorSetting(stdout, 'api key')).toEqual(['api key', 'set', `env ${CORP_KEY_VAR}`]);
+      expect(doctorSetting(stdout, 'memories.extract_model')).toEqual(['memories.extract_model', 'corp-extract', 'config.toml']);
+      expect(doctorSetting(stdout, 'memories.max_unused_days')).toEqual(['memories.max_unused_days', '30', 'config.toml']);
       expect(stdout).not.toContain('corp-secret');
       // All 15 [memories] keys are listed.
       expect(stdout.match(/^ {2}memories\.\w+ /gm)).toHaveLength(15);
@@ -48,9 +40,9 @@ describe('memories doctor on a Codex home', () => {
       expect(stdout).toMatch(/^ok\s+hand-off\s+Codex reads the v\d layout that this tool writes to /m);
 
       const profiled = await memories(['doctor', '--codex-home', home, '--profile', 'local']);
-      expect(setting(profiled.stdout, 'model_provider')).toEqual(['model_provider', 'local-chat', 'profile local']);
-      expect(setting(profiled.stdout, 'api key')).toEqual(['api key', 'set', 'auth.json']);
-      expect(setting(profiled.stdout, 'features.memories')).toEqual(['features.memories', 'false', 'profile local']);
+      expect(doctorSetting(profiled.stdout, 'model_provider')).toEqual(['model_provider', 'local-chat', 'profile local']);
+      expect(doctorSetting(profiled.stdout, 'api key')).toEqual(['api key', 'set', 'auth.json']);
+      expect(doctorSetting(profiled.stdout, 'features.memories')).toEqual(['features.memories', 'false', 'profile local']);
       // The profile turns memories off for Codex: the fix goes into the profile's own [features].
       expect(profiled.stdout).toContain('[profiles.local.features]\n');
     } finally {

@@ -2,29 +2,17 @@
 // same evidence `run` warns on, the Codex version of the newest session, and proposes the layout that Codex reads.
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { installFixtureRollouts } from '../scripts/fixture-corpus.ts';
-import { startLocalOpenAIServer } from '../services/local-model/local-openai-server.ts';
-import { scriptedHandler } from '../services/local-model/scripted-model.ts';
 import { memories } from './support/cli.ts';
-import { tempCodexHome } from './support/codex-home.ts';
+import { memoryHomePerTest } from './support/memory-home.ts';
 import { V169_ROLLOUTS } from './support/shared.ts';
 
-let home: string;
-let cleanup: () => Promise<void>;
-let server: Awaited<ReturnType<typeof startLocalOpenAIServer>>;
-beforeEach(async () => {
-  ({ home, cleanup } = await tempCodexHome());
-  server = await startLocalOpenAIServer({ handler: scriptedHandler() });
-});
-afterEach(async () => {
-  await server.close();
-  await cleanup();
-});
+const t = memoryHomePerTest();
 
 /** Codex 0.169's sessions, as its day folder holds them. */
 async function install0169Sessions(): Promise<void> {
-  const day = join(home, 'sessions', '2026', '01', '01');
+  const day = join(t.home, 'sessions', '2026', '01', '01');
   await mkdir(day, { recursive: true });
   const names = (await readdir(V169_ROLLOUTS)).filter((n) => n.endsWith('.jsonl')).sort();
   for (const [i, name] of names.entries()) {
@@ -33,8 +21,8 @@ async function install0169Sessions(): Promise<void> {
   }
 }
 
-const NO_CODEX = () => ({ PATH: join(home, 'no-such-dir') });
-const doctor = () => memories(['doctor', '--codex-home', home, '--base-url', server.url], NO_CODEX());
+const NO_CODEX = () => ({ PATH: join(t.home, 'no-such-dir') });
+const doctor = () => memories(['doctor', '--codex-home', t.home, '--base-url', t.server.url], NO_CODEX());
 const handoffLine = (stdout: string) => stdout.split('\n').find((l) => /^WARN\s+hand-off\s/.test(l)) ?? '';
 const fixLines = (stdout: string) =>
   stdout
@@ -45,21 +33,21 @@ const fixLines = (stdout: string) =>
 describe('doctor with no [memories] version and no codex on PATH', () => {
   it("proposes the v2 line that run's warning points to when the newest session is Codex 0.169's", async () => {
     await install0169Sessions();
-    const run = await memories(['run', '--codex-home', home, '--base-url', server.url, '--phase', '1'], NO_CODEX());
+    const run = await memories(['run', '--codex-home', t.home, '--base-url', t.server.url, '--phase', '1'], NO_CODEX());
     expect(run.stderr).toContain('which reads');
-    expect(run.stderr).toContain(`${join(home, 'memories_v2')} by default; set [memories] version in config.toml`);
+    expect(run.stderr).toContain(`${join(t.home, 'memories_v2')} by default; set [memories] version in config.toml`);
 
     const { stdout } = await doctor();
     expect(handoffLine(stdout)).toContain(
       'no [memories] version and no codex on PATH; the newest session was written by Codex 0.169.0, ' +
-        `which reads the v2 layout (${join(home, 'memories_v2')}) by default`,
+        `which reads the v2 layout (${join(t.home, 'memories_v2')}) by default`,
     );
     expect(handoffLine(stdout)).not.toContain('cannot tell which layout');
     expect(fixLines(stdout)).toEqual(['version = "v2"']);
   });
 
   it("proposes v1, saying why, when the newest session's Codex reads v1", async () => {
-    await installFixtureRollouts(home);
+    await installFixtureRollouts(t.home);
     const { stdout } = await doctor();
     expect(handoffLine(stdout)).toMatch(
       /no \[memories\] version and no codex on PATH; the newest session was written by Codex \d+\.\d+\.\d+, which reads the v1 layout \(/,

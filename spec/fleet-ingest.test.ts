@@ -2,16 +2,15 @@
 // stored once, secrets never leave the host, a token works for its namespaces only, and every bad request gets a
 // 4xx with a one-line reason and changes nothing.
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessToken } from '../services/fleet/access-tokens.ts';
 import { FleetClient } from '../services/fleet/fleet-client.ts';
-import { createFleetServer } from '../services/fleet/http-server.ts';
 import { ensureNamespace } from '../services/fleet/namespaces.ts';
 import { pushRollouts } from '../services/fleet/push.ts';
 import { silentLogger } from '../services/logger.ts';
 import { tempCodexHome } from './support/codex-home.ts';
+import { listenFleetServer } from './support/fleet-api.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
 import { writeRollout } from './reliability/support/harness.ts';
 
@@ -31,9 +30,12 @@ beforeAll(async () => {
   await ensureNamespace(database.db, 'team-b', 'v2');
   tokenA = (await createAccessToken(database.db, ['team-a'], 'a')).token;
   tokenB = (await createAccessToken(database.db, ['team-b'], 'b')).token;
-  app = createFleetServer({ db: database.db, workDir: work.home, log: silentLogger, maxRolloutBytes: 64 * 1024 });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  ({ app, url: base } = await listenFleetServer({
+    db: database.db,
+    workDir: work.home,
+    log: silentLogger,
+    maxRolloutBytes: 64 * 1024,
+  }));
 }, 120_000);
 
 afterAll(async () => {

@@ -21,6 +21,14 @@ export function memories(args: string[], env: NodeJS.ProcessEnv = {}): Promise<C
   );
 }
 
+/** A `  name  value  source` row of `memories doctor`'s settings block, split into its cells. */
+export const doctorSetting = (stdout: string, name: string) =>
+  stdout
+    .split('\n')
+    .find((l) => l.trimStart().startsWith(`${name} `))
+    ?.trim()
+    .split(/\s{2,}/);
+
 export interface Spawned {
   child: ChildProcessWithoutNullStreams;
   stdout: () => string;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { createAccessToken } from '../../services/fleet/access-tokens.ts';
-import { createFleetServer } from '../../services/fleet/http-server.ts';
+import { createFleetServer, type FleetServerOptions } from '../../services/fleet/http-server.ts';
 import { ensureNamespace } from '../../services/fleet/namespaces.ts';
 import { silentLogger } from '../../services/logger.ts';
 import { tempCodexHome } from './codex-home.ts';
@@ -30,9 +30,7 @@ export function fleetApi(): FleetApi {
     cleanup = work.cleanup;
     await ensureNamespace(database.db, 'ci', 'v2');
     token = (await createAccessToken(database.db, ['ci'], 'spec')).token;
-    app = createFleetServer({ db: database.db, workDir: work.home, log: silentLogger });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    ({ app, url } = await listenFleetServer({ db: database.db, workDir: work.home, log: silentLogger }));
   }, 120_000);
   afterAll(async () => {
     await app?.close();
@@ -53,4 +51,11 @@ export function fleetApi(): FleetApi {
       return ['--server', url, '--token', token, '--namespace', 'ci'];
     },
   };
+}
+
+/** A fleet HTTP server listening on a free loopback port, and its URL. */
+export async function listenFleetServer(options: FleetServerOptions): Promise<{ app: FastifyInstance; url: string }> {
+  const app = createFleetServer(options);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }

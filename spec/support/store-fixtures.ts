@@ -67,3 +67,11 @@ export async function extract(store: MemoryStore, t: ThreadInfo, memory = `memor
   const token = await claim(store, t);
   if (!(await store.markStage1Succeeded(t, token, reply(memory), null))) throw new Error('success refused');
 }
+
+/** Enqueues, claims and succeeds the global job at `watermark`, as one phase 2 would. */
+export async function consolidate(store: MemoryStore, watermark: number): Promise<void> {
+  await store.enqueueGlobalConsolidation(watermark);
+  const result = await store.claimGlobalJob('worker-a', LEASE);
+  if (result.kind !== 'claimed') throw new Error(`expected a global claim, got ${result.kind}`);
+  if (!(await store.markGlobalSucceeded(result.ownershipToken, watermark, [], null))) throw new Error('success refused');
+}
