@@ -50,6 +50,7 @@ it.each([
   ['run', ['run', '--idle-minutes', '0', ...ENDPOINT]],
   ['consolidate', ['consolidate', '--now', ...ENDPOINT]],
   ['watch', ['watch', '--idle-minutes', '0', ...ENDPOINT]],
+  ['note', ['note', 'the staging database moved']],
 ])('%s refuses to write a pulled folder, in one line with exit 2', async (command, args) => {
   const result = await memories([...args, '--codex-home', made.home], { OPENAI_API_KEY: 'test', PATH: '/nonexistent' });
   expect(result.code).toBe(2);

@@ -7,6 +7,7 @@ import { loadMemoriesConfig } from '../../services/config.ts';
 import { existingCodexHome } from '../../services/config/codex-home.ts';
 import { CODEX_HOME_HELP, unreadable } from './options.ts';
 import { StoreCorruptError } from '../../services/errors.ts';
+import { refuseIfPulled } from '../../services/fleet/pull.ts';
 import { NOTES_DIR } from '../../services/memory-folder/folder-roles.ts';
 import { resolveLayout } from '../../services/memory-folder/layout.ts';
 import { addNote, noteWatermark } from '../../services/memory-folder/notes.ts';
@@ -40,6 +41,8 @@ async function noteCommand(words: string[], flags: NoteFlags): Promise<void> {
   usesPostgres(flags);
   const codexHome = existingCodexHome(flags.codexHome);
   const layout = resolveLayout(codexHome, await loadMemoriesConfig(codexHome));
+  // A note in a pulled revision would be absorbed by no run here and lost at the next pull.
+  await refuseIfPulled(layout.root, 'note');
   let path = '';
   try {
     const text = await noteText(words, flags);
