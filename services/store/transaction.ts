@@ -117,9 +117,10 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
 
 /** An existing store directory with looser modes is tightened: it holds the user's sessions. */
 export function tightenModes(dir: string): void {
+  // Takes away what `mode` does not allow, never adds: a folder the person made read-only stays so.
   const tighten = (file: string, mode: number) => {
     const st = fs.statSync(file, { throwIfNoEntry: false });
-    if (st && (st.mode & 0o777) !== mode) fs.chmodSync(file, mode);
+    if (st && (st.mode & 0o777 & ~mode) !== 0) fs.chmodSync(file, st.mode & 0o777 & mode);
   };
   if (!fs.existsSync(dir)) return;
   tighten(dir, DIR_MODE);
