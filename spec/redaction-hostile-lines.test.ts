@@ -31,6 +31,8 @@ describe('hostile lines', () => {
     ['URL users', `https://${'a'.repeat(1_000_000)}`],
     ['a base64 key prefix', `LS0tLS1CRUdJTi${'A'.repeat(1_000_000)}`],
     ['markdown labels', '**Password**: **'.repeat(60_000)],
+    ['passphrase words mid-line', 'password: a b c d e f g h i j k l m n o p '.repeat(25_000)],
+    ['names and colons', 'pw: x '.repeat(160_000)],
     ['a value of ampersands', `password=${'a&'.repeat(500_000)}`],
     ['query parameters', '&api_key=a'.repeat(90_000)],
     ['printed-token commands', 'heroku auth:token '.repeat(55_000)],

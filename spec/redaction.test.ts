@@ -191,6 +191,11 @@ const SECRETS: Array<[string, string, string]> = [
     'Name                           Value\nDB_PASSWORD                    {s}\nPATH   /usr/bin',
   ],
   ['markdown table row', 'Hunt3rTw0Zq', '| name | value |\n|---|---|\n| DB_PASSWORD | {s} |'],
+  // A passphrase of several words after a capitalised name, ` = `, mid-line, or inside quotes.
+  ['passphrase after a capitalised name', 'correct horse battery 42', 'db:\n  Password: {s}\n  port: 5432'],
+  ['passphrase mid-line', 'correct horse battery 42', 'my wifi password: {s}'],
+  ['passphrase after =', 'correct horse battery 42', 'password = {s}'],
+  ['passphrase inside an echo', 'correct horse battery 42', "echo 'password: {s}' >> config.yml"],
   ['env auth key', 'Zz9Yy8Xx7Ww6', 'SERVICE_AUTH_KEY={s}'],
   ['env credentials', 'c0ffee-b4be-1234', 'GCP_CREDENTIALS={s}'],
   // A token a command printed alone on the next line, recognised by that command.
@@ -340,6 +345,7 @@ describe('ordinary text is left alone', () => {
     'net use Z: \\\\srv\\share /persistent:yes; net use Z: \\\\srv\\share * /user:bob',
     'gh secret set DEPLOY_KEY --body "$DEPLOY_KEY"; rabbitmqctl list_users',
     'htpasswd -c /etc/nginx/.htpasswd admin',
+    'passwd: files systemd\nshadow: files\ngroup: files systemd',
     // Code: a secret's name, but a reference, a call or an expression as its value.
     'const token = cached && fresh; const password = input || fallback;',
     'apiKey = config.apiKey ?? defaults.apiKey',

@@ -1,6 +1,6 @@
-// A passphrase of several words, unquoted, that fills a YAML or .env line: `password: correct horse battery 42`,
-// `PASSPHRASE=tidy otter lamp river`. The named-value rule reads a bare value as one word; here the name is at the
-// line's start (or a JSON string's) and its value runs to the line's end (or a `#` comment). Code never reaches here: a word of it
+// A passphrase of several words, unquoted: `password: correct horse battery 42`, `Password = …`, `PASSPHRASE=tidy
+// otter lamp river`, also mid-line (`my wifi password: …`). The named-value rule reads a bare value as one word;
+// here the value runs to the line's end, a closing quote or a `#` comment. Code never reaches here: a word of it
 // holds a dot, a bracket, an operator or a quote.
 import { REDACTED, type Rule } from './rule.ts';
 import { isCodeOrPlaceholder } from './values.ts';
@@ -18,11 +18,12 @@ const COMMANDS = new Set(
 export const PASSPHRASE_LINE: Rule = {
   hint: /(?:pass(?:word|wd|phrase)?|pwd|secret)[ \t]*[:=][ \t]*\S+[ \t]+[^\s#]/i,
   re: new RegExp(
-    String.raw`(?:(?<![^\n])|(?<=\\n|"))[ \t]*(?:-[ \t]+)?(?:([a-z][\w.-]{0,60})[ \t]*:|(?:export[ \t]+)?([A-Z][A-Z0-9_]{0,60})=)[ \t]*` +
-      String.raw`(${WORD}(?:[ \t]+${WORD}){1,11})(?=[ \t]*(?:#[^\n\\]{0,200})?(?:\r?\n|\\[nr]|$))`,
+    String.raw`(?:(?:(?<![^\n])|(?<=\\n))[ \t]*(?:-[ \t]+)?|(?<![\w.-]))` +
+      String.raw`(?:(?:export[ \t]+)?([A-Z][A-Z0-9_]{0,60})=|([A-Za-z][\w.-]{0,60})[ \t]*[:=])[ \t]*` +
+      String.raw`(${WORD}(?:[ \t]+${WORD}){1,11})(?=[ \t]*(?:#[^\n\\]{0,200})?(?:\r?\n|\\[nr]|$|\\?["'\x60]))`,
     'g',
   ),
-  to: (m: string, yamlName: string | undefined, envName: string | undefined, value: string) => {
+  to: (m: string, envName: string | undefined, yamlName: string | undefined, value: string) => {
     const name = (yamlName ?? envName!).toLowerCase();
     const words = value.split(/[ \t]+/);
     if (!STRONG.test(name) || (words.length < 3 && !/\d/.test(value))) return m;

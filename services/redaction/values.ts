@@ -14,7 +14,9 @@ const PLACEHOLDER_WORDS = new Set(
   (
     'test testing fake dummy example sample placeholder your my redacted changeme change mock todo proxy handled ' +
     'none dev local demo foo bar baz here insert replace secret key token password pass api not needed unused ' +
-    'default value empty invalid wrong bad some random xxx abc'
+    'default value empty invalid wrong bad some random xxx abc ' +
+    // nsswitch.conf's sources, as in `passwd: files systemd`
+    'files compat systemd sss nis winbind'
   ).split(' '),
 );
 
