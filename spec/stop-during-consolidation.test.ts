@@ -113,4 +113,32 @@ describe('stopping a run while it consolidates', () => {
     await installFixtureRollouts(t.home, { count: 10 });
     expect((await t.run({ now: later })).phase2).toMatchObject({ status: 'succeeded', unfinishedRunUndone: null });
   });
+  it('a run on the same host takes over at once from a consolidation killed outright, not after its hour', async () => {
+    await installFixtureRollouts(t.home);
+    expect((await t.run()).phase2?.status).toBe('succeeded');
+    await installFixtureRollouts(t.home, { count: 9 });
+    const scripted = t.handler;
+    let second: () => void = () => {};
+    const secondArrived = new Promise<void>((resolve) => {
+      second = resolve;
+    });
+    let agentRequests = 0;
+    const write = { name: 'write_file', arguments: JSON.stringify({ path: 'MEMORY.md', content: `${HALF_WRITTEN}\n` }) };
+    t.handler = (req) => {
+      if (!isAgentRequest(req.body)) return scripted(req);
+      if (++agentRequests === 1) return { toolCalls: [write] };
+      second();
+      return { hangMs: 60_000 };
+    };
+    const killed = spawnMemories(['run', '--codex-home', t.home, '--base-url', t.server.url], { OPENAI_API_KEY: 'test' });
+    await secondArrived;
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    t.handler = scripted;
+    // No time passes: its lease would hold for an hour, but its process is gone.
+    const next = (await t.run({ phase: '2' })).phase2;
+    expect(next?.status).toBe('succeeded');
+    expect(next?.unfinishedRunUndone).toMatch(/^[0-9a-f]{40}$/);
+    expect(await readFile(join(t.root, 'MEMORY.md'), 'utf8')).not.toContain(HALF_WRITTEN);
+  });
 });

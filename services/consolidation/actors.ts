@@ -7,6 +7,7 @@ import type { AgentRunResult, GlobalClaim, PreparedConsolidation } from '../../m
 import { runAgentLoop } from './agent-loop.ts';
 import { rebuildRawMemories, rolloutSummaryStem, syncArtifacts, validateConsolidation } from '../memory-folder/artifacts.ts';
 import { PHASE2_LEASE_SECONDS } from '../constants.ts';
+import { releaseDeadLocalGlobalLease } from '../store/dead-holder.ts';
 import {
   listNotes,
   NOTES_QUEUED_FILE,
@@ -58,6 +59,9 @@ export function consolidationActors(deps: PipelineDeps) {
         await store.enqueueGlobalConsolidation(noteWatermark(changed));
         await touch(queued);
       }
+      const claim = await store.claimGlobalJob(deps.workerId, PHASE2_LEASE_SECONDS);
+      if (claim.kind !== 'skippedRunning' || !(await releaseDeadLocalGlobalLease(store))) return claim;
+      deps.log.warn({}, 'the consolidation lease was held by a run on this host whose process is gone: taken over');
       return store.claimGlobalJob(deps.workerId, PHASE2_LEASE_SECONDS);
     }),
 

@@ -96,7 +96,7 @@ async function syncDirectory(dir: string): Promise<void> {
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f-]+\.tmp$/;
 const ORPHAN_AGE_MS = 60_000;
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     return pid === process.pid || process.kill(pid, 0);
   } catch (error) {
