@@ -27,6 +27,28 @@ async function folderFiles(root: string): Promise<Record<string, string>> {
 
 const HALF_WRITTEN = '# Task Group: half-written by an agent whose process was killed';
 
+/** A `memories run` whose agent rewrites MEMORY.md in its first turn and is killed (-9) while its second is on its way. */
+async function killConsolidationMidWrite(): Promise<void> {
+  const scripted = t.handler;
+  let agentRequests = 0;
+  let second: () => void = () => {};
+  const secondArrived = new Promise<void>((resolve) => {
+    second = resolve;
+  });
+  const write = { name: 'write_file', arguments: JSON.stringify({ path: 'MEMORY.md', content: `${HALF_WRITTEN}\n` }) };
+  t.handler = (req) => {
+    if (!isAgentRequest(req.body)) return scripted(req);
+    if (++agentRequests === 1) return { toolCalls: [write] };
+    second();
+    return { hangMs: 60_000 };
+  };
+  const killed = spawnMemories(['run', '--codex-home', t.home, '--base-url', t.server.url], { OPENAI_API_KEY: 'test' });
+  await secondArrived;
+  killed.child.kill('SIGKILL');
+  expect((await killed.exited).signal).toBe('SIGKILL');
+  expect(await readFile(join(t.root, 'MEMORY.md'), 'utf8')).toBe(`${HALF_WRITTEN}\n`);
+}
+
 describe('stopping a run while it consolidates', () => {
   it('puts the folder back as it was, then releases the global lease', async () => {
     await installFixtureRollouts(t.home);
@@ -68,24 +90,7 @@ describe('stopping a run while it consolidates', () => {
     await installFixtureRollouts(t.home, { count: 9 });
 
     const scripted = t.handler;
-    let agentRequests = 0;
-    let second: () => void = () => {};
-    const secondArrived = new Promise<void>((resolve) => {
-      second = resolve;
-    });
-    // Its agent rewrites MEMORY.md in its first turn, then its process dies while the second is on its way.
-    const write = { name: 'write_file', arguments: JSON.stringify({ path: 'MEMORY.md', content: `${HALF_WRITTEN}\n` }) };
-    t.handler = (req) => {
-      if (!isAgentRequest(req.body)) return scripted(req);
-      if (++agentRequests === 1) return { toolCalls: [write] };
-      second();
-      return { hangMs: 60_000 };
-    };
-    const killed = spawnMemories(['run', '--codex-home', t.home, '--base-url', t.server.url], { OPENAI_API_KEY: 'test' });
-    await secondArrived;
-    killed.child.kill('SIGKILL');
-    expect((await killed.exited).signal).toBe('SIGKILL');
-    expect(await readFile(join(t.root, 'MEMORY.md'), 'utf8')).toBe(`${HALF_WRITTEN}\n`);
+    await killConsolidationMidWrite();
 
     // Two hours on, the dead run's lease has lapsed and the next run takes the job over.
     const requests: string[] = [];
@@ -118,22 +123,7 @@ describe('stopping a run while it consolidates', () => {
     expect((await t.run()).phase2?.status).toBe('succeeded');
     await installFixtureRollouts(t.home, { count: 9 });
     const scripted = t.handler;
-    let second: () => void = () => {};
-    const secondArrived = new Promise<void>((resolve) => {
-      second = resolve;
-    });
-    let agentRequests = 0;
-    const write = { name: 'write_file', arguments: JSON.stringify({ path: 'MEMORY.md', content: `${HALF_WRITTEN}\n` }) };
-    t.handler = (req) => {
-      if (!isAgentRequest(req.body)) return scripted(req);
-      if (++agentRequests === 1) return { toolCalls: [write] };
-      second();
-      return { hangMs: 60_000 };
-    };
-    const killed = spawnMemories(['run', '--codex-home', t.home, '--base-url', t.server.url], { OPENAI_API_KEY: 'test' });
-    await secondArrived;
-    killed.child.kill('SIGKILL');
-    await killed.exited;
+    await killConsolidationMidWrite();
     t.handler = scripted;
     // No time passes: its lease would hold for an hour, but its process is gone.
     const next = (await t.run({ phase: '2' })).phase2;
