@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { narrowedMode } from './narrowed-mode.ts';
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -76,8 +77,8 @@ export async function ensureDir(path: string, options: { followLink?: boolean } 
       : error;
   });
   try {
-    const mode = (await handle.stat()).mode & 0o777;
-    if ((mode & ~0o700) !== 0) await handle.chmod(mode & 0o700);
+    const narrowed = narrowedMode((await handle.stat()).mode, DIR_MODE);
+    if (narrowed !== null) await handle.chmod(narrowed);
   } finally {
     await handle.close();
   }

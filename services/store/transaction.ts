@@ -8,6 +8,7 @@ import type { Logger } from '../logger.ts';
 import { AtomicJsonFile, DIR_MODE, FILE_MODE } from './atomic-json-file.ts';
 import { emptyJobs, emptyOutputs, type JobsDoc, type OutputsDoc } from './documents.ts';
 import { withFileLock } from './file-lock.ts';
+import { narrowedMode } from '../files/narrowed-mode.ts';
 
 // The schemas load with the first document read: a command on an empty home never needs them.
 const schemas = () => import('./document-schemas.ts');
@@ -117,10 +118,10 @@ export function createTransact(dir: string, nowMs: () => number, log?: Logger): 
 
 /** An existing store directory with looser modes is tightened: it holds the user's sessions. */
 export function tightenModes(dir: string): void {
-  // Takes away what `mode` does not allow, never adds: a folder the person made read-only stays so.
   const tighten = (file: string, mode: number) => {
     const st = fs.statSync(file, { throwIfNoEntry: false });
-    if (st && (st.mode & 0o777 & ~mode) !== 0) fs.chmodSync(file, st.mode & 0o777 & mode);
+    const narrowed = st ? narrowedMode(st.mode, mode) : null;
+    if (narrowed !== null) fs.chmodSync(file, narrowed);
   };
   if (!fs.existsSync(dir)) return;
   tighten(dir, DIR_MODE);
