@@ -2,7 +2,7 @@
 // otter lamp river`, also mid-line (`my wifi password: …`). The named-value rule reads a bare value as one word;
 // here the value runs to the line's end, a closing quote or a `#` comment. Code never reaches here: a word of it
 // holds a dot, a bracket, an operator or a quote.
-import { REDACTED, type Rule } from './rule.ts';
+import { redactTail, type Rule } from './rule.ts';
 import { isCodeOrPlaceholder } from './values.ts';
 
 /** A word of a passphrase: none of code's punctuation, and no flag. */
@@ -29,6 +29,6 @@ export const PASSPHRASE_LINE: Rule = {
     if (!STRONG.test(name) || (words.length < 3 && !/\d/.test(value))) return m;
     if (envName !== undefined && COMMANDS.has(words[1]!)) return m;
     if (isCodeOrPlaceholder(words[0]!, name, '', true) || isCodeOrPlaceholder(value, name, '', true)) return m;
-    return m.slice(0, m.length - value.length) + REDACTED;
+    return redactTail(m, value);
   },
 };

@@ -17,10 +17,12 @@ export const SECRET_WORD = String.raw`(?:passw(?:or)?d|passphrase|secret|token|a
 
 export const whole = (): string => REDACTED;
 
+/** `match` with `value`, its end, replaced by the marker. */
+export const redactTail = (match: string, value: string): string => match.slice(0, match.length - value.length) + REDACTED;
+
 /** Keeps `match` up to `value` (its end), and the value too if it is code or a placeholder. */
 export function keepCode(match: string, value: string, name: string, after: string, literal = false): string {
-  if (isCodeOrPlaceholder(value, name, after, literal)) return match;
-  return match.slice(0, match.length - value.length) + REDACTED;
+  return isCodeOrPlaceholder(value, name, after, literal) ? match : redactTail(match, value);
 }
 
 /** The few characters after a match, from a replacer's trailing (offset, text) arguments. */

@@ -1,7 +1,7 @@
 // Secrets in a terminal or protocol session's transcript, where no name stands beside them: a token that a
 // command printed alone on the next line (`heroku auth:token`, `aws ecr get-login-password`), a password typed at
 // redis-cli's prompt, and SMTP's AUTH exchanges.
-import { NL, REDACTED, type Rule, START } from './rule.ts';
+import { NL, redactTail, type Rule, START } from './rule.ts';
 import { isCodeOrPlaceholder } from './values.ts';
 
 /** Commands whose output is a token or a stored secret, alone on its line. */
@@ -33,7 +33,7 @@ export const PRINTED_TOKEN: Rule = {
   ),
   to: (m: string, value: string) =>
     (/\d/.test(value) || (/[A-Z]/.test(value) && /[a-z]/.test(value))) && !isCodeOrPlaceholder(value, 'token', '', true)
-      ? m.slice(0, m.length - value.length) + REDACTED
+      ? redactTail(m, value)
       : m,
 };
 
@@ -44,7 +44,7 @@ export const REDIS_AUTH: Rule = {
   re: /(?<=>[ \t]{0,4})AUTH[ \t]+(?:[^\s"'\\]{1,256}[ \t]+)?\\?["']?([^\s"'\\]{1,256})/gi,
   to: (m: string, value: string, offset: number, text: string) =>
     REDIS_PROMPT.test(text.slice(Math.max(0, offset - 280), offset)) && !isCodeOrPlaceholder(value, 'password', '', true)
-      ? m.slice(0, m.length - value.length) + REDACTED
+      ? redactTail(m, value)
       : m,
 };
 
@@ -56,15 +56,14 @@ export const SMTP_AUTH_PLAIN: Rule = {
     String.raw`${START}AUTH[ \t]+PLAIN(?:[ \t]+|[ \t]*${NL}[^\n\\]{0,12}334[ \t]*${NL}(?:(?:[CS]:|>)[ \t]*)?)(${BASE64})`,
     'gi',
   ),
-  to: (m: string, value: string) =>
-    Buffer.from(value, 'base64').toString('latin1').includes('\0') ? m.slice(0, m.length - value.length) + REDACTED : m,
+  to: (m: string, value: string) => (Buffer.from(value, 'base64').toString('latin1').includes('\0') ? redactTail(m, value) : m),
 };
 
 /** AUTH LOGIN's answer to `334 UGFzc3dvcmQ6` (base64 of `Password:`): the password in base64. */
 export const SMTP_LOGIN_PASSWORD: Rule = {
   hint: /334[ \t]+UGFzc3dvcmQ6/,
   re: new RegExp(String.raw`334[ \t]+UGFzc3dvcmQ6[ \t]*${NL}(?:(?:[CS]:|>)[ \t]*)?(${BASE64})`, 'g'),
-  to: (m: string, value: string) => m.slice(0, m.length - value.length) + REDACTED,
+  to: (m: string, value: string) => redactTail(m, value),
 };
 
 export const SESSION_RULES: Rule[] = [PRINTED_TOKEN, REDIS_AUTH, SMTP_AUTH_PLAIN, SMTP_LOGIN_PASSWORD];
